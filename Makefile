@@ -1,0 +1,37 @@
+# neuropipe: `make test` and `make demo` work on a fresh clone; both create .venv first.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.neuropipe-installed
+
+.PHONY: venv test lint demo bench clean
+
+venv: $(STAMP)
+
+# Step 1: the stack, resolved normally (torch/torchvision pinned as a pair, numpy<2).
+# Step 2: lava-nc and lava-dl alone, without their stale metadata (they declare Python <3.11).
+# Step 3: neuropipe itself (editable), then the one Python 3.11 fix to Lava (idempotent).
+$(STAMP): pyproject.toml requirements/base.txt requirements/dev.txt requirements/lava.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=23" 2>/dev/null || true
+	$(BIN)/python -m pip install -q -r requirements/base.txt -r requirements/dev.txt
+	$(BIN)/python -m pip install -q --no-deps --ignore-requires-python -r requirements/lava.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/python -m neuropipe.targets.lava_setup
+	$(BIN)/python -c "import lava.proc.lif.process, lava.lib.dl.netx"
+	touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check pipeline models targets reports tests bench
+
+test: venv lint
+	$(BIN)/python -m pytest -q tests
+
+demo: venv
+	$(BIN)/python -m neuropipe.pipeline.demo
+
+bench: venv
+	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info

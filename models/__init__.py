@@ -1,0 +1,1 @@
+"""Datasets, model definitions, training, and export of models as NIR graphs."""

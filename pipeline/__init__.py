@@ -1,0 +1,1 @@
+"""The CLI, the run directory, stage orchestration and the handoff bundle."""

@@ -1,0 +1,111 @@
+"""Typed records that cross stage boundaries, serialised with a type tag and schema version."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from neuropipe.pipeline.errors import RunDirError
+from neuropipe.pipeline.files import write_json_atomic
+
+R = TypeVar("R", bound="Record")
+
+_REGISTRY: dict[str, type[Record]] = {}
+
+
+@dataclasses.dataclass
+class Record:
+    """Base of every record written to a run directory.
+
+    Subclasses are dataclasses that set ``type_tag`` and ``schema_version``. ``to_dict`` puts both
+    in front of the fields; ``from_dict`` checks them and rebuilds the record. Nested records and
+    lists of records are serialised recursively.
+    """
+
+    type_tag: ClassVar[str] = "record"
+    schema_version: ClassVar[int] = 1
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        tag = cls.__dict__.get("type_tag")
+        if tag:
+            _REGISTRY[tag] = cls
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict tagged with ``type`` and ``schema_version``."""
+        out: dict[str, Any] = {"type": self.type_tag, "schema_version": self.schema_version}
+        for f in dataclasses.fields(self):
+            out[f.name] = _encode(getattr(self, f.name))
+        return out
+
+    @classmethod
+    def from_dict(cls: type[R], data: dict[str, Any]) -> R:
+        """Rebuild a record from ``to_dict`` output, checking its type tag and schema version.
+
+        Raises:
+            RunDirError: If the tag or version does not match this class.
+
+        """
+        tag = data.get("type")
+        if tag != cls.type_tag:
+            raise RunDirError(f"expected a '{cls.type_tag}' record, found type '{tag}'")
+        version = data.get("schema_version")
+        if version != cls.schema_version:
+            raise RunDirError(
+                f"'{tag}' record has schema version {version}, this neuropipe reads "
+                f"{cls.schema_version}: re-run the stage that wrote it"
+            )
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name in data:
+                kwargs[f.name] = _decode(data[f.name])
+        return cls(**kwargs)
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Write the record as JSON, atomically."""
+        write_json_atomic(path, self.to_dict())
+
+    @classmethod
+    def read(cls: type[R], path: str | os.PathLike[str]) -> R:
+        """Read a record written by ``write``.
+
+        Raises:
+            RunDirError: If the file is missing, not JSON, or of another type or version.
+
+        """
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as e:
+            raise RunDirError(f"{p} is missing: run the stage that writes it first") from e
+        except (OSError, ValueError) as e:
+            raise RunDirError(f"{p} is not a readable JSON record ({e}); re-run its stage") from e
+        if not isinstance(data, dict):
+            raise RunDirError(f"{p} does not hold a record; re-run its stage")
+        return cls.from_dict(data)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.to_dict()
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        tag = value.get("type")
+        if isinstance(tag, str) and tag in _REGISTRY and "schema_version" in value:
+            return _REGISTRY[tag].from_dict(value)
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value

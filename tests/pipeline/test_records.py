@@ -1,0 +1,46 @@
+import dataclasses
+import json
+
+import pytest
+from neuropipe.pipeline.errors import RunDirError
+from neuropipe.pipeline.records import Record
+
+
+@dataclasses.dataclass
+class _Inner(Record):
+    type_tag = "test-inner"
+    value: float = 0.0
+
+
+@dataclasses.dataclass
+class _Outer(Record):
+    type_tag = "test-outer"
+    schema_version = 3
+    name: str = ""
+    inner: _Inner = dataclasses.field(default_factory=_Inner)
+    items: list = dataclasses.field(default_factory=list)
+
+
+def test_round_trip_through_dict_and_file(tmp_path):
+    rec = _Outer(name="x", inner=_Inner(1.5), items=[_Inner(2.0), 3])
+    data = rec.to_dict()
+    assert data["type"] == "test-outer" and data["schema_version"] == 3
+    assert _Outer.from_dict(data) == rec
+    rec.write(tmp_path / "r.json")
+    assert _Outer.read(tmp_path / "r.json") == rec
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_wrong_type_or_version_is_refused(tmp_path):
+    data = _Outer(name="x").to_dict()
+    with pytest.raises(RunDirError, match="expected a 'test-inner' record"):
+        _Inner.from_dict(data)
+    data["schema_version"] = 99
+    with pytest.raises(RunDirError, match="schema version 99"):
+        _Outer.from_dict(data)
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(RunDirError, match="not a readable JSON"):
+        _Outer.read(tmp_path / "bad.json")
+    with pytest.raises(RunDirError, match="missing"):
+        _Outer.read(tmp_path / "absent.json")
+    json.dumps(data)
