@@ -1,0 +1,30 @@
+"""The one registry of deployment targets: CLI choices, docs and contract tests all read it."""
+
+from __future__ import annotations
+
+import importlib
+
+from neuropipe.pipeline.errors import TargetError
+from neuropipe.targets.base import Target
+
+# name -> "module:Class". Modules are imported only when the target is used, so a missing SDK
+# never breaks the CLI.
+TARGETS: dict[str, str] = {}
+
+
+def target_names() -> list[str]:
+    """Return the registered target names, sorted."""
+    return sorted(TARGETS)
+
+
+def get_target(name: str) -> Target:
+    """Instantiate a registered target.
+
+    Raises:
+        TargetError: If ``name`` is not registered.
+    """
+    if name not in TARGETS:
+        raise TargetError(f"unknown target '{name}': choose one of {', '.join(target_names())}")
+    module_name, _, class_name = TARGETS[name].partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, class_name)()
