@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from neuropipe.pipeline.errors import NeuropipeError
 
@@ -26,36 +25,38 @@ def _register() -> None:
     app.command("train")(train.train)
 
 
+@app.callback()
+def _root() -> None:
+    """Train, convert and deploy networks to neuromorphic targets, with honest energy figures."""
+
+
 _register()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; print project errors as one line on stderr and exit with status 2.
 
+    Usage errors (unknown option, bad value type) are typer's own: usage text and exit 2.
+
     Args:
         argv: Arguments (without the program name); ``sys.argv[1:]`` when omitted.
 
     Returns:
-        The exit status (the process exits with it when run as a script).
-
+        The exit status (also raised as ``SystemExit`` by typer for usage errors).
     """
     try:
-        result = app(args=argv, prog_name="neuropipe", standalone_mode=False)
+        app(args=argv, prog_name="neuropipe")
     except NeuropipeError as e:
         print(f"error: {e}", file=sys.stderr)
         code = e.exit_code
-    except click.exceptions.Abort:
-        print("error: interrupted", file=sys.stderr)
-        code = 130
-    except click.ClickException as e:
-        e.show()
-        code = e.exit_code
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except KeyboardInterrupt:
-        print("error: interrupted; completed files are kept, re-run with --resume where "
-              "supported", file=sys.stderr)
+        print("error: interrupted; files already written are kept (train: re-run with "
+              "--resume)", file=sys.stderr)
         code = 130
     else:
-        code = result if isinstance(result, int) else 0
+        code = 0
     if argv is None:
         sys.exit(code)
     return code

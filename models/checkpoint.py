@@ -1,0 +1,65 @@
+"""Saving and loading weights and training checkpoints (``torch.load(weights_only=True)`` only)."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from neuropipe.models.records import TrainConfig
+from neuropipe.models.zoo import ModelOptions, build_model
+from neuropipe.pipeline.errors import ModelError
+from neuropipe.pipeline.files import atomic_path
+from neuropipe.pipeline.rundir import RunDir
+
+
+def save_atomic(obj: Any, path: Path) -> None:
+    """``torch.save`` ``obj`` to ``path`` through a temporary file and a rename."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def load_safely(path: Path) -> Any:
+    """Load a torch file with ``weights_only=True`` (tensors and plain containers only).
+
+    Raises:
+        ModelError: If the file is missing, corrupt, or holds anything but weights.
+    """
+    if not path.is_file():
+        raise ModelError(f"{path} is missing: train the model first ('neuropipe train')")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile,
+            pickle.UnpicklingError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelError(f"{path} is corrupt or not a weights-only checkpoint ({first}); "
+                         "re-run training with --force") from e
+
+
+def model_options(config: TrainConfig) -> ModelOptions:
+    """The model-shaping options of a training configuration."""
+    return ModelOptions(timesteps=config.timesteps, encoding=config.encoding,
+                        neuron=config.neuron)
+
+
+def load_trained(run: RunDir) -> tuple[nn.Module, TrainConfig]:
+    """Rebuild the trained model of a run from ``config.json`` and ``model.pt``.
+
+    Raises:
+        RunDirError: If the configuration is missing or unreadable.
+        ModelError: If the weights are missing, corrupt, or do not fit the model.
+    """
+    config = TrainConfig.read(run.config)
+    model = build_model(config.model, model_options(config))
+    state = load_safely(run.model)
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as e:
+        raise ModelError(f"{run.model} does not fit model '{config.model}': re-run training "
+                         "with --force") from e
+    model.eval()
+    return model, config

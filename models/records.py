@@ -1,0 +1,104 @@
+"""Records that training writes into a run directory: its configuration and its metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from neuropipe.pipeline.records import Record
+
+
+@dataclass
+class TrainConfig(Record):
+    """Everything that determines a training run (``config.json``).
+
+    Attributes:
+        model: Registered model name.
+        dataset: ``mnist`` or ``fashion-mnist``.
+        data_dir: IDX directory, or None for the default source.
+        epochs: Epochs to train.
+        batch_size: Samples per optimiser step.
+        lr: Adam learning rate.
+        timesteps: Steps per sample (spiking models).
+        encoding: Input encoding of spiking models.
+        neuron: Neuron model of spiking models.
+        seed: Seed of initialisation, shuffling and input spikes.
+        device: ``cpu`` or ``cuda``.
+        limit_train: Use only the first N training samples (None: all).
+        limit_test: Use only the first N test samples (None: all).
+    """
+
+    type_tag = "train-config"
+    model: str = "mlp"
+    dataset: str = "mnist"
+    data_dir: str | None = None
+    epochs: int = 1
+    batch_size: int = 128
+    lr: float = 1e-3
+    timesteps: int = 25
+    encoding: str = "constant"
+    neuron: str = "lif"
+    seed: int = 0
+    device: str = "cpu"
+    limit_train: int | None = None
+    limit_test: int | None = None
+
+    def same_training(self, other: TrainConfig) -> list[str]:
+        """Return the fields (other than ``epochs``) in which ``other`` differs from this one."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return [k for k in mine if k != "epochs" and mine[k] != theirs.get(k)]
+
+
+@dataclass
+class EpochMetrics(Record):
+    """Figures of one epoch.
+
+    Attributes:
+        epoch: 1-based epoch number.
+        train_loss: Mean training loss.
+        train_accuracy: Accuracy on the training batches seen (fraction).
+        test_accuracy: Accuracy on the test set after the epoch (fraction).
+        wall_time_s: Time of the training pass.
+        samples_per_s: Training samples per second.
+    """
+
+    type_tag = "epoch-metrics"
+    epoch: int = 0
+    train_loss: float = 0.0
+    train_accuracy: float = 0.0
+    test_accuracy: float = 0.0
+    wall_time_s: float = 0.0
+    samples_per_s: float = 0.0
+
+
+@dataclass
+class TrainMetrics(Record):
+    """Accuracy and speed of a training run (``metrics.json``); energy lives in ``energy.json``.
+
+    Attributes:
+        model: Model name.
+        kind: ``ann`` or ``snn``.
+        dataset: Dataset name and source.
+        test_accuracy: Final test accuracy (fraction).
+        train_samples: Training samples per epoch.
+        test_samples: Test samples evaluated.
+        parameters: Trainable parameters.
+        wall_time_s: Total training time over all epochs (resumed sessions included).
+        samples_per_s: Mean training throughput.
+        epochs: Per-epoch figures.
+        device: Device used.
+        versions: Versions of torch and the modelling library.
+    """
+
+    type_tag = "train-metrics"
+    model: str = ""
+    kind: str = ""
+    dataset: str = ""
+    test_accuracy: float = 0.0
+    train_samples: int = 0
+    test_samples: int = 0
+    parameters: int = 0
+    wall_time_s: float = 0.0
+    samples_per_s: float = 0.0
+    epochs: list[EpochMetrics] = field(default_factory=list)
+    device: str = "cpu"
+    versions: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,93 @@
+"""Spiking networks built with norse and trained with surrogate gradients through time.
+
+Time is measured in steps (``dt = 1``): a membrane time constant of 5 means 5 steps. This is the
+convention neuropipe's NIR graphs carry, and it avoids norse's time-constant export bug (norse
+issue 411). Each layer's neurons share one time constant and one threshold, as a Loihi LIF
+process requires. The output layer spikes too; the predicted class is the one with most output
+spikes, which is what a chip can read out.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from neuropipe.models.encoding import encode_step
+
+NEURONS = ("lif", "cuba")
+DT = 1.0
+
+
+def make_cell(neuron: str, tau_mem: float, tau_syn: float, v_th: float = 1.0) -> nn.Module:
+    """Return a norse cell: ``lif`` (LIFBoxCell, NIR ``LIF``) or ``cuba`` (LIFCell, ``CubaLIF``)."""
+    import norse.torch as nt
+
+    if neuron == "lif":
+        p = nt.LIFBoxParameters(tau_mem_inv=torch.tensor(1.0 / tau_mem), v_th=torch.tensor(v_th))
+        return nt.LIFBoxCell(p, dt=DT)
+    if neuron == "cuba":
+        p = nt.LIFParameters(tau_mem_inv=torch.tensor(1.0 / tau_mem),
+                             tau_syn_inv=torch.tensor(1.0 / tau_syn), v_th=torch.tensor(v_th))
+        return nt.LIFCell(p, dt=DT)
+    raise ValueError(f"unknown neuron model {neuron!r}")
+
+
+class SpikingNet(nn.Module):
+    """A feed-forward norse network run for ``timesteps`` steps; logits are output spike counts.
+
+    Attributes:
+        net: The per-step network (``norse.torch.SequentialState``); this is what exports to NIR.
+        timesteps: Steps per sample.
+        encoding: ``constant`` or ``poisson`` (see ``neuropipe.models.encoding``).
+    """
+
+    def __init__(self, net: nn.Module, timesteps: int, encoding: str) -> None:
+        super().__init__()
+        self.net = net
+        self.timesteps = timesteps
+        self.encoding = encoding
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Run all timesteps on a batch ``x`` of images in [0, 1] and return spike counts."""
+        state = None
+        counts = None
+        for _ in range(self.timesteps):
+            out, state = self.net(encode_step(x, self.encoding, generator), state)
+            counts = out if counts is None else counts + out
+        assert counts is not None
+        return counts
+
+
+def build_snn_mlp(timesteps: int, encoding: str, neuron: str, hidden: int = 256,
+                  tau_mem: float = 5.0, tau_syn: float = 2.0) -> SpikingNet:
+    """784-``hidden``-10 spiking MLP."""
+    import norse.torch as nt
+
+    net = nt.SequentialState(
+        nn.Flatten(),
+        nn.Linear(28 * 28, hidden),
+        make_cell(neuron, tau_mem, tau_syn),
+        nn.Linear(hidden, 10),
+        make_cell(neuron, tau_mem, tau_syn),
+    )
+    return SpikingNet(net, timesteps, encoding)
+
+
+def build_snn_cnn(timesteps: int, encoding: str, neuron: str, channels: tuple[int, int] = (16, 32),
+                  hidden: int = 128, tau_mem: float = 5.0, tau_syn: float = 2.0) -> SpikingNet:
+    """Spiking counterpart of ``cnn``: two strided convolutions and two linear layers of LIF."""
+    import norse.torch as nt
+
+    c1, c2 = channels
+    net = nt.SequentialState(
+        nn.Conv2d(1, c1, kernel_size=5, stride=2, padding=2),
+        make_cell(neuron, tau_mem, tau_syn),
+        nn.Conv2d(c1, c2, kernel_size=5, stride=2, padding=2),
+        make_cell(neuron, tau_mem, tau_syn),
+        nn.Flatten(),
+        nn.Linear(c2 * 7 * 7, hidden),
+        make_cell(neuron, tau_mem, tau_syn),
+        nn.Linear(hidden, 10),
+        make_cell(neuron, tau_mem, tau_syn),
+    )
+    return SpikingNet(net, timesteps, encoding)

@@ -1,0 +1,103 @@
+"""Training and evaluation loops shared by conventional and surrogate-gradient spiking models."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from neuropipe.models.snn import SpikingNet
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """Turn uint8 images ``(N, 28, 28)`` into float32 ``(N, 1, 28, 28)`` in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(images)).to(torch.float32).div_(255.0).unsqueeze(1)
+
+
+def forward(model: nn.Module, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Run ``model`` on a batch; spiking models get the generator of their input spikes."""
+    if isinstance(model, SpikingNet):
+        return model(x, generator=generator)
+    return model(x)
+
+
+@dataclass
+class PassResult:
+    """Loss, accuracy, samples and duration of one pass over data."""
+
+    loss: float
+    accuracy: float
+    samples: int
+    seconds: float
+
+
+def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+                y: torch.Tensor, batch_size: int, seed: int, device: torch.device,
+                on_batch: Callable[[int, float, float], None] | None = None) -> PassResult:
+    """Train one epoch with cross-entropy; shuffling and input spikes depend only on ``seed``.
+
+    Args:
+        model: The model (logits for ANNs, output spike counts for SNNs).
+        optimizer: Its optimiser.
+        x: Images, float in [0, 1].
+        y: Labels.
+        batch_size: Samples per step.
+        seed: Seed of this epoch's shuffle and input spikes (same seed, same epoch).
+        device: Where to compute.
+        on_batch: Called after each batch with (samples done, running loss, running accuracy).
+    """
+    model.train()
+    generator = torch.Generator().manual_seed(seed)
+    spike_gen = torch.Generator(device=device).manual_seed(seed + 1)
+    order = torch.randperm(len(x), generator=generator)
+    total_loss, correct, seen = 0.0, 0, 0
+    start = time.perf_counter()
+    for i in range(0, len(x), batch_size):
+        idx = order[i:i + batch_size]
+        xb, yb = x[idx].to(device), y[idx].to(device)
+        out = forward(model, xb, spike_gen)
+        loss = nn.functional.cross_entropy(out, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += float(loss.detach()) * len(idx)
+        correct += int((out.detach().argmax(1) == yb).sum())
+        seen += len(idx)
+        if on_batch is not None:
+            on_batch(seen, total_loss / seen, correct / seen)
+    return PassResult(total_loss / max(seen, 1), correct / max(seen, 1), seen,
+                      time.perf_counter() - start)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: int,
+             device: torch.device) -> PassResult:
+    """Return the accuracy of ``model`` on ``(x, y)`` (input spikes seeded by ``seed``)."""
+    model.eval()
+    spike_gen = torch.Generator(device=device).manual_seed(seed)
+    correct, total_loss = 0, 0.0
+    start = time.perf_counter()
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+        out = forward(model, xb, spike_gen)
+        total_loss += float(nn.functional.cross_entropy(out, yb, reduction="sum"))
+        correct += int((out.argmax(1) == yb).sum())
+    n = len(x)
+    return PassResult(total_loss / max(n, 1), correct / max(n, 1), n,
+                      time.perf_counter() - start)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 500, seed: int = 0,
+            device: torch.device | None = None) -> torch.Tensor:
+    """Return the predicted class of every sample in ``x``."""
+    device = device or torch.device("cpu")
+    model.eval()
+    spike_gen = torch.Generator(device=device).manual_seed(seed)
+    preds = [forward(model, x[i:i + batch_size].to(device), spike_gen).argmax(1).cpu()
+             for i in range(0, len(x), batch_size)]
+    return torch.cat(preds) if preds else torch.empty(0, dtype=torch.long)

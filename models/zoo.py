@@ -1,0 +1,86 @@
+"""The registry of model names: what ``neuropipe train MODEL`` accepts and how each is built."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from neuropipe.models import ann, snn
+from neuropipe.pipeline.errors import InputError, ModelError
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Options that shape a model (spiking ones only use the spiking fields).
+
+    Attributes:
+        timesteps: Simulation steps per sample.
+        encoding: Input encoding (``constant`` or ``poisson``).
+        neuron: Neuron model (``lif`` or ``cuba``).
+    """
+
+    timesteps: int = 25
+    encoding: str = "constant"
+    neuron: str = "lif"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One registered model.
+
+    Attributes:
+        name: The CLI name.
+        kind: ``ann`` (conventional) or ``snn`` (spiking).
+        description: One line for help and reports.
+        build: Builds a fresh, untrained module from options.
+    """
+
+    name: str
+    kind: str
+    description: str
+    build: Callable[[ModelOptions], nn.Module]
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec("mlp", "ann", "784-256-10 MLP, ReLU", lambda o: ann.build_mlp()),
+        ModelSpec("cnn", "ann", "2 strided conv + 2 linear, ReLU", lambda o: ann.build_cnn()),
+        ModelSpec("snn-mlp", "snn", "784-256-10 LIF network, surrogate gradients (norse)",
+                  lambda o: snn.build_snn_mlp(o.timesteps, o.encoding, o.neuron)),
+        ModelSpec("snn-cnn", "snn", "2 strided conv + 2 linear LIF layers, surrogate gradients",
+                  lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron)),
+    )
+}
+
+
+def get_spec(name: str) -> ModelSpec:
+    """Return the spec of model ``name``.
+
+    Raises:
+        ModelError: If the name is not registered; the message lists the models.
+    """
+    if name not in MODELS:
+        raise ModelError(f"unknown model '{name}': choose one of {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def build_model(name: str, options: ModelOptions | None = None) -> nn.Module:
+    """Build an untrained model by name, validating the options.
+
+    Raises:
+        ModelError: Unknown model.
+        InputError: Invalid options.
+    """
+    spec = get_spec(name)
+    options = options or ModelOptions()
+    if options.timesteps < 1:
+        raise InputError(f"--timesteps must be at least 1, got {options.timesteps}")
+    if options.encoding not in ("constant", "poisson"):
+        raise InputError(f"unknown encoding '{options.encoding}': choose constant or poisson")
+    if options.neuron not in snn.NEURONS:
+        raise InputError(f"unknown neuron model '{options.neuron}': choose one of "
+                         f"{', '.join(snn.NEURONS)}")
+    return spec.build(options)

@@ -1,0 +1,159 @@
+"""The training stage: data, model, epochs with checkpoints, metrics, and exports of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+from neuropipe.models.checkpoint import load_safely, model_options, save_atomic
+from neuropipe.models.data.datasets import load_dataset
+from neuropipe.models.records import EpochMetrics, TrainConfig, TrainMetrics
+from neuropipe.models.training import evaluate, to_tensor, train_epoch
+from neuropipe.models.zoo import build_model, get_spec
+from neuropipe.pipeline.errors import InputError, RunDirError
+from neuropipe.pipeline.progress import console, make_progress
+from neuropipe.pipeline.rundir import RunDir, default_run_path
+
+
+@dataclass
+class TrainOutcome:
+    """What a training stage produced."""
+
+    run: RunDir
+    metrics: TrainMetrics
+    resumed_from_epoch: int
+
+
+def validate(config: TrainConfig) -> None:
+    """Check option values before anything is read or written.
+
+    Raises:
+        ModelError: Unknown model.
+        InputError: A value out of range, or CUDA requested where there is none.
+    """
+    get_spec(config.model)
+    for name in ("epochs", "batch_size", "timesteps"):
+        if getattr(config, name) < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1, "
+                             f"got {getattr(config, name)}")
+    for name in ("limit_train", "limit_test"):
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if not config.lr > 0:
+        raise InputError(f"--lr must be positive, got {config.lr}")
+    if config.device not in ("cpu", "cuda"):
+        raise InputError(f"unknown device '{config.device}': choose cpu or cuda")
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda was asked for but torch sees no CUDA GPU here; "
+                         "use --device cpu")
+
+
+def open_run(config: TrainConfig, out: Path | None, resume: bool, force: bool
+             ) -> tuple[RunDir, TrainConfig]:
+    """Create the run directory, or reopen it to resume; return it with the config in force.
+
+    With ``resume`` the saved configuration wins, except for ``epochs`` (so a run can be
+    extended); without it, an existing non-empty folder is refused unless ``force``.
+    """
+    if resume:
+        if out is None:
+            raise InputError("--resume needs --out RUN_DIR: the run to continue")
+        run = RunDir.open(out)
+        saved = TrainConfig.read(run.config)
+        if saved.model != config.model:
+            raise RunDirError(f"{out} holds a '{saved.model}' run, not '{config.model}'")
+        return run, replace(saved, epochs=config.epochs)
+    run = RunDir.create(out or default_run_path(config.model), force=force)
+    config.write(run.config)
+    return run, config
+
+
+def run_training(config: TrainConfig, out: Path | None = None, resume: bool = False,
+                 force: bool = False) -> TrainOutcome:
+    """Train a model and write its run directory.
+
+    Files: ``config.json``; after every epoch ``checkpoint.pt`` (model, optimiser, history),
+    ``model.pt`` (state dict) and ``metrics.json``; ``model.onnx`` for conventional models.
+
+    Args:
+        config: The training configuration.
+        out: Run directory (default ``runs/<model>-<timestamp>``).
+        resume: Continue the interrupted or shorter run in ``out``.
+        force: Replace an existing run directory.
+    """
+    validate(config)
+    data = load_dataset(config.dataset, config.data_dir)  # before touching the disk
+    run, config = open_run(config, out, resume, force)
+    device = torch.device(config.device)
+    train_x, train_y = to_tensor(data.train_x[:config.limit_train]), torch.from_numpy(
+        data.train_y[:config.limit_train])
+    test_x, test_y = to_tensor(data.test_x[:config.limit_test]), torch.from_numpy(
+        data.test_y[:config.limit_test])
+
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, model_options(config)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    history: list[EpochMetrics] = []
+    start = 0
+    if resume and run.checkpoint.is_file():
+        state = load_safely(run.checkpoint)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        history = [EpochMetrics.from_dict(h) for h in state["history"]]
+        start = int(state["epoch"])
+
+    metrics = _metrics(config, data.source, model, history, len(train_x), len(test_x))
+    with make_progress("loss", "acc") as progress:
+        for epoch in range(start + 1, config.epochs + 1):
+            task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=len(train_x),
+                                     loss="-", acc="-")
+
+            def on_batch(done: int, loss: float, acc: float, task: int = task) -> None:
+                progress.update(task, completed=done, loss=f"{loss:.4f}", acc=f"{acc:.4f}")
+
+            tr = train_epoch(model, optimizer, train_x, train_y, config.batch_size,
+                             seed=config.seed * 1000 + epoch, device=device, on_batch=on_batch)
+            ev = evaluate(model, test_x, test_y, 500, seed=config.seed, device=device)
+            progress.update(task, acc=f"{tr.accuracy:.4f} test {ev.accuracy:.4f}")
+            history.append(EpochMetrics(epoch, tr.loss, tr.accuracy, ev.accuracy, tr.seconds,
+                                        tr.samples / max(tr.seconds, 1e-9)))
+            save_atomic({"epoch": epoch, "model": model.state_dict(),
+                         "optimizer": optimizer.state_dict(),
+                         "history": [h.to_dict() for h in history]}, run.checkpoint)
+            save_atomic(model.state_dict(), run.model)
+            metrics = _metrics(config, data.source, model, history, len(train_x), len(test_x))
+            metrics.write(run.metrics)
+    if start >= config.epochs:
+        console.print(f"{run.root}: already trained for {start} epochs; nothing to do")
+    _export(config, model, test_x, run)
+    return TrainOutcome(run, metrics, start)
+
+
+def _export(config: TrainConfig, model: torch.nn.Module, test_x: torch.Tensor, run: RunDir
+            ) -> None:
+    if get_spec(config.model).kind == "ann":
+        from neuropipe.models.onnx_export import export_onnx
+
+        export_onnx(model.cpu(), test_x[:8].cpu(), run.onnx)
+
+
+def _metrics(config: TrainConfig, source: str, model: torch.nn.Module,
+             history: list[EpochMetrics], n_train: int, n_test: int) -> TrainMetrics:
+    wall = sum(h.wall_time_s for h in history)
+    versions = {"torch": torch.__version__}
+    if get_spec(config.model).kind == "snn":
+        import norse
+
+        versions["norse"] = getattr(norse, "__version__", "unknown")
+    return TrainMetrics(
+        model=config.model, kind=get_spec(config.model).kind,
+        dataset=f"{config.dataset} ({source})",
+        test_accuracy=history[-1].test_accuracy if history else 0.0,
+        train_samples=n_train, test_samples=n_test,
+        parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        wall_time_s=wall, samples_per_s=(n_train * len(history) / wall) if wall else 0.0,
+        epochs=history, device=config.device, versions=versions,
+    )
