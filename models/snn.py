@@ -10,24 +10,30 @@ spikes, which is what a chip can read out.
 from __future__ import annotations
 
 import torch
-from torch import nn
-
 from neuropipe.models.encoding import encode_step
+from torch import nn
 
 NEURONS = ("lif", "cuba")
 DT = 1.0
 
 
-def make_cell(neuron: str, tau_mem: float, tau_syn: float, v_th: float = 1.0) -> nn.Module:
+SURROGATE_ALPHA = 100.0
+
+
+def make_cell(neuron: str, tau_mem: float, tau_syn: float, v_th: float = 1.0,
+              alpha: float | None = None) -> nn.Module:
     """Return a norse cell: ``lif`` (LIFBoxCell, NIR ``LIF``) or ``cuba`` (LIFCell, ``CubaLIF``)."""
     import norse.torch as nt
 
+    alpha_t = torch.tensor(SURROGATE_ALPHA if alpha is None else alpha)
     if neuron == "lif":
-        p = nt.LIFBoxParameters(tau_mem_inv=torch.tensor(1.0 / tau_mem), v_th=torch.tensor(v_th))
+        p = nt.LIFBoxParameters(tau_mem_inv=torch.tensor(1.0 / tau_mem), v_th=torch.tensor(v_th),
+                                alpha=alpha_t)
         return nt.LIFBoxCell(p, dt=DT)
     if neuron == "cuba":
         p = nt.LIFParameters(tau_mem_inv=torch.tensor(1.0 / tau_mem),
-                             tau_syn_inv=torch.tensor(1.0 / tau_syn), v_th=torch.tensor(v_th))
+                             tau_syn_inv=torch.tensor(1.0 / tau_syn), v_th=torch.tensor(v_th),
+                             alpha=alpha_t)
         return nt.LIFCell(p, dt=DT)
     raise ValueError(f"unknown neuron model {neuron!r}")
 

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
-
 from neuropipe.models.snn import SpikingNet
+from torch import nn
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from torch import nn
-
 from neuropipe.models import ann, snn
 from neuropipe.pipeline.errors import InputError, ModelError
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -76,6 +75,16 @@ def build_model(name: str, options: ModelOptions | None = None) -> nn.Module:
     """
     spec = get_spec(name)
     options = options or ModelOptions()
+    check_options(options)
+    return spec.build(options)
+
+
+def check_options(options: ModelOptions) -> None:
+    """Validate model options.
+
+    Raises:
+        InputError: If a value is outside its allowed set; the message names it.
+    """
     if options.timesteps < 1:
         raise InputError(f"--timesteps must be at least 1, got {options.timesteps}")
     if options.encoding not in ("constant", "poisson"):
@@ -83,4 +92,3 @@ def build_model(name: str, options: ModelOptions | None = None) -> nn.Module:
     if options.neuron not in snn.NEURONS:
         raise InputError(f"unknown neuron model '{options.neuron}': choose one of "
                          f"{', '.join(snn.NEURONS)}")
-    return spec.build(options)

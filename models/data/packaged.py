@@ -14,7 +14,6 @@ import pickle
 from pathlib import Path
 
 import numpy as np
-
 from neuropipe.pipeline.errors import DataError
 from neuropipe.pipeline.files import atomic_path
 

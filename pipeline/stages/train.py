@@ -6,12 +6,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-
 from neuropipe.models.checkpoint import load_safely, model_options, save_atomic
 from neuropipe.models.data.datasets import load_dataset
 from neuropipe.models.records import EpochMetrics, TrainConfig, TrainMetrics
 from neuropipe.models.training import evaluate, to_tensor, train_epoch
-from neuropipe.models.zoo import build_model, get_spec
+from neuropipe.models.zoo import build_model, check_options, get_spec
 from neuropipe.pipeline.errors import InputError, RunDirError
 from neuropipe.pipeline.progress import console, make_progress
 from neuropipe.pipeline.rundir import RunDir, default_run_path
@@ -34,6 +33,7 @@ def validate(config: TrainConfig) -> None:
         InputError: A value out of range, or CUDA requested where there is none.
     """
     get_spec(config.model)
+    check_options(model_options(config))
     for name in ("epochs", "batch_size", "timesteps"):
         if getattr(config, name) < 1:
             raise InputError(f"--{name.replace('_', '-')} must be at least 1, "

@@ -1,0 +1,89 @@
+"""Training throughput of each model on the CPU, and snn-mlp against a plain-PyTorch LIF loop.
+
+Run: .venv/bin/python bench/train_speed.py [--samples N]
+Prints samples/s for every registered model (one pass of N training images, after a warm-up
+batch), and for snn-mlp the ratio of its speed to a hand-written PyTorch LIF network of the same
+size, step, surrogate and loss, measured in the same run (goal: ratio >= 1, i.e. not slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from neuropipe.models.data.datasets import load_dataset
+from neuropipe.models.snn import SURROGATE_ALPHA
+from neuropipe.models.training import to_tensor, train_epoch
+from neuropipe.models.zoo import MODELS, ModelOptions, build_model
+from torch import nn
+
+
+class _SuperSpike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (SURROGATE_ALPHA * x.abs() + 1.0) ** 2
+
+
+class ReferenceLIF(nn.Module):
+    """784-256-10 LIF network written directly in PyTorch (same equations as LIFBoxCell)."""
+
+    def __init__(self, timesteps: int, tau: float = 5.0) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(784, 256), nn.Linear(256, 10)
+        self.timesteps, self.a = timesteps, 1.0 / tau
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)
+        v1 = torch.zeros(x.shape[0], 256)
+        v2 = torch.zeros(x.shape[0], 10)
+        counts = torch.zeros(x.shape[0], 10)
+        for _ in range(self.timesteps):
+            v1 = v1 + self.a * (self.fc1(x) - v1)
+            z1 = _SuperSpike.apply(v1 - 1.0)
+            v1 = v1 * (1 - z1)
+            v2 = v2 + self.a * (self.fc2(z1) - v2)
+            z2 = _SuperSpike.apply(v2 - 1.0)
+            v2 = v2 * (1 - z2)
+            counts = counts + z2
+        return counts
+
+
+def throughput(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    train_epoch(model, opt, x[:128], y[:128], 128, seed=0, device=torch.device("cpu"))
+    start = time.perf_counter()
+    result = train_epoch(model, opt, x, y, 128, seed=1, device=torch.device("cpu"))
+    return result.samples / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--timesteps", type=int, default=25)
+    args = parser.parse_args()
+    data = load_dataset("mnist")
+    x, y = to_tensor(data.train_x[:args.samples]), torch.from_numpy(data.train_y[:args.samples])
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.samples} samples"
+          f", T={args.timesteps} for spiking models")
+    speeds = {}
+    for name in MODELS:
+        torch.manual_seed(0)
+        model = build_model(name, ModelOptions(timesteps=args.timesteps))
+        speeds[name] = throughput(model, x, y)
+        print(f"{name:10s} {speeds[name]:9.1f} samples/s")
+    torch.manual_seed(0)
+    ref = throughput(ReferenceLIF(args.timesteps), x, y)
+    print(f"{'ref-lif':10s} {ref:9.1f} samples/s  (plain PyTorch LIF loop, 784-256-10)")
+    print(f"snn-mlp / plain-PyTorch reference: {speeds['snn-mlp'] / ref:.2f}x "
+          "(>= 1 means not slower)")
+
+
+if __name__ == "__main__":
+    main()

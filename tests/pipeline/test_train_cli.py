@@ -1,0 +1,99 @@
+import json
+
+import pytest
+import torch
+from neuropipe.pipeline.cli import main
+
+SMALL = ["--limit-train", "600", "--limit-test", "300", "--batch-size", "32"]
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_mlp_learns_and_writes_the_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, err = run_cli(["train", "mlp", *SMALL, "--epochs", "2", "--out", str(out)],
+                                capsys)
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["type"] == "train-metrics" and len(metrics["epochs"]) == 2
+    assert metrics["test_accuracy"] > 0.5  # chance is 0.1
+    assert metrics["samples_per_s"] > 0 and metrics["wall_time_s"] > 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == "mlp" and config["epochs"] == 2
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert set(state) == {"1.weight", "1.bias", "3.weight", "3.bias"}
+    assert (out / "model.onnx").is_file()
+    assert "test accuracy" in stdout
+
+
+def test_snn_learns_above_chance(tmp_path, capsys):
+    out = tmp_path / "snn"
+    code, _, err = run_cli(["train", "snn-mlp", *SMALL, "--timesteps", "8", "--out", str(out)],
+                           capsys)
+    assert code == 0, err
+    assert json.loads((out / "metrics.json").read_text())["test_accuracy"] > 0.4
+    assert not (out / "model.onnx").exists()
+
+
+def test_same_seed_same_metrics_and_resume_matches_uninterrupted(tmp_path, capsys):
+    args = ["train", "mlp", *SMALL, "--seed", "3"]
+    assert run_cli([*args, "--epochs", "2", "--out", str(tmp_path / "a")], capsys)[0] == 0
+    assert run_cli([*args, "--epochs", "2", "--out", str(tmp_path / "b")], capsys)[0] == 0
+    # An "interrupted" run: one epoch, then resumed to two.
+    assert run_cli([*args, "--epochs", "1", "--out", str(tmp_path / "c")], capsys)[0] == 0
+    assert run_cli([*args, "--epochs", "2", "--out", str(tmp_path / "c"), "--resume"],
+                   capsys)[0] == 0
+
+    def accs(name):
+        m = json.loads((tmp_path / name / "metrics.json").read_text())
+        return [(e["train_loss"], e["test_accuracy"]) for e in m["epochs"]]
+
+    assert accs("a") == accs("b")
+    assert accs("a") == accs("c")
+
+
+def test_existing_run_is_not_overwritten_without_force(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli(["train", "mlp", *SMALL, "--out", str(out)], capsys)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, _, err = run_cli(["train", "mlp", *SMALL, "--out", str(out)], capsys)
+    assert code == 2 and "already exists" in err and "--force" in err
+    assert len(err.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert run_cli(["train", "mlp", *SMALL, "--out", str(out), "--force", "--seed", "9"],
+                   capsys)[0] == 0
+    assert json.loads((out / "config.json").read_text())["seed"] == 9
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "resnet"], "unknown model 'resnet': choose one of mlp, cnn, snn-mlp, snn-cnn"),
+    (["train", "mlp", "--dataset", "cifar"], "unknown dataset 'cifar'"),
+    (["train", "mlp", "--epochs", "0"], "--epochs must be at least 1"),
+    (["train", "mlp", "--lr", "-1"], "--lr must be positive"),
+    (["train", "mlp", "--device", "tpu"], "unknown device 'tpu'"),
+    (["train", "mlp", "--data-dir", "/nonexistent/mnist"], "does not exist"),
+    (["train", "snn-mlp", "--encoding", "latency"], "unknown encoding 'latency'"),
+    (["train", "mlp", "--resume"], "--resume needs --out"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_resume_with_corrupt_checkpoint_is_a_clear_error(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli(["train", "mlp", *SMALL, "--out", str(out)], capsys)[0] == 0
+    (out / "checkpoint.pt").write_bytes(b"\x00corrupt")
+    model_before = (out / "model.pt").read_bytes()
+    code, _, err = run_cli(["train", "mlp", *SMALL, "--epochs", "2", "--out", str(out),
+                            "--resume"], capsys)
+    assert code == 2 and "corrupt" in err and len(err.strip().splitlines()) == 1
+    assert (out / "model.pt").read_bytes() == model_before
