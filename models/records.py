@@ -17,7 +17,8 @@ class TrainConfig(Record):
         data_dir: IDX directory, or None for the default source.
         epochs: Epochs to train.
         batch_size: Samples per optimiser step.
-        lr: Adam learning rate.
+        lr: Peak Adam learning rate of the one-cycle schedule (Smith & Topin 2019).
+        label_smoothing: Label smoothing of the cross-entropy loss.
         timesteps: Steps per sample (spiking models).
         encoding: Input encoding of spiking models.
         neuron: Neuron model of spiking models.
@@ -32,8 +33,9 @@ class TrainConfig(Record):
     dataset: str = "mnist"
     data_dir: str | None = None
     epochs: int = 1
-    batch_size: int = 128
-    lr: float = 1e-3
+    batch_size: int = 32
+    lr: float = 5e-3
+    label_smoothing: float = 0.1
     timesteps: int = 25
     encoding: str = "constant"
     neuron: str = "lif"

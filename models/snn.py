@@ -20,6 +20,18 @@ DT = 1.0
 SURROGATE_ALPHA = 100.0
 
 
+def reset_value_detached(z: torch.Tensor, v: torch.Tensor, reset: torch.Tensor,
+                         th: torch.Tensor) -> torch.Tensor:
+    """Reset to ``reset`` after a spike, without back-propagating through the reset.
+
+    The forward pass equals norse's ``reset_value`` (and Lava's reset to zero); only the gradient
+    differs: it does not flow through the spike into the reset, which otherwise works against
+    the gradient that raises the membrane (Zenke & Vogels, Neural Computation 33(4), 2021).
+    """
+    zd = z.detach()
+    return (1 - zd) * v + zd * reset
+
+
 def make_cell(neuron: str, tau_mem: float, tau_syn: float, v_th: float = 1.0,
               alpha: float | None = None) -> nn.Module:
     """Return a norse cell: ``lif`` (LIFBoxCell, NIR ``LIF``) or ``cuba`` (LIFCell, ``CubaLIF``)."""

@@ -34,9 +34,27 @@ class PassResult:
     seconds: float
 
 
+def one_cycle(optimizer: torch.optim.Optimizer, peak_lr: float, epochs: int,
+              steps_per_epoch: int, steps_done: int = 0) -> torch.optim.lr_scheduler.OneCycleLR:
+    """One-cycle learning-rate schedule over the whole run (Smith & Topin 2019).
+
+    The rate is a function of the global step alone, so a resumed run continues the same curve
+    by passing ``steps_done``.
+    """
+    for group in optimizer.param_groups:
+        group.setdefault("initial_lr", peak_lr / 25.0)
+        group.setdefault("max_lr", peak_lr)
+        group.setdefault("min_lr", peak_lr / 25.0 / 1e4)
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=peak_lr, total_steps=max(epochs * steps_per_epoch, 1),
+        last_epoch=steps_done - 1)
+
+
 def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
                 y: torch.Tensor, batch_size: int, seed: int, device: torch.device,
-                on_batch: Callable[[int, float, float], None] | None = None) -> PassResult:
+                on_batch: Callable[[int, float, float], None] | None = None,
+                scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+                label_smoothing: float = 0.0) -> PassResult:
     """Train one epoch with cross-entropy; shuffling and input spikes depend only on ``seed``.
 
     Args:
@@ -48,6 +66,8 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
         seed: Seed of this epoch's shuffle and input spikes (same seed, same epoch).
         device: Where to compute.
         on_batch: Called after each batch with (samples done, running loss, running accuracy).
+        scheduler: Learning-rate schedule stepped after every batch.
+        label_smoothing: Label smoothing of the loss.
     """
     model.train()
     generator = torch.Generator().manual_seed(seed)
@@ -59,10 +79,12 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
         idx = order[i:i + batch_size]
         xb, yb = x[idx].to(device), y[idx].to(device)
         out = forward(model, xb, spike_gen)
-        loss = nn.functional.cross_entropy(out, yb)
+        loss = nn.functional.cross_entropy(out, yb, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         total_loss += float(loss.detach()) * len(idx)
         correct += int((out.detach().argmax(1) == yb).sum())
         seen += len(idx)

@@ -39,3 +39,9 @@ class TargetError(NeuropipeError):
 
 class MeterError(NeuropipeError):
     """An energy counter that was asked for explicitly but cannot be read."""
+
+
+class InterruptedRun(NeuropipeError):
+    """The user interrupted a long stage; what was completed is kept."""
+
+    exit_code = 130

@@ -1,4 +1,4 @@
-"""Resolve a dataset name and options to arrays: IDX directory, Debian's files, or packaged MNIST."""
+"""Resolve a dataset name to arrays: an IDX directory, Debian's files, or the packaged MNIST."""
 
 from __future__ import annotations
 

@@ -15,9 +15,10 @@ def train(
         help="Folder of IDX files (default: $NEUROPIPE_DATA, else the packaged MNIST).")] = None,
     epochs: Annotated[int, typer.Option(help="Epochs to train (with --resume: the new total).")
                       ] = 1,
-    batch_size: Annotated[int, typer.Option(help="Samples per step.")] = 128,
-    lr: Annotated[float | None, typer.Option(
-        help="Adam learning rate (default 1e-3; 2e-3 for spiking models).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Samples per step.")] = 32,
+    lr: Annotated[float, typer.Option(
+        help="Peak Adam learning rate of the one-cycle schedule.")] = 5e-3,
+    label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the loss.")] = 0.1,
     timesteps: Annotated[int, typer.Option(help="Steps per sample (spiking models).")] = 25,
     encoding: Annotated[str, typer.Option(help="constant or poisson (spiking models).")
                         ] = "constant",
@@ -34,14 +35,12 @@ def train(
 ) -> None:
     """Train MODEL on MNIST and write config, weights, metrics and exports to a run directory."""
     from neuropipe.models.records import TrainConfig
-    from neuropipe.models.zoo import get_spec
     from neuropipe.pipeline.stages.train import run_training
 
-    spec = get_spec(model)
     config = TrainConfig(
         model=model, dataset=dataset, data_dir=str(data_dir) if data_dir else None,
         epochs=epochs, batch_size=batch_size,
-        lr=lr if lr is not None else (2e-3 if spec.kind == "snn" else 1e-3),
+        lr=lr, label_smoothing=label_smoothing,
         timesteps=timesteps, encoding=encoding, neuron=neuron, seed=seed, device=device,
         limit_train=limit_train, limit_test=limit_test,
     )

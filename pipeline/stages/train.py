@@ -9,9 +9,9 @@ import torch
 from neuropipe.models.checkpoint import load_safely, model_options, save_atomic
 from neuropipe.models.data.datasets import load_dataset
 from neuropipe.models.records import EpochMetrics, TrainConfig, TrainMetrics
-from neuropipe.models.training import evaluate, to_tensor, train_epoch
+from neuropipe.models.training import evaluate, one_cycle, to_tensor, train_epoch
 from neuropipe.models.zoo import build_model, check_options, get_spec
-from neuropipe.pipeline.errors import InputError, RunDirError
+from neuropipe.pipeline.errors import InputError, InterruptedRun, RunDirError
 from neuropipe.pipeline.progress import console, make_progress
 from neuropipe.pipeline.rundir import RunDir, default_run_path
 
@@ -44,6 +44,8 @@ def validate(config: TrainConfig) -> None:
             raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if not config.lr > 0:
         raise InputError(f"--lr must be positive, got {config.lr}")
+    if not 0 <= config.label_smoothing < 1:
+        raise InputError(f"--label-smoothing must be in [0, 1), got {config.label_smoothing}")
     if config.device not in ("cpu", "cuda"):
         raise InputError(f"unknown device '{config.device}': choose cpu or cuda")
     if config.device == "cuda" and not torch.cuda.is_available():
@@ -104,8 +106,31 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
         optimizer.load_state_dict(state["optimizer"])
         history = [EpochMetrics.from_dict(h) for h in state["history"]]
         start = int(state["epoch"])
+    steps_per_epoch = -(-len(train_x) // config.batch_size)
+    scheduler = one_cycle(optimizer, config.lr, config.epochs, steps_per_epoch,
+                          steps_done=min(start, config.epochs) * steps_per_epoch)
 
-    metrics = _metrics(config, data.source, model, history, len(train_x), len(test_x))
+    try:
+        metrics = _train_epochs(config, run, model, optimizer, scheduler, history, start,
+                                (train_x, train_y, test_x, test_y), device, data.source)
+    except KeyboardInterrupt as e:
+        done = len(history)
+        raise InterruptedRun(f"interrupted during epoch {done + 1}; {done} epoch(s) are saved in "
+                             f"{run.root}: continue with --resume --out {run.root}") from e
+    if start >= config.epochs:
+        console.print(f"{run.root}: already trained for {start} epochs; nothing to do")
+    _export(config, model, test_x, run)
+    return TrainOutcome(run, metrics, start)
+
+
+def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
+                  optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
+                  history: list[EpochMetrics], start: int,
+                  tensors: tuple[torch.Tensor, ...], device: torch.device, source: str
+                  ) -> TrainMetrics:
+    """Run epochs ``start+1 .. config.epochs``, checkpointing after each; return the metrics."""
+    train_x, train_y, test_x, test_y = tensors
+    metrics = _metrics(config, source, model, history, len(train_x), len(test_x))
     with make_progress("loss", "acc") as progress:
         for epoch in range(start + 1, config.epochs + 1):
             task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=len(train_x),
@@ -115,7 +140,8 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
                 progress.update(task, completed=done, loss=f"{loss:.4f}", acc=f"{acc:.4f}")
 
             tr = train_epoch(model, optimizer, train_x, train_y, config.batch_size,
-                             seed=config.seed * 1000 + epoch, device=device, on_batch=on_batch)
+                             seed=config.seed * 1000 + epoch, device=device, on_batch=on_batch,
+                             scheduler=scheduler, label_smoothing=config.label_smoothing)
             ev = evaluate(model, test_x, test_y, 500, seed=config.seed, device=device)
             progress.update(task, acc=f"{tr.accuracy:.4f} test {ev.accuracy:.4f}")
             history.append(EpochMetrics(epoch, tr.loss, tr.accuracy, ev.accuracy, tr.seconds,
@@ -124,12 +150,9 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
                          "optimizer": optimizer.state_dict(),
                          "history": [h.to_dict() for h in history]}, run.checkpoint)
             save_atomic(model.state_dict(), run.model)
-            metrics = _metrics(config, data.source, model, history, len(train_x), len(test_x))
+            metrics = _metrics(config, source, model, history, len(train_x), len(test_x))
             metrics.write(run.metrics)
-    if start >= config.epochs:
-        console.print(f"{run.root}: already trained for {start} epochs; nothing to do")
-    _export(config, model, test_x, run)
-    return TrainOutcome(run, metrics, start)
+    return metrics
 
 
 def _export(config: TrainConfig, model: torch.nn.Module, test_x: torch.Tensor, run: RunDir

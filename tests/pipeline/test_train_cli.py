@@ -39,14 +39,30 @@ def test_snn_learns_above_chance(tmp_path, capsys):
     assert not (out / "model.onnx").exists()
 
 
-def test_same_seed_same_metrics_and_resume_matches_uninterrupted(tmp_path, capsys):
-    args = ["train", "mlp", *SMALL, "--seed", "3"]
-    assert run_cli([*args, "--epochs", "2", "--out", str(tmp_path / "a")], capsys)[0] == 0
-    assert run_cli([*args, "--epochs", "2", "--out", str(tmp_path / "b")], capsys)[0] == 0
-    # An "interrupted" run: one epoch, then resumed to two.
-    assert run_cli([*args, "--epochs", "1", "--out", str(tmp_path / "c")], capsys)[0] == 0
-    assert run_cli([*args, "--epochs", "2", "--out", str(tmp_path / "c"), "--resume"],
-                   capsys)[0] == 0
+def test_same_seed_same_metrics_and_resume_matches_uninterrupted(tmp_path, capsys,
+                                                                monkeypatch):
+    args = ["train", "mlp", *SMALL, "--seed", "3", "--epochs", "2"]
+    assert run_cli([*args, "--out", str(tmp_path / "a")], capsys)[0] == 0
+    assert run_cli([*args, "--out", str(tmp_path / "b")], capsys)[0] == 0
+
+    # Interrupt the second epoch of a third run (Ctrl-C during training), then resume it.
+    from neuropipe.pipeline.stages import train as stage
+
+    real_train_epoch = stage.train_epoch
+    calls = []
+
+    def interrupted(*a, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_train_epoch(*a, **kw)
+
+    monkeypatch.setattr(stage, "train_epoch", interrupted)
+    code, _, err = run_cli([*args, "--out", str(tmp_path / "c")], capsys)
+    assert code == 130 and "--resume" in err
+    monkeypatch.setattr(stage, "train_epoch", real_train_epoch)
+    assert json.loads((tmp_path / "c" / "metrics.json").read_text())["epochs"][0]["epoch"] == 1
+    assert run_cli([*args, "--out", str(tmp_path / "c"), "--resume"], capsys)[0] == 0
 
     def accs(name):
         m = json.loads((tmp_path / name / "metrics.json").read_text())
@@ -54,6 +70,7 @@ def test_same_seed_same_metrics_and_resume_matches_uninterrupted(tmp_path, capsy
 
     assert accs("a") == accs("b")
     assert accs("a") == accs("c")
+    assert len(accs("c")) == 2
 
 
 def test_existing_run_is_not_overwritten_without_force(tmp_path, capsys):
