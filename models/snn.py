@@ -17,41 +17,34 @@ NEURONS = ("lif", "cuba")
 DT = 1.0
 
 
-SURROGATE_ALPHA = 100.0
+def make_cell(neuron: str, tau_mem: float, tau_syn: float, v_th: float = 1.0) -> nn.Module:
+    """Return a norse cell: ``lif`` (LIFBoxCell, NIR ``LIF``) or ``cuba`` (LIFCell, ``CubaLIF``).
 
-
-def reset_value_detached(z: torch.Tensor, v: torch.Tensor, reset: torch.Tensor,
-                         th: torch.Tensor) -> torch.Tensor:
-    """Reset to ``reset`` after a spike, without back-propagating through the reset.
-
-    The forward pass equals norse's ``reset_value`` (and Lava's reset to zero); only the gradient
-    differs: it does not flow through the spike into the reset, which otherwise works against
-    the gradient that raises the membrane (Zenke & Vogels, Neural Computation 33(4), 2021).
+    The surrogate gradient is norse's SuperSpike, whose backward pass in norse 1.1 is
+    ``grad / (|v - v_th| + 1)^2`` (its ``alpha`` parameter is not used).
     """
-    zd = z.detach()
-    return (1 - zd) * v + zd * reset
-
-
-def make_cell(neuron: str, tau_mem: float, tau_syn: float, v_th: float = 1.0,
-              alpha: float | None = None) -> nn.Module:
-    """Return a norse cell: ``lif`` (LIFBoxCell, NIR ``LIF``) or ``cuba`` (LIFCell, ``CubaLIF``)."""
     import norse.torch as nt
 
-    alpha_t = torch.tensor(SURROGATE_ALPHA if alpha is None else alpha)
     if neuron == "lif":
-        p = nt.LIFBoxParameters(tau_mem_inv=torch.tensor(1.0 / tau_mem), v_th=torch.tensor(v_th),
-                                alpha=alpha_t)
+        p = nt.LIFBoxParameters(tau_mem_inv=torch.tensor(1.0 / tau_mem), v_th=torch.tensor(v_th))
         return nt.LIFBoxCell(p, dt=DT)
     if neuron == "cuba":
         p = nt.LIFParameters(tau_mem_inv=torch.tensor(1.0 / tau_mem),
-                             tau_syn_inv=torch.tensor(1.0 / tau_syn), v_th=torch.tensor(v_th),
-                             alpha=alpha_t)
+                             tau_syn_inv=torch.tensor(1.0 / tau_syn), v_th=torch.tensor(v_th))
         return nt.LIFCell(p, dt=DT)
     raise ValueError(f"unknown neuron model {neuron!r}")
 
 
+# Spike counts range over 0..T; dividing them into a range of about 8 logit units before the
+# softmax keeps the loss from saturating (found by a sweep on MNIST; see README).
+LOGIT_RANGE = 8.0
+
+
 class SpikingNet(nn.Module):
-    """A feed-forward norse network run for ``timesteps`` steps; logits are output spike counts.
+    """A feed-forward norse network run for ``timesteps`` steps; it returns output spike counts.
+
+    The class is the output neuron with most spikes, the readout a chip can do. For the loss,
+    ``loss_logits`` rescales the counts to a fixed range whatever the number of steps.
 
     Attributes:
         net: The per-step network (``norse.torch.SequentialState``); this is what exports to NIR.
@@ -74,6 +67,10 @@ class SpikingNet(nn.Module):
             counts = out if counts is None else counts + out
         assert counts is not None
         return counts
+
+    def loss_logits(self, counts: torch.Tensor) -> torch.Tensor:
+        """Scale spike counts to logits for the cross-entropy loss (argmax unchanged)."""
+        return counts * (LOGIT_RANGE / self.timesteps)
 
 
 def build_snn_mlp(timesteps: int, encoding: str, neuron: str, hidden: int = 256,

@@ -24,6 +24,11 @@ def forward(model: nn.Module, x: torch.Tensor, generator: torch.Generator | None
     return model(x)
 
 
+def loss_logits(model: nn.Module, out: torch.Tensor) -> torch.Tensor:
+    """The logits the loss sees: ANN outputs as they are, SNN spike counts rescaled."""
+    return model.loss_logits(out) if isinstance(model, SpikingNet) else out
+
+
 @dataclass
 class PassResult:
     """Loss, accuracy, samples and duration of one pass over data."""
@@ -79,7 +84,8 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
         idx = order[i:i + batch_size]
         xb, yb = x[idx].to(device), y[idx].to(device)
         out = forward(model, xb, spike_gen)
-        loss = nn.functional.cross_entropy(out, yb, label_smoothing=label_smoothing)
+        loss = nn.functional.cross_entropy(loss_logits(model, out), yb,
+                                           label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -105,7 +111,8 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     for i in range(0, len(x), batch_size):
         xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
         out = forward(model, xb, spike_gen)
-        total_loss += float(nn.functional.cross_entropy(out, yb, reduction="sum"))
+        total_loss += float(nn.functional.cross_entropy(loss_logits(model, out), yb,
+                                                        reduction="sum"))
         correct += int((out.argmax(1) == yb).sum())
     n = len(x)
     return PassResult(total_loss / max(n, 1), correct / max(n, 1), n,

@@ -32,10 +32,10 @@ def test_mlp_learns_and_writes_the_run(tmp_path, capsys):
 
 def test_snn_learns_above_chance(tmp_path, capsys):
     out = tmp_path / "snn"
-    code, _, err = run_cli(["train", "snn-mlp", *SMALL, "--timesteps", "8", "--out", str(out)],
-                           capsys)
+    code, _, err = run_cli(["train", "snn-mlp", "--limit-train", "2000", "--limit-test", "300",
+                            "--epochs", "2", "--timesteps", "8", "--out", str(out)], capsys)
     assert code == 0, err
-    assert json.loads((out / "metrics.json").read_text())["test_accuracy"] > 0.4
+    assert json.loads((out / "metrics.json").read_text())["test_accuracy"] > 0.5  # chance: 0.1
     assert not (out / "model.onnx").exists()
 
 
