@@ -36,7 +36,7 @@ class TrainConfig(Record):
     batch_size: int = 32
     lr: float = 5e-3
     label_smoothing: float = 0.1
-    timesteps: int = 25
+    timesteps: int = 16
     encoding: str = "constant"
     neuron: str = "lif"
     seed: int = 0

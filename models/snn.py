@@ -73,9 +73,13 @@ class SpikingNet(nn.Module):
         return counts * (LOGIT_RANGE / self.timesteps)
 
 
-def build_snn_mlp(timesteps: int, encoding: str, neuron: str, hidden: int = 256,
+def build_snn_mlp(timesteps: int, encoding: str, neuron: str, hidden: int = 512,
                   tau_mem: float = 5.0, tau_syn: float = 2.0) -> SpikingNet:
-    """784-``hidden``-10 spiking MLP."""
+    """784-``hidden``-10 spiking MLP.
+
+    512 hidden neurons rather than the ANN's 256: with 256 the spiking network needed more than
+    three epochs to pass 97.5% on MNIST (README has the sweep).
+    """
     import norse.torch as nt
 
     net = nt.SequentialState(

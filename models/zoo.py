@@ -20,7 +20,7 @@ class ModelOptions:
         neuron: Neuron model (``lif`` or ``cuba``).
     """
 
-    timesteps: int = 25
+    timesteps: int = 16
     encoding: str = "constant"
     neuron: str = "lif"
 
@@ -34,12 +34,14 @@ class ModelSpec:
         kind: ``ann`` (conventional) or ``snn`` (spiking).
         description: One line for help and reports.
         build: Builds a fresh, untrained module from options.
+        default_lr: Peak learning rate used when ``--lr`` is not given (found by sweeps).
     """
 
     name: str
     kind: str
     description: str
     build: Callable[[ModelOptions], nn.Module]
+    default_lr: float = 5e-3
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -47,8 +49,8 @@ MODELS: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec("mlp", "ann", "784-256-10 MLP, ReLU", lambda o: ann.build_mlp()),
         ModelSpec("cnn", "ann", "2 strided conv + 2 linear, ReLU", lambda o: ann.build_cnn()),
-        ModelSpec("snn-mlp", "snn", "784-256-10 LIF network, surrogate gradients (norse)",
-                  lambda o: snn.build_snn_mlp(o.timesteps, o.encoding, o.neuron)),
+        ModelSpec("snn-mlp", "snn", "784-512-10 LIF network, surrogate gradients (norse)",
+                  lambda o: snn.build_snn_mlp(o.timesteps, o.encoding, o.neuron), 1e-2),
         ModelSpec("snn-cnn", "snn", "2 strided conv + 2 linear LIF layers, surrogate gradients",
                   lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron)),
     )

@@ -16,10 +16,11 @@ def train(
     epochs: Annotated[int, typer.Option(help="Epochs to train (with --resume: the new total).")
                       ] = 1,
     batch_size: Annotated[int, typer.Option(help="Samples per step.")] = 32,
-    lr: Annotated[float, typer.Option(
-        help="Peak Adam learning rate of the one-cycle schedule.")] = 5e-3,
+    lr: Annotated[float | None, typer.Option(
+        help="Peak Adam learning rate of the one-cycle schedule (default: the model's).")
+                  ] = None,
     label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the loss.")] = 0.1,
-    timesteps: Annotated[int, typer.Option(help="Steps per sample (spiking models).")] = 25,
+    timesteps: Annotated[int, typer.Option(help="Steps per sample (spiking models).")] = 16,
     encoding: Annotated[str, typer.Option(help="constant or poisson (spiking models).")
                         ] = "constant",
     neuron: Annotated[str, typer.Option(help="lif or cuba (spiking models).")] = "lif",
@@ -35,12 +36,14 @@ def train(
 ) -> None:
     """Train MODEL on MNIST and write config, weights, metrics and exports to a run directory."""
     from neuropipe.models.records import TrainConfig
+    from neuropipe.models.zoo import get_spec
     from neuropipe.pipeline.stages.train import run_training
 
     config = TrainConfig(
         model=model, dataset=dataset, data_dir=str(data_dir) if data_dir else None,
         epochs=epochs, batch_size=batch_size,
-        lr=lr, label_smoothing=label_smoothing,
+        lr=lr if lr is not None else get_spec(model).default_lr,
+        label_smoothing=label_smoothing,
         timesteps=timesteps, encoding=encoding, neuron=neuron, seed=seed, device=device,
         limit_train=limit_train, limit_test=limit_test,
     )
