@@ -12,10 +12,11 @@ import argparse
 import time
 
 import torch
+from torch import nn
+
 from neuropipe.models.data.datasets import load_dataset
 from neuropipe.models.training import to_tensor, train_epoch
 from neuropipe.models.zoo import MODELS, ModelOptions, build_model
-from torch import nn
 
 
 class _SuperSpike(torch.autograd.Function):

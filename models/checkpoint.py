@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+
 from neuropipe.models.records import TrainConfig
 from neuropipe.models.zoo import ModelOptions, build_model
 from neuropipe.pipeline.errors import ModelError
 from neuropipe.pipeline.files import atomic_path
 from neuropipe.pipeline.rundir import RunDir
-from torch import nn
 
 
 def save_atomic(obj: Any, path: Path) -> None:

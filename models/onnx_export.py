@@ -6,9 +6,10 @@ import io
 from pathlib import Path
 
 import torch
+from torch import nn
+
 from neuropipe.pipeline.errors import ModelError
 from neuropipe.pipeline.files import write_bytes_atomic
-from torch import nn
 
 ONNX_TOLERANCE = 1e-5
 

@@ -10,8 +10,9 @@ spikes, which is what a chip can read out.
 from __future__ import annotations
 
 import torch
-from neuropipe.models.encoding import encode_step
 from torch import nn
+
+from neuropipe.models.encoding import encode_step
 
 NEURONS = ("lif", "cuba")
 DT = 1.0

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from neuropipe.models.snn import SpikingNet
 from torch import nn
+
+from neuropipe.models.snn import SpikingNet
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from torch import nn
+
 from neuropipe.models import ann, snn
 from neuropipe.pipeline.errors import InputError, ModelError
-from torch import nn
 
 
 @dataclass(frozen=True)

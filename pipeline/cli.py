@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+
 from neuropipe.pipeline.errors import NeuropipeError
 
 app = typer.Typer(

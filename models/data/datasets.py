@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from neuropipe.models.data.idx import find_idx, read_idx
 from neuropipe.models.data.packaged import build_cache, packaged_pickle_path
 from neuropipe.pipeline.errors import DataError, InputError

@@ -14,6 +14,7 @@ import pickle
 from pathlib import Path
 
 import numpy as np
+
 from neuropipe.pipeline.errors import DataError
 from neuropipe.pipeline.files import atomic_path
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
+
 from neuropipe.models.checkpoint import load_safely, model_options, save_atomic
 from neuropipe.models.data.datasets import load_dataset
 from neuropipe.models.records import EpochMetrics, TrainConfig, TrainMetrics

@@ -4,6 +4,7 @@ import struct
 
 import numpy as np
 import pytest
+
 from neuropipe.models.data import datasets, packaged
 from neuropipe.models.data.idx import read_idx
 from neuropipe.pipeline.errors import DataError, InputError

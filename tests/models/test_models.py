@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from neuropipe.models.snn import SpikingNet
 from neuropipe.models.zoo import MODELS, ModelOptions, build_model
 from neuropipe.pipeline.errors import InputError, ModelError

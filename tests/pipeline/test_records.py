@@ -2,6 +2,7 @@ import dataclasses
 import json
 
 import pytest
+
 from neuropipe.pipeline.errors import RunDirError
 from neuropipe.pipeline.records import Record
 

@@ -2,6 +2,7 @@ import json
 
 import pytest
 import torch
+
 from neuropipe.pipeline.cli import main
 
 SMALL = ["--limit-train", "600", "--limit-test", "300", "--batch-size", "32"]

@@ -1,0 +1,265 @@
+"""A NIR graph read as a feed-forward chain of (synapse, neuron) layers, the form targets run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from neuropipe.pipeline.errors import GraphError
+
+SYNAPSE_NODES = ("Affine", "Linear", "Conv2d")
+NEURON_NODES = ("LIF", "IF")
+PASS_NODES = ("Input", "Output", "Flatten")
+
+
+@dataclass
+class Neuron:
+    """Per-layer neuron parameters, one value each (a Loihi LIF process shares them).
+
+    Discrete-time reading with step ``dt`` (norse's LIFBox reading, time constants in steps
+    when dt = 1): ``v += alpha * (v_leak - v) + alpha * r * I`` for LIF with
+    ``alpha = dt / tau``; ``v += r * I`` for IF; spike when ``v > v_threshold``, then ``v = 0``.
+    """
+
+    kind: str
+    alpha: float
+    r: float
+    v_leak: float
+    v_threshold: float
+
+    @property
+    def leak(self) -> float:
+        """Fraction of the membrane lost per step (0 for IF)."""
+        return self.alpha if self.kind == "lif" else 0.0
+
+    @property
+    def input_gain(self) -> float:
+        """Factor on the synaptic input: ``alpha * r`` for LIF, ``r`` for IF."""
+        return self.alpha * self.r if self.kind == "lif" else self.r
+
+
+@dataclass
+class Layer:
+    """One synapse layer and the neurons it drives.
+
+    Attributes:
+        name: NIR name of the synapse node.
+        kind: ``dense`` or ``conv``.
+        weight: Dense ``(out, in)`` or conv ``(out_ch, in_ch, kh, kw)`` weights.
+        bias: Per output channel (conv) or neuron (dense); zeros if the node has none.
+        in_shape: Shape of the layer input (``(features,)`` or ``(C, H, W)``).
+        out_shape: Shape of the layer output.
+        neuron: The neuron parameters.
+        neuron_name: NIR name of the neuron node.
+        stride: Conv stride.
+        padding: Conv padding.
+    """
+
+    name: str
+    kind: str
+    weight: np.ndarray
+    bias: np.ndarray
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    neuron: Neuron
+    neuron_name: str = ""
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+
+    @property
+    def neurons(self) -> int:
+        """Number of neurons the layer drives."""
+        return int(np.prod(self.out_shape))
+
+    @property
+    def inputs(self) -> int:
+        """Number of inputs (presynaptic neurons or pixels)."""
+        return int(np.prod(self.in_shape))
+
+
+@dataclass
+class Chain:
+    """The layers of a graph, in order, and its input shape."""
+
+    input_shape: tuple[int, ...]
+    layers: list[Layer] = field(default_factory=list)
+
+
+def _uniform(node: Any, attr: str, name: str, problems: list[str]) -> float | None:
+    value = getattr(node, attr, None)
+    if value is None:
+        return None
+    arr = np.asarray(value, dtype=np.float64).ravel()
+    if arr.size == 0:
+        problems.append(f"node '{name}' has an empty {attr}")
+        return None
+    if not np.allclose(arr, arr[0]):
+        problems.append(f"node '{name}' ({type(node).__name__}) has per-neuron {attr} values "
+                        f"(min {arr.min():.4g}, max {arr.max():.4g}); only one shared value per "
+                        "layer is supported (a Loihi LIF process shares them)")
+        return None
+    return float(arr[0])
+
+
+def _order(graph: Any) -> list[str]:
+    """Return node names along the single path from the input to the output."""
+    succ: dict[str, list[str]] = {}
+    indeg: dict[str, int] = {n: 0 for n in graph.nodes}
+    for src, dst in graph.edges:
+        succ.setdefault(src, []).append(dst)
+        indeg[dst] = indeg.get(dst, 0) + 1
+    starts = [n for n, node in graph.nodes.items() if type(node).__name__ == "Input"]
+    if len(starts) != 1:
+        raise GraphError(f"the graph has {len(starts)} Input nodes; a feed-forward chain with "
+                         "one Input is supported")
+    order, current, seen = [], starts[0], set()
+    while True:
+        if current in seen:
+            raise GraphError(f"the graph has a cycle through node '{current}'; recurrent "
+                             "connections are not supported, only feed-forward chains")
+        seen.add(current)
+        order.append(current)
+        nxt = succ.get(current, [])
+        if not nxt:
+            break
+        if len(nxt) > 1:
+            raise GraphError(f"node '{current}' feeds {len(nxt)} nodes; only a single chain "
+                             "(no branches or skip connections) is supported")
+        current = nxt[0]
+    if len(order) != len(graph.nodes):
+        missing = sorted(set(graph.nodes) - set(order), key=str)
+        raise GraphError(f"nodes {missing} are not on the path from Input to Output; only a "
+                         "single feed-forward chain is supported")
+    return order
+
+
+def unsupported(graph: Any, dt: float = 1.0) -> list[str]:
+    """List what in ``graph`` cannot be read as a chain of layers (empty if all is fine)."""
+    try:
+        to_chain(graph, dt)
+    except GraphError as e:
+        return [str(e)]
+    return []
+
+
+def to_chain(graph: Any, dt: float = 1.0) -> Chain:
+    """Read a NIR graph as a chain of layers.
+
+    Args:
+        graph: A ``nir.NIRGraph``.
+        dt: Step used to discretise continuous time constants.
+
+    Raises:
+        GraphError: Naming every node that is not supported and what is supported instead.
+    """
+    problems: list[str] = []
+    order = _order(graph)
+    input_node = graph.nodes[order[0]]
+    shape = tuple(int(s) for s in np.asarray(input_node.input_type["input"]).ravel())
+    input_shape = shape
+    chain = Chain(input_shape=input_shape)
+    pending: dict[str, Any] | None = None
+    for name in order[1:]:
+        node = graph.nodes[name]
+        kind = type(node).__name__
+        if kind in ("Output", "Input"):
+            continue
+        if kind == "Flatten":
+            shape = (int(np.prod(shape)),)
+            continue
+        if kind in SYNAPSE_NODES:
+            if pending is not None:
+                problems.append(f"node '{name}' ({kind}) follows synapse node "
+                                f"'{pending['name']}' without neurons in between; each synapse "
+                                "layer must drive a LIF or IF population")
+            pending = _synapse(name, node, shape, problems)
+            if pending is not None:
+                shape = pending["out_shape"]
+            continue
+        if kind in NEURON_NODES:
+            neuron = _neuron(name, node, dt, problems)
+            if pending is None:
+                problems.append(f"neuron node '{name}' ({kind}) has no synapse layer before it")
+                continue
+            if neuron is not None:
+                chain.layers.append(Layer(neuron=neuron, neuron_name=name, **pending))
+            pending = None
+            continue
+        problems.append(f"node '{name}' is a {kind}, which has no mapping here; supported: "
+                        f"{', '.join(SYNAPSE_NODES + NEURON_NODES + PASS_NODES)}")
+    if pending is not None:
+        problems.append(f"synapse node '{pending['name']}' drives no neurons; the last layer must "
+                        "be LIF or IF neurons (the class is read from their spike counts)")
+    if not chain.layers and not problems:
+        problems.append("the graph has no synapse-and-neuron layer")
+    if problems:
+        raise GraphError("; ".join(problems))
+    return chain
+
+
+def _synapse(name: str, node: Any, shape: tuple[int, ...], problems: list[str]
+             ) -> dict[str, Any] | None:
+    kind = type(node).__name__
+    weight = np.asarray(node.weight, dtype=np.float64)
+    if kind in ("Affine", "Linear"):
+        if len(shape) != 1:
+            shape = (int(np.prod(shape)),)
+        if weight.ndim != 2 or weight.shape[1] != shape[0]:
+            problems.append(f"node '{name}' ({kind}) has weights {weight.shape} but receives "
+                            f"{shape[0]} inputs")
+            return None
+        bias = np.asarray(getattr(node, "bias", 0.0) if kind == "Affine" else 0.0,
+                          dtype=np.float64)
+        bias = np.broadcast_to(bias, (weight.shape[0],)).copy()
+        return dict(name=name, kind="dense", weight=weight, bias=bias, in_shape=shape,
+                    out_shape=(weight.shape[0],))
+    # Conv2d
+    if len(shape) != 3 or weight.ndim != 4 or weight.shape[1] != shape[0]:
+        problems.append(f"node '{name}' (Conv2d) with weights {weight.shape} does not fit its "
+                        f"input of shape {shape}")
+        return None
+    if int(np.asarray(node.groups)) != 1 or np.any(np.asarray(node.dilation) != 1):
+        problems.append(f"node '{name}' (Conv2d) uses groups or dilation; only groups=1, "
+                        "dilation=1 are supported")
+        return None
+    if isinstance(node.padding, str):
+        problems.append(f"node '{name}' (Conv2d) has padding '{node.padding}'; give it in pixels")
+        return None
+    stride = tuple(int(s) for s in np.broadcast_to(np.asarray(node.stride), (2,)))
+    padding = tuple(int(p) for p in np.broadcast_to(np.asarray(node.padding), (2,)))
+    kh, kw = weight.shape[2:]
+    h = (shape[1] + 2 * padding[0] - kh) // stride[0] + 1
+    w = (shape[2] + 2 * padding[1] - kw) // stride[1] + 1
+    bias = np.broadcast_to(np.asarray(node.bias, dtype=np.float64), (weight.shape[0],)).copy()
+    return dict(name=name, kind="conv", weight=weight, bias=bias, in_shape=shape,
+                out_shape=(weight.shape[0], h, w), stride=stride, padding=padding)
+
+
+def _neuron(name: str, node: Any, dt: float, problems: list[str]) -> Neuron | None:
+    kind = type(node).__name__
+    before = len(problems)
+    r = _uniform(node, "r", name, problems)
+    vth = _uniform(node, "v_threshold", name, problems)
+    v_reset = _uniform(node, "v_reset", name, problems)
+    if v_reset not in (None, 0.0):
+        problems.append(f"node '{name}' ({kind}) resets to v_reset={v_reset:g}; Loihi's LIF can "
+                        "only reset to 0")
+    if kind == "IF":
+        if len(problems) > before:
+            return None
+        return Neuron("if", 1.0, float(r), 0.0, float(vth))
+    tau = _uniform(node, "tau", name, problems)
+    v_leak = _uniform(node, "v_leak", name, problems)
+    if len(problems) > before:
+        return None
+    if not tau or tau <= 0:
+        problems.append(f"node '{name}' (LIF) has tau={tau}; it must be positive")
+        return None
+    alpha = dt / float(tau)
+    if not 0 < alpha <= 1:
+        problems.append(f"node '{name}' (LIF) has dt/tau = {alpha:g} with dt={dt:g}; it must be "
+                        "in (0, 1]: pass the --dt the graph was made with")
+        return None
+    return Neuron("lif", alpha, float(r), float(v_leak), float(vth))

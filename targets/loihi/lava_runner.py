@@ -1,0 +1,163 @@
+"""Runs quantised layers in Lava's bit-accurate Loihi simulation (``Loihi2SimCfg('fixed_pt')``).
+
+The network is compiled once; between samples the runner resets every neuron's ``u`` and ``v``
+and every synapse buffer, and loads the next sample (its input spikes, or its per-sample bias when
+the first layer's synapses run on the host), so that each sample starts from rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from neuropipe.targets.loihi.quantize import FixedLayer
+
+
+def _lava_conv_weight(weight: np.ndarray) -> np.ndarray:
+    """Torch conv weights ``(out, in, kh, kw)`` -> Lava's ``(out, kw, kh, in)`` (X-Y-feature)."""
+    return np.transpose(weight, (0, 3, 2, 1))
+
+
+def _to_xyf(flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Flattened ``(C, H, W)`` values -> Lava's ``(W, H, C)`` layout."""
+    return np.transpose(flat.reshape(shape), (2, 1, 0))
+
+
+def _from_xyf(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Lava's ``(W, H, C[, T])`` layout -> flattened ``(C, H, W)`` (time stays last)."""
+    if arr.ndim == 4:
+        return np.transpose(arr, (2, 1, 0, 3)).reshape(-1, arr.shape[-1])
+    return np.transpose(arr, (2, 1, 0)).reshape(-1)
+
+
+class LavaNetwork:
+    """The quantised network as Lava processes, compiled once and run sample by sample."""
+
+    def __init__(self, layers: list[FixedLayer], steps: int) -> None:
+        from lava.proc.conv.process import Conv
+        from lava.proc.dense.process import Dense
+        from lava.proc.io.sink import RingBuffer as Sink
+        from lava.proc.io.source import RingBuffer as Source
+        from lava.proc.lif.process import LIF
+
+        self.layers, self.steps = layers, steps
+        self.lifs, self.synapses, self.sinks = [], [], []
+        self.source = None
+        prev_port = None
+        for i, fx in enumerate(layers):
+            layer = fx.layer
+            shape = self._lava_shape(layer.out_shape)
+            lif = LIF(shape=shape, du=fx.du, dv=fx.dv, vth=fx.vth,
+                      bias_mant=self._layout(fx.bias_mant, layer.out_shape),
+                      bias_exp=np.full(shape, fx.bias_exp), name=f"lif{i}")
+            if fx.on_chip_synapses:
+                if i == 0:
+                    self.source = Source(data=np.zeros((*self._lava_shape(layer.in_shape),
+                                                        steps), dtype=np.int32))
+                    prev_port = self.source.s_out
+                if layer.kind == "dense":
+                    syn = Dense(weights=fx.weight, weight_exp=fx.weight_exp, num_message_bits=0,
+                                name=f"dense{i}")
+                    syn_in, syn_out = syn.s_in, syn.a_out
+                else:
+                    syn = Conv(weight=_lava_conv_weight(fx.weight),
+                               input_shape=self._lava_shape(layer.in_shape),
+                               padding=layer.padding[::-1], stride=layer.stride[::-1],
+                               weight_exp=fx.weight_exp, num_message_bits=0, name=f"conv{i}")
+                    syn_in, syn_out = syn.s_in, syn.a_out
+                if prev_port.shape != syn_in.shape:
+                    prev_port = prev_port.reshape(syn_in.shape)
+                prev_port.connect(syn_in)
+                syn_out.connect(lif.a_in)
+                self.synapses.append(syn)
+            sink = Sink(shape=shape, buffer=steps)
+            lif.s_out.connect(sink.a_in)
+            self.lifs.append(lif)
+            self.sinks.append(sink)
+            prev_port = lif.s_out
+        self._started = False
+
+    @staticmethod
+    def _lava_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (shape[2], shape[1], shape[0]) if len(shape) == 3 else tuple(shape)
+
+    def _layout(self, flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return _to_xyf(np.asarray(flat), shape) if len(shape) == 3 else np.asarray(flat)
+
+    def run_sample(self, host_bias: np.ndarray | None = None,
+                   input_spikes: np.ndarray | None = None) -> list[np.ndarray]:
+        """Run one sample from rest and return each layer's spikes ``(steps, neurons)``.
+
+        Args:
+            host_bias: Bias mantissas of a host first layer ``(neurons,)``.
+            input_spikes: Input spikes ``(steps, inputs)`` of an on-chip first layer.
+        """
+        from lava.magma.core.run_conditions import RunSteps
+        from lava.magma.core.run_configs import Loihi2SimCfg
+
+        first = self.layers[0]
+        if self._started:
+            for lif in self.lifs:
+                lif.u.set(np.zeros(lif.u.shape))
+                lif.v.set(np.zeros(lif.v.shape))
+            for syn in self.synapses:
+                buf = syn.a_buff if hasattr(syn, "a_buff") else syn.a_buf
+                buf.set(np.zeros(buf.shape))
+        if host_bias is not None:
+            mant = self._layout(host_bias, first.layer.out_shape)
+            if self._started:
+                self.lifs[0].bias_mant.set(mant)
+            else:
+                self.lifs[0].bias_mant.init = mant
+        if input_spikes is not None and self.source is not None:
+            data = input_spikes.T.astype(np.int32)  # (inputs, steps)
+            if len(first.layer.in_shape) == 3:
+                data = np.stack([_to_xyf(data[:, t], first.layer.in_shape)
+                                 for t in range(data.shape[1])], axis=-1)
+            if self._started:
+                self.source.data.set(data)
+            else:
+                self.source.data.init = data
+        self.lifs[0].run(condition=RunSteps(num_steps=self.steps),
+                         run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        self._started = True
+        spikes = []
+        for fx, sink in zip(self.layers, self.sinks, strict=True):
+            data = sink.data.get()
+            if len(fx.layer.out_shape) == 3:
+                data = _from_xyf(data, fx.layer.out_shape)
+            spikes.append(np.asarray(data).T.astype(bool))
+        return spikes
+
+    def stop(self) -> None:
+        """Stop Lava's runtime (if it was started)."""
+        if self._started:
+            self.lifs[0].stop()
+
+
+def run_in_lava(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None,
+                input_spikes: np.ndarray | None, samples: int,
+                on_sample: Callable[[int], None] | None = None) -> list[list[np.ndarray]]:
+    """Run ``samples`` samples in Lava; return per sample the list of layer spike rasters.
+
+    Args:
+        layers: Quantised layers.
+        steps: Steps per sample.
+        host_bias: Per-sample bias mantissas ``(N, neurons)`` of a host first layer, or None.
+        input_spikes: Input spikes ``(steps, N, inputs)`` of an on-chip first layer, or None.
+        samples: How many of the N samples to run.
+        on_sample: Called after each sample with its index (for progress bars).
+    """
+    net = LavaNetwork(layers, steps)
+    results = []
+    try:
+        for k in range(samples):
+            results.append(net.run_sample(
+                host_bias=None if host_bias is None else host_bias[k],
+                input_spikes=None if input_spikes is None else input_spikes[:, k]))
+            if on_sample is not None:
+                on_sample(k)
+    finally:
+        net.stop()
+    return results

@@ -1,0 +1,174 @@
+"""Loihi fixed-point quantisation of a layer chain: 8-bit weights, 12-bit decays, scaled thresholds.
+
+Integer state follows Lava's bit-accurate LIF (``fixed_pt``): synaptic input is shifted left by
+6 into ``u``; ``v = v * (4096 - dv) / 4096 + u + (bias_mant << bias_exp)``; a neuron spikes when
+``v > vth << 6``. A float layer ``v += -leak * v + leak * v_leak + gain * (W s + b)`` maps onto it
+with one scale ``S`` per layer (integer threshold units per float unit): ``vth = round(S * v_th)``,
+weights ``round(gain * W * S)`` (8-bit, mixed sign: even values in [-256, 254], as Lava's Dense
+truncates them), ``dv = round(leak * 4096)``, ``du = 4095`` (the current does not persist: the
+LIF and IF neurons here have no synaptic filter), and the bias ``64 * S * (leak * v_leak + gain *
+b)`` as a 13-bit mantissa with a 3-bit exponent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neuropipe.targets.chain import Chain, Layer
+
+WEIGHT_MAX = 254  # mixed-sign 8-bit weights; Lava truncates the least significant bit
+WEIGHT_MIN = -256
+VTH_MAX = 2**17 - 1  # 17-bit threshold mantissa
+BIAS_MANT_MAX = 4095  # 13-bit signed mantissa
+BIAS_EXP_MAX = 7  # 3-bit exponent
+ACT_SHIFT = 6  # synaptic input and threshold are shifted left by 6 in the neuron
+DECAY_UNITY = 4096  # 12-bit decay constants
+DU_NO_CURRENT = 4095  # with Lava's +1 offset, the current decays fully every step
+
+
+@dataclass
+class FixedLayer:
+    """A layer in Loihi fixed point.
+
+    Attributes:
+        layer: The float layer it came from.
+        on_chip_synapses: False for a first layer whose synapses run on the host (constant
+            input): its input arrives as a per-sample bias instead.
+        scale: Integer threshold units per float unit of membrane potential.
+        weight: Integer weights (even, in [-256, 254]), layout as the float weights.
+        weight_exp: Lava's Dense/Conv ``weight_exp`` (0 here: the scale absorbs it).
+        bias_mant: Per-neuron bias mantissa (static part; host layers add the input per sample).
+        bias_exp: Shared bias exponent of the layer.
+        dv: Voltage decay (12-bit).
+        du: Current decay (12-bit).
+        vth: Threshold mantissa (17-bit).
+        max_weight_error: Largest absolute weight error, in float units of the original weights.
+    """
+
+    layer: Layer
+    on_chip_synapses: bool
+    scale: float
+    weight: np.ndarray
+    weight_exp: int
+    bias_mant: np.ndarray
+    bias_exp: int
+    dv: int
+    du: int
+    vth: int
+    max_weight_error: float
+
+    def bias_raw(self, float_bias: np.ndarray) -> tuple[np.ndarray, int, int]:
+        """Quantise a float bias (membrane units per step) into ``(mantissa, exponent, clipped)``.
+
+        Args:
+            float_bias: Bias in float membrane units per step, any shape.
+
+        Returns:
+            The mantissas, the exponent used, and how many values were clipped.
+        """
+        raw = np.asarray(float_bias, dtype=np.float64) * self.scale * (1 << ACT_SHIFT)
+        return fit_bias(raw, self.bias_exp)
+
+    def input_bias(self, x: np.ndarray) -> tuple[np.ndarray, int]:
+        """Per-sample bias mantissas of a host layer for analogue inputs ``x`` ``(N, *in)``.
+
+        Returns:
+            Mantissas of shape ``(N, neurons)`` and the number of clipped values.
+        """
+        layer = self.layer
+        current = host_synapse(layer, x)
+        n = layer.neuron
+        mant, _, clipped = self.bias_raw(n.leak * n.v_leak + n.input_gain * current)
+        return mant, clipped
+
+
+def host_synapse(layer: Layer, x: np.ndarray) -> np.ndarray:
+    """Apply a layer's synapses (with bias) to analogue inputs on the host, flattened per sample."""
+    import torch
+
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float64)).reshape(len(x), *layer.in_shape)
+    w = torch.as_tensor(layer.weight)
+    b = torch.as_tensor(layer.bias)
+    if layer.kind == "dense":
+        out = xt.reshape(len(x), -1) @ w.T + b
+    else:
+        out = torch.nn.functional.conv2d(xt, w, b, stride=layer.stride, padding=layer.padding)
+    return out.reshape(len(x), -1).numpy()
+
+
+def fit_bias(raw: np.ndarray, exp: int | None = None) -> tuple[np.ndarray, int, int]:
+    """Split raw biases into 13-bit mantissas and one exponent (the smallest that fits).
+
+    Returns:
+        ``(mantissas, exponent, clipped)``; values beyond ``4095 << 7`` are clipped.
+    """
+    peak = float(np.max(np.abs(raw))) if np.size(raw) else 0.0
+    if exp is None:
+        exp = 0
+        while exp < BIAS_EXP_MAX and peak / (1 << exp) > BIAS_MANT_MAX:
+            exp += 1
+    mant = np.rint(raw / (1 << exp))
+    clipped = int(np.sum(np.abs(mant) > BIAS_MANT_MAX))
+    return np.clip(mant, -BIAS_MANT_MAX - 1, BIAS_MANT_MAX).astype(np.int64), exp, clipped
+
+
+def host_input_bound(layer: Layer) -> float:
+    """Largest |gain * (W x + b)| for any input in [0, 1] (a bound that never clips)."""
+    n = layer.neuron
+    w = layer.weight.reshape(layer.weight.shape[0], -1)  # conv: a position sees the whole kernel
+    hi = np.clip(w, 0, None).sum(1) + layer.bias
+    lo = np.clip(w, None, 0).sum(1) + layer.bias
+    return float(np.max(np.abs(np.concatenate([hi, lo])))) * abs(n.input_gain) + abs(
+        n.leak * n.v_leak)
+
+
+def static_bias(layer: Layer) -> np.ndarray:
+    """Per-neuron float bias of a layer with on-chip synapses: ``leak * v_leak + gain * b``."""
+    n = layer.neuron
+    bias = layer.bias
+    if layer.kind == "conv":
+        bias = np.repeat(bias, int(np.prod(layer.out_shape[1:])))
+    return np.broadcast_to(n.leak * n.v_leak + n.input_gain * bias, (layer.neurons,)).copy()
+
+
+def quantize_layer(layer: Layer, on_chip_synapses: bool) -> FixedLayer:
+    """Quantise one layer (see the module docstring for the mapping).
+
+    The scale is the largest that keeps the threshold within 17 bits, the weights within 8 bits
+    and the bias within a 13-bit mantissa with exponent up to 7. For a host layer the bias bound
+    is the largest input current any image in [0, 1] can cause, so per-sample biases never clip.
+    """
+    n = layer.neuron
+    limits = [VTH_MAX / max(n.v_threshold, 1e-12)]
+    gain_w = n.input_gain * layer.weight
+    if on_chip_synapses:
+        peak_w = float(np.max(np.abs(gain_w))) if gain_w.size else 0.0
+        if peak_w > 0:
+            limits.append(WEIGHT_MAX / peak_w)
+        static = static_bias(layer)
+    else:
+        static = np.full(layer.neurons, host_input_bound(layer))
+    peak_b = float(np.max(np.abs(static))) if static.size else 0.0
+    if peak_b > 0:
+        limits.append(BIAS_MANT_MAX * (1 << BIAS_EXP_MAX) / ((1 << ACT_SHIFT) * peak_b))
+    scale = float(min(limits))
+    _, bias_exp, _ = fit_bias(static * scale * (1 << ACT_SHIFT))
+    if on_chip_synapses:
+        w = np.rint(gain_w * scale / 2.0) * 2.0  # even: Lava drops the LSB of mixed-sign weights
+        w = np.clip(w, WEIGHT_MIN, WEIGHT_MAX).astype(np.int64)
+        err = float(np.max(np.abs(w / (scale * n.input_gain) - layer.weight))) if w.size else 0.0
+        bias_mant, _, _ = fit_bias(static * scale * (1 << ACT_SHIFT), bias_exp)
+    else:
+        w, err = np.zeros((0,), dtype=np.int64), 0.0
+        bias_mant = np.zeros(layer.neurons, dtype=np.int64)
+    return FixedLayer(layer, on_chip_synapses, scale, w, 0, bias_mant, bias_exp,
+                      int(round(n.leak * DECAY_UNITY)), DU_NO_CURRENT,
+                      int(round(n.v_threshold * scale)), err)
+
+
+def quantize_chain(chain: Chain, encoding: str) -> list[FixedLayer]:
+    """Quantise every layer; with ``constant`` input the first layer's synapses run on the host."""
+    return [quantize_layer(layer, on_chip_synapses=not (i == 0 and encoding == "constant"))
+            for i, layer in enumerate(chain.layers)]
