@@ -21,9 +21,10 @@ app = typer.Typer(
 def _register() -> None:
     # Command modules import only typer and the standard library at import time; heavy SDKs
     # (torch, lava, norse) are imported inside the functions, so --help stays fast and robust.
-    from neuropipe.pipeline.commands import train
+    from neuropipe.pipeline.commands import convert, train
 
     app.command("train")(train.train)
+    app.command("convert")(convert.convert)
 
 
 @app.callback()

@@ -9,7 +9,9 @@ from neuropipe.targets.base import Target
 
 # name -> "module:Class". Modules are imported only when the target is used, so a missing SDK
 # never breaks the CLI.
-TARGETS: dict[str, str] = {}
+TARGETS: dict[str, str] = {
+    "loihi": "neuropipe.targets.loihi.target:LoihiTarget",
+}
 
 
 def target_names() -> list[str]:

@@ -83,8 +83,9 @@ def emulate(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None =
     state = []
     for i, fx in enumerate(layers):
         n = fx.layer.neurons
-        mant = torch.as_tensor(host_bias if (i == 0 and host_bias is not None) else
-                               np.broadcast_to(fx.bias_mant, (batch, n)), dtype=torch.int64)
+        mant = torch.as_tensor(np.array(host_bias if (i == 0 and host_bias is not None) else
+                                        np.broadcast_to(fx.bias_mant, (batch, n))),
+                               dtype=torch.int64)
         state.append({
             "u": torch.zeros(batch, n, dtype=torch.int64),
             "v": torch.zeros(batch, n, dtype=torch.int64),

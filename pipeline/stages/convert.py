@@ -1,0 +1,230 @@
+"""The convert stage: a run or a NIR file, through one deployment target, to a deployment record."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuropipe.pipeline.errors import GraphError, InputError, TargetError
+from neuropipe.pipeline.progress import make_progress
+from neuropipe.pipeline.rundir import RunDir
+from neuropipe.targets.base import DeploymentRecord, Workload
+from neuropipe.targets.registry import get_target
+
+
+@dataclass
+class ConvertConfig:
+    """Options of ``neuropipe convert``.
+
+    Attributes:
+        source: A run directory, or a ``.nir`` file made elsewhere.
+        target: Registered target name.
+        timesteps: Steps per sample (default: the model's, or the graph's metadata).
+        samples: Test images to evaluate (default: all).
+        verify_samples: Images also run in the target's reference simulator.
+        encoding: Input encoding (default: the model's, or ``constant``).
+        dt: Step of the graph's time constants (default: metadata, else 1).
+        dataset: Dataset of the evaluation images.
+        data_dir: IDX directory, or None for the default source.
+        percentile: Activation percentile used to normalise converted ANNs.
+        seed: Seed of input spikes.
+        out: Where results of a bare ``.nir`` file go (default ``<stem>.neuropipe/`` beside it).
+    """
+
+    source: Path
+    target: str = "loihi"
+    timesteps: int | None = None
+    samples: int | None = None
+    verify_samples: int = 16
+    encoding: str | None = None
+    dt: float | None = None
+    dataset: str = "mnist"
+    data_dir: str | None = None
+    percentile: float = 99.9
+    seed: int = 0
+    out: Path | None = None
+
+
+@dataclass
+class Prepared:
+    """A graph ready to deploy, with its reference accuracy and where results go."""
+
+    graph: Any
+    run: RunDir
+    timesteps: int
+    encoding: str
+    dt: float
+    reference: Any  # callable(x) -> predictions of the torch reference
+    notes: list[str]
+
+
+def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
+    """Deploy a model to a target and write ``targets/<name>/deployment.json``.
+
+    Nothing is written until the graph has been checked against the target; the target's
+    folder is replaced only once the new results are complete.
+    """
+    from neuropipe.models.data.datasets import load_dataset
+    from neuropipe.models.training import to_tensor
+
+    target = get_target(config.target)
+    availability = target.availability()
+    if not availability.available:
+        raise TargetError(f"target '{config.target}' is unavailable here: {availability.reason}")
+    for name in ("samples", "timesteps"):
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise InputError(f"--{name} must be at least 1, got {value}")
+    if config.verify_samples < 0:
+        raise InputError(f"--verify-samples must be 0 or more, got {config.verify_samples}")
+    if config.encoding not in (None, "constant", "poisson"):
+        raise InputError(f"unknown encoding '{config.encoding}': choose constant or poisson")
+    data = load_dataset(config.dataset, config.data_dir)
+    prepared = _prepare(config, data)
+    problems = target.supports(prepared.graph, prepared.dt)
+    if problems:
+        raise GraphError(f"target '{config.target}' cannot run this graph: {'; '.join(problems)}")
+    n = config.samples or len(data.test_y)
+    x = to_tensor(data.test_x[:n]).numpy()
+    labels = data.test_y[:n]
+    reference_preds = prepared.reference(x)
+    workload = Workload(graph=prepared.graph, inputs=x, labels=labels,
+                        timesteps=prepared.timesteps, encoding=prepared.encoding,
+                        dt=prepared.dt, seed=config.seed,
+                        reference_accuracy=float(np.mean(reference_preds == labels)))
+    final = prepared.run.target_dir(config.target)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{config.target}.", dir=final.parent))
+    try:
+        with make_progress() as progress:
+            record = target.deploy(workload, staging, verify_samples=config.verify_samples,
+                                   progress=progress)
+        record = record.replace(notes=[*prepared.notes, *record.notes])
+        record.write(staging / "deployment.json")
+        _swap_in(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return record, final / "deployment.json"
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace ``final`` by ``staging`` with renames, never leaving neither in place."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+    staging.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _prepare(config: ConvertConfig, data: Any) -> Prepared:
+    source = Path(config.source)
+    if source.is_dir():
+        return _prepare_run(config, RunDir.open(source), data)
+    if source.suffix == ".nir" or source.is_file():
+        return _prepare_file(config, source)
+    raise InputError(f"{source} does not exist: pass a run directory made by 'neuropipe train' "
+                     "or a .nir file")
+
+
+def _prepare_run(config: ConvertConfig, run: RunDir, data: Any) -> Prepared:
+    import torch
+
+    from neuropipe.models.checkpoint import load_trained
+    from neuropipe.models.nir_export import export_snn, write_nir
+    from neuropipe.models.training import predict, to_tensor
+    from neuropipe.models.zoo import get_spec
+
+    model, train_config = load_trained(run)
+    timesteps = config.timesteps or train_config.timesteps
+    if get_spec(train_config.model).kind == "snn":
+        model.timesteps = timesteps
+        if config.encoding:
+            model.encoding = config.encoding
+        graph = export_snn(model)
+        write_nir(graph, run.nir)
+
+        def reference(x: np.ndarray) -> np.ndarray:
+            return predict(model, torch.as_tensor(x), seed=config.seed).numpy()
+
+        return Prepared(graph, run, timesteps, model.encoding, 1.0, reference,
+                        [f"reference: the trained norse model ({train_config.model}) on the same "
+                         "images"])
+    from neuropipe.models.conversion import convert_ann
+
+    calibration = to_tensor(data.train_x[:2000])
+    converted = convert_ann(model, calibration, percentile=config.percentile,
+                            timesteps=timesteps, encoding=config.encoding or "constant")
+    write_nir(converted.graph, run.nir)
+    ann_preds_holder: dict[str, Any] = {}
+
+    def reference(x: np.ndarray) -> np.ndarray:
+        from neuropipe.targets.chain import to_chain
+        from neuropipe.targets.float_sim import poisson_spikes, simulate
+        from neuropipe.targets.float_sim import predict as sim_predict
+
+        ann_preds_holder["ann"] = predict(model, torch.as_tensor(x)).numpy()
+        chain = to_chain(converted.graph)
+        spikes = None
+        if converted.encoding == "poisson":
+            spikes = poisson_spikes(x, timesteps, np.random.default_rng(config.seed))
+        preds = []
+        for i in range(0, len(x), 1000):
+            part = None if spikes is None else spikes[:, i:i + 1000]
+            preds.append(sim_predict(simulate(chain, x[i:i + 1000], timesteps,
+                                              converted.encoding, part)))
+        return np.concatenate(preds)
+
+    notes = [f"ANN-to-SNN conversion of {train_config.model}: ReLU -> IF, weights and biases "
+             f"normalised by the {config.percentile}th percentile of each layer's activations "
+             "on 2,000 training images (Diehl et al. 2015; Rueckauer et al. 2017)",
+             "reference: the converted SNN in float (PyTorch) simulation on the same images"]
+    prepared = Prepared(converted.graph, run, timesteps, converted.encoding, 1.0, reference,
+                        notes)
+    original = prepared.reference
+
+    def reference_with_ann(x: np.ndarray) -> np.ndarray:
+        preds = original(x)
+        labels = data.test_y[:len(x)]
+        ann_acc = float(np.mean(ann_preds_holder["ann"] == labels))
+        prepared.notes.append(f"the ANN itself scores {ann_acc:.4f} on the same images")
+        return preds
+
+    prepared.reference = reference_with_ann
+    return prepared
+
+
+def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
+    from neuropipe.models.nir_export import read_nir
+    from neuropipe.targets.chain import to_chain
+    from neuropipe.targets.float_sim import poisson_spikes, predict, simulate
+
+    graph = read_nir(path)
+    meta = dict(getattr(graph, "metadata", None) or {})
+    timesteps = config.timesteps or int(meta.get("timesteps", 0))
+    if not timesteps:
+        raise InputError(f"{path} does not say how many steps to run: pass --timesteps")
+    encoding = config.encoding or str(meta.get("encoding", "constant"))
+    dt = config.dt or float(meta.get("dt", 1.0))
+    out = config.out or path.with_name(f"{path.stem}.neuropipe")
+    run = RunDir(out)
+
+    def reference(x: np.ndarray) -> np.ndarray:
+        chain = to_chain(graph, dt)
+        spikes = None
+        if encoding == "poisson":
+            spikes = poisson_spikes(x, timesteps, np.random.default_rng(config.seed))
+        return predict(simulate(chain, x.reshape(len(x), *chain.input_shape), timesteps,
+                                encoding, spikes))
+
+    return Prepared(graph, run, timesteps, encoding, dt, reference,
+                    [f"source: NIR file {path}; reference: float (PyTorch) simulation of the "
+                     "graph with dt = {dt:g}"])

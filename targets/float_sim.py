@@ -1,0 +1,62 @@
+"""Float (PyTorch) simulation of a layer chain without pipeline delays: the reference semantics.
+
+Each step, every layer's synapses carry this step's presynaptic spikes (the first layer: the
+encoded input), and its neurons update as ``v += -leak * v + leak * v_leak + gain * I``; they
+spike when ``v > v_threshold`` and reset to 0. For neuropipe's own LIF graphs this equals norse's
+LIFBoxCell with dt = 1, so it reproduces the trained model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from neuropipe.targets.chain import Chain
+
+
+def poisson_spikes(x: np.ndarray, steps: int, rng: np.random.Generator) -> np.ndarray:
+    """Bernoulli spikes with probability ``x`` per step: bool ``(steps, N, inputs)``."""
+    flat = x.reshape(len(x), -1)
+    return rng.random((steps, *flat.shape)) < flat[None]
+
+
+def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "constant",
+             input_spikes: np.ndarray | None = None) -> np.ndarray:
+    """Return output spike counts ``(N, classes)`` of a batch ``x`` in [0, 1].
+
+    Args:
+        chain: The layers.
+        x: Inputs ``(N, *input_shape)``.
+        timesteps: Steps to run.
+        encoding: ``constant`` (x every step) or ``poisson`` (needs ``input_spikes``).
+        input_spikes: Bool ``(timesteps, N, inputs)`` for ``poisson``.
+    """
+    n = len(x)
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32)).reshape(n, -1)
+    weights = [(torch.as_tensor(layer.weight, dtype=torch.float32),
+                torch.as_tensor(layer.bias, dtype=torch.float32)) for layer in chain.layers]
+    v = [torch.zeros(n, layer.neurons) for layer in chain.layers]
+    counts = torch.zeros(n, chain.layers[-1].neurons)
+    with torch.no_grad():
+        for t in range(timesteps):
+            s = xt if encoding == "constant" else torch.as_tensor(
+                input_spikes[t], dtype=torch.float32)
+            for i, layer in enumerate(chain.layers):
+                w, b = weights[i]
+                if layer.kind == "dense":
+                    current = s @ w.T + b
+                else:
+                    current = torch.nn.functional.conv2d(
+                        s.reshape(n, *layer.in_shape), w, b, stride=layer.stride,
+                        padding=layer.padding).reshape(n, -1)
+                p = layer.neuron
+                v[i] = v[i] - p.leak * v[i] + p.leak * p.v_leak + p.input_gain * current
+                s = (v[i] > p.v_threshold).to(torch.float32)
+                v[i] = v[i] * (1 - s)
+            counts += s
+    return counts.numpy()
+
+
+def predict(counts: np.ndarray) -> np.ndarray:
+    """Class with the most output spikes (ties: the lowest index)."""
+    return np.argmax(counts, axis=1)
