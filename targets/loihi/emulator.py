@@ -56,6 +56,8 @@ def _synapse(fixed: FixedLayer, spikes: torch.Tensor) -> torch.Tensor:
                                          stride=layer.stride, padding=layer.padding)
         acc = acc.reshape(len(s), -1)
     acc = acc.round().to(torch.int64)  # exact: integer sums far below 2^53
+    if layer.kind == "conv":  # Lava's fixed-point Conv wraps its output to 24 signed bits
+        acc = torch.remainder(acc + UV_LIMIT, 2 * UV_LIMIT) - UV_LIMIT
     e = fixed.weight_exp
     return acc << e if e >= 0 else acc >> -e
 

@@ -15,8 +15,12 @@ from neuropipe.targets.loihi.quantize import FixedLayer
 
 
 def _lava_conv_weight(weight: np.ndarray) -> np.ndarray:
-    """Torch conv weights ``(out, in, kh, kw)`` -> Lava's ``(out, kw, kh, in)`` (X-Y-feature)."""
-    return np.transpose(weight, (0, 3, 2, 1))
+    """Torch conv weights ``(out, in, kh, kw)`` -> Lava's ``(out, kw, kh, in)`` (X-Y-feature).
+
+    Lava's Conv computes a true convolution (it flips the kernel before torch's correlation),
+    so the kernel is flipped here to keep torch's (and NIR's) cross-correlation.
+    """
+    return np.ascontiguousarray(np.transpose(weight, (0, 3, 2, 1))[:, ::-1, ::-1])
 
 
 def _to_xyf(flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -57,7 +61,14 @@ class LavaNetwork:
                                                         steps), dtype=np.int32))
                     prev_port = self.source.s_out
                 if layer.kind == "dense":
-                    syn = Dense(weights=fx.weight, weight_exp=fx.weight_exp, num_message_bits=0,
+                    weights = fx.weight
+                    if i > 0 and len(layers[i - 1].layer.out_shape) == 3:
+                        # The presynaptic population is laid out (W, H, C) in Lava; NIR and
+                        # torch flatten (C, H, W): reorder the weight columns to match.
+                        c, h, w = layers[i - 1].layer.out_shape
+                        weights = weights.reshape(-1, c, h, w).transpose(0, 3, 2, 1).reshape(
+                            weights.shape[0], -1)
+                    syn = Dense(weights=weights, weight_exp=fx.weight_exp, num_message_bits=0,
                                 name=f"dense{i}")
                     syn_in, syn_out = syn.s_in, syn.a_out
                 else:
