@@ -1,0 +1,83 @@
+import nir
+import numpy as np
+import pytest
+import torch
+
+from neuropipe.models.nir_export import export_snn, read_nir, write_nir
+from neuropipe.models.snn import build_snn_mlp
+from neuropipe.pipeline.errors import GraphError
+from neuropipe.targets.chain import to_chain
+from neuropipe.targets.float_sim import simulate
+
+
+def active_snn(neuron, timesteps=8, hidden=32, seed=0):
+    torch.manual_seed(seed)
+    model = build_snn_mlp(timesteps, "constant", neuron, hidden=hidden)
+    with torch.no_grad():
+        model.net[1].weight.mul_(12)
+        model.net[3].weight.normal_(0.4, 0.6)
+    return model.eval()
+
+
+@pytest.mark.parametrize("neuron", ["lif"])
+def test_nir_file_round_trip_reimports_into_norse_with_the_same_spikes(tmp_path, neuron):
+    import norse.torch as nt
+
+    model = active_snn(neuron)
+    path = tmp_path / "m.nir"
+    write_nir(export_snn(model), path)
+    graph = read_nir(path)  # nir.read with its type check
+    assert graph.metadata["dt"] == 1.0 and graph.metadata["timesteps"] == 8
+    kinds = {type(n).__name__ for n in graph.nodes.values()}
+    assert kinds == {"Input", "Flatten", "Affine", "LIF" if neuron == "lif" else "CubaLIF",
+                     "Output"}
+    reimported = nt.from_nir(graph, dt=graph.metadata["dt"])
+    x = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(1))
+    state = state2 = None
+    total = 0
+    for _ in range(8):
+        # norse's from_nir maps NIR's unbatched Flatten(start_dim=0) to torch's Flatten(0),
+        # so the re-imported module is run on unbatched samples.
+        out, state = model.net(x.unsqueeze(0), state)
+        out2, state2 = reimported(x, state2)
+        assert torch.equal(out[0], out2.reshape(out[0].shape))
+        total += int(out.sum())
+    assert total > 0
+
+
+def test_lif_graph_in_float_simulation_reproduces_the_norse_model():
+    model = active_snn("lif", timesteps=10, hidden=64)
+    x = torch.rand(50, 1, 28, 28, generator=torch.Generator().manual_seed(2))
+    counts = simulate(to_chain(export_snn(model)), x.numpy(), 10)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    assert counts.sum() > 0
+    assert np.array_equal(counts, expected)
+
+
+def test_corrupt_or_missing_nir_files_are_clear_errors(tmp_path):
+    bad = tmp_path / "bad.nir"
+    bad.write_bytes(b"\x89HDF\r\n garbage")
+    with pytest.raises(GraphError, match="is not a readable NIR file.*export it again"):
+        read_nir(bad)
+    with pytest.raises(GraphError, match="does not exist"):
+        read_nir(tmp_path / "absent.nir")
+    good = tmp_path / "good.nir"
+    write_nir(export_snn(active_snn("lif")), good)
+    good.write_bytes(good.read_bytes()[:200])  # truncated
+    with pytest.raises(GraphError, match="not a readable NIR file"):
+        read_nir(good)
+    assert isinstance(nir.read, object)
+
+
+def test_cuba_models_export_their_time_constants_and_are_refused_by_loihi(tmp_path):
+    from neuropipe.targets.registry import get_target
+
+    path = tmp_path / "cuba.nir"
+    write_nir(export_snn(active_snn("cuba")), path)
+    graph = read_nir(path)
+    node = graph.nodes["2"]
+    assert type(node).__name__ == "CubaLIF"
+    assert np.allclose(node.tau_mem, 5.0) and np.allclose(node.tau_syn, 2.0)
+    problems = get_target("loihi").supports(graph)
+    assert problems and "CubaLIF" in problems[0] and "supported" in problems[0]

@@ -1,0 +1,43 @@
+import nir
+import numpy as np
+import pytest
+
+from neuropipe.pipeline.errors import GraphError
+from neuropipe.targets.chain import Layer, Neuron, to_chain, unsupported
+from neuropipe.targets.counting import fan_out, synops
+
+
+def test_reads_a_dense_chain(rng, make_dense_graph):
+    chain = to_chain(make_dense_graph(rng))
+    assert [(lay.kind, lay.in_shape, lay.out_shape) for lay in chain.layers] == [
+        ("dense", (20,), (16,)), ("dense", (16,), (4,))]
+    assert chain.layers[0].neuron.alpha == pytest.approx(0.2)
+
+
+def test_unsupported_content_is_named(rng, make_dense_graph):
+    graph = make_dense_graph(rng)
+    graph.nodes["n0"].tau = np.linspace(2, 8, 16)
+    with pytest.raises(GraphError, match="node 'n0'.*per-neuron tau"):
+        to_chain(graph)
+    graph = make_dense_graph(rng)
+    graph.nodes["n1"].v_reset = np.full(4, 0.5)
+    assert "only reset to 0" in unsupported(graph)[0]
+    graph = make_dense_graph(rng)
+    graph.nodes["n1"] = nir.LI(tau=np.ones(4), r=np.ones(4), v_leak=np.zeros(4))
+    problems = unsupported(graph)
+    assert problems and "node 'n1' is a LI" in problems[0] and "supported" in problems[0]
+
+
+def test_dense_fan_out_and_synops():
+    w = np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 1.0]])
+    layer = Layer("fc", "dense", w, np.zeros(2), (3,), (2,), Neuron("if", 1, 1, 0, 1))
+    assert fan_out(layer).tolist() == [1, 0, 2]
+    assert synops(layer, np.array([3.0, 5.0, 1.0])) == 3 * 1 + 5 * 0 + 1 * 2
+
+
+def test_conv_fan_out_is_exact_at_the_edges():
+    # 4x4 input, 3x3 kernel, stride 2, padding 1 -> 2x2 output, 2 channels.
+    layer = Layer("c", "conv", np.ones((2, 1, 3, 3)), np.zeros(2), (1, 4, 4), (2, 2, 2),
+                  Neuron("if", 1, 1, 0, 1), stride=(2, 2), padding=(1, 1))
+    expected = np.array([[2, 4, 2, 2], [4, 8, 4, 4], [2, 4, 2, 2], [2, 4, 2, 2]])
+    assert np.array_equal(fan_out(layer).reshape(4, 4), expected)
