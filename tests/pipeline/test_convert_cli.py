@@ -1,0 +1,121 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from neuropipe.pipeline.cli import main
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    assert main(["train", "mlp", "--limit-train", "3000", "--limit-test", "200",
+                 "--out", str(root / "mlp")]) == 0
+    assert main(["train", "snn-mlp", "--limit-train", "3000", "--limit-test", "200",
+                 "--epochs", "2", "--timesteps", "8", "--out", str(root / "snn")]) == 0
+    return root
+
+
+def convert(args, capsys):
+    code = main(["convert", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_snn_run_converts_to_loihi(runs, capsys):
+    code, out, err = convert([str(runs / "snn"), "--samples", "100", "--verify-samples", "2"],
+                             capsys)
+    assert code == 0, err
+    record = json.loads((runs / "snn" / "targets" / "loihi" / "deployment.json").read_text())
+    assert record["type"] == "deployment" and record["target"] == "loihi"
+    for key in ("accuracy", "reference_accuracy", "samples", "timesteps",
+                "synops_per_inference", "neuron_updates_per_inference",
+                "energy_per_inference_j", "energy_breakdown", "cost_model", "layers",
+                "verification"):
+        assert key in record
+    assert record["samples"] == 100 and record["timesteps"] == 8
+    assert record["verification"]["lava_samples"] == 2
+    assert record["verification"]["spike_match"] == 1.0
+    assert abs(record["accuracy"] - record["reference_accuracy"]) <= 0.05
+    assert record["accuracy"] > 0.5
+    assert "Davies" in " ".join(record["cost_model"]["sources"])
+    assert (runs / "snn" / "model.nir").is_file()
+    assert "spike match 1.0000" in out
+
+
+def test_ann_run_is_converted_to_if_neurons(runs, capsys):
+    code, _, err = convert([str(runs / "mlp"), "--samples", "200", "--verify-samples", "1",
+                            "--timesteps", "24"], capsys)
+    assert code == 0, err
+    record = json.loads((runs / "mlp" / "targets" / "loihi" / "deployment.json").read_text())
+    import nir
+
+    graph = nir.read(str(runs / "mlp" / "model.nir"))
+    assert {type(n).__name__ for n in graph.nodes.values()} >= {"Affine", "IF"}
+    assert any("the ANN itself scores" in note for note in record["notes"])
+    ann = float(next(n for n in record["notes"] if "ANN itself" in n).split("scores ")[1].split()[0])
+    assert record["reference_accuracy"] > ann - 0.03  # conversion keeps the ANN's accuracy
+    assert record["accuracy"] > ann - 0.03
+    assert record["verification"]["spike_match"] == 1.0
+
+
+def test_bare_nir_file_written_by_norse_elsewhere(tmp_path, capsys):
+    import nir
+    import norse.torch as nt
+
+    torch.manual_seed(0)
+    net = nt.SequentialState(
+        torch.nn.Flatten(), torch.nn.Linear(784, 40),
+        nt.LIFBoxCell(nt.LIFBoxParameters(tau_mem_inv=torch.tensor(0.25)), dt=1.0),
+        torch.nn.Linear(40, 10),
+        nt.LIFBoxCell(nt.LIFBoxParameters(tau_mem_inv=torch.tensor(0.25)), dt=1.0))
+    with torch.no_grad():
+        net[1].weight.mul_(10)
+    graph = nt.to_nir(net, torch.zeros(1, 28, 28), dt=1.0)
+    # The stack notes' workarounds, applied by hand as an outside user would.
+    graph.nodes["0"] = nir.Flatten(input_type={"input": np.array([1, 28, 28])}, start_dim=0)
+    for name, size in (("2", 40), ("4", 10)):
+        node = graph.nodes[name]
+        for field in ("tau", "r", "v_leak", "v_threshold", "v_reset"):
+            setattr(node, field, np.broadcast_to(np.asarray(getattr(node, field),
+                                                            dtype=np.float32), (size,)).copy())
+    for name in ("1", "3"):
+        for field in ("weight", "bias"):
+            setattr(graph.nodes[name], field, getattr(graph.nodes[name], field).detach().numpy())
+    graph.nodes["output"] = nir.Output(output_type={"output": np.array([10])})
+    path = tmp_path / "outside.nir"
+    nir.write(str(path), graph)
+    code, _, err = convert([str(path), "--timesteps", "10", "--samples", "50",
+                            "--verify-samples", "2"], capsys)
+    assert code == 0, err
+    record = json.loads((tmp_path / "outside.neuropipe" / "targets" / "loihi" /
+                         "deployment.json").read_text())
+    assert record["samples"] == 50 and record["verification"]["spike_match"] == 1.0
+    assert record["synops_per_inference"] > 0
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda r, t: [str(r / "snn"), "--target", "tpu"], "unknown target 'tpu'"),
+    (lambda r, t: [str(t / "nothing")], "does not exist"),
+    (lambda r, t: [str(t / "bad.nir")], "is not a readable NIR file"),
+    (lambda r, t: [str(r / "snn"), "--samples", "0"], "--samples must be at least 1"),
+    (lambda r, t: [str(t / "unsupported.nir"), "--timesteps", "4"], "no mapping here"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(runs, tmp_path, capsys, make_args,
+                                                         message):
+    import nir
+
+    (tmp_path / "bad.nir").write_bytes(b"not a nir file")
+    nir.write(str(tmp_path / "unsupported.nir"), nir.NIRGraph(
+        nodes={"input": nir.Input(input_type={"input": np.array([4])}),
+               "li": nir.LI(tau=np.ones(4), r=np.ones(4), v_leak=np.zeros(4)),
+               "output": nir.Output(output_type={"output": np.array([4])})},
+        edges=[("input", "li"), ("li", "output")]))
+    before = sorted(p.relative_to(runs) for p in runs.rglob("*"))
+    code, _, err = convert(make_args(runs, tmp_path), capsys)
+    assert code == 2 and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert sorted(p.relative_to(runs) for p in runs.rglob("*")) == before
+    assert not (tmp_path / "bad.neuropipe").exists()
+    assert not (tmp_path / "unsupported.neuropipe").exists()
