@@ -54,7 +54,8 @@ def test_ann_run_is_converted_to_if_neurons(runs, capsys):
     graph = nir.read(str(runs / "mlp" / "model.nir"))
     assert {type(n).__name__ for n in graph.nodes.values()} >= {"Affine", "IF"}
     assert any("the ANN itself scores" in note for note in record["notes"])
-    ann = float(next(n for n in record["notes"] if "ANN itself" in n).split("scores ")[1].split()[0])
+    note = next(n for n in record["notes"] if "ANN itself" in n)
+    ann = float(note.split("scores ")[1].split()[0])
     assert record["reference_accuracy"] > ann - 0.03  # conversion keeps the ANN's accuracy
     assert record["accuracy"] > ann - 0.03
     assert record["verification"]["spike_match"] == 1.0
