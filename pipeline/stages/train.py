@@ -100,20 +100,22 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
     model = build_model(config.model, model_options(config)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     history: list[EpochMetrics] = []
+    energy: dict[str, dict] = {}
     start = 0
     if resume and run.checkpoint.is_file():
         state = load_safely(run.checkpoint)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history = [EpochMetrics.from_dict(h) for h in state["history"]]
+        energy = dict(state.get("energy", {}))
         start = int(state["epoch"])
     steps_per_epoch = -(-len(train_x) // config.batch_size)
     scheduler = one_cycle(optimizer, config.lr, config.epochs, steps_per_epoch,
                           steps_done=min(start, config.epochs) * steps_per_epoch)
 
     try:
-        metrics = _train_epochs(config, run, model, optimizer, scheduler, history, start,
-                                (train_x, train_y, test_x, test_y), device, data.source)
+        metrics = _train_epochs(config, run, model, optimizer, scheduler, history, energy,
+                                start, (train_x, train_y, test_x, test_y), device, data.source)
     except KeyboardInterrupt as e:
         done = len(history)
         raise InterruptedRun(f"interrupted during epoch {done + 1}; {done} epoch(s) are saved in "
@@ -126,10 +128,18 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
 
 def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
                   optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
-                  history: list[EpochMetrics], start: int,
+                  history: list[EpochMetrics], energy: dict[str, dict], start: int,
                   tensors: tuple[torch.Tensor, ...], device: torch.device, source: str
                   ) -> TrainMetrics:
-    """Run epochs ``start+1 .. config.epochs``, checkpointing after each; return the metrics."""
+    """Run epochs ``start+1 .. config.epochs``, checkpointing after each; return the metrics.
+
+    Each epoch (training pass and evaluation) is one measurement window of the energy meter;
+    the windows are kept in the checkpoint so that a resumed run's ``energy.json`` covers all.
+    """
+    from neuropipe.reports.energy_record import energy_record
+    from neuropipe.reports.meter import Measurement, Meter
+
+    meter = Meter(gpus="auto" if config.device == "cuda" else "none")
     train_x, train_y, test_x, test_y = tensors
     metrics = _metrics(config, source, model, history, len(train_x), len(test_x))
     with make_progress("loss", "acc") as progress:
@@ -140,19 +150,24 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
             def on_batch(done: int, loss: float, acc: float, task: int = task) -> None:
                 progress.update(task, completed=done, loss=f"{loss:.4f}", acc=f"{acc:.4f}")
 
+            meter.begin_window("epoch")
             tr = train_epoch(model, optimizer, train_x, train_y, config.batch_size,
                              seed=config.seed * 1000 + epoch, device=device, on_batch=on_batch,
                              scheduler=scheduler, label_smoothing=config.label_smoothing)
             ev = evaluate(model, test_x, test_y, 500, seed=config.seed, device=device)
+            energy[str(epoch)] = meter.end_window("epoch").to_dict()
             progress.update(task, acc=f"{tr.accuracy:.4f} test {ev.accuracy:.4f}")
             history.append(EpochMetrics(epoch, tr.loss, tr.accuracy, ev.accuracy, tr.seconds,
                                         tr.samples / max(tr.seconds, 1e-9)))
             save_atomic({"epoch": epoch, "model": model.state_dict(),
                          "optimizer": optimizer.state_dict(),
-                         "history": [h.to_dict() for h in history]}, run.checkpoint)
+                         "history": [h.to_dict() for h in history], "energy": energy},
+                        run.checkpoint)
             save_atomic(model.state_dict(), run.model)
             metrics = _metrics(config, source, model, history, len(train_x), len(test_x))
             metrics.write(run.metrics)
+            energy_record(per_epoch={k: Measurement.from_dict(v) for k, v in energy.items()}
+                          ).write(run.energy)
     return metrics
 
 

@@ -1,0 +1,65 @@
+"""Intel RAPL through pyRAPL, where it works (Intel CPUs, readable counters).
+
+pyRAPL reads fixed sysfs paths, is Intel-only and ignores counter wrap-around; a window whose
+pyRAPL delta is negative (a wrap) is reported as unusable so that the meter falls back to its own
+powercap reader, which handles wrap-around and AMD zones.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from neuropipe.pipeline.errors import MeterError
+
+
+def _load(module: ModuleType | None) -> Any:
+    if module is not None:
+        return module
+    import pyRAPL
+
+    return pyRAPL
+
+
+def probe(module: ModuleType | None = None) -> tuple[bool, str]:
+    """Whether ``pyRAPL.setup()`` succeeds here, and why not."""
+    try:
+        pyrapl = _load(module)
+        pyrapl.setup()
+    except ImportError as e:
+        return False, f"pyRAPL is not installed ({e})"
+    except Exception as e:  # noqa: BLE001 - pyRAPL raises its own classes, often without text
+        reason = str(e) or type(e).__name__
+        return False, f"pyRAPL cannot record energy here ({reason}: no Intel RAPL counters " \
+                      "readable by this user)"
+    return True, "pyRAPL set up"
+
+
+class PyRaplCounter:
+    """CPU package and DRAM energy of one window through ``pyRAPL.Measurement``."""
+
+    def __init__(self, module: ModuleType | None = None) -> None:
+        self._pyrapl = _load(module)
+        try:
+            self._pyrapl.setup()
+        except Exception as e:  # noqa: BLE001
+            raise MeterError(f"pyRAPL cannot record energy here: {e or type(e).__name__}") from e
+
+    def begin(self) -> Any:
+        """Start a pyRAPL measurement and return it."""
+        measurement = self._pyrapl.Measurement("neuropipe")
+        measurement.begin()
+        return measurement
+
+    def end(self, measurement: Any) -> dict[str, float] | None:
+        """Stop ``measurement``; joules per component, or None if a counter wrapped."""
+        measurement.end()
+        result = measurement.result
+        pkg = list(result.pkg or [])
+        dram = list(result.dram or [])
+        if any(v < 0 for v in pkg + dram):
+            return None
+        out = {"cpu": sum(pkg) / 1e6}
+        if dram:
+            out["dram"] = sum(dram) / 1e6
+        return out
