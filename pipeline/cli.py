@@ -21,10 +21,16 @@ app = typer.Typer(
 def _register() -> None:
     # Command modules import only typer and the standard library at import time; heavy SDKs
     # (torch, lava, norse) are imported inside the functions, so --help stays fast and robust.
-    from neuropipe.pipeline.commands import convert, train
+    from neuropipe.pipeline.commands import convert, doctor, footprint, measure, train
 
     app.command("train")(train.train)
     app.command("convert")(convert.convert)
+    app.command(
+        "measure",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(measure.measure)
+    app.command("footprint")(footprint.footprint)
+    app.command("doctor")(doctor.doctor)
 
 
 @app.callback()

@@ -7,6 +7,8 @@ powercap reader, which handles wrap-around and AMD zones.
 
 from __future__ import annotations
 
+import contextlib
+import io
 from types import ModuleType
 from typing import Any
 
@@ -16,7 +18,9 @@ from neuropipe.pipeline.errors import MeterError
 def _load(module: ModuleType | None) -> Any:
     if module is not None:
         return module
-    import pyRAPL
+    # pyRAPL prints notes about optional outputs (pymongo, pandas) when imported.
+    with contextlib.redirect_stdout(io.StringIO()):
+        import pyRAPL
 
     return pyRAPL
 

@@ -1,0 +1,26 @@
+"""``neuropipe measure``: run any command and report its energy and footprint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def measure(
+    ctx: typer.Context,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the record here.")
+                        ] = None,
+    pue: Annotated[float | None, typer.Option(help="Power usage effectiveness (default 1.58).")
+                   ] = None,
+    region: Annotated[str | None, typer.Option(help="Grid carbon intensity: us or world.")
+                      ] = None,
+    co2_per_kwh: Annotated[float | None, typer.Option(help="Intensity in kg CO2e per kWh.")
+                           ] = None,
+) -> None:
+    """Run the command after '--', measure its energy, and pass through its exit code."""
+    from neuropipe.reports.measure_command import measure_command
+
+    code = measure_command(list(ctx.args), json_out, pue, region, co2_per_kwh)
+    raise typer.Exit(code)
