@@ -29,6 +29,14 @@ def test_mlp_learns_and_writes_the_run(tmp_path, capsys):
     assert set(state) == {"1.weight", "1.bias", "3.weight", "3.bias"}
     assert (out / "model.onnx").is_file()
     assert "test accuracy" in stdout
+    energy = json.loads((out / "energy.json").read_text())
+    assert energy["type"] == "energy" and set(energy["per_epoch"]) == {"1", "2"}
+    methods = {c["method"] for c in energy["total"]["components"]}
+    assert methods <= {"estimate", "rapl"}
+    for comp in energy["total"]["components"]:
+        if comp["method"] == "estimate":
+            assert "no RAPL counter" in comp["note"] and comp["assumptions"]
+    assert energy["kwh_pue"] == pytest.approx(energy["kwh"] * 1.58)
 
 
 def test_snn_learns_above_chance(tmp_path, capsys):
