@@ -26,6 +26,7 @@ BIAS_EXP_MAX = 7  # 3-bit exponent
 ACT_SHIFT = 6  # synaptic input and threshold are shifted left by 6 in the neuron
 DECAY_UNITY = 4096  # 12-bit decay constants
 DU_NO_CURRENT = 4095  # with Lava's +1 offset, the current decays fully every step
+NETX_BIAS_EXP = 6  # netx builds LIF processes with bias_exp = 6
 
 
 @dataclass
@@ -151,10 +152,16 @@ def quantize_layer(layer: Layer, on_chip_synapses: bool) -> FixedLayer:
     else:
         static = np.full(layer.neurons, host_input_bound(layer))
     peak_b = float(np.max(np.abs(static))) if static.size else 0.0
+    # On-chip layers keep bias_exp = 6 (the bias in weight units), the exponent lava-dl's netx
+    # format assumes; a host layer's per-sample bias may use any exponent up to 7.
+    max_exp = NETX_BIAS_EXP if on_chip_synapses else BIAS_EXP_MAX
     if peak_b > 0:
-        limits.append(BIAS_MANT_MAX * (1 << BIAS_EXP_MAX) / ((1 << ACT_SHIFT) * peak_b))
+        limits.append(BIAS_MANT_MAX * (1 << max_exp) / ((1 << ACT_SHIFT) * peak_b))
     scale = float(min(limits))
-    _, bias_exp, _ = fit_bias(static * scale * (1 << ACT_SHIFT))
+    if on_chip_synapses:
+        bias_exp = NETX_BIAS_EXP
+    else:
+        _, bias_exp, _ = fit_bias(static * scale * (1 << ACT_SHIFT))
     if on_chip_synapses:
         w = np.rint(gain_w * scale / 2.0) * 2.0  # even: Lava drops the LSB of mixed-sign weights
         w = np.clip(w, WEIGHT_MIN, WEIGHT_MAX).astype(np.int64)

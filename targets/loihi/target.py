@@ -22,6 +22,7 @@ from neuropipe.targets.float_sim import poisson_spikes, predict, simulate
 from neuropipe.targets.loihi.emulator import emulate
 from neuropipe.targets.loihi.quantize import FixedLayer, quantize_chain
 
+NETX_VERIFY_SAMPLES = 4  # netx networks are reloaded per sample: keep this check short
 LEAVES_OUT = [
     "static (idle) power of the chip: Loihi 2 board static power is 0.23-0.28 W (lava-dl "
     "PilotNet tutorials), but no reference gives the time per step needed to turn it into "
@@ -110,11 +111,30 @@ class LoihiTarget:
                 progress.update(task, advance=len(batch))
         if verify_samples > 0 and first_batch is not None:
             verify = self._verify(layers, steps, first_batch, min(verify_samples, n), progress)
+        netx_file = self._write_netx(layers, steps, first_batch, out_dir, verify,
+                                     min(verify_samples, n, NETX_VERIFY_SAMPLES))
         verify["float_prediction_agreement"] = float(np.mean(preds == float_preds))
         verify["float_accuracy"] = float(np.mean(float_preds == labels))
         verify["bias_values_clipped"] = int(clipped_total)
-        return self._record(workload, chain, layers, steps, n, preds, labels, spike_totals,
-                            input_totals, verify)
+        record = self._record(workload, chain, layers, steps, n, preds, labels, spike_totals,
+                              input_totals, verify)
+        return record.replace(artifacts={"netx": netx_file.name})
+
+    @staticmethod
+    def _write_netx(layers: list[FixedLayer], steps: int, first_batch: Any, out_dir: Path,
+                    verify: dict[str, Any], k: int) -> Path:
+        """Write the lava-dl netx file and check that netx reproduces the output spikes."""
+        from neuropipe.targets.loihi.netx_export import run_netx, write_netx
+
+        path = Path(out_dir) / "model.net"
+        write_netx(layers, path)
+        if k > 0 and first_batch is not None:
+            host_bias, spikes_in, emulated = first_batch
+            outs = run_netx(path, layers, steps, host_bias, spikes_in, k)
+            same = [np.array_equal(o, emulated[-1][:, j]) for j, o in enumerate(outs)]
+            verify["netx_samples"] = k
+            verify["netx_output_match"] = float(np.mean(same))
+        return path
 
     @staticmethod
     def _verify(layers: list[FixedLayer], steps: int,

@@ -41,6 +41,8 @@ def test_snn_run_converts_to_loihi(runs, capsys):
     assert record["accuracy"] > 0.5
     assert "Davies" in " ".join(record["cost_model"]["sources"])
     assert (runs / "snn" / "model.nir").is_file()
+    assert (runs / "snn" / "targets" / "loihi" / "model.net").is_file()
+    assert record["verification"]["netx_output_match"] == 1.0
     assert "spike match 1.0000" in out
 
 

@@ -28,6 +28,8 @@ def test_every_registered_target_honours_the_contract(name, rng, make_dense_grap
     assert all(t.source for t in record.energy_breakdown)
     assert record.leaves_out and record.cost_model.get("sources")
     assert record.verification.get("spike_match") == 1.0
+    for name_, file_name in record.artifacts.items():
+        assert (tmp_path / file_name).is_file(), name_
     again = DeploymentRecord.from_dict(json.loads(json.dumps(record.to_dict())))
     assert again == record
 

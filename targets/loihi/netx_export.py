@@ -1,0 +1,116 @@
+"""Writes quantised layers as a lava-dl netx ``.net`` file (HDF5), the format Loihi 2 teams deploy.
+
+Layout, as ``lava.lib.dl.netx.hdf5.Network`` reads it: groups ``layer/0``, ``layer/1``... with a
+``type`` (``input``, ``dense``, ``conv``, ``flatten``), a ``shape`` (C, H, W or N), integer
+``weight`` and ``bias`` (mantissas, with netx's fixed bias exponent 6) and a ``neuron`` group
+(``type`` CUBA, ``iDecay`` = du + 1, ``vDecay`` = dv, ``vThMant``, ``refDelay``, ``gradedSpike``).
+
+When the first layer's synapses run on the host (constant input), that layer becomes the netx
+``input`` layer: its neurons receive the host-computed input through their bias, one value per
+neuron and sample (mantissas with the exponent stored in the file's ``input_bias_exp``
+attribute). Otherwise the file starts with a shape-only ``input`` layer and input spikes enter
+the first ``dense`` or ``conv`` layer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neuropipe.pipeline.files import atomic_path
+from neuropipe.targets.loihi.quantize import FixedLayer
+
+
+def _string(group, key: str, value: str) -> None:
+    group.create_dataset(key, (1,), "S10", [value.encode("ascii")])
+
+
+def _neuron(group, fx: FixedLayer) -> None:
+    group.create_dataset("neuron/iDecay", data=fx.du + 1)
+    group.create_dataset("neuron/vDecay", data=fx.dv)
+    group.create_dataset("neuron/vThMant", data=fx.vth)
+    group.create_dataset("neuron/refDelay", data=1)
+    group.create_dataset("neuron/gradedSpike", data=False)
+    _string(group, "neuron/type", "CUBA")
+
+
+def write_netx(layers: list[FixedLayer], path: Path) -> None:
+    """Write ``layers`` to ``path`` (atomically) in netx's HDF5 layout."""
+    import h5py
+
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["producer"] = "neuropipe"
+        index = 0
+        first = layers[0]
+        if not first.on_chip_synapses:
+            f.attrs["input_bias_exp"] = first.bias_exp
+            g = f.create_group(f"layer/{index}")
+            _string(g, "type", "input")
+            g.create_dataset("shape", data=np.array(first.layer.out_shape))
+            _neuron(g, first)
+            index += 1
+            rest = layers[1:]
+        else:
+            g = f.create_group(f"layer/{index}")
+            _string(g, "type", "input")
+            g.create_dataset("shape", data=np.array(first.layer.in_shape))
+            index += 1
+            rest = layers
+        prev_shape = first.layer.out_shape if not first.on_chip_synapses else \
+            first.layer.in_shape
+        for fx in rest:
+            layer = fx.layer
+            if layer.kind == "dense" and len(prev_shape) == 3:
+                g = f.create_group(f"layer/{index}")
+                _string(g, "type", "flatten")
+                index += 1
+            g = f.create_group(f"layer/{index}")
+            _string(g, "type", layer.kind)
+            g.create_dataset("shape", data=np.array(layer.out_shape))
+            g.create_dataset("weight", data=fx.weight)
+            bias = fx.bias_mant
+            if layer.kind == "conv":
+                g.create_dataset("stride", data=np.array(layer.stride))
+                g.create_dataset("padding", data=np.array(layer.padding))
+                g.create_dataset("dilation", data=np.array([1, 1]))
+                g.create_dataset("groups", data=1)
+                bias = bias.reshape(layer.out_shape)[:, 0, 0]  # per channel
+            g.create_dataset("bias", data=bias)
+            _neuron(g, fx)
+            index += 1
+            prev_shape = layer.out_shape
+
+
+def run_netx(path: Path, layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None,
+             input_spikes: np.ndarray | None, samples: int) -> list[np.ndarray]:
+    """Load ``path`` with ``netx.hdf5.Network`` and run ``samples`` samples in Lava.
+
+    Each sample gets a freshly loaded network (netx blocks have no reset). Returns, per sample,
+    the output layer's spikes ``(steps, neurons)``.
+    """
+    from lava.lib.dl import netx
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+
+    out = []
+    for k in range(samples):
+        net = netx.hdf5.Network(net_config=str(path))
+        sink = Sink(shape=net.out.shape, buffer=steps)
+        net.out.connect(sink.a_in)
+        if host_bias is not None:
+            neuron = net.layers[0].neuron
+            neuron.bias_mant.init = host_bias[k].astype(np.int32).reshape(neuron.bias_mant.shape)
+            neuron.bias_exp.init = np.full(neuron.bias_exp.shape, layers[0].bias_exp)
+        else:
+            source = Source(data=input_spikes[:, k].T.astype(np.int32))
+            source.s_out.connect(net.inp)
+        try:
+            net.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(
+                select_tag="fixed_pt"))
+            out.append(np.asarray(sink.data.get()).T.astype(bool))
+        finally:
+            net.stop()
+    return out
