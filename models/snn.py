@@ -60,11 +60,34 @@ class SpikingNet(nn.Module):
         self.encoding = encoding
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Run all timesteps on a batch ``x`` of images in [0, 1] and return spike counts."""
-        state = None
+        """Run all timesteps on a batch ``x`` of images in [0, 1] and return spike counts.
+
+        With ``constant`` input the stateless layers before the first neurons (Flatten, the
+        first Linear or Conv2d) give the same output at every step, so they are computed once
+        and reused: the same network and the same result, without T - 1 repeated products.
+        """
+        modules = list(self.net)
+        first_cell = next(i for i, m in enumerate(modules) if _is_cell(m))
+        head, tail = modules[:first_cell], modules[first_cell:]
+        constant_current = None
+        if self.encoding == "constant":
+            constant_current = x
+            for module in head:
+                constant_current = module(constant_current)
+        states: list = [None] * len(tail)
         counts = None
         for _ in range(self.timesteps):
-            out, state = self.net(encode_step(x, self.encoding, generator), state)
+            if constant_current is not None:
+                out = constant_current
+            else:
+                out = encode_step(x, self.encoding, generator)
+                for module in head:
+                    out = module(out)
+            for i, module in enumerate(tail):
+                if _is_cell(module):
+                    out, states[i] = module(out, states[i])
+                else:
+                    out = module(out)
             counts = out if counts is None else counts + out
         assert counts is not None
         return counts
@@ -72,6 +95,13 @@ class SpikingNet(nn.Module):
     def loss_logits(self, counts: torch.Tensor) -> torch.Tensor:
         """Scale spike counts to logits for the cross-entropy loss (argmax unchanged)."""
         return counts * (LOGIT_RANGE / self.timesteps)
+
+
+def _is_cell(module: nn.Module) -> bool:
+    """True for norse's stateful neuron cells (they take and return a state)."""
+    import norse.torch as nt
+
+    return isinstance(module, nt.LIFBoxCell | nt.LIFCell)
 
 
 def build_snn_mlp(timesteps: int, encoding: str, neuron: str, hidden: int = 512,

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from neuropipe.pipeline.commands.options import Co2Option, PueOption, RegionOption
+
 
 def footprint(
     power_w: Annotated[float, typer.Option(
@@ -15,12 +17,9 @@ def footprint(
     gpus: Annotated[int, typer.Option(help="Number of GPUs (g).")] = 0,
     gpu_power_w: Annotated[float, typer.Option(help="Average power of one GPU, watts (p_g).")
                            ] = 0.0,
-    pue: Annotated[float | None, typer.Option(help="Power usage effectiveness (default 1.58).")
-                   ] = None,
-    region: Annotated[str | None, typer.Option(help="Grid carbon intensity: us or world.")
-                      ] = None,
-    co2_per_kwh: Annotated[float | None, typer.Option(help="Intensity in kg CO2e per kWh.")
-                           ] = None,
+    pue: PueOption = None,
+    region: RegionOption = None,
+    co2_per_kwh: Co2Option = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")
                        ] = False,
 ) -> None:

@@ -7,17 +7,16 @@ from typing import Annotated
 
 import typer
 
+from neuropipe.pipeline.commands.options import Co2Option, PueOption, RegionOption
+
 
 def measure(
     ctx: typer.Context,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the record here.")
                         ] = None,
-    pue: Annotated[float | None, typer.Option(help="Power usage effectiveness (default 1.58).")
-                   ] = None,
-    region: Annotated[str | None, typer.Option(help="Grid carbon intensity: us or world.")
-                      ] = None,
-    co2_per_kwh: Annotated[float | None, typer.Option(help="Intensity in kg CO2e per kWh.")
-                           ] = None,
+    pue: PueOption = None,
+    region: RegionOption = None,
+    co2_per_kwh: Co2Option = None,
 ) -> None:
     """Run the command after '--', measure its energy, and pass through its exit code."""
     from neuropipe.reports.measure_command import measure_command

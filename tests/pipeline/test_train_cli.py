@@ -3,21 +3,12 @@ import json
 import pytest
 import torch
 
-from neuropipe.pipeline.cli import main
-
 SMALL = ["--limit-train", "600", "--limit-test", "300", "--batch-size", "32"]
 
 
-def run_cli(args, capsys):
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def test_mlp_learns_and_writes_the_run(tmp_path, capsys):
+def test_mlp_learns_and_writes_the_run(tmp_path, cli):
     out = tmp_path / "run"
-    code, stdout, err = run_cli(["train", "mlp", *SMALL, "--epochs", "2", "--out", str(out)],
-                                capsys)
+    code, stdout, err = cli(["train", "mlp", *SMALL, "--epochs", "2", "--out", str(out)])
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["type"] == "train-metrics" and len(metrics["epochs"]) == 2
@@ -39,20 +30,19 @@ def test_mlp_learns_and_writes_the_run(tmp_path, capsys):
     assert energy["kwh_pue"] == pytest.approx(energy["kwh"] * 1.58)
 
 
-def test_snn_learns_above_chance(tmp_path, capsys):
+def test_snn_learns_above_chance(tmp_path, cli):
     out = tmp_path / "snn"
-    code, _, err = run_cli(["train", "snn-mlp", "--limit-train", "2000", "--limit-test", "300",
-                            "--epochs", "2", "--timesteps", "8", "--out", str(out)], capsys)
+    code, _, err = cli(["train", "snn-mlp", "--limit-train", "2000", "--limit-test", "300",
+                            "--epochs", "2", "--timesteps", "8", "--out", str(out)])
     assert code == 0, err
     assert json.loads((out / "metrics.json").read_text())["test_accuracy"] > 0.5  # chance: 0.1
     assert not (out / "model.onnx").exists()
 
 
-def test_same_seed_same_metrics_and_resume_matches_uninterrupted(tmp_path, capsys,
-                                                                monkeypatch):
+def test_same_seed_same_metrics_and_resume_matches_uninterrupted(tmp_path, monkeypatch, cli):
     args = ["train", "mlp", *SMALL, "--seed", "3", "--epochs", "2"]
-    assert run_cli([*args, "--out", str(tmp_path / "a")], capsys)[0] == 0
-    assert run_cli([*args, "--out", str(tmp_path / "b")], capsys)[0] == 0
+    assert cli([*args, "--out", str(tmp_path / "a")])[0] == 0
+    assert cli([*args, "--out", str(tmp_path / "b")])[0] == 0
 
     # Interrupt the second epoch of a third run (Ctrl-C during training), then resume it.
     from neuropipe.pipeline.stages import train as stage
@@ -67,11 +57,11 @@ def test_same_seed_same_metrics_and_resume_matches_uninterrupted(tmp_path, capsy
         return real_train_epoch(*a, **kw)
 
     monkeypatch.setattr(stage, "train_epoch", interrupted)
-    code, _, err = run_cli([*args, "--out", str(tmp_path / "c")], capsys)
+    code, _, err = cli([*args, "--out", str(tmp_path / "c")])
     assert code == 130 and "--resume" in err
     monkeypatch.setattr(stage, "train_epoch", real_train_epoch)
     assert json.loads((tmp_path / "c" / "metrics.json").read_text())["epochs"][0]["epoch"] == 1
-    assert run_cli([*args, "--out", str(tmp_path / "c"), "--resume"], capsys)[0] == 0
+    assert cli([*args, "--out", str(tmp_path / "c"), "--resume"])[0] == 0
 
     def accs(name):
         m = json.loads((tmp_path / name / "metrics.json").read_text())
@@ -82,16 +72,15 @@ def test_same_seed_same_metrics_and_resume_matches_uninterrupted(tmp_path, capsy
     assert len(accs("c")) == 2
 
 
-def test_existing_run_is_not_overwritten_without_force(tmp_path, capsys):
+def test_existing_run_is_not_overwritten_without_force(tmp_path, cli):
     out = tmp_path / "run"
-    assert run_cli(["train", "mlp", *SMALL, "--out", str(out)], capsys)[0] == 0
+    assert cli(["train", "mlp", *SMALL, "--out", str(out)])[0] == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    code, _, err = run_cli(["train", "mlp", *SMALL, "--out", str(out)], capsys)
+    code, _, err = cli(["train", "mlp", *SMALL, "--out", str(out)])
     assert code == 2 and "already exists" in err and "--force" in err
     assert len(err.strip().splitlines()) == 1
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    assert run_cli(["train", "mlp", *SMALL, "--out", str(out), "--force", "--seed", "9"],
-                   capsys)[0] == 0
+    assert cli(["train", "mlp", *SMALL, "--out", str(out), "--force", "--seed", "9"])[0] == 0
     assert json.loads((out / "config.json").read_text())["seed"] == 9
 
 
@@ -105,21 +94,21 @@ def test_existing_run_is_not_overwritten_without_force(tmp_path, capsys):
     (["train", "snn-mlp", "--encoding", "latency"], "unknown encoding 'latency'"),
     (["train", "mlp", "--resume"], "--resume needs --out"),
 ])
-def test_bad_input_is_one_line_and_exit_2(args, message, capsys, tmp_path, monkeypatch):
+def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path, monkeypatch, cli):
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_cli(args, capsys)
+    code, _, err = cli(args)
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "runs").exists()
 
 
-def test_resume_with_corrupt_checkpoint_is_a_clear_error(tmp_path, capsys):
+def test_resume_with_corrupt_checkpoint_is_a_clear_error(tmp_path, cli):
     out = tmp_path / "run"
-    assert run_cli(["train", "mlp", *SMALL, "--out", str(out)], capsys)[0] == 0
+    assert cli(["train", "mlp", *SMALL, "--out", str(out)])[0] == 0
     (out / "checkpoint.pt").write_bytes(b"\x00corrupt")
     model_before = (out / "model.pt").read_bytes()
-    code, _, err = run_cli(["train", "mlp", *SMALL, "--epochs", "2", "--out", str(out),
-                            "--resume"], capsys)
+    code, _, err = cli(["train", "mlp", *SMALL, "--epochs", "2", "--out", str(out),
+                            "--resume"])
     assert code == 2 and "corrupt" in err and len(err.strip().splitlines()) == 1
     assert (out / "model.pt").read_bytes() == model_before

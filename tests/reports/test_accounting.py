@@ -2,7 +2,6 @@ import json
 
 import pytest
 
-from neuropipe.pipeline.cli import main
 from neuropipe.pipeline.errors import InputError
 from neuropipe.reports.energy_record import EnergyRecord, energy_record, sum_measurements
 from neuropipe.reports.footprint import Accounting, footprint_from_joules, strubell_footprint
@@ -48,16 +47,10 @@ def test_energy_record_round_trip_and_sums(tmp_path):
     assert sum_measurements("t", list(epochs.values())).energy_of("cpu") == 40.0
 
 
-def cli(args, capsys):
-    code = main(args)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_measure_passes_exit_code_and_writes_json(tmp_path, capsys):
+def test_measure_passes_exit_code_and_writes_json(tmp_path, cli):
     path = tmp_path / "m.json"
     code, out, _ = cli(["measure", "--json", str(path), "--", "python3", "-c",
-                        "import sys; sum(range(3*10**6)); sys.exit(3)"], capsys)
+                        "import sys; sum(range(3*10**6)); sys.exit(3)"])
     assert code == 3
     record = json.loads(path.read_text())
     assert record["type"] == "energy"
@@ -71,24 +64,24 @@ def test_measure_passes_exit_code_and_writes_json(tmp_path, capsys):
     (["footprint", "--power-w", "5", "--hours", "1", "--region", "mars"], "unknown region"),
     (["measure", "--", "no-such-command-xyz"], "command not found"),
 ])
-def test_bad_input_exit_2_one_line(args, message, capsys):
-    code, _, err = cli(args, capsys)
+def test_bad_input_exit_2_one_line(args, message, cli):
+    code, _, err = cli(args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
-def test_non_numeric_power_is_a_usage_error(capsys):
-    code, _, err = cli(["footprint", "--power-w", "abc", "--hours", "1"], capsys)
+def test_non_numeric_power_is_a_usage_error(cli):
+    code, _, err = cli(["footprint", "--power-w", "abc", "--hours", "1"])
     assert code == 2 and "power-w" in err and "Traceback" not in err
 
 
-def test_footprint_json_keys(capsys):
-    code, out, _ = cli(["footprint", "--power-w", "1000", "--hours", "1", "--json"], capsys)
+def test_footprint_json_keys(cli):
+    code, out, _ = cli(["footprint", "--power-w", "1000", "--hours", "1", "--json"])
     data = json.loads(out)
     assert code == 0 and {"kwh", "kwh_pue", "co2e_lbs", "co2e_kg"} <= set(data)
     assert data["kwh_pue"] == pytest.approx(1.58)
 
 
-def test_doctor_reports_counters_and_lava(capsys):
-    code, out, _ = cli(["doctor"], capsys)
+def test_doctor_reports_counters_and_lava(cli):
+    code, out, _ = cli(["doctor"])
     assert code == 0
     assert "powercap" in out and "NVML" in out and "lava: ok" in out and "loihi" in out
