@@ -102,7 +102,11 @@ def run_netx(path: Path, layers: list[FixedLayer], steps: int, host_bias: np.nda
         net.out.connect(sink.a_in)
         if host_bias is not None:
             neuron = net.layers[0].neuron
-            neuron.bias_mant.init = host_bias[k].astype(np.int32).reshape(neuron.bias_mant.shape)
+            mant = host_bias[k].astype(np.int32)
+            shape = layers[0].layer.out_shape
+            if len(shape) == 3:  # (C, H, W) flattened -> netx's (W, H, C)
+                mant = np.transpose(mant.reshape(shape), (2, 1, 0))
+            neuron.bias_mant.init = mant.reshape(neuron.bias_mant.shape)
             neuron.bias_exp.init = np.full(neuron.bias_exp.shape, layers[0].bias_exp)
         else:
             source = Source(data=input_spikes[:, k].T.astype(np.int32))

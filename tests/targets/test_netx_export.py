@@ -35,3 +35,17 @@ def test_netx_network_loaded_from_the_file_reproduces_the_spikes(tmp_path, rng, 
         assert np.array_equal(out, emulated.spikes[-1][:, k])
         total += out.sum()
     assert total > 0
+
+
+def test_netx_file_of_a_convolutional_network(tmp_path, rng, make_conv_graph):
+    layers = quantize_chain(to_chain(make_conv_graph(rng)), "constant")
+    x = rng.random((2, 1, 8, 8)) * 2
+    steps = 8 + len(layers) - 1
+    host_bias = layers[0].input_bias(x)[0]
+    path = tmp_path / "conv.net"
+    write_netx(layers, path)
+    emulated = emulate(layers, steps, host_bias=host_bias)
+    outs = run_netx(path, layers, steps, host_bias, None, 2)
+    for k, out in enumerate(outs):
+        assert np.array_equal(out, emulated.spikes[-1][:, k])
+    assert sum(o.sum() for o in outs) > 0
