@@ -46,18 +46,54 @@ class EnergyRecord(Record):
     leaves_out: list[str] = field(default_factory=list)
 
 
+ADDITIVE_ASSUMPTIONS = ("cpu_seconds", "seconds")
+
+
+def merge_assumptions(first: dict[str, Any], first_s: float,
+                      second: dict[str, Any], second_s: float) -> dict[str, Any]:
+    """Assumptions of two windows added together.
+
+    Amounts (``cpu_seconds``, ``seconds``) add up, ``mean_*`` figures are averaged weighted by the
+    windows' durations, and anything else is kept when both windows agree, else listed.
+    """
+    merged = dict(first)
+    for key, value in second.items():
+        old = merged.get(key)
+        if key not in merged:
+            merged[key] = value
+        elif key in ADDITIVE_ASSUMPTIONS:
+            merged[key] = old + value
+        elif key.startswith("mean_") and first_s + second_s > 0:
+            merged[key] = (old * first_s + value * second_s) / (first_s + second_s)
+        elif old != value:
+            merged[key] = (old if isinstance(old, list) else [old]) + [value]
+    return merged
+
+
 def sum_measurements(name: str, parts: list[Measurement]) -> Measurement:
-    """Add windows component by component (e.g. the epochs of a resumed run)."""
+    """Add windows component by component (e.g. the epochs of a resumed run).
+
+    A component whose method differs between windows keeps the first method and gains a warning.
+    """
     by_comp: dict[str, ComponentEnergy] = {}
+    seconds: dict[str, float] = {}
+    warnings = [w for p in parts for w in p.warnings]
     for part in parts:
         for comp in part.components:
-            if comp.component in by_comp:
-                by_comp[comp.component].energy_j += comp.energy_j
-            else:
+            if comp.component not in by_comp:
                 by_comp[comp.component] = ComponentEnergy.from_dict(comp.to_dict())
+                seconds[comp.component] = part.duration_s
+                continue
+            total = by_comp[comp.component]
+            if comp.method != total.method:
+                warnings.append(f"{comp.component}: windows measured by {total.method} and "
+                                f"{comp.method} are summed")
+            total.energy_j += comp.energy_j
+            total.assumptions = merge_assumptions(total.assumptions, seconds[comp.component],
+                                                  comp.assumptions, part.duration_s)
+            seconds[comp.component] += part.duration_s
     return Measurement(name=name, duration_s=sum(p.duration_s for p in parts),
-                       components=list(by_comp.values()),
-                       warnings=[w for p in parts for w in p.warnings])
+                       components=list(by_comp.values()), warnings=warnings)
 
 
 def energy_record(total: Measurement | None = None,

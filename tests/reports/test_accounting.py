@@ -47,6 +47,23 @@ def test_energy_record_round_trip_and_sums(tmp_path):
     assert sum_measurements("t", list(epochs.values())).energy_of("cpu") == 40.0
 
 
+def test_summed_windows_keep_assumptions_consistent_with_the_energy():
+    def cpu_window(cpu_s, seconds, method="estimate"):
+        comp = ComponentEnergy("cpu", 3.0 * cpu_s, method, assumptions={
+            "cpu_seconds": cpu_s, "watts_per_busy_thread": 3.0,
+            "mean_utilisation_threads": cpu_s / seconds})
+        return Measurement(name="epoch", duration_s=seconds, components=[comp])
+
+    total = sum_measurements("total", [cpu_window(4.0, 2.0), cpu_window(2.0, 2.0)])
+    cpu = total.components[0]
+    assert cpu.assumptions["cpu_seconds"] == 6.0
+    assert cpu.energy_j == cpu.assumptions["cpu_seconds"] * cpu.assumptions["watts_per_busy_thread"]
+    assert cpu.assumptions["mean_utilisation_threads"] == pytest.approx(1.5)
+    assert total.warnings == []
+    mixed = sum_measurements("total", [cpu_window(4.0, 2.0), cpu_window(2.0, 2.0, "rapl")])
+    assert any("estimate and rapl" in w for w in mixed.warnings)
+
+
 def test_measure_passes_exit_code_and_writes_json(tmp_path, cli):
     path = tmp_path / "m.json"
     code, out, _ = cli(["measure", "--json", str(path), "--", "python3", "-c",
