@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neuropipe.models.norse_import import import_norse_torch
 from neuropipe.models.snn import DT, SpikingNet
 from neuropipe.pipeline.errors import GraphError
 from neuropipe.pipeline.files import atomic_path
@@ -47,7 +48,7 @@ def export_snn(model: SpikingNet, input_shape: tuple[int, ...] = INPUT_SHAPE) ->
         input_shape: Unbatched input shape.
     """
     import nir
-    import norse.torch as nt
+    nt = import_norse_torch()
 
     sample = torch.zeros(input_shape)
     graph = nt.to_nir(model.net, sample, dt=DT)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from neuropipe.models.encoding import encode_step
+from neuropipe.models.norse_import import import_norse_torch
 
 NEURONS = ("lif", "cuba")
 DT = 1.0
@@ -24,7 +25,7 @@ def make_cell(neuron: str, tau_mem: float, tau_syn: float, v_th: float = 1.0) ->
     The surrogate gradient is norse's SuperSpike, whose backward pass in norse 1.1 is
     ``grad / (|v - v_th| + 1)^2`` (its ``alpha`` parameter is not used).
     """
-    import norse.torch as nt
+    nt = import_norse_torch()
 
     if neuron == "lif":
         p = nt.LIFBoxParameters(tau_mem_inv=torch.tensor(1.0 / tau_mem), v_th=torch.tensor(v_th))
@@ -99,7 +100,7 @@ class SpikingNet(nn.Module):
 
 def _is_cell(module: nn.Module) -> bool:
     """True for norse's stateful neuron cells (they take and return a state)."""
-    import norse.torch as nt
+    nt = import_norse_torch()
 
     return isinstance(module, nt.LIFBoxCell | nt.LIFCell)
 
@@ -111,7 +112,7 @@ def build_snn_mlp(timesteps: int, encoding: str, neuron: str, hidden: int = 512,
     512 hidden neurons rather than the ANN's 256: with 256 the spiking network needed more than
     three epochs to pass 97.5% on MNIST (README has the sweep).
     """
-    import norse.torch as nt
+    nt = import_norse_torch()
 
     net = nt.SequentialState(
         nn.Flatten(),
@@ -126,7 +127,7 @@ def build_snn_mlp(timesteps: int, encoding: str, neuron: str, hidden: int = 512,
 def build_snn_cnn(timesteps: int, encoding: str, neuron: str, channels: tuple[int, int] = (16, 32),
                   hidden: int = 128, tau_mem: float = 5.0, tau_syn: float = 2.0) -> SpikingNet:
     """Spiking counterpart of ``cnn``: two strided convolutions and two linear layers of LIF."""
-    import norse.torch as nt
+    nt = import_norse_torch()
 
     c1, c2 = channels
     net = nt.SequentialState(

@@ -23,9 +23,9 @@ def run_demo(root: Path = DEMO_ROOT) -> int:
         ["train", "mlp", "--epochs", "1", "--out", str(root / "mlp"), "--force"],
         ["train", "snn-mlp", "--epochs", "1", "--out", str(root / "snn-mlp"), "--force"],
         ["convert", str(root / "mlp"), "--target", "loihi", "--samples", "2000",
-         "--verify-samples", "8"],
+         "--verify-samples", "8", "--force"],
         ["convert", str(root / "snn-mlp"), "--target", "loihi", "--samples", "2000",
-         "--verify-samples", "8"],
+         "--verify-samples", "8", "--force"],
     ]
     for args in steps:
         print(f"\n$ neuropipe {' '.join(args)}", flush=True)

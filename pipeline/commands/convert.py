@@ -28,6 +28,8 @@ def convert(
     seed: Annotated[int, typer.Option(help="Seed of input spikes.")] = 0,
     out: Annotated[Path | None, typer.Option(help="Output folder for a bare .nir file.")
                    ] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace an earlier deployment of the same target.")] = False,
 ) -> None:
     """Run SOURCE on a target; write targets/<target>/deployment.json in the run."""
     from neuropipe.pipeline.stages.convert import ConvertConfig, run_convert
@@ -36,7 +38,7 @@ def convert(
         source=source, target=target, timesteps=timesteps, samples=samples,
         verify_samples=verify_samples, encoding=encoding, dt=dt, dataset=dataset,
         data_dir=str(data_dir) if data_dir else None, percentile=percentile, seed=seed,
-        out=out))
+        out=out, force=force))
     ref = f"{record.reference_accuracy:.4f}" if record.reference_accuracy is not None else "n/a"
     match = record.verification.get("spike_match")
     typer.echo(f"{record.target}: accuracy {record.accuracy:.4f} (reference {ref}) on "

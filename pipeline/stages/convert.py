@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from neuropipe.pipeline.errors import GraphError, InputError, TargetError
+from neuropipe.pipeline.errors import GraphError, InputError, RunDirError, TargetError
 from neuropipe.pipeline.progress import make_progress
 from neuropipe.pipeline.rundir import RunDir
 from neuropipe.targets.base import DeploymentRecord, Workload
@@ -38,6 +38,7 @@ class ConvertConfig:
         percentile: Activation percentile used to normalise converted ANNs.
         seed: Seed of input spikes.
         out: Where results of a bare ``.nir`` file go (default ``<stem>.neuropipe/`` beside it).
+        force: Replace an existing deployment of the same target.
     """
 
     source: Path
@@ -52,6 +53,7 @@ class ConvertConfig:
     percentile: float = 99.9
     seed: int = 0
     out: Path | None = None
+    force: bool = False
 
 
 @dataclass
@@ -70,8 +72,9 @@ class Prepared:
 def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     """Deploy a model to a target and write ``targets/<name>/deployment.json``.
 
-    Nothing is written until the graph has been checked against the target; the target's
-    folder is replaced only once the new results are complete.
+    Nothing is written until the deployment is complete: the target's folder is swapped in by
+    renames, and a run's ``model.nir`` (the graph that was deployed) is written atomically after.
+    An earlier deployment of the same target is kept unless ``config.force``.
     """
     from neuropipe.models.data.datasets import load_dataset
     from neuropipe.models.training import to_tensor
@@ -88,8 +91,14 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
         raise InputError(f"--verify-samples must be 0 or more, got {config.verify_samples}")
     if config.encoding not in (None, "constant", "poisson"):
         raise InputError(f"unknown encoding '{config.encoding}': choose constant or poisson")
+    if config.out is not None and Path(config.source).is_dir():
+        raise InputError("--out is for a bare .nir file; a run's results go to "
+                         f"{Path(config.source) / 'targets' / config.target}/")
+    if not config.force:
+        _refuse_to_replace(RunDir(_results_root(config)).deployment(config.target))
     data = load_dataset(config.dataset, config.data_dir)
     prepared = _prepare(config, data)
+    final = prepared.run.target_dir(config.target)
     problems = target.supports(prepared.graph, prepared.dt)
     if problems:
         raise GraphError(f"target '{config.target}' cannot run this graph: {'; '.join(problems)}")
@@ -101,7 +110,6 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
                         timesteps=prepared.timesteps, encoding=prepared.encoding,
                         dt=prepared.dt, seed=config.seed,
                         reference_accuracy=float(np.mean(reference_preds == labels)))
-    final = prepared.run.target_dir(config.target)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{config.target}.", dir=final.parent))
     try:
@@ -114,7 +122,31 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if Path(config.source).is_dir():
+        from neuropipe.models.nir_export import write_nir
+
+        write_nir(prepared.graph, prepared.run.nir)
     return record, final / "deployment.json"
+
+
+def _results_root(config: ConvertConfig) -> Path:
+    """The run directory that receives the results (for a bare file: ``--out`` or beside it)."""
+    source = Path(config.source)
+    if source.is_dir():
+        return source
+    return config.out or source.with_name(f"{source.stem}.neuropipe")
+
+
+def _refuse_to_replace(path: Path) -> None:
+    """Raise if ``path`` holds an earlier deployment, saying what it holds."""
+    if not path.exists():
+        return
+    try:
+        old = DeploymentRecord.read(path)
+        what = f" (accuracy {old.accuracy:.4f} on {old.samples} images)"
+    except Exception:  # noqa: BLE001 - an unreadable old record is still not ours to delete
+        what = ""
+    raise RunDirError(f"{path} already exists{what}; pass --force to replace it")
 
 
 def _swap_in(staging: Path, final: Path) -> None:
@@ -143,7 +175,7 @@ def _prepare_run(config: ConvertConfig, run: RunDir, data: Any) -> Prepared:
     import torch
 
     from neuropipe.models.checkpoint import load_trained
-    from neuropipe.models.nir_export import export_snn, write_nir
+    from neuropipe.models.nir_export import export_snn
     from neuropipe.models.training import predict, to_tensor
     from neuropipe.models.zoo import get_spec
 
@@ -156,7 +188,6 @@ def _prepare_run(config: ConvertConfig, run: RunDir, data: Any) -> Prepared:
         if config.encoding:
             model.encoding = config.encoding
         graph = export_snn(model)
-        write_nir(graph, run.nir)
 
         def reference(x: np.ndarray) -> np.ndarray:
             return predict(model, torch.as_tensor(x), seed=config.seed).numpy()
@@ -169,7 +200,6 @@ def _prepare_run(config: ConvertConfig, run: RunDir, data: Any) -> Prepared:
     calibration = to_tensor(data.train_x[:2000])
     converted = convert_ann(model, calibration, percentile=config.percentile,
                             timesteps=timesteps, encoding=config.encoding or "constant")
-    write_nir(converted.graph, run.nir)
     ann_preds_holder: dict[str, Any] = {}
 
     def reference(x: np.ndarray) -> np.ndarray:
@@ -220,8 +250,7 @@ def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
         raise InputError(f"{path} does not say how many steps to run: pass --timesteps")
     encoding = config.encoding or str(meta.get("encoding", "constant"))
     dt = config.dt or float(meta.get("dt", 1.0))
-    out = config.out or path.with_name(f"{path.stem}.neuropipe")
-    run = RunDir(out)
+    run = RunDir(_results_root(config))
 
     def reference(x: np.ndarray) -> np.ndarray:
         chain = to_chain(graph, dt)
@@ -233,4 +262,4 @@ def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
 
     return Prepared(graph, run, timesteps, encoding, dt, reference,
                     [f"source: NIR file {path}; reference: float (PyTorch) simulation of the "
-                     "graph with dt = {dt:g}"])
+                     f"graph with dt = {dt:g}"])

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from neuropipe.pipeline.files import atomic_path
+from neuropipe.targets.loihi.netx_import import import_netx
 from neuropipe.targets.loihi.quantize import FixedLayer
 
 
@@ -89,12 +90,12 @@ def run_netx(path: Path, layers: list[FixedLayer], steps: int, host_bias: np.nda
     Each sample gets a freshly loaded network (netx blocks have no reset). Returns, per sample,
     the output layer's spikes ``(steps, neurons)``.
     """
-    from lava.lib.dl import netx
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.sink import RingBuffer as Sink
     from lava.proc.io.source import RingBuffer as Source
 
+    netx = import_netx()
     out = []
     for k in range(samples):
         net = netx.hdf5.Network(net_config=str(path))

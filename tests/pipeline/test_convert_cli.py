@@ -122,3 +122,18 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(runs, tmp_path, capsys,
     assert sorted(p.relative_to(runs) for p in runs.rglob("*")) == before
     assert not (tmp_path / "bad.neuropipe").exists()
     assert not (tmp_path / "unsupported.neuropipe").exists()
+
+
+def test_an_earlier_deployment_is_kept_unless_forced(runs, capsys):
+    run = runs / "snn"
+    deployment = run / "targets" / "loihi" / "deployment.json"
+    args = [str(run), "--samples", "20", "--verify-samples", "0"]
+    assert convert([*args, "--force"], capsys)[0] == 0
+    before = deployment.read_bytes()
+    code, _, err = convert(args, capsys)
+    assert code == 2 and "already exists (accuracy" in err and "--force" in err
+    assert len(err.strip().splitlines()) == 1
+    assert deployment.read_bytes() == before
+    code, _, err = convert([*args, "--out", str(runs / "elsewhere")], capsys)
+    assert code == 2 and "--out is for a bare .nir file" in err
+    assert not (runs / "elsewhere").exists()
