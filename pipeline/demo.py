@@ -43,24 +43,33 @@ def summary(root: Path) -> None:
     from neuropipe.reports.energy_record import EnergyRecord
     from neuropipe.targets.base import DeploymentRecord
 
+    names = ("mlp", "snn-mlp")
     table = Table(title="neuropipe demo: MNIST, trained here, deployed to simulated Loihi")
-    for col in ("run", "test acc", "training energy", "Loihi acc (ref)", "synops/inf",
-                "Loihi energy/inf", "of which host", "Lava spike match"):
-        table.add_column(col)
-    for name in ("mlp", "snn-mlp"):
+    table.add_column("")
+    for name in names:
+        table.add_column(name, justify="right")
+    rows: dict[str, list[str]] = {}
+    for name in names:
         run = RunDir(root / name)
         metrics = TrainMetrics.read(run.metrics)
         energy = EnergyRecord.read(run.energy)
         dep = DeploymentRecord.read(run.deployment("loihi"))
-        methods = sorted({c.method for c in energy.total.components})
+        methods = "/".join(sorted({c.method for c in energy.total.components}))
         host = sum(t.joules_per_inference for t in dep.energy_breakdown if t.kind == "host")
-        table.add_row(
-            name, f"{metrics.test_accuracy:.4f}",
-            f"{energy.total.total_j:.0f} J ({'/'.join(methods)})",
-            f"{dep.accuracy:.4f} ({dep.reference_accuracy:.4f})",
-            f"{dep.synops_per_inference:,.0f}",
-            f"{dep.energy_per_inference_j * 1e6:.1f} uJ", f"{host * 1e6:.1f} uJ",
-            f"{dep.verification.get('spike_match', float('nan')):.4f}")
+        chip = dep.energy_per_inference_j - host
+        for label, value in (
+                ("test accuracy (PyTorch)", f"{metrics.test_accuracy:.4f}"),
+                ("training energy", f"{energy.total.total_j:.0f} J ({methods})"),
+                ("Loihi accuracy", f"{dep.accuracy:.4f}"),
+                ("reference on the same images", f"{dep.reference_accuracy:.4f}"),
+                ("synops / inference", f"{dep.synops_per_inference:,.0f}"),
+                ("neuron updates / inference", f"{dep.neuron_updates_per_inference:,.0f}"),
+                ("chip energy / inference", f"{chip * 1e6:.2f} uJ"),
+                ("host first layer / inference", f"{host * 1e6:.1f} uJ"),
+                ("Lava spike match", f"{dep.verification.get('spike_match', float('nan')):.4f}")):
+            rows.setdefault(label, []).append(value)
+    for label, values in rows.items():
+        table.add_row(label, *values)
     console = Console()
     console.print(table)
     console.print("Loihi energy: Davies et al. 2018 per-op costs (Loihi 1) for synaptic ops and "
