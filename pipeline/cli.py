@@ -42,9 +42,10 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; print project errors as one line on stderr and exit with status 2.
+    """Run the CLI; print user errors as one line on stderr and exit with status 2.
 
-    Usage errors (unknown option, bad value type) are typer's own: usage text and exit 2.
+    Project errors and usage errors (unknown option, a value of the wrong type) alike print
+    ``error: ...`` on one line and exit 2; Ctrl-C exits 130 keeping what was written.
 
     Args:
         argv: Arguments (without the program name); ``sys.argv[1:]`` when omitted.
@@ -53,18 +54,24 @@ def main(argv: list[str] | None = None) -> int:
         The exit status (also raised as ``SystemExit`` by typer for usage errors).
     """
     try:
-        app(args=argv, prog_name="neuropipe")
+        result = app(args=argv, prog_name="neuropipe", standalone_mode=False)
     except NeuropipeError as e:
         print(f"error: {e}", file=sys.stderr)
         code = e.exit_code
+    except typer.TyperException as e:  # typer's own usage errors (vendored click)
+        ctx = getattr(e, "ctx", None)
+        where = f"neuropipe {ctx.info_name} --help" if ctx and ctx.parent else "neuropipe --help"
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        print(f"error: {message} (see '{where}')", file=sys.stderr)
+        code = getattr(e, "exit_code", 2)
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         print("error: interrupted; files already written are kept (train: re-run with "
               "--resume)", file=sys.stderr)
         code = 130
     else:
-        code = 0
+        code = result if isinstance(result, int) else 0
     if argv is None:
         sys.exit(code)
     return code

@@ -111,12 +111,15 @@ def strubell_footprint(cpu_dram_power_w: float, hours: float, gpus: int = 0,
     of one GPU and ``g`` the number of GPUs; ``CO2e = p_t * intensity``.
 
     Raises:
-        InputError: For negative power, duration or GPU count.
+        InputError: For negative power, duration or GPU count, or GPUs without their power.
     """
     for name, value in (("--power-w", cpu_dram_power_w), ("--hours", hours),
                         ("--gpus", gpus), ("--gpu-power-w", gpu_power_w)):
         if not value >= 0:
             raise InputError(f"{name} must be 0 or more, got {value}")
+    if gpus and not gpu_power_w:
+        raise InputError(f"--gpus {gpus} needs --gpu-power-w, the average power of one GPU in "
+                         "watts")
     accounting = accounting or Accounting()
     kwh = hours * (cpu_dram_power_w + gpus * gpu_power_w) / 1000.0
     kwh_pue = accounting.pue * kwh

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 from types import ModuleType
 from typing import Any
 
@@ -18,10 +19,19 @@ from neuropipe.pipeline.errors import MeterError
 def _load(module: ModuleType | None) -> Any:
     if module is not None:
         return module
-    # pyRAPL prints notes about optional outputs (pymongo, pandas) when imported.
-    with contextlib.redirect_stdout(io.StringIO()):
-        import pyRAPL
-
+    # pyRAPL prints notes about optional outputs (pymongo, pandas) when imported, through the root
+    # logger (whose ``logging.warning`` would also install a stderr handler for good).
+    root = logging.getLogger()
+    quiet = logging.NullHandler()
+    root.addHandler(quiet)
+    previous = root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            import pyRAPL
+    finally:
+        logging.disable(previous)
+        root.removeHandler(quiet)
     return pyRAPL
 
 

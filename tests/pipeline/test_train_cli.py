@@ -93,6 +93,9 @@ def test_existing_run_is_not_overwritten_without_force(tmp_path, cli):
     (["train", "mlp", "--data-dir", "/nonexistent/mnist"], "does not exist"),
     (["train", "snn-mlp", "--encoding", "latency"], "unknown encoding 'latency'"),
     (["train", "mlp", "--resume"], "--resume needs --out"),
+    (["train", "mlp", "--no-such-flag"], "No such option: --no-such-flag"),
+    (["train"], "Missing argument"),
+    (["trian", "mlp"], "No such command 'trian'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path, monkeypatch, cli):
     monkeypatch.chdir(tmp_path)

@@ -80,6 +80,7 @@ def test_measure_passes_exit_code_and_writes_json(tmp_path, cli):
     (["footprint", "--power-w", "-5", "--hours", "1"], "--power-w must be 0 or more"),
     (["footprint", "--power-w", "5", "--hours", "1", "--region", "mars"], "unknown region"),
     (["measure", "--", "no-such-command-xyz"], "command not found"),
+    (["footprint", "--power-w", "5", "--hours", "1", "--gpus", "2"], "needs --gpu-power-w"),
 ])
 def test_bad_input_exit_2_one_line(args, message, cli):
     code, _, err = cli(args)
@@ -89,6 +90,7 @@ def test_bad_input_exit_2_one_line(args, message, cli):
 def test_non_numeric_power_is_a_usage_error(cli):
     code, _, err = cli(["footprint", "--power-w", "abc", "--hours", "1"])
     assert code == 2 and "power-w" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "neuropipe footprint --help" in err
 
 
 def test_footprint_json_keys(cli):
