@@ -35,9 +35,9 @@ def load_safely(path: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile,
             pickle.UnpicklingError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelError(f"{path} is corrupt or not a weights-only checkpoint ({first}); "
-                         "re-run training with --force") from e
+        # torch's own message suggests weights_only=False, which this project never does.
+        raise ModelError(f"{path} is corrupt or not a weights-only checkpoint "
+                         f"({type(e).__name__}); re-run training with --force") from e
 
 
 def model_options(config: TrainConfig) -> ModelOptions:

@@ -84,25 +84,76 @@ class RunDir:
         return run
 
     @classmethod
-    def create(cls, path: str | Path, *, force: bool = False) -> RunDir:
-        """Create a new, empty run directory.
-
-        Args:
-            path: Where to create it.
-            force: Replace an existing non-empty folder instead of refusing.
+    def create(cls, path: str | Path) -> RunDir:
+        """Create a new, empty run directory (an existing empty folder is fine).
 
         Raises:
-            RunDirError: If the folder exists and is not empty and ``force`` is false.
+            RunDirError: If the path is a file, a non-empty folder, or cannot be created.
 
         """
         root = Path(path)
-        if root.exists() and any(root.iterdir()):
-            if not force:
-                raise RunDirError(f"{root} already exists and is not empty: pass --resume to "
-                                  "continue it, --force to replace it, or --out for a new folder")
-            shutil.rmtree(root)
-        root.mkdir(parents=True, exist_ok=True)
+        if root.exists() and not root.is_dir():
+            raise RunDirError(f"{root} is a file, not a folder: choose another --out")
+        if root.is_dir() and any(root.iterdir()):
+            raise RunDirError(f"{root} already exists and is not empty: pass --resume to "
+                              "continue it, --force to replace it, or --out for a new folder")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RunDirError(f"cannot create {root} ({e.strerror or e}): choose another "
+                              "--out") from e
         return cls(root)
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """An earlier run moved out of the way by ``--force``, kept until the new run has an epoch.
+
+    Attributes:
+        root: Where the earlier run was (and the new one is).
+        backup: Where the earlier run is kept meanwhile.
+
+    """
+
+    root: Path
+    backup: Path
+
+    def discard(self) -> None:
+        """Delete the earlier run for good."""
+        shutil.rmtree(self.backup, ignore_errors=True)
+
+    def restore(self) -> None:
+        """Put the earlier run back, removing whatever the new run had written."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.backup.rename(self.root)
+
+
+def set_aside(path: str | Path) -> SetAside | None:
+    """Move the run at ``path`` aside so that ``--force`` can replace it without losing it early.
+
+    Only a neuropipe run (a folder with ``config.json``) is replaced; an empty or missing folder
+    needs nothing. Returns None when there was nothing to move.
+
+    Raises:
+        RunDirError: If ``path`` is a file, a folder that is not a run, or the current folder.
+
+    """
+    root = Path(path)
+    if not root.exists() or (root.is_dir() and not any(root.iterdir())):
+        return None
+    if not root.is_dir():
+        raise RunDirError(f"{root} is a file, not a folder: choose another --out")
+    if not (root / "config.json").is_file():
+        raise RunDirError(f"{root} is not a neuropipe run (no config.json): --force only replaces "
+                          "runs; choose another --out")
+    resolved = root.resolve()
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+        raise RunDirError(f"{root} is the current folder or holds it: --force cannot replace it; "
+                          "choose another --out")
+    backup = resolved.with_name(f".{resolved.name}.replaced")
+    shutil.rmtree(backup, ignore_errors=True)
+    resolved.rename(backup)
+    return SetAside(root, backup)
 
 
 def default_run_path(model: str, root: Path = DEFAULT_RUNS_ROOT) -> Path:

@@ -11,7 +11,39 @@ import os
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+import gzip  # noqa: E402
+import struct  # noqa: E402
+
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+
+def write_idx(path, array, gz=False):
+    """Write ``array`` (uint8) as an IDX file, gzipped if asked."""
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    data = header + array.tobytes()
+    path.write_bytes(gzip.compress(data) if gz else data)
+
+
+def make_idx_dir(directory, n_train=30, n_test=20, gz=False, seed=0):
+    """A folder of random MNIST-shaped IDX files; returns the arrays by file stem."""
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    for stem, arr in arrays.items():
+        write_idx(directory / (stem + (".gz" if gz else "")), arr, gz=gz)
+    return arrays
+
+
+@pytest.fixture
+def idx_dir():
+    """``make_idx_dir``: writes a folder of IDX files."""
+    return make_idx_dir
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ from pathlib import Path
 import torch
 
 from neuropipe.models.checkpoint import load_safely, model_options, save_atomic
-from neuropipe.models.data.datasets import load_dataset
+from neuropipe.models.data.datasets import Dataset, load_dataset
 from neuropipe.models.records import EpochMetrics, TrainConfig, TrainMetrics
 from neuropipe.models.training import evaluate, one_cycle, to_tensor, train_epoch
 from neuropipe.models.zoo import build_model, check_options, get_spec
-from neuropipe.pipeline.errors import InputError, InterruptedRun, RunDirError
+from neuropipe.pipeline.errors import InputError, InterruptedRun, ModelError, RunDirError
 from neuropipe.pipeline.progress import console, make_progress
-from neuropipe.pipeline.rundir import RunDir, default_run_path
+from neuropipe.pipeline.rundir import RunDir, SetAside, default_run_path, set_aside
 
 
 @dataclass
@@ -55,23 +55,36 @@ def validate(config: TrainConfig) -> None:
 
 
 def open_run(config: TrainConfig, out: Path | None, resume: bool, force: bool
-             ) -> tuple[RunDir, TrainConfig]:
-    """Create the run directory, or reopen it to resume; return it with the config in force.
+             ) -> tuple[RunDir, TrainConfig, SetAside | None]:
+    """Open the run to continue, or create a new one.
 
     With ``resume`` the saved configuration wins, except for ``epochs`` (so a run can be
-    extended); without it, an existing non-empty folder is refused unless ``force``.
+    extended); without it, an existing non-empty folder is refused unless ``force``, and with
+    ``force`` an earlier run is set aside (see ``SetAside``) rather than deleted at once.
     """
     if resume:
         if out is None:
             raise InputError("--resume needs --out RUN_DIR: the run to continue")
         run = RunDir.open(out)
         saved = TrainConfig.read(run.config)
+        try:
+            validate(saved)
+        except (TypeError, ValueError) as e:
+            raise RunDirError(f"{run.config} holds invalid settings ({e}); start a new run "
+                              "with --force") from e
         if saved.model != config.model:
             raise RunDirError(f"{out} holds a '{saved.model}' run, not '{config.model}'")
-        return run, replace(saved, epochs=config.epochs)
-    run = RunDir.create(out or default_run_path(config.model), force=force)
-    config.write(run.config)
-    return run, config
+        return run, replace(saved, epochs=config.epochs), None
+    path = out or default_run_path(config.model)
+    aside = set_aside(path) if force else None
+    try:
+        run = RunDir.create(path)
+        config.write(run.config)
+    except BaseException:
+        if aside is not None:
+            aside.restore()
+        raise
+    return run, config, aside
 
 
 def run_training(config: TrainConfig, out: Path | None = None, resume: bool = False,
@@ -88,8 +101,26 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
         force: Replace an existing run directory.
     """
     validate(config)
-    data = load_dataset(config.dataset, config.data_dir)  # before touching the disk
-    run, config = open_run(config, out, resume, force)
+    if resume:  # the run's own data, as saved in its configuration
+        run, config, aside = open_run(config, out, resume, force)
+        data = load_dataset(config.dataset, config.data_dir)
+    else:
+        data = load_dataset(config.dataset, config.data_dir)  # before touching the disk
+        run, config, aside = open_run(config, out, resume, force)
+    try:
+        outcome = _train_run(config, run, data, resume)
+    except BaseException:
+        if aside is not None and not run.checkpoint.is_file():
+            aside.restore()  # not one epoch of the new run: the earlier run is worth more
+            aside = None
+        raise
+    finally:
+        if aside is not None:
+            aside.discard()
+    return outcome
+
+
+def _train_run(config: TrainConfig, run: RunDir, data: Dataset, resume: bool) -> TrainOutcome:
     device = torch.device(config.device)
     train_x, train_y = to_tensor(data.train_x[:config.limit_train]), torch.from_numpy(
         data.train_y[:config.limit_train])
@@ -104,11 +135,15 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
     start = 0
     if resume and run.checkpoint.is_file():
         state = load_safely(run.checkpoint)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        history = [EpochMetrics.from_dict(h) for h in state["history"]]
-        energy = dict(state.get("energy", {}))
-        start = int(state["epoch"])
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            history = [EpochMetrics.from_dict(h) for h in state["history"]]
+            energy = dict(state.get("energy", {}))
+            start = int(state["epoch"])
+        except (KeyError, TypeError, ValueError, RuntimeError, RunDirError) as e:
+            raise ModelError(f"{run.checkpoint} does not hold a checkpoint of this run "
+                             f"({type(e).__name__}); start again with --force") from e
     steps_per_epoch = -(-len(train_x) // config.batch_size)
     scheduler = one_cycle(optimizer, config.lr, config.epochs, steps_per_epoch,
                           steps_done=min(start, config.epochs) * steps_per_epoch)

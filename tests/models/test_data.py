@@ -1,6 +1,4 @@
-import gzip
 import pickle
-import struct
 
 import numpy as np
 import pytest
@@ -10,33 +8,9 @@ from neuropipe.models.data.idx import read_idx
 from neuropipe.pipeline.errors import DataError, InputError
 
 
-def write_idx(path, array, gz=False):
-    codes = {np.dtype(np.uint8): 0x08}
-    header = bytes([0, 0, codes[array.dtype], array.ndim]) + struct.pack(
-        f">{array.ndim}I", *array.shape)
-    data = header + array.tobytes()
-    if gz:
-        data = gzip.compress(data)
-    path.write_bytes(data)
-
-
-def make_idx_dir(directory, n_train=30, n_test=20, gz=False, seed=0):
-    rng = np.random.default_rng(seed)
-    arrays = {
-        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-        "train-labels-idx1-ubyte": rng.integers(0, 10, n_train, dtype=np.uint8),
-        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-        "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test, dtype=np.uint8),
-    }
-    directory.mkdir(parents=True, exist_ok=True)
-    for stem, arr in arrays.items():
-        write_idx(directory / (stem + (".gz" if gz else "")), arr, gz=gz)
-    return arrays
-
-
 @pytest.mark.parametrize("gz", [False, True])
-def test_idx_directory_loads_both_splits_exactly(tmp_path, gz):
-    arrays = make_idx_dir(tmp_path / "d", gz=gz)
+def test_idx_directory_loads_both_splits_exactly(tmp_path, gz, idx_dir):
+    arrays = idx_dir(tmp_path / "d", gz=gz)
     data = datasets.load_dataset("mnist", tmp_path / "d")
     assert np.array_equal(data.train_x, arrays["train-images-idx3-ubyte"])
     assert np.array_equal(data.train_y, arrays["train-labels-idx1-ubyte"])
@@ -45,20 +19,20 @@ def test_idx_directory_loads_both_splits_exactly(tmp_path, gz):
     assert data.source.startswith("idx:")
 
 
-def test_env_variable_selects_idx_dir(tmp_path, monkeypatch):
-    make_idx_dir(tmp_path / "env", n_train=7)
+def test_env_variable_selects_idx_dir(tmp_path, monkeypatch, idx_dir):
+    idx_dir(tmp_path / "env", n_train=7)
     monkeypatch.setenv(datasets.DATA_ENV, str(tmp_path / "env"))
     assert len(datasets.load_dataset("mnist").train_y) == 7
 
 
-def test_missing_and_corrupt_idx_files_give_clear_errors(tmp_path):
+def test_missing_and_corrupt_idx_files_give_clear_errors(tmp_path, idx_dir):
     with pytest.raises(DataError, match="does not exist"):
         datasets.load_dataset("mnist", tmp_path / "absent")
-    make_idx_dir(tmp_path / "d")
+    idx_dir(tmp_path / "d")
     (tmp_path / "d" / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.*not found"):
         datasets.load_dataset("mnist", tmp_path / "d")
-    make_idx_dir(tmp_path / "e")
+    idx_dir(tmp_path / "e")
     path = tmp_path / "e" / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-5])
     with pytest.raises(DataError, match="corrupt or truncated"):

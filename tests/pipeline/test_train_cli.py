@@ -115,3 +115,49 @@ def test_resume_with_corrupt_checkpoint_is_a_clear_error(tmp_path, cli):
                             "--resume"])
     assert code == 2 and "corrupt" in err and len(err.strip().splitlines()) == 1
     assert (out / "model.pt").read_bytes() == model_before
+
+
+def test_force_replaces_only_runs_and_keeps_the_old_run_until_an_epoch_is_saved(
+        tmp_path, monkeypatch, cli):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    code, _, err = cli(["train", "mlp", *SMALL, "--out", str(folder), "--force"])
+    assert code == 2 and "not a neuropipe run" in err and (folder / "keep.txt").is_file()
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, _, err = cli(["train", "mlp", *SMALL, "--out", str(afile)])
+    assert code == 2 and "is a file" in err and afile.read_text() == "x"
+
+    out = tmp_path / "run"
+    assert cli(["train", "mlp", *SMALL, "--out", str(out)])[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    from neuropipe.pipeline.stages import train as stage
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage, "train_epoch", interrupted)
+    code, _, _ = cli(["train", "mlp", *SMALL, "--out", str(out), "--force", "--seed", "5"])
+    assert code == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old run is back
+    assert not list(tmp_path.glob(".run*"))
+
+
+def test_resume_reads_the_runs_own_data_and_checks_the_checkpoint(tmp_path, idx_dir, cli):
+    data = tmp_path / "idx"
+    idx_dir(data, n_train=200, n_test=50)
+    out = tmp_path / "run"
+    assert cli(["train", "mlp", "--data-dir", str(data), "--out", str(out)])[0] == 0
+    assert cli(["train", "mlp", "--epochs", "2", "--out", str(out), "--resume"])[0] == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert str(data) in metrics["dataset"] and metrics["train_samples"] == 200
+
+    torch.save({"foo": torch.zeros(1)}, out / "checkpoint.pt")
+    code, _, err = cli(["train", "mlp", "--epochs", "3", "--out", str(out), "--resume"])
+    assert code == 2 and "does not hold a checkpoint" in err
+    assert len(err.strip().splitlines()) == 1
+    config = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**config, "timesteps": "abc"}))
+    code, _, err = cli(["train", "mlp", "--epochs", "3", "--out", str(out), "--resume"])
+    assert code == 2 and "invalid settings" in err and len(err.strip().splitlines()) == 1
