@@ -95,6 +95,9 @@ def _uniform(node: Any, attr: str, name: str, problems: list[str]) -> float | No
     if arr.size == 0:
         problems.append(f"node '{name}' has an empty {attr}")
         return None
+    if not np.all(np.isfinite(arr)):
+        problems.append(f"node '{name}' ({type(node).__name__}) has NaN or infinite {attr}")
+        return None
     if not np.allclose(arr, arr[0]):
         problems.append(f"node '{name}' ({type(node).__name__}) has per-neuron {attr} values "
                         f"(min {arr.min():.4g}, max {arr.max():.4g}); only one shared value per "
@@ -203,6 +206,10 @@ def _synapse(name: str, node: Any, shape: tuple[int, ...], problems: list[str]
              ) -> dict[str, Any] | None:
     kind = type(node).__name__
     weight = np.asarray(node.weight, dtype=np.float64)
+    bias_values = np.asarray(getattr(node, "bias", 0.0), dtype=np.float64)
+    if not (np.all(np.isfinite(weight)) and np.all(np.isfinite(bias_values))):
+        problems.append(f"node '{name}' ({kind}) has weights or biases that are NaN or infinite")
+        return None
     if kind in ("Affine", "Linear"):
         if len(shape) != 1:
             shape = (int(np.prod(shape)),)
@@ -246,15 +253,23 @@ def _neuron(name: str, node: Any, dt: float, problems: list[str]) -> Neuron | No
     if v_reset not in (None, 0.0):
         problems.append(f"node '{name}' ({kind}) resets to v_reset={v_reset:g}; Loihi's LIF can "
                         "only reset to 0")
+    for param, value in (("r", r), ("v_threshold", vth)):
+        if value is not None and not np.isfinite(value):
+            problems.append(f"node '{name}' ({kind}) has {param}={value}; it must be finite")
+    if vth is not None and np.isfinite(vth) and vth <= 0:
+        problems.append(f"node '{name}' ({kind}) has v_threshold={vth:g}; Loihi's threshold "
+                        "must be positive")
     if kind == "IF":
         if len(problems) > before:
             return None
         return Neuron("if", 1.0, float(r), 0.0, float(vth))
     tau = _uniform(node, "tau", name, problems)
     v_leak = _uniform(node, "v_leak", name, problems)
+    if v_leak is not None and not np.isfinite(v_leak):
+        problems.append(f"node '{name}' ({kind}) has v_leak={v_leak}; it must be finite")
     if len(problems) > before:
         return None
-    if not tau or tau <= 0:
+    if not tau or not np.isfinite(tau) or tau <= 0:
         problems.append(f"node '{name}' (LIF) has tau={tau}; it must be positive")
         return None
     alpha = dt / float(tau)

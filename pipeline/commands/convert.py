@@ -21,8 +21,10 @@ def convert(
     encoding: Annotated[str | None, typer.Option(help="constant or poisson.")] = None,
     dt: Annotated[float | None, typer.Option(help="Step of a bare graph's time constants.")
                   ] = None,
-    dataset: Annotated[str, typer.Option(help="mnist or fashion-mnist.")] = "mnist",
-    data_dir: Annotated[Path | None, typer.Option(help="Folder of IDX files.")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        help="mnist or fashion-mnist (default: the run's own dataset, else mnist).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Folder of IDX files (default: the run's own).")] = None,
     percentile: Annotated[float, typer.Option(
         help="Activation percentile for ANN-to-SNN normalisation.")] = 99.9,
     seed: Annotated[int, typer.Option(help="Seed of input spikes.")] = 0,

@@ -33,8 +33,8 @@ class ConvertConfig:
         verify_samples: Images also run in the target's reference simulator.
         encoding: Input encoding (default: the model's, or ``constant``).
         dt: Step of the graph's time constants (default: metadata, else 1).
-        dataset: Dataset of the evaluation images.
-        data_dir: IDX directory, or None for the default source.
+        dataset: Dataset of the evaluation images (default: the run's own, else ``mnist``).
+        data_dir: IDX directory (default: the run's own, else the default source).
         percentile: Activation percentile used to normalise converted ANNs.
         seed: Seed of input spikes.
         out: Where results of a bare ``.nir`` file go (default ``<stem>.neuropipe/`` beside it).
@@ -48,7 +48,7 @@ class ConvertConfig:
     verify_samples: int = 16
     encoding: str | None = None
     dt: float | None = None
-    dataset: str = "mnist"
+    dataset: str | None = None
     data_dir: str | None = None
     percentile: float = 99.9
     seed: int = 0
@@ -91,17 +91,26 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
         raise InputError(f"--verify-samples must be 0 or more, got {config.verify_samples}")
     if config.encoding not in (None, "constant", "poisson"):
         raise InputError(f"unknown encoding '{config.encoding}': choose constant or poisson")
-    if config.out is not None and Path(config.source).is_dir():
-        raise InputError("--out is for a bare .nir file; a run's results go to "
-                         f"{Path(config.source) / 'targets' / config.target}/")
+    if not 0 < config.percentile <= 100:
+        raise InputError(f"--percentile must be in (0, 100], got {config.percentile}")
+    if Path(config.source).is_dir():
+        for flag, value in (("--out", config.out), ("--dt", config.dt)):
+            if value is not None:
+                raise InputError(f"{flag} is for a bare .nir file; a run's results go to "
+                                 f"{Path(config.source) / 'targets' / config.target}/ and its "
+                                 "models count time in steps (dt = 1)")
+    elif config.dt is not None and not config.dt > 0:
+        raise InputError(f"--dt must be positive, got {config.dt}")
     if not config.force:
         _refuse_to_replace(RunDir(_results_root(config)).deployment(config.target))
-    data = load_dataset(config.dataset, config.data_dir)
+    dataset, data_dir = _data_of(config)
+    data = load_dataset(dataset, data_dir)
     prepared = _prepare(config, data)
     final = prepared.run.target_dir(config.target)
     problems = target.supports(prepared.graph, prepared.dt)
     if problems:
         raise GraphError(f"target '{config.target}' cannot run this graph: {'; '.join(problems)}")
+    _check_input_size(prepared.graph, prepared.dt, data.test_x.shape[1:], dataset)
     n = config.samples or len(data.test_y)
     x = to_tensor(data.test_x[:n]).numpy()
     labels = data.test_y[:n]
@@ -127,6 +136,50 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
 
         write_nir(prepared.graph, prepared.run.nir)
     return record, final / "deployment.json"
+
+
+def _data_of(config: ConvertConfig) -> tuple[str, str | None]:
+    """Dataset and IDX folder to evaluate on: the flags, else the run's own, else MNIST."""
+    source = Path(config.source)
+    if source.is_dir() and (config.dataset is None or config.data_dir is None):
+        from neuropipe.models.records import TrainConfig
+
+        trained = TrainConfig.read(RunDir.open(source).config)
+        if config.dataset is None or config.dataset == trained.dataset:
+            return trained.dataset, config.data_dir or trained.data_dir
+    return config.dataset or "mnist", config.data_dir
+
+
+def _check_input_size(graph: Any, dt: float, image_shape: tuple[int, ...], dataset: str
+                      ) -> None:
+    """Refuse a graph whose input does not take one image of the dataset."""
+    from neuropipe.targets.chain import to_chain
+
+    shape = tuple(to_chain(graph, dt).input_shape)
+    if int(np.prod(shape)) != int(np.prod(image_shape)):
+        raise GraphError(f"the graph's input has shape {shape} ({int(np.prod(shape))} values) but "
+                         f"{dataset} images have {int(np.prod(image_shape))} "
+                         f"({'x'.join(map(str, image_shape))}): it was not made for this dataset")
+
+
+def _metadata_number(path: Path, meta: dict[str, Any], key: str, kind: type,
+                     default: float) -> Any:
+    """A positive number from a graph's metadata, or ``default`` when absent.
+
+    Raises:
+        GraphError: If the value is not a positive number.
+    """
+    if key not in meta:
+        return default
+    try:
+        value = kind(np.asarray(meta[key]).item())
+    except (TypeError, ValueError) as e:
+        raise GraphError(f"{path}: metadata '{key}' is {meta[key]!r}, not a number; pass "
+                         f"--{key} to override it") from e
+    if not value > 0:
+        raise GraphError(f"{path}: metadata '{key}' is {value}, must be positive; pass --{key} "
+                         "to override it")
+    return value
 
 
 def _results_root(config: ConvertConfig) -> Path:
@@ -245,11 +298,14 @@ def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
 
     graph = read_nir(path)
     meta = dict(getattr(graph, "metadata", None) or {})
-    timesteps = config.timesteps or int(meta.get("timesteps", 0))
+    timesteps = config.timesteps or _metadata_number(path, meta, "timesteps", int, 0)
     if not timesteps:
         raise InputError(f"{path} does not say how many steps to run: pass --timesteps")
     encoding = config.encoding or str(meta.get("encoding", "constant"))
-    dt = config.dt or float(meta.get("dt", 1.0))
+    if encoding not in ("constant", "poisson"):
+        raise GraphError(f"{path} names an unknown input encoding '{encoding}' in its metadata: "
+                         "pass --encoding constant or poisson")
+    dt = config.dt or _metadata_number(path, meta, "dt", float, 1.0)
     run = RunDir(_results_root(config))
 
     def reference(x: np.ndarray) -> np.ndarray:

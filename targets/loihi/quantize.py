@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neuropipe.pipeline.errors import GraphError
 from neuropipe.targets.chain import Chain, Layer
 
 WEIGHT_MAX = 254  # mixed-sign 8-bit weights; Lava truncates the least significant bit
@@ -170,9 +171,13 @@ def quantize_layer(layer: Layer, on_chip_synapses: bool) -> FixedLayer:
     else:
         w, err = np.zeros((0,), dtype=np.int64), 0.0
         bias_mant = np.zeros(layer.neurons, dtype=np.int64)
+    vth_mant = int(round(n.v_threshold * scale))
+    if vth_mant < 1:
+        raise GraphError(f"layer '{layer.name}': its weights or biases are so large against the "
+                         f"threshold ({n.v_threshold:g}) that the threshold quantises to 0; "
+                         "rescale the layer")
     return FixedLayer(layer, on_chip_synapses, scale, w, 0, bias_mant, bias_exp,
-                      int(round(n.leak * DECAY_UNITY)), DU_NO_CURRENT,
-                      int(round(n.v_threshold * scale)), err)
+                      int(round(n.leak * DECAY_UNITY)), DU_NO_CURRENT, vth_mant, err)
 
 
 def quantize_chain(chain: Chain, encoding: str) -> list[FixedLayer]:

@@ -104,6 +104,11 @@ def test_bare_nir_file_written_by_norse_elsewhere(tmp_path, capsys):
     (lambda r, t: [str(t / "bad.nir")], "is not a readable NIR file"),
     (lambda r, t: [str(r / "snn"), "--samples", "0"], "--samples must be at least 1"),
     (lambda r, t: [str(t / "unsupported.nir"), "--timesteps", "4"], "no mapping here"),
+    (lambda r, t: [str(r / "mlp"), "--percentile", "150"], "--percentile must be in (0, 100]"),
+    (lambda r, t: [str(r / "snn"), "--dt", "5"], "--dt is for a bare .nir file"),
+    (lambda r, t: [str(t / "badmeta.nir")], "metadata 'timesteps' is 'abc', not a number"),
+    (lambda r, t: [str(t / "wide.nir"), "--timesteps", "4"],
+     "the graph's input has shape (100,) (100 values) but mnist images have 784"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(runs, tmp_path, capsys, make_args,
                                                          message):
@@ -115,6 +120,16 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(runs, tmp_path, capsys,
                "li": nir.LI(tau=np.ones(4), r=np.ones(4), v_leak=np.zeros(4)),
                "output": nir.Output(output_type={"output": np.array([4])})},
         edges=[("input", "li"), ("li", "output")]))
+    for name, inputs, metadata in (("badmeta", 784, {"timesteps": "abc"}), ("wide", 100, {})):
+        nodes = {"input": nir.Input(input_type={"input": np.array([inputs])}),
+                 "fc": nir.Affine(weight=np.ones((4, inputs)), bias=np.zeros(4)),
+                 "lif": nir.LIF(tau=np.full(4, 5.0), r=np.ones(4), v_leak=np.zeros(4),
+                                v_threshold=np.ones(4), v_reset=np.zeros(4)),
+                 "output": nir.Output(output_type={"output": np.array([4])})}
+        order = ["input", "fc", "lif", "output"]
+        nir.write(str(tmp_path / f"{name}.nir"), nir.NIRGraph(
+            nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)),
+            metadata=metadata))
     before = sorted(p.relative_to(runs) for p in runs.rglob("*"))
     code, _, err = convert(make_args(runs, tmp_path), capsys)
     assert code == 2 and message in err
@@ -122,6 +137,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(runs, tmp_path, capsys,
     assert sorted(p.relative_to(runs) for p in runs.rglob("*")) == before
     assert not (tmp_path / "bad.neuropipe").exists()
     assert not (tmp_path / "unsupported.neuropipe").exists()
+    for name in ("badmeta", "wide"):
+        assert not (tmp_path / f"{name}.neuropipe").exists()
 
 
 def test_an_earlier_deployment_is_kept_unless_forced(runs, capsys):
@@ -137,3 +154,14 @@ def test_an_earlier_deployment_is_kept_unless_forced(runs, capsys):
     code, _, err = convert([*args, "--out", str(runs / "elsewhere")], capsys)
     assert code == 2 and "--out is for a bare .nir file" in err
     assert not (runs / "elsewhere").exists()
+
+
+def test_a_run_is_evaluated_on_its_own_dataset(tmp_path, idx_dir, capsys):
+    data = tmp_path / "idx"
+    idx_dir(data, n_train=300, n_test=40)
+    run = tmp_path / "run"
+    assert main(["train", "mlp", "--data-dir", str(data), "--out", str(run)]) == 0
+    code, _, err = convert([str(run), "--verify-samples", "0"], capsys)
+    assert code == 0, err
+    record = json.loads((run / "targets" / "loihi" / "deployment.json").read_text())
+    assert record["samples"] == 40  # the run's own 40 test images, not MNIST's 10,000

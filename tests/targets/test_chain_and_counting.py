@@ -28,6 +28,28 @@ def test_unsupported_content_is_named(rng, make_dense_graph):
     assert problems and "node 'n1' is a LI" in problems[0] and "supported" in problems[0]
 
 
+def test_values_loihi_cannot_hold_are_named(rng, make_dense_graph):
+    graph = make_dense_graph(rng)
+    graph.nodes["fc0"].weight[0, 0] = np.nan
+    assert "node 'fc0' (Affine) has weights or biases that are NaN" in unsupported(graph)[0]
+    graph = make_dense_graph(rng)
+    graph.nodes["n1"].v_threshold = np.full(4, -1.0)
+    assert "node 'n1' (LIF) has v_threshold=-1; Loihi's threshold must be positive" in \
+        unsupported(graph)[0]
+    graph = make_dense_graph(rng)
+    graph.nodes["n0"].tau = np.full(16, np.inf)
+    assert "NaN or infinite tau" in unsupported(graph)[0]
+
+
+def test_a_threshold_that_quantises_to_zero_is_refused(rng, make_dense_graph):
+    from neuropipe.targets.loihi.quantize import quantize_chain
+
+    graph = make_dense_graph(rng)
+    graph.nodes["fc1"].weight = graph.nodes["fc1"].weight * 1e30
+    with pytest.raises(GraphError, match="layer 'fc1'.*threshold quantises to 0"):
+        quantize_chain(to_chain(graph), "constant")
+
+
 def test_dense_fan_out_and_synops():
     w = np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 1.0]])
     layer = Layer("fc", "dense", w, np.zeros(2), (3,), (2,), Neuron("if", 1, 1, 0, 1))
