@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -19,13 +20,18 @@ def measure_command(command: list[str], json_out: Path | None, pue: float | None
     CPU time is attributed to the command through this process's waited-for children, which
     include the command's own waited-for descendants.
 
+    A command killed by signal N returns ``128 + N``, as a shell reports it.
+
     Raises:
-        InputError: With no command, or bad accounting options.
+        InputError: With no command, a command that cannot be run, an unwritable ``json_out``
+            (checked before the command runs), or bad accounting options.
     """
     if not command:
         raise InputError("no command to measure: write it after '--', e.g. "
                          "neuropipe measure -- python train.py")
     accounting = Accounting.build(pue, region, co2_per_kwh)
+    if json_out is not None:
+        check_writable(json_out)
     meter = Meter()
     meter.begin_window("command")
     try:
@@ -33,9 +39,29 @@ def measure_command(command: list[str], json_out: Path | None, pue: float | None
     except FileNotFoundError as e:
         meter.end_window("command")
         raise InputError(f"command not found: {command[0]}") from e
+    except OSError as e:
+        meter.end_window("command")
+        raise InputError(f"cannot run {command[0]}: {e.strerror or e}") from e
+    if code < 0:  # killed by signal N: report it the way a shell does
+        code = 128 - code
     measurement = meter.end_window("command")
     record = energy_record(measurement, accounting=accounting)
     print_energy(record, f"energy of: {' '.join(command)}")
     if json_out is not None:
         record.write(json_out)
     return code
+
+
+def check_writable(path: Path) -> None:
+    """Refuse a JSON destination that could not be written, before any work is done.
+
+    Raises:
+        InputError: If ``path`` is a folder, or its folder is missing or not writable.
+    """
+    if path.is_dir():
+        raise InputError(f"--json {path} is a folder: give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"--json {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"--json {path}: folder {parent} is not writable")

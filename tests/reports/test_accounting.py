@@ -81,10 +81,17 @@ def test_measure_passes_exit_code_and_writes_json(tmp_path, cli):
     (["footprint", "--power-w", "5", "--hours", "1", "--region", "mars"], "unknown region"),
     (["measure", "--", "no-such-command-xyz"], "command not found"),
     (["footprint", "--power-w", "5", "--hours", "1", "--gpus", "2"], "needs --gpu-power-w"),
+    (["measure", "--", "/etc/passwd"], "cannot run /etc/passwd"),
+    (["measure", "--json", "/nonexistent-dir/m.json", "--", "true"], "does not exist"),
 ])
 def test_bad_input_exit_2_one_line(args, message, cli):
     code, _, err = cli(args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_measure_reports_a_signal_as_a_shell_does(cli):
+    code, _, _ = cli(["measure", "--", "sh", "-c", "kill -9 $$"])
+    assert code == 128 + 9
 
 
 def test_non_numeric_power_is_a_usage_error(cli):
