@@ -11,6 +11,17 @@ from pathlib import Path
 from typing import Any
 
 
+def umask_mode(base: int) -> int:
+    """``base`` (0o666 for files, 0o777 for folders) less the process umask, as ``open`` gives.
+
+    ``tempfile`` makes private (0600/0700) files and folders; a renamed result should get the
+    mode any ordinary write would have given it.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return base & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success rename it onto ``path``.
@@ -30,6 +41,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    tmp.chmod(umask_mode(0o666))
     try:
         yield tmp
         os.replace(tmp, final)

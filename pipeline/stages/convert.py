@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from neuropipe.pipeline.errors import GraphError, InputError, RunDirError, TargetError
+from neuropipe.pipeline.files import umask_mode
 from neuropipe.pipeline.progress import make_progress
 from neuropipe.pipeline.rundir import RunDir
 from neuropipe.targets.base import DeploymentRecord, Workload
@@ -121,6 +122,7 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
                         reference_accuracy=float(np.mean(reference_preds == labels)))
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{config.target}.", dir=final.parent))
+    staging.chmod(umask_mode(0o777))
     try:
         with make_progress() as progress:
             record = target.deploy(workload, staging, verify_samples=config.verify_samples,

@@ -45,3 +45,19 @@ def test_wrong_type_or_version_is_refused(tmp_path):
     with pytest.raises(RunDirError, match="missing"):
         _Outer.read(tmp_path / "absent.json")
     json.dumps(data)
+
+
+def test_atomic_writes_get_the_mode_an_ordinary_write_gives(tmp_path):
+    import os
+    import stat
+
+    from neuropipe.pipeline.files import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "a.txt", "x")
+        (tmp_path / "plain.txt").write_text("x")
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "a.txt").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode) == 0o644
