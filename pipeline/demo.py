@@ -55,8 +55,7 @@ def summary(root: Path) -> None:
         energy = EnergyRecord.read(run.energy)
         dep = DeploymentRecord.read(run.deployment("loihi"))
         methods = "/".join(sorted({c.method for c in energy.total.components}))
-        host = sum(t.joules_per_inference for t in dep.energy_breakdown if t.kind == "host")
-        chip = dep.energy_per_inference_j - host
+        host, chip = dep.host_energy_per_inference_j, dep.chip_energy_per_inference_j
         for label, value in (
                 ("test accuracy (PyTorch)", f"{metrics.test_accuracy:.4f}"),
                 ("training energy", f"{energy.total.total_j:.0f} J ({methods})"),

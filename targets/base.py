@@ -56,24 +56,35 @@ class EnergyTerm(Record):
 
     Attributes:
         name: What is counted (``synops``, ``neuron_updates``, ``static``, ``host_input``...).
-        joules_per_inference: Energy of this term per inference, in joules.
+        joules_per_inference: Energy of this term per inference, in joules; None when the term
+            is named but could not be estimated (``method`` ``not-estimated``, reason in
+            ``note``).
         kind: ``dynamic``, ``static`` or ``host``.
-        method: How it was obtained: ``cost-model``, ``measured`` or ``estimate``.
+        method: How it was obtained: ``cost-model``, ``measured``, ``estimate`` or
+            ``not-estimated``.
         quantity: The count or duration the cost is applied to (per inference).
         unit_cost: The per-unit cost, with its unit in ``unit``.
         unit: Unit of ``unit_cost`` (``pJ/synop``, ``W``...).
         source: Citation of the constant.
+        note: Why a term is not estimated, or anything else about it.
     """
 
     type_tag = "energy-term"
     name: str = ""
-    joules_per_inference: float = 0.0
+    joules_per_inference: float | None = 0.0
     kind: str = "dynamic"
     method: str = "cost-model"
     quantity: float = 0.0
     unit_cost: float = 0.0
     unit: str = ""
     source: str = ""
+    note: str = ""
+
+
+def joules_of(terms: list[EnergyTerm], kind: str | None = None) -> float:
+    """Sum of the estimated terms (of one ``kind``, or all); terms not estimated count nothing."""
+    return float(sum(t.joules_per_inference for t in terms
+                     if t.joules_per_inference is not None and kind in (None, t.kind)))
 
 
 @dataclass
@@ -114,8 +125,12 @@ class DeploymentRecord(Record):
         timesteps: Steps per sample.
         synops_per_inference: Mean synaptic operations per inference.
         neuron_updates_per_inference: Neuron updates per inference.
-        energy_per_inference_j: Total estimated energy per inference, in joules.
-        energy_breakdown: The terms that sum to ``energy_per_inference_j``.
+        energy_per_inference_j: Estimated energy per inference, in joules: the sum of the
+            estimated terms of ``energy_breakdown`` (chip dynamic plus host work).
+        chip_energy_per_inference_j: Of which the chip's dynamic energy (kind ``dynamic``).
+        host_energy_per_inference_j: Of which work done on the host for the chip (kind ``host``).
+        energy_breakdown: Every term, labelled by kind; terms that could not be estimated (the
+            chip's static energy) are listed with ``joules_per_inference`` None.
         cost_model: ``{"name": ..., "sources": [...]}`` of the per-operation costs used.
         layers: Per-layer counts and quantisation.
         verification: How the fast path was checked against the reference simulator.
@@ -134,6 +149,8 @@ class DeploymentRecord(Record):
     synops_per_inference: float = 0.0
     neuron_updates_per_inference: float = 0.0
     energy_per_inference_j: float = 0.0
+    chip_energy_per_inference_j: float = 0.0
+    host_energy_per_inference_j: float = 0.0
     energy_breakdown: list[EnergyTerm] = field(default_factory=list)
     cost_model: dict[str, Any] = field(default_factory=dict)
     layers: list[LayerReport] = field(default_factory=list)

@@ -47,6 +47,10 @@ def convert(
                f"{record.samples} images, {record.timesteps} steps; "
                f"{record.synops_per_inference:,.0f} synops and "
                f"{record.neuron_updates_per_inference:,.0f} neuron updates per inference; "
-               f"{record.energy_per_inference_j * 1e6:.3f} uJ per inference (cost model "
-               f"{record.cost_model.get('name')}); spike match "
+               f"{record.energy_per_inference_j * 1e6:.3f} uJ per inference = chip "
+               f"{record.chip_energy_per_inference_j * 1e6:.3f} uJ (cost model "
+               f"{record.cost_model.get('name')}) + host "
+               f"{record.host_energy_per_inference_j * 1e6:.3f} uJ (first layer, CPU cost), static "
+               "not included; spike "
+               "match "
                f"{'n/a' if match is None else f'{match:.4f}'}; written {path}")

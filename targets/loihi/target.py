@@ -16,6 +16,7 @@ from neuropipe.targets.base import (
     EnergyTerm,
     LayerReport,
     Workload,
+    joules_of,
 )
 from neuropipe.targets.counting import fan_out, macs
 from neuropipe.targets.float_sim import poisson_spikes, predict, simulate
@@ -200,6 +201,13 @@ class LoihiTarget:
                        "dynamic", "cost-model", total_updates,
                        model.energy_per_neuron_update_pj, "pJ/update", model.sources[1]),
         ]
+        terms.append(EnergyTerm(
+            "static", None, "static", "not-estimated", 0.0, costs.LOIHI2_STATIC_POWER_W[0], "W",
+            costs.LOIHI2_STATIC_SOURCE, note=(
+                "static power times the time per inference; a Loihi 2 board draws "
+                f"{costs.LOIHI2_STATIC_POWER_W[0]}-{costs.LOIHI2_STATIC_POWER_W[1]} W idle, but "
+                "no reference gives the chip's time per step for this network, so it is not "
+                "added")))
         if host_macs:
             terms.append(EnergyTerm("host_input_layer", host_macs * costs.CPU_ENERGY_PER_MAC_NJ
                                     * 1e-9, "host", "cost-model", float(host_macs),
@@ -219,7 +227,9 @@ class LoihiTarget:
             reference_accuracy=workload.reference_accuracy, samples=n,
             timesteps=workload.timesteps, synops_per_inference=total_synops,
             neuron_updates_per_inference=total_updates,
-            energy_per_inference_j=float(sum(t.joules_per_inference for t in terms)),
+            energy_per_inference_j=joules_of(terms),
+            chip_energy_per_inference_j=joules_of(terms, "dynamic"),
+            host_energy_per_inference_j=joules_of(terms, "host"),
             energy_breakdown=terms,
             cost_model={**model.to_dict(), "static_power_w": list(
                 costs.LOIHI2_STATIC_POWER_W), "static_source": costs.LOIHI2_STATIC_SOURCE,

@@ -23,8 +23,13 @@ def test_every_registered_target_honours_the_contract(name, rng, make_dense_grap
     record = target.deploy(Workload(graph, x, labels, timesteps=8), tmp_path, verify_samples=2)
     assert isinstance(record, DeploymentRecord) and record.target == name
     assert record.samples == 12 and 0 <= record.accuracy <= 1
+    estimated = [t for t in record.energy_breakdown if t.joules_per_inference is not None]
     assert record.energy_per_inference_j == pytest.approx(
-        sum(t.joules_per_inference for t in record.energy_breakdown))
+        sum(t.joules_per_inference for t in estimated))
+    assert record.energy_per_inference_j == pytest.approx(
+        record.chip_energy_per_inference_j + record.host_energy_per_inference_j)
+    static = [t for t in record.energy_breakdown if t.kind == "static"]
+    assert static and static[0].method == "not-estimated" and "not added" in static[0].note
     assert all(t.source for t in record.energy_breakdown)
     assert record.leaves_out and record.cost_model.get("sources")
     assert record.verification.get("spike_match") == 1.0
