@@ -9,6 +9,9 @@ spikes, which is what a chip can read out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -70,6 +73,8 @@ class SpikingNet(nn.Module):
         modules = list(self.net)
         first_cell = next(i for i, m in enumerate(modules) if _is_cell(m))
         head, tail = modules[:first_cell], modules[first_cell:]
+        cells = [_is_cell(m) for m in tail]
+        lean = [_lean_box_parameters(m) if c else None for m, c in zip(tail, cells, strict=True)]
         constant_current = None
         if self.encoding == "constant":
             constant_current = x
@@ -85,7 +90,9 @@ class SpikingNet(nn.Module):
                 for module in head:
                     out = module(out)
             for i, module in enumerate(tail):
-                if _is_cell(module):
+                if lean[i] is not None:
+                    out, states[i] = _lean_box_step(out, states[i], *lean[i])
+                elif cells[i]:
                     out, states[i] = module(out, states[i])
                 else:
                     out = module(out)
@@ -96,6 +103,81 @@ class SpikingNet(nn.Module):
     def loss_logits(self, counts: torch.Tensor) -> torch.Tensor:
         """Scale spike counts to logits for the cross-entropy loss (argmax unchanged)."""
         return counts * (LOGIT_RANGE / self.timesteps)
+
+
+def _lean_box_parameters(module: nn.Module) -> tuple | None:
+    """Parameters for ``_lean_box_step`` if ``module`` is a LIFBoxCell it can stand in for.
+
+    That is a cell with ``v_leak = 0``, reset to ``v_reset = 0`` by value: then
+    ``_lean_box_step`` gives bit-identical spikes and the same gradients as norse's step.
+    Returns None for any other cell.
+    """
+    nt = import_norse_torch()
+    from norse.torch.functional.reset import reset_value
+
+    if not isinstance(module, nt.LIFBoxCell):
+        return None
+    p = module.p
+    if torch.any(p.v_leak != 0) or torch.any(p.v_reset != 0) or p.reset_method is not reset_value:
+        return None
+    decay = module.dt * torch.as_tensor(p.tau_mem_inv)
+    if decay.numel() != 1 or torch.as_tensor(p.v_th).numel() != 1:
+        return None
+    # Python floats: float32 tensors use them as float32, the same values norse's 0-d tensors
+    # hold, without the broadcasting of a tensor operand.
+    if p.method == "super":  # norse's SuperSpike, without threshold()'s per-call dispatch
+        alpha = torch.as_tensor(p.alpha)
+        spike = _superspike_class()
+        return float(decay), float(p.v_th), lambda x: spike.apply(x, alpha)
+    from norse.torch.functional.threshold import threshold
+
+    return float(decay), float(p.v_th), lambda x: threshold(x, p.method, p.alpha)
+
+
+def _lean_box_step(current: torch.Tensor, v: torch.Tensor | None, decay: float,
+                   v_th: float, spike: Callable[[torch.Tensor], torch.Tensor]
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The step of norse's ``lif_box_feed_forward_step`` for ``v_leak = v_reset = 0``, leaner.
+
+    norse computes ``v + dt/tau * (i + v_leak - v)``, then ``(1 - z) v + z v_reset``; with both
+    constants 0 the dropped additions are exact no-ops, so spikes are bit-identical (tested),
+    while training runs about a third fewer element-wise operations per step. ``spike`` is
+    norse's threshold (its surrogate gradient included).
+    """
+    v = torch.zeros(()) if v is None else v
+    v = v + decay * (current - v)
+    z = spike(v - v_th)
+    return z, (1 - z) * v
+
+
+_SUPERSPIKE: type | None = None
+
+
+def _superspike_class() -> type:
+    """Norse's SuperSpike with its forward in the classic ``forward(ctx, ...)`` form.
+
+    norse defines ``setup_context``, and for such functions torch binds the arguments with
+    ``inspect.signature`` on every call: at 2 layers x 16 steps per batch that was about a sixth
+    of snn-mlp's training time. The subclass keeps norse's ``backward`` (its surrogate gradient)
+    and its Heaviside forward, and only moves the saving of the input into ``forward``.
+    """
+    global _SUPERSPIKE
+    if _SUPERSPIKE is None:
+        from norse.torch.functional.heaviside import heaviside
+        from norse.torch.functional.superspike import SuperSpike
+
+        class ClassicSuperSpike(SuperSpike):
+            setup_context = torch.autograd.Function.setup_context
+
+            @staticmethod
+            def forward(ctx: Any, input_tensor: torch.Tensor, alpha: torch.Tensor
+                        ) -> torch.Tensor:
+                ctx.alpha = alpha
+                ctx.save_for_backward(input_tensor)
+                return heaviside(input_tensor)
+
+        _SUPERSPIKE = ClassicSuperSpike
+    return _SUPERSPIKE
 
 
 def _is_cell(module: nn.Module) -> bool:

@@ -35,3 +35,27 @@ def test_bad_model_and_options():
         build_model("snn-mlp", ModelOptions(neuron="izhikevich"))
     with pytest.raises(InputError, match="--timesteps must be at least 1"):
         build_model("snn-mlp", ModelOptions(timesteps=0))
+
+
+@pytest.mark.parametrize("name", ["snn-mlp", "snn-cnn"])
+def test_lean_lif_step_matches_norses_own_step(name, monkeypatch):
+    import neuropipe.models.snn as snn
+
+    torch.manual_seed(0)
+    model = build_model(name, ModelOptions(timesteps=12))
+    for p in model.parameters():  # enough input that neurons spike
+        p.data.mul_(20.0)
+    x = torch.rand(8, 1, 28, 28)
+
+    def counts_and_grads():
+        model.zero_grad()
+        out = model(x)
+        model.loss_logits(out).logsumexp(1).sum().backward()
+        return out.detach(), [p.grad.clone() for p in model.parameters()]
+
+    lean_out, lean_grads = counts_and_grads()
+    monkeypatch.setattr(snn, "_lean_box_parameters", lambda module: None)  # norse's own step
+    norse_out, norse_grads = counts_and_grads()
+    assert lean_out.sum() > 0 and torch.equal(lean_out, norse_out)  # bit-identical spikes
+    for a, b in zip(lean_grads, norse_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
