@@ -45,20 +45,22 @@ class Meter:
         pid: Process to attribute CPU time to in estimates (default: this process).
         nvml_module: An object standing in for ``pynvml`` (tests).
         pyrapl_module: An object standing in for ``pyRAPL`` (tests).
+        poll_interval_s: Seconds between background readings of the RAPL counters.
     """
 
     def __init__(self, sysfs_root: str | Path = powercap.POWERCAP_ROOT, gpus: str = "auto",
                  pid: int | None = None, nvml_module: Any = None,
-                 pyrapl_module: Any = None) -> None:
+                 pyrapl_module: Any = None,
+                 poll_interval_s: float = powercap.POLL_INTERVAL_S) -> None:
         self._open: dict[str, _Open] = {}
         self.notes: list[str] = []
         root = Path(sysfs_root)
-        self._rapl: powercap.PowercapCounter | None = None
+        self._rapl: powercap.CounterPoller | None = None
         self._pyrapl: pyrapl_backend.PyRaplCounter | None = None
         ok, reason = powercap.probe(root)
         self.cpu_reason = reason
         if ok:
-            self._rapl = powercap.PowercapCounter(root)
+            self._rapl = powercap.CounterPoller(powercap.PowercapCounter(root), poll_interval_s)
             if root == powercap.POWERCAP_ROOT or pyrapl_module is not None:
                 try:
                     self._pyrapl = pyrapl_backend.PyRaplCounter(pyrapl_module)
@@ -94,10 +96,10 @@ class Meter:
             raise MeterError(f"measurement window '{name}' is already open")
         _sync_cuda()
         state = _Open(time.perf_counter())
-        if self._pyrapl is not None:
-            state.cpu = ("pyrapl", self._pyrapl.begin(), self._rapl.read() if self._rapl else None)
-        elif self._rapl is not None:
-            state.cpu = ("powercap", None, self._rapl.read())
+        if self._rapl is not None:
+            self._rapl.acquire()
+            pyrapl_state = self._pyrapl.begin() if self._pyrapl is not None else None
+            state.cpu = (pyrapl_state, self._rapl.poll())
         if self._estimator is not None:
             state.estimate = self._estimator.begin()
         if self._gpu is not None:
@@ -125,28 +127,49 @@ class Meter:
                     comp, joules, "estimate", assumptions,
                     f"estimate, not a measurement: no RAPL counter ({self.cpu_reason})"))
         if state.gpu is not None:
-            for i, (joules, method) in enumerate(self._gpu.end(state.gpu)):
-                components.append(ComponentEnergy(f"gpu:{i}", joules, method, {},
-                                                  "NVML " + ("energy counter" if method ==
-                                                             "nvml-energy" else
-                                                             "power samples, integrated")))
-                if joules <= 0 and _cuda_used():
-                    warns.append(f"gpu:{i} read 0 J although torch used CUDA: the window may be "
-                                 "shorter than the counter's update period; measure longer work")
+            for i, (joules, method, problem) in enumerate(self._gpu.end(state.gpu)):
+                note = "NVML " + ("energy counter" if method == "nvml-energy" else
+                                  "power samples, integrated")
+                if problem:
+                    note += f"; INCOMPLETE: {problem}"
+                    warns.append(f"gpu:{i}: {problem}; its energy is incomplete")
+                components.append(ComponentEnergy(f"gpu:{i}", joules, method, {}, note))
+                if joules <= 0 and not problem:
+                    # A present GPU draws idle power, so 0 J means a counter that did not move,
+                    # whoever used the GPU (this process or the command being measured).
+                    warns.append(f"gpu:{i} read {joules:g} J: the window may be shorter than "
+                                 "the counter's update period, or the counter is stuck; "
+                                 "measure longer work")
         for w in warns:
             warnings.warn(w, stacklevel=2)
         return Measurement(name=name, duration_s=duration, components=components, warnings=warns)
 
-    def _rapl_components(self, cpu_state: tuple[str, Any, Any], warns: list[str]
+    def _rapl_components(self, cpu_state: tuple[Any, Any], warns: list[str]
                          ) -> list[ComponentEnergy]:
-        kind, measurement, start = cpu_state
+        pyrapl_state, (start_uj, start_wraps) = cpu_state
+        assert self._rapl is not None
+        try:
+            end_uj, end_wraps = self._rapl.poll()
+        finally:
+            self._rapl.release()
+        wraps = sum(end_wraps) - sum(start_wraps)
+        polled = self._rapl.joules_between(start_uj, end_uj)
         joules = None
-        note = "Linux powercap RAPL counters (package and DRAM zones; wrap-around handled)"
-        if kind == "pyrapl" and self._pyrapl is not None:
-            joules = self._pyrapl.end(measurement)
-            note = "Intel RAPL through pyRAPL"
+        note = ("Linux powercap RAPL counters (package and DRAM zones), read every "
+                f"{self._rapl.interval_s:g} s so that every wrap-around is counted")
+        if wraps:
+            note += f" ({wraps} wrap(s) in this window)"
+        if pyrapl_state is not None and self._pyrapl is not None:
+            joules = self._pyrapl.end(pyrapl_state)
+            if joules is not None and not wraps and set(joules) >= set(polled):
+                note = "Intel RAPL through pyRAPL"
+            else:
+                joules = None  # pyRAPL sees at most one wrap, and drops a wrapped domain
         if joules is None:
-            joules = self._rapl.joules_between(start, self._rapl.read())
+            joules = polled
+        if self._rapl.error:
+            warns.append(f"RAPL polling stopped ({self._rapl.error}): a long window may miss "
+                         "counter wraps")
         comps = [ComponentEnergy(comp, j, "rapl", {}, note) for comp, j in joules.items()]
         if all(c.energy_j == 0 for c in comps):
             warns.append("RAPL counters read 0 J: the window is shorter than their update "

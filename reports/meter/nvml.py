@@ -34,7 +34,11 @@ def probe(module: Any | None = None) -> tuple[bool, str]:
 
 
 class PowerSampler(threading.Thread):
-    """Samples one GPU's power (mW) in the background and integrates it (trapezoids)."""
+    """Samples one GPU's power (mW) in the background and integrates it (trapezoids).
+
+    A failed reading stops the sampling: ``error`` says why, and ``energy_mj`` holds only what
+    was integrated before, so the caller can flag the figure as incomplete.
+    """
 
     def __init__(self, read_power_mw: Any, interval_s: float = 0.1) -> None:
         super().__init__(daemon=True)
@@ -42,18 +46,32 @@ class PowerSampler(threading.Thread):
         self._halt = threading.Event()
         self.energy_mj = 0.0
         self.samples = 0
+        self.error: str | None = None
+
+    def _sample(self) -> tuple[float, float] | None:
+        try:
+            return time.perf_counter(), float(self._read())
+        except Exception as e:  # noqa: BLE001 - NVMLError_* classes are generated at run time
+            self.error = f"reading GPU power failed ({type(e).__name__}: {e})"
+            return None
 
     def run(self) -> None:
-        """Sample until stopped, adding trapezoids of power x time."""
-        last_t, last_p = time.perf_counter(), float(self._read())
+        """Sample until stopped (or a reading fails), adding trapezoids of power x time."""
+        first = self._sample()
+        if first is None:
+            return
+        last_t, last_p = first
         self.samples = 1
-        while not self._halt.wait(self._interval):
-            t, p = time.perf_counter(), float(self._read())
+        stopping = False
+        while not stopping:
+            stopping = self._halt.wait(self._interval)
+            sample = self._sample()
+            if sample is None:
+                return
+            t, p = sample
             self.energy_mj += (p + last_p) / 2 * (t - last_t)
             last_t, last_p = t, p
             self.samples += 1
-        t, p = time.perf_counter(), float(self._read())
-        self.energy_mj += (p + last_p) / 2 * (t - last_t)
 
     def stop(self) -> float:
         """Stop sampling and return the integrated energy in millijoules."""
@@ -96,13 +114,19 @@ class NvmlCounter:
                 state.append(sampler)
         return state
 
-    def end(self, state: list[Any]) -> list[tuple[float, str]]:
-        """Finish a window: ``(joules, method)`` per GPU."""
-        out = []
+    def end(self, state: list[Any]) -> list[tuple[float, str, str | None]]:
+        """Finish a window: ``(joules, method, problem)`` per GPU (``problem`` None if fine)."""
+        out: list[tuple[float, str, str | None]] = []
         for handle, begin in zip(self._handles, state, strict=True):
             if isinstance(begin, PowerSampler):
-                out.append((begin.stop() / 1e3, "nvml-power"))
-            else:
+                joules = begin.stop() / 1e3
+                out.append((joules, "nvml-power", begin.error))
+                continue
+            try:
                 end = self._nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
-                out.append(((end - begin) / 1e3, "nvml-energy"))
+            except Exception as e:  # noqa: BLE001
+                out.append((0.0, "nvml-energy", f"reading the GPU energy counter failed "
+                                                f"({type(e).__name__}: {e})"))
+                continue
+            out.append(((end - begin) / 1e3, "nvml-energy", None))
         return out

@@ -69,7 +69,11 @@ class PyRaplCounter:
         """Stop ``measurement``; joules per component, or None if a counter wrapped."""
         measurement.end()
         result = measurement.result
-        pkg = list(result.pkg or [])
+        # pyRAPL drops a domain whose every delta is negative (a wrap), leaving None: that is
+        # a failed reading too, not 0 J.
+        if result.pkg is None:
+            return None
+        pkg = list(result.pkg)
         dram = list(result.dram or [])
         if any(v < 0 for v in pkg + dram):
             return None

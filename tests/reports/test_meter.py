@@ -28,7 +28,10 @@ def fake_tree(tmp_path):
 
 
 def set_energy(zone, value):
-    (zone / "energy_uj").write_text(f"{value}\n")
+    """Replace the counter file atomically, as the kernel's reads would be."""
+    tmp = zone / "energy_uj.tmp"
+    tmp.write_text(f"{value}\n")
+    tmp.replace(zone / "energy_uj")
 
 
 def test_powercap_reader_returns_injected_deltas_across_wraparound(fake_tree):
@@ -48,6 +51,35 @@ def test_powercap_reader_returns_injected_deltas_across_wraparound(fake_tree):
     assert got["dram"] == pytest.approx(500 / 1e6)
     assert m.total_j == pytest.approx(got["cpu"] + got["dram"])
     assert {c.method for c in m.components} == {"rapl"}
+
+
+def test_every_wrap_of_a_long_window_is_counted(fake_tree):
+    root, z = fake_tree
+    poller = powercap.CounterPoller(powercap.PowercapCounter(root), interval_s=3600)
+    start, _ = poller.poll()
+    # pkg0 runs 100 -> 900 -> 300 (wrap) -> 800 -> 200 (wrap) on a 1,000,000 uJ range
+    for value in (900_000, 300_000, 800_000, 200_000):
+        set_energy(z["pkg0"], value)
+        poller.poll()
+    end, wraps = poller.poll()
+    joules = poller.joules_between(start, end)
+    expected = (900_000 - 100) + (1_000_000 - 900_000 + 1 + 300_000) + 500_000 + (
+        1_000_000 - 800_000 + 1 + 200_000)
+    assert joules["cpu"] == pytest.approx(expected / 1e6) and sum(wraps) == 2
+
+
+def test_the_meter_polls_in_the_background(fake_tree):
+    root, z = fake_tree
+    meter = Meter(sysfs_root=root, gpus="none", poll_interval_s=0.01)
+    meter.begin_window("long")
+    for value in (900_000, 300_000, 800_000, 200_000):  # two wraps while the window is open
+        set_energy(z["pkg0"], value)
+        time.sleep(0.15)
+    m = meter.end_window("long")
+    cpu = next(c for c in m.components if c.component == "cpu")
+    expected = (900_000 - 100) + (100_001 + 300_000) + 500_000 + (200_001 + 200_000)
+    assert cpu.energy_j == pytest.approx(expected / 1e6)
+    assert "2 wrap(s)" in cpu.note
 
 
 def test_delta_and_zero_window_warning(fake_tree):
@@ -129,6 +161,26 @@ def test_nvml_power_integration_fallback(fake_tree):
     assert gpu.energy_j == pytest.approx(50.0 * m.duration_s, rel=0.1)
 
 
+def test_a_gpu_reading_0_j_or_failing_is_never_silent(fake_tree):
+    stuck = FakeNvml(counter=True)
+    meter = Meter(sysfs_root=fake_tree[0], nvml_module=stuck)
+    with pytest.warns(UserWarning, match="gpu:0 read 0 J"):
+        meter.begin_window("w")
+        m = meter.end_window("w")
+    assert any("gpu:0 read 0 J" in w for w in m.warnings)
+
+    class FailingPower(FakeNvml):
+        def nvmlDeviceGetPowerUsage(self, handle):
+            raise RuntimeError("NVMLError_NotSupported")
+
+    meter = Meter(sysfs_root=fake_tree[0], nvml_module=FailingPower(counter=False))
+    with pytest.warns(UserWarning, match="reading GPU power failed"):
+        meter.begin_window("w")
+        m = meter.end_window("w")
+    gpu = next(c for c in m.components if c.component == "gpu:0")
+    assert "INCOMPLETE" in gpu.note and any("incomplete" in w for w in m.warnings)
+
+
 def test_gpu_required_but_missing_is_an_error(fake_tree):
     with pytest.raises(MeterError, match="GPU energy was required"):
         Meter(sysfs_root=fake_tree[0], gpus="require", nvml_module=BrokenNvml())
@@ -164,6 +216,29 @@ def test_pyrapl_path_where_it_works(fake_tree):
     got = {c.component: (c.energy_j, c.note) for c in w.result.components}
     assert got["cpu"][0] == pytest.approx(3.0) and got["dram"][0] == pytest.approx(1.0)
     assert "pyRAPL" in got["cpu"][1]
+
+
+def test_a_pyrapl_wrap_falls_back_to_the_polled_counters(fake_tree):
+    root, z = fake_tree
+
+    class WrappedPyRapl(FakePyRapl):
+        class Result:
+            pkg, dram = None, [1_000_000.0]  # pyRAPL drops a domain whose delta is negative
+
+        class _M(FakePyRapl._M):
+            def end(self):
+                self.result = WrappedPyRapl.Result()
+
+        Measurement = _M
+
+    meter = Meter(sysfs_root=root, gpus="none", pyrapl_module=WrappedPyRapl)
+    meter.begin_window("w")
+    set_energy(z["pkg0"], 5_100)
+    set_energy(z["dram"], 1_010)
+    m = meter.end_window("w")
+    got = {c.component: (c.energy_j, c.note) for c in m.components}
+    assert got["cpu"][0] == pytest.approx(5_000 / 1e6) and "powercap" in got["cpu"][1]
+    assert got["dram"][0] == pytest.approx(1_000 / 1e6)
 
 
 def test_real_probes_run_here_and_give_reasons():
