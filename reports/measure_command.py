@@ -32,7 +32,7 @@ def measure_command(command: list[str], json_out: Path | None, pue: float | None
     accounting = Accounting.build(pue, region, co2_per_kwh)
     if json_out is not None:
         check_writable(json_out)
-    meter = Meter()
+    meter = Meter(children=True)
     meter.begin_window("command")
     try:
         code = subprocess.call(command)

@@ -46,12 +46,14 @@ class Meter:
         nvml_module: An object standing in for ``pynvml`` (tests).
         pyrapl_module: An object standing in for ``pyRAPL`` (tests).
         poll_interval_s: Seconds between background readings of the RAPL counters.
+        children: Whether estimates include the memory of child processes (``measure``).
     """
 
     def __init__(self, sysfs_root: str | Path = powercap.POWERCAP_ROOT, gpus: str = "auto",
                  pid: int | None = None, nvml_module: Any = None,
                  pyrapl_module: Any = None,
-                 poll_interval_s: float = powercap.POLL_INTERVAL_S) -> None:
+                 poll_interval_s: float = powercap.POLL_INTERVAL_S,
+                 children: bool = False) -> None:
         self._open: dict[str, _Open] = {}
         self.notes: list[str] = []
         root = Path(sysfs_root)
@@ -66,7 +68,7 @@ class Meter:
                     self._pyrapl = pyrapl_backend.PyRaplCounter(pyrapl_module)
                 except (MeterError, ImportError):
                     self._pyrapl = None
-        self._estimator = None if ok else estimate.CpuDramEstimator(pid, reason)
+        self._estimator = None if ok else estimate.CpuDramEstimator(pid, reason, children)
         self._gpu: nvml.NvmlCounter | None = None
         self.gpu_reason = "GPUs not measured (gpus='none')"
         if gpus != "none":
