@@ -13,6 +13,7 @@ exports ``nn.Flatten`` as ``None``; those nodes are replaced by ``nir.Flatten``.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,13 @@ def export_snn(model: SpikingNet, input_shape: tuple[int, ...] = INPUT_SHAPE) ->
     nt = import_norse_torch()
 
     sample = torch.zeros(input_shape)
-    graph = nt.to_nir(model.net, sample, dt=DT)
+    # norse traces one unbatched sample, for which the model's nn.Flatten() (start_dim=1) would
+    # flatten the wrong dimensions after a convolution: trace a copy flattening from dim 0.
+    traced = copy.deepcopy(model.net)
+    for i, module in enumerate(traced):
+        if isinstance(module, torch.nn.Flatten):
+            traced[i] = torch.nn.Flatten(start_dim=0)
+    graph = nt.to_nir(traced, sample, dt=DT)
     shapes = _shapes(model.net, sample)
     nodes: dict[str, Any] = {}
     prev_shape: tuple[int, ...] = tuple(input_shape)
@@ -68,6 +75,11 @@ def export_snn(model: SpikingNet, input_shape: tuple[int, ...] = INPUT_SHAPE) ->
                 if value is not None:
                     setattr(node, field, np.broadcast_to(np.asarray(value, dtype=np.float32),
                                                          size).copy())
+        elif type(node).__name__ == "Conv2d" and getattr(node, "input_shape", None) is None:
+            # norse leaves the input size out; nir.write cannot store None.
+            node = nir.Conv2d(input_shape=tuple(int(d) for d in prev_shape[-2:]),
+                              weight=node.weight, stride=node.stride, padding=node.padding,
+                              dilation=node.dilation, groups=node.groups, bias=node.bias)
         elif type(node).__name__ == "Output":
             # Traced with a (C, H, W) sample, norse's Flatten keeps a leading 1 on the output.
             node = nir.Output(output_type={"output": np.array(prev_shape)})

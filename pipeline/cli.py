@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 
-from neuropipe.pipeline.errors import NeuropipeError
+from neuropipe.pipeline.errors import InterruptedRun, NeuropipeError
 
 app = typer.Typer(
     name="neuropipe",
@@ -73,6 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         code = result if isinstance(result, int) else 0
     if argv is None:
+        if code == InterruptedRun.exit_code:
+            # After Ctrl-C, exit without the interpreter's clean-up: Lava's killed processes
+            # would each add a multiprocessing error to the one line already printed. Every
+            # file this run wrote is complete (atomic writes).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
         sys.exit(code)
     return code
 

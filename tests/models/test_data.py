@@ -45,6 +45,9 @@ def test_missing_and_corrupt_idx_files_give_clear_errors(tmp_path, idx_dir):
         read_idx(tmp_path / "f.gz")
     with pytest.raises(InputError, match="unknown dataset 'cifar'"):
         datasets.load_dataset("cifar")
+    idx_dir(tmp_path / "empty", n_train=0)
+    with pytest.raises(DataError, match="the train split holds no images"):
+        datasets.load_dataset("mnist", tmp_path / "empty")
 
 
 def test_packaged_mnist_is_the_official_dataset(tmp_path, monkeypatch):
@@ -62,6 +65,12 @@ def test_packaged_mnist_is_the_official_dataset(tmp_path, monkeypatch):
     # A corrupt cache is rebuilt from the package, not trusted.
     cache.write_bytes(b"junk")
     assert tuple(datasets.load_dataset("mnist").test_y[:3]) == (7, 2, 1)
+    # Damage inside an array (the zip index still reads: a CRC error only when loaded).
+    raw = bytearray(cache.read_bytes())
+    middle = len(raw) // 2
+    raw[middle:middle + 16] = bytes(16)
+    cache.write_bytes(bytes(raw))
+    assert tuple(datasets.load_dataset("mnist").train_y[:3]) == (5, 0, 4)
 
 
 def test_restricted_unpickler_refuses_other_globals():

@@ -93,3 +93,4 @@ def test_cuba_models_export_their_time_constants_and_are_refused_by_loihi(tmp_pa
     assert np.allclose(node.tau_mem, 5.0) and np.allclose(node.tau_syn, 2.0)
     problems = get_target("loihi").supports(graph)
     assert problems and "CubaLIF" in problems[0] and "supported" in problems[0]
+    assert not any("without neurons" in p or "drives no neurons" in p for p in problems)

@@ -168,3 +168,23 @@ def test_a_run_is_evaluated_on_its_own_dataset(tmp_path, idx_dir, capsys):
     assert code == 0, err
     record = json.loads((run / "targets" / "loihi" / "deployment.json").read_text())
     assert record["samples"] == 40  # the run's own 40 test images, not MNIST's 10,000
+
+
+def test_a_spiking_cnn_deploys_with_constant_and_poisson_input(tmp_path, capsys):
+    run = tmp_path / "snn-cnn"
+    assert main(["train", "snn-cnn", "--limit-train", "500", "--limit-test", "100",
+                 "--timesteps", "4", "--out", str(run)]) == 0
+    for extra in ([], ["--encoding", "poisson", "--force"]):
+        code, _, err = convert([str(run), "--samples", "20", "--verify-samples", "1", *extra],
+                               capsys)
+        assert code == 0, err
+        record = json.loads((run / "targets" / "loihi" / "deployment.json").read_text())
+        assert record["verification"]["spike_match"] == 1.0
+        assert record["verification"]["netx_output_match"] == 1.0
+        assert [layer["kind"] for layer in record["layers"]] == ["conv", "conv", "dense",
+                                                                 "dense"]
+        assert (run / "targets" / "loihi" / "model.nir").is_file()
+    assert record["host_energy_per_inference_j"] == 0.0  # poisson: every synapse on the chip
+    import nir
+
+    assert "Conv2d" in {type(n).__name__ for n in nir.read(str(run / "model.nir")).nodes.values()}

@@ -138,8 +138,8 @@ def test_force_replaces_only_runs_and_keeps_the_old_run_until_an_epoch_is_saved(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(stage, "train_epoch", interrupted)
-    code, _, _ = cli(["train", "mlp", *SMALL, "--out", str(out), "--force", "--seed", "5"])
-    assert code == 130
+    code, _, err = cli(["train", "mlp", *SMALL, "--out", str(out), "--force", "--seed", "5"])
+    assert code == 130 and "the earlier run is back" in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old run is back
     assert not list(tmp_path.glob(".run*"))
 
