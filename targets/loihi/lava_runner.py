@@ -47,7 +47,7 @@ def _exit_quietly(signum: int, frame: object) -> None:
     os._exit(128 + signum)
 
 
-def children_ignore_sigint() -> None:
+def quiet_children_on_interrupt() -> None:
     """Make processes this process forks from now on (Lava's runtime) end quietly on Ctrl-C.
 
     Ctrl-C reaches the whole process group: with Python's default handler each of Lava's
@@ -74,7 +74,7 @@ class LavaNetwork:
         from lava.proc.io.source import RingBuffer as Source
         from lava.proc.lif.process import LIF
 
-        children_ignore_sigint()
+        quiet_children_on_interrupt()
         self.layers, self.steps = layers, steps
         self.lifs, self.synapses, self.sinks = [], [], []
         self.source = None
@@ -181,7 +181,7 @@ class LavaNetwork:
 def stopping_lava(stop: Callable[[], None]) -> Iterator[None]:
     """Run the block, then ``stop`` Lava's runtime.
 
-    After Ctrl-C, Lava's processes have already ended (see ``children_ignore_sigint``) and its
+    After Ctrl-C, Lava's processes have already ended (see ``quiet_children_on_interrupt``) and its
     runtime can no longer stop cleanly (it may wait for them for ever): instead, whatever is
     left of its processes is killed, and the interrupt goes on.
     """

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from neuropipe.pipeline.files import atomic_path
-from neuropipe.targets.loihi.lava_runner import children_ignore_sigint, stopping_lava, to_xyf
+from neuropipe.targets.loihi.lava_runner import quiet_children_on_interrupt, stopping_lava, to_xyf
 from neuropipe.targets.loihi.netx_import import import_netx
 from neuropipe.targets.loihi.quantize import FixedLayer
 
@@ -96,7 +96,7 @@ def run_netx(path: Path, layers: list[FixedLayer], steps: int, host_bias: np.nda
     from lava.proc.io.sink import RingBuffer as Sink
     from lava.proc.io.source import RingBuffer as Source
 
-    children_ignore_sigint()
+    quiet_children_on_interrupt()
     netx = import_netx()
     out = []
     for k in range(samples):
