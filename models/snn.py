@@ -9,6 +9,7 @@ spikes, which is what a chip can read out.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +63,7 @@ class SpikingNet(nn.Module):
         self.net = net
         self.timesteps = timesteps
         self.encoding = encoding
+        self._cached_plan: tuple | None = None
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Run all timesteps on a batch ``x`` of images in [0, 1] and return spike counts.
@@ -70,11 +72,7 @@ class SpikingNet(nn.Module):
         first Linear or Conv2d) give the same output at every step, so they are computed once
         and reused: the same network and the same result, without T - 1 repeated products.
         """
-        modules = list(self.net)
-        first_cell = next(i for i, m in enumerate(modules) if _is_cell(m))
-        head, tail = modules[:first_cell], modules[first_cell:]
-        cells = [_is_cell(m) for m in tail]
-        lean = [_lean_box_parameters(m) if c else None for m, c in zip(tail, cells, strict=True)]
+        head, tail, cells, lean = self._plan()
         constant_current = None
         if self.encoding == "constant":
             constant_current = x
@@ -99,6 +97,22 @@ class SpikingNet(nn.Module):
             counts = out if counts is None else counts + out
         assert counts is not None
         return counts
+
+    def _plan(self) -> tuple[list, list, list[bool], list]:
+        """Stateless head, the rest, which of it are cells, and the lean step of each cell.
+
+        Worked out once (the network's layers do not change after construction), not on every
+        batch.
+        """
+        if self._cached_plan is None:
+            modules = list(self.net)
+            first_cell = next(i for i, m in enumerate(modules) if _is_cell(m))
+            head, tail = modules[:first_cell], modules[first_cell:]
+            cells = [_is_cell(m) for m in tail]
+            lean = [_lean_box_parameters(m) if c else None
+                    for m, c in zip(tail, cells, strict=True)]
+            self._cached_plan = (head, tail, cells, lean)
+        return self._cached_plan
 
     def loss_logits(self, counts: torch.Tensor) -> torch.Tensor:
         """Scale spike counts to logits for the cross-entropy loss (argmax unchanged)."""
@@ -150,9 +164,7 @@ def _lean_box_step(current: torch.Tensor, v: torch.Tensor | None, decay: float,
     return z, (1 - z) * v
 
 
-_SUPERSPIKE: type | None = None
-
-
+@functools.cache
 def _superspike_class() -> type:
     """Norse's SuperSpike with its forward in the classic ``forward(ctx, ...)`` form.
 
@@ -161,23 +173,19 @@ def _superspike_class() -> type:
     of snn-mlp's training time. The subclass keeps norse's ``backward`` (its surrogate gradient)
     and its Heaviside forward, and only moves the saving of the input into ``forward``.
     """
-    global _SUPERSPIKE
-    if _SUPERSPIKE is None:
-        from norse.torch.functional.heaviside import heaviside
-        from norse.torch.functional.superspike import SuperSpike
+    from norse.torch.functional.heaviside import heaviside
+    from norse.torch.functional.superspike import SuperSpike
 
-        class ClassicSuperSpike(SuperSpike):
-            setup_context = torch.autograd.Function.setup_context
+    class ClassicSuperSpike(SuperSpike):
+        setup_context = torch.autograd.Function.setup_context
 
-            @staticmethod
-            def forward(ctx: Any, input_tensor: torch.Tensor, alpha: torch.Tensor
-                        ) -> torch.Tensor:
-                ctx.alpha = alpha
-                ctx.save_for_backward(input_tensor)
-                return heaviside(input_tensor)
+        @staticmethod
+        def forward(ctx: Any, input_tensor: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+            ctx.alpha = alpha
+            ctx.save_for_backward(input_tensor)
+            return heaviside(input_tensor)
 
-        _SUPERSPIKE = ClassicSuperSpike
-    return _SUPERSPIKE
+    return ClassicSuperSpike
 
 
 def _is_cell(module: nn.Module) -> bool:

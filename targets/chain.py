@@ -256,10 +256,7 @@ def _neuron(name: str, node: Any, dt: float, problems: list[str]) -> Neuron | No
     if v_reset not in (None, 0.0):
         problems.append(f"node '{name}' ({kind}) resets to v_reset={v_reset:g}; Loihi's LIF can "
                         "only reset to 0")
-    for param, value in (("r", r), ("v_threshold", vth)):
-        if value is not None and not np.isfinite(value):
-            problems.append(f"node '{name}' ({kind}) has {param}={value}; it must be finite")
-    if vth is not None and np.isfinite(vth) and vth <= 0:
+    if vth is not None and vth <= 0:  # _uniform already refused NaN and infinities
         problems.append(f"node '{name}' ({kind}) has v_threshold={vth:g}; Loihi's threshold "
                         "must be positive")
     if kind == "IF":
@@ -268,11 +265,9 @@ def _neuron(name: str, node: Any, dt: float, problems: list[str]) -> Neuron | No
         return Neuron("if", 1.0, float(r), 0.0, float(vth))
     tau = _uniform(node, "tau", name, problems)
     v_leak = _uniform(node, "v_leak", name, problems)
-    if v_leak is not None and not np.isfinite(v_leak):
-        problems.append(f"node '{name}' ({kind}) has v_leak={v_leak}; it must be finite")
     if len(problems) > before:
         return None
-    if not tau or not np.isfinite(tau) or tau <= 0:
+    if not tau or tau <= 0:
         problems.append(f"node '{name}' (LIF) has tau={tau}; it must be positive")
         return None
     alpha = dt / float(tau)

@@ -50,7 +50,6 @@ def convert(
                f"{record.energy_per_inference_j * 1e6:.3f} uJ per inference = chip "
                f"{record.chip_energy_per_inference_j * 1e6:.3f} uJ (cost model "
                f"{record.cost_model.get('name')}) + host "
-               f"{record.host_energy_per_inference_j * 1e6:.3f} uJ (first layer, CPU cost), static "
-               "not included; spike "
-               "match "
-               f"{'n/a' if match is None else f'{match:.4f}'}; written {path}")
+               f"{record.host_energy_per_inference_j * 1e6:.3f} uJ (first layer, CPU cost), "
+               f"static not included; spike match {'n/a' if match is None else f'{match:.4f}'}; "
+               f"written {path}")

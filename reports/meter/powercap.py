@@ -98,7 +98,7 @@ def probe(root: Path = POWERCAP_ROOT) -> tuple[bool, str]:
 
 
 class PowercapCounter:
-    """Reads all package and DRAM zones; ``joules_between`` handles wrap-around."""
+    """Reads all package and DRAM zones (``CounterPoller`` turns readings into joules)."""
 
     def __init__(self, root: Path = POWERCAP_ROOT) -> None:
         self.zones = discover(root)
@@ -106,14 +106,6 @@ class PowercapCounter:
     def read(self) -> list[int]:
         """Current ``energy_uj`` of every zone."""
         return [zone.read_uj() for zone in self.zones]
-
-    def joules_between(self, start: list[int], end: list[int]) -> dict[str, float]:
-        """Joules per component (``cpu``, ``dram``) between two readings."""
-        out: dict[str, float] = {}
-        for zone, a, b in zip(self.zones, start, end, strict=True):
-            out[zone.component] = out.get(zone.component, 0.0) + delta_uj(
-                a, b, zone.max_energy_range_uj) / 1e6
-        return out
 
 
 POLL_INTERVAL_S = 1.0

@@ -33,6 +33,17 @@ def to_xyf(flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.transpose(flat.reshape(shape), (2, 1, 0))
 
 
+def spikes_for_lava(spikes: np.ndarray, in_shape: tuple[int, ...]) -> np.ndarray:
+    """Input spikes ``(steps, inputs)`` -> a Lava source's data.
+
+    That is ``(inputs, steps)``, or ``(W, H, C, steps)`` for a convolutional first layer.
+    """
+    data = spikes.T.astype(np.int32)
+    if len(in_shape) == 3:
+        data = np.stack([to_xyf(data[:, t], in_shape) for t in range(data.shape[1])], axis=-1)
+    return data
+
+
 def _from_xyf(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Lava's ``(W, H, C[, T])`` layout -> flattened ``(C, H, W)`` (time stays last)."""
     if arr.ndim == 4:
@@ -152,10 +163,7 @@ class LavaNetwork:
             else:
                 self.lifs[0].bias_mant.init = mant
         if input_spikes is not None and self.source is not None:
-            data = input_spikes.T.astype(np.int32)  # (inputs, steps)
-            if len(first.layer.in_shape) == 3:
-                data = np.stack([to_xyf(data[:, t], first.layer.in_shape)
-                                 for t in range(data.shape[1])], axis=-1)
+            data = spikes_for_lava(input_spikes, first.layer.in_shape)
             if self._started:
                 self.source.data.set(data)
             else:

@@ -19,7 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from neuropipe.pipeline.files import atomic_path
-from neuropipe.targets.loihi.lava_runner import quiet_children_on_interrupt, stopping_lava, to_xyf
+from neuropipe.targets.loihi.lava_runner import (
+    quiet_children_on_interrupt,
+    spikes_for_lava,
+    stopping_lava,
+)
 from neuropipe.targets.loihi.netx_import import import_netx
 from neuropipe.targets.loihi.quantize import FixedLayer
 
@@ -112,12 +116,7 @@ def run_netx(path: Path, layers: list[FixedLayer], steps: int, host_bias: np.nda
             neuron.bias_mant.init = mant.reshape(neuron.bias_mant.shape)
             neuron.bias_exp.init = np.full(neuron.bias_exp.shape, layers[0].bias_exp)
         else:
-            data = input_spikes[:, k].T.astype(np.int32)  # (inputs, steps)
-            in_shape = layers[0].layer.in_shape
-            if len(in_shape) == 3:  # (C, H, W) flattened -> netx's (W, H, C) per step
-                data = np.stack([to_xyf(data[:, t], in_shape) for t in range(data.shape[1])],
-                                axis=-1)
-            source = Source(data=data)
+            source = Source(data=spikes_for_lava(input_spikes[:, k], layers[0].layer.in_shape))
             source.s_out.connect(net.inp)
         with stopping_lava(net.stop):
             net.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(
