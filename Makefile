@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml requirements/base.txt requirements/dev.txt requirements
 	touch $(STAMP)
 
 lint: venv
-	$(BIN)/ruff check pipeline models targets reports tests bench
+	$(BIN)/ruff check core pipeline models targets reports tests bench
 
 test: venv lint
 	$(BIN)/python -m pytest -q tests

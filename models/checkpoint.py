@@ -10,11 +10,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from neuropipe.core.errors import ModelError
+from neuropipe.core.files import atomic_path
+from neuropipe.core.rundir import RunDir
 from neuropipe.models.records import TrainConfig
 from neuropipe.models.zoo import ModelOptions, build_model
-from neuropipe.pipeline.errors import ModelError
-from neuropipe.pipeline.files import atomic_path
-from neuropipe.pipeline.rundir import RunDir
 
 
 def save_atomic(obj: Any, path: Path) -> None:

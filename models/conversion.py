@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuropipe.pipeline.errors import ModelError
+from neuropipe.core.errors import ModelError
 
 
 @dataclass

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from neuropipe.core.errors import GraphError
+from neuropipe.core.files import atomic_path
 from neuropipe.models.norse_import import import_norse_torch
 from neuropipe.models.snn import DT, SpikingNet
-from neuropipe.pipeline.errors import GraphError
-from neuropipe.pipeline.files import atomic_path
 
 INPUT_SHAPE = (1, 28, 28)
 NEURON_FIELDS = ("tau", "tau_mem", "tau_syn", "r", "v_leak", "v_threshold", "v_reset", "w_in")

@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from neuropipe.pipeline.errors import ModelError
-from neuropipe.pipeline.files import write_bytes_atomic
+from neuropipe.core.errors import ModelError
+from neuropipe.core.files import write_bytes_atomic
 
 ONNX_TOLERANCE = 1e-5
 

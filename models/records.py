@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from neuropipe.pipeline.records import Record
+from neuropipe.core.records import Record
 
 
 @dataclass

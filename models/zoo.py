@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from neuropipe.core.errors import InputError, ModelError
 from neuropipe.models import ann, snn
-from neuropipe.pipeline.errors import InputError, ModelError
 
 
 @dataclass(frozen=True)

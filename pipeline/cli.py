@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from neuropipe.pipeline.errors import InterruptedRun, NeuropipeError
+from neuropipe.core.errors import InterruptedRun, NeuropipeError
 
 app = typer.Typer(
     name="neuropipe",

@@ -38,8 +38,8 @@ def run_demo(root: Path = DEMO_ROOT) -> int:
 
 def summary(root: Path) -> None:
     """Print one row per run: accuracy, training energy, and Loihi figures."""
+    from neuropipe.core.rundir import RunDir
     from neuropipe.models.records import TrainMetrics
-    from neuropipe.pipeline.rundir import RunDir
     from neuropipe.reports.energy_record import EnergyRecord
     from neuropipe.targets.base import DeploymentRecord
 

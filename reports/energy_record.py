@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from neuropipe.pipeline.records import Record
+from neuropipe.core.records import Record
 from neuropipe.reports.footprint import STRUBELL_SOURCE, Accounting, footprint_from_joules
 from neuropipe.reports.meter.records import ComponentEnergy, Measurement
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neuropipe.pipeline.errors import InputError
+from neuropipe.core.errors import InputError
 
 LBS_PER_KG = 2.20462
 # Power usage effectiveness 1.58: the 2018 global data-centre average (Uptime Institute,

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from neuropipe.pipeline.errors import InputError
+from neuropipe.core.errors import InputError
 from neuropipe.reports.energy_record import energy_record
 from neuropipe.reports.footprint import Accounting
 from neuropipe.reports.meter import Meter

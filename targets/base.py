@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from neuropipe.pipeline.records import Record
+from neuropipe.core.records import Record
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,8 @@ class Availability:
 
     Attributes:
         available: True if the backend imports and runs on this machine.
-        reason: Why it is unavailable, with what to do about it (empty when available).
+        reason: Why it is unavailable, with what to do about it; when available, what was
+            checked (``doctor`` prints it either way).
     """
 
     available: bool

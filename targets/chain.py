@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from neuropipe.pipeline.errors import GraphError
+from neuropipe.core.errors import GraphError
 
 SYNAPSE_NODES = ("Affine", "Linear", "Conv2d")
 NEURON_NODES = ("LIF", "IF")

@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from neuropipe.pipeline.files import write_text_atomic
+from neuropipe.core.files import write_text_atomic
 
 _MUTABLE_DEFAULT = re.compile(r"^(\s+\w+: ByteEncoder) = ByteEncoder\(\)\s*$", re.MULTILINE)
 _FIELD_IMPORT = "from dataclasses import field as _np_field  # neuropipe: Python 3.11 fix\n"

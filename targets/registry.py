@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from neuropipe.pipeline.errors import TargetError
+from neuropipe.core.errors import TargetError
 from neuropipe.targets.base import Target
 
 # name -> "module:Class". Modules are imported only when the target is used, so a missing SDK

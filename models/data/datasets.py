@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from neuropipe.core.errors import DataError, InputError
 from neuropipe.models.data.idx import find_idx, read_idx
 from neuropipe.models.data.packaged import build_cache, packaged_pickle_path
-from neuropipe.pipeline.errors import DataError, InputError
 
 DATASETS = ("mnist", "fashion-mnist")
 DATA_ENV = "NEUROPIPE_DATA"

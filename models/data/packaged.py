@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neuropipe.pipeline.errors import DataError
-from neuropipe.pipeline.files import atomic_path
+from neuropipe.core.errors import DataError
+from neuropipe.core.files import atomic_path
 
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"),

@@ -7,7 +7,7 @@ import typer
 
 def doctor() -> None:
     """Report energy counters, Lava's state, targets and package versions."""
-    from neuropipe.reports.doctor import report
+    from neuropipe.pipeline.stages.doctor import report
 
     for line in report():
         typer.echo(line)

@@ -10,16 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from neuropipe.pipeline.errors import (
+from neuropipe.core.errors import (
     GraphError,
     InputError,
     InterruptedRun,
     RunDirError,
     TargetError,
 )
-from neuropipe.pipeline.files import umask_mode, write_bytes_atomic
+from neuropipe.core.files import umask_mode, write_bytes_atomic
+from neuropipe.core.rundir import RunDir
 from neuropipe.pipeline.progress import make_progress
-from neuropipe.pipeline.rundir import RunDir
 from neuropipe.targets.base import DeploymentRecord, Workload
 from neuropipe.targets.registry import get_target
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import torch
 
+from neuropipe.core.errors import InputError, InterruptedRun, ModelError, RunDirError
+from neuropipe.core.rundir import RunDir, SetAside, default_run_path, set_aside
 from neuropipe.models.checkpoint import load_safely, model_options, save_atomic
 from neuropipe.models.data.datasets import Dataset, load_dataset
 from neuropipe.models.records import EpochMetrics, TrainConfig, TrainMetrics
 from neuropipe.models.training import evaluate, one_cycle, to_tensor, train_epoch
 from neuropipe.models.zoo import build_model, check_options, get_spec
-from neuropipe.pipeline.errors import InputError, InterruptedRun, ModelError, RunDirError
 from neuropipe.pipeline.progress import console, make_progress
-from neuropipe.pipeline.rundir import RunDir, SetAside, default_run_path, set_aside
 
 
 @dataclass

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neuropipe.pipeline.errors import MeterError
+from neuropipe.core.errors import MeterError
 from neuropipe.reports.meter import estimate, nvml, powercap, pyrapl_backend
 from neuropipe.reports.meter.records import ComponentEnergy, Measurement
 

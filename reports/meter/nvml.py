@@ -7,7 +7,7 @@ import time
 from types import ModuleType
 from typing import Any
 
-from neuropipe.pipeline.errors import MeterError
+from neuropipe.core.errors import MeterError
 
 
 def _load(module: ModuleType | Any | None) -> Any:

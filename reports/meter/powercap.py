@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from neuropipe.pipeline.errors import MeterError
+from neuropipe.core.errors import MeterError
 
 POWERCAP_ROOT = Path("/sys/class/powercap")
 PERMISSION_HINT = ("energy_uj is readable only by root since Linux 5.10 (CVE-2020-8694): run as "

@@ -13,7 +13,7 @@ import logging
 from types import ModuleType
 from typing import Any
 
-from neuropipe.pipeline.errors import MeterError
+from neuropipe.core.errors import MeterError
 
 
 def _load(module: ModuleType | None) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from neuropipe.pipeline.records import Record
+from neuropipe.core.records import Record
 
 METHODS = ("rapl", "nvml-energy", "nvml-power", "estimate")
 

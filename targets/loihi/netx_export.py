@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuropipe.pipeline.files import atomic_path
+from neuropipe.core.files import atomic_path
 from neuropipe.targets.loihi.lava_runner import (
     quiet_children_on_interrupt,
     spikes_for_lava,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuropipe.pipeline.errors import GraphError
+from neuropipe.core.errors import GraphError
 from neuropipe.targets.chain import Chain, Layer
 
 WEIGHT_MAX = 254  # mixed-sign 8-bit weights; Lava truncates the least significant bit

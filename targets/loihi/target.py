@@ -42,13 +42,23 @@ class LoihiTarget:
     cost_model = costs.LOIHI_1
 
     def availability(self) -> Availability:
-        """Lava imports and its Python 3.11 fix is in place."""
+        """Lava and lava-dl's netx import, with Lava's Python 3.11 fix in place."""
+        from neuropipe.targets import lava_setup
+
+        path = lava_setup.var_model_path()
+        if path is None:
+            return Availability(False, "lava-nc is not installed: run 'make venv', or see "
+                                "README (Installing without make) for the pip steps")
+        if lava_setup.needs_fix(path):
+            return Availability(False, "Lava lacks its Python 3.11 fix: run "
+                                "'python -m neuropipe.targets.lava_setup'")
         try:
+            import lava.lib.dl.netx  # noqa: F401
             import lava.proc.lif.process  # noqa: F401
         except Exception as e:  # noqa: BLE001 - any import failure makes the target unavailable
             return Availability(False, f"Lava does not import ({type(e).__name__}: {e}); run "
                                 "'make venv' or 'python -m neuropipe.targets.lava_setup'")
-        return Availability(True)
+        return Availability(True, "lava.proc.lif and lava.lib.dl.netx import; 3.11 fix present")
 
     def supports(self, graph: Any, dt: float = 1.0) -> list[str]:
         """List graph content Loihi cannot run here (empty if all is supported)."""

@@ -3,9 +3,9 @@ import pickle
 import numpy as np
 import pytest
 
+from neuropipe.core.errors import DataError, InputError
 from neuropipe.models.data import datasets, packaged
 from neuropipe.models.data.idx import read_idx
-from neuropipe.pipeline.errors import DataError, InputError
 
 
 @pytest.mark.parametrize("gz", [False, True])

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
+from neuropipe.core.errors import InputError, ModelError
 from neuropipe.models.snn import SpikingNet
 from neuropipe.models.zoo import MODELS, ModelOptions, build_model
-from neuropipe.pipeline.errors import InputError, ModelError
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
+from neuropipe.core.errors import GraphError
 from neuropipe.models.nir_export import export_snn, read_nir, write_nir
 from neuropipe.models.snn import build_snn_mlp
-from neuropipe.pipeline.errors import GraphError
 from neuropipe.targets.chain import to_chain
 from neuropipe.targets.float_sim import simulate
 

@@ -42,7 +42,7 @@ def test_snn_run_converts_to_loihi(runs, capsys):
     assert "Davies" in " ".join(record["cost_model"]["sources"])
     assert (runs / "snn" / "model.nir").is_file()
     assert (runs / "snn" / "targets" / "loihi" / "model.net").is_file()
-    from neuropipe.pipeline.files import umask_mode
+    from neuropipe.core.files import umask_mode
 
     assert (runs / "snn" / "targets" / "loihi").stat().st_mode & 0o777 == umask_mode(0o777)
     assert record["verification"]["netx_output_match"] == 1.0

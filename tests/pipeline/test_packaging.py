@@ -6,7 +6,7 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SUBPACKAGES = ("pipeline", "models", "targets", "reports")
+SUBPACKAGES = ("core", "pipeline", "models", "targets", "reports")
 
 
 def test_every_code_folder_is_a_declared_package():

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from neuropipe.pipeline.errors import RunDirError
-from neuropipe.pipeline.records import Record
+from neuropipe.core.errors import RunDirError
+from neuropipe.core.records import Record
 
 
 @dataclasses.dataclass
@@ -51,7 +51,7 @@ def test_atomic_writes_get_the_mode_an_ordinary_write_gives(tmp_path):
     import os
     import stat
 
-    from neuropipe.pipeline.files import write_text_atomic
+    from neuropipe.core.files import write_text_atomic
 
     old = os.umask(0o022)
     try:

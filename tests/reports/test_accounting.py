@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from neuropipe.pipeline.errors import InputError
+from neuropipe.core.errors import InputError
 from neuropipe.reports.energy_record import EnergyRecord, energy_record, sum_measurements
 from neuropipe.reports.footprint import Accounting, footprint_from_joules, strubell_footprint
 from neuropipe.reports.meter import ComponentEnergy, Measurement
@@ -110,4 +110,4 @@ def test_footprint_json_keys(cli):
 def test_doctor_reports_counters_and_lava(cli):
     code, out, _ = cli(["doctor"])
     assert code == 0
-    assert "powercap" in out and "NVML" in out and "lava: ok" in out and "loihi" in out
+    assert "powercap" in out and "NVML" in out and "ok loihi: lava.proc.lif" in out

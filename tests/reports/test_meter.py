@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from neuropipe.pipeline.errors import MeterError
+from neuropipe.core.errors import MeterError
 from neuropipe.reports.meter import Meter, nvml, powercap, pyrapl_backend
 
 

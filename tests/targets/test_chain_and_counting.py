@@ -2,7 +2,7 @@ import nir
 import numpy as np
 import pytest
 
-from neuropipe.pipeline.errors import GraphError
+from neuropipe.core.errors import GraphError
 from neuropipe.targets.chain import Layer, Neuron, to_chain, unsupported
 from neuropipe.targets.counting import fan_out, synops
 

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from neuropipe.pipeline.errors import TargetError
+from neuropipe.core.errors import TargetError
 from neuropipe.targets.base import Availability, DeploymentRecord
 from neuropipe.targets.registry import get_target, target_names
 

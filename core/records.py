@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from neuropipe.pipeline.errors import RunDirError
-from neuropipe.pipeline.files import write_json_atomic
+from neuropipe.core.errors import RunDirError
+from neuropipe.core.files import write_json_atomic
 
 R = TypeVar("R", bound="Record")
 

@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from neuropipe.pipeline.errors import RunDirError
+from neuropipe.core.errors import RunDirError
 
 DEFAULT_RUNS_ROOT = Path("runs")
 
