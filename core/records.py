@@ -46,7 +46,8 @@ class Record:
         """Rebuild a record from ``to_dict`` output, checking its type tag and schema version.
 
         Raises:
-            RunDirError: If the tag or version does not match this class.
+            RunDirError: If the tag or version does not match this class, or a field is
+                missing (a field is never silently given its default).
 
         """
         tag = data.get("type")
@@ -58,10 +59,11 @@ class Record:
                 f"'{tag}' record has schema version {version}, this neuropipe reads "
                 f"{cls.schema_version}: re-run the stage that wrote it"
             )
-        kwargs = {}
-        for f in dataclasses.fields(cls):
-            if f.name in data:
-                kwargs[f.name] = _decode(data[f.name])
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data]
+        if missing:
+            raise RunDirError(f"'{tag}' record lacks {', '.join(missing)}: it is damaged or was "
+                              "written by another version; re-run the stage that wrote it")
+        kwargs = {f.name: _decode(data[f.name]) for f in dataclasses.fields(cls)}
         return cls(**kwargs)
 
     def write(self, path: str | os.PathLike[str]) -> None:
@@ -85,7 +87,13 @@ class Record:
             raise RunDirError(f"{p} is not a readable JSON record ({e}); re-run its stage") from e
         if not isinstance(data, dict):
             raise RunDirError(f"{p} does not hold a record; re-run its stage")
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except RunDirError as e:
+            raise RunDirError(f"{p}: {e}") from e
+        except (TypeError, ValueError) as e:  # a field of the wrong shape
+            raise RunDirError(f"{p}: damaged '{cls.type_tag}' record ({e}); re-run its "
+                              "stage") from e
 
 
 def _encode(value: Any) -> Any:

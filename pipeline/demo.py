@@ -41,7 +41,7 @@ def summary(root: Path) -> None:
     from neuropipe.core.rundir import RunDir
     from neuropipe.models.records import TrainMetrics
     from neuropipe.reports.energy_record import EnergyRecord
-    from neuropipe.targets.base import DeploymentRecord
+    from neuropipe.targets.records import DeploymentRecord
 
     names = ("mlp", "snn-mlp")
     table = Table(title="neuropipe demo: MNIST, trained here, deployed to simulated Loihi")

@@ -1,7 +1,13 @@
-"""A NIR graph read as a feed-forward chain of (synapse, neuron) layers, the form targets run."""
+"""A NIR graph read as a feed-forward chain of (synapse, neuron) layers, the form targets run.
+
+This reader is shared by every target and refuses only what no target here can run (node types
+without a mapping, branches, cycles, shapes that do not fit, NaN). What one backend cannot hold
+(per-neuron parameters, a reset other than 0...) is that backend's ``supports`` to refuse.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,28 +22,35 @@ PASS_NODES = ("Input", "Output", "Flatten")
 
 @dataclass
 class Neuron:
-    """Per-layer neuron parameters, one value each (a Loihi LIF process shares them).
+    """Neuron parameters of a layer: one value each, or one per neuron (flattened order).
 
     Discrete-time reading with step ``dt`` (norse's LIFBox reading, time constants in steps
     when dt = 1): ``v += alpha * (v_leak - v) + alpha * r * I`` for LIF with
-    ``alpha = dt / tau``; ``v += r * I`` for IF; spike when ``v > v_threshold``, then ``v = 0``.
+    ``alpha = dt / tau``; ``v += r * I`` for IF; spike when ``v > v_threshold``, then
+    ``v = v_reset``.
     """
 
     kind: str
-    alpha: float
-    r: float
-    v_leak: float
-    v_threshold: float
+    alpha: float | np.ndarray
+    r: float | np.ndarray
+    v_leak: float | np.ndarray
+    v_threshold: float | np.ndarray
+    v_reset: float | np.ndarray = 0.0
 
     @property
-    def leak(self) -> float:
+    def leak(self) -> float | np.ndarray:
         """Fraction of the membrane lost per step (0 for IF)."""
         return self.alpha if self.kind == "lif" else 0.0
 
     @property
-    def input_gain(self) -> float:
+    def input_gain(self) -> float | np.ndarray:
         """Factor on the synaptic input: ``alpha * r`` for LIF, ``r`` for IF."""
         return self.alpha * self.r if self.kind == "lif" else self.r
+
+    def per_neuron(self) -> list[str]:
+        """Names of the parameters that differ between neurons (empty if all are shared)."""
+        return [f.name for f in dataclasses.fields(self)
+                if isinstance(getattr(self, f.name), np.ndarray)]
 
 
 @dataclass
@@ -87,23 +100,30 @@ class Chain:
     layers: list[Layer] = field(default_factory=list)
 
 
-def _uniform(node: Any, attr: str, name: str, problems: list[str]) -> float | None:
+def _values(node: Any, attr: str, name: str, shape: tuple[int, ...] | None,
+            problems: list[str]) -> float | np.ndarray | None:
+    """A neuron parameter: a float when all neurons share it, else one value per neuron."""
     value = getattr(node, attr, None)
     if value is None:
         return None
-    arr = np.asarray(value, dtype=np.float64).ravel()
+    arr = np.asarray(value, dtype=np.float64)
     if arr.size == 0:
         problems.append(f"node '{name}' has an empty {attr}")
         return None
     if not np.all(np.isfinite(arr)):
         problems.append(f"node '{name}' ({type(node).__name__}) has NaN or infinite {attr}")
         return None
-    if not np.allclose(arr, arr[0]):
-        problems.append(f"node '{name}' ({type(node).__name__}) has per-neuron {attr} values "
-                        f"(min {arr.min():.4g}, max {arr.max():.4g}); only one shared value per "
-                        "layer is supported (a Loihi LIF process shares them)")
+    flat = arr.ravel()
+    if np.all(flat == flat[0]):
+        return float(flat[0])
+    if shape is None:
+        return flat.copy()
+    try:
+        return np.broadcast_to(arr.reshape(arr.shape), shape).ravel().copy()
+    except ValueError:
+        problems.append(f"node '{name}' ({type(node).__name__}) has {attr} of shape {arr.shape}, "
+                        f"which does not fit its {shape} neurons")
         return None
-    return float(arr[0])
 
 
 def _order(graph: Any) -> list[str]:
@@ -182,10 +202,11 @@ def to_chain(graph: Any, dt: float = 1.0) -> Chain:
                 shape = pending["out_shape"]
             continue
         if kind in NEURON_NODES:
-            neuron = _neuron(name, node, dt, problems)
             if pending is None:
                 problems.append(f"neuron node '{name}' ({kind}) has no synapse layer before it")
+                _neuron(name, node, dt, None, problems)
                 continue
+            neuron = _neuron(name, node, dt, pending["out_shape"], problems)
             if neuron is not None:
                 chain.layers.append(Layer(neuron=neuron, neuron_name=name, **pending))
             pending = None
@@ -247,32 +268,35 @@ def _synapse(name: str, node: Any, shape: tuple[int, ...], problems: list[str]
                 out_shape=(weight.shape[0], h, w), stride=stride, padding=padding)
 
 
-def _neuron(name: str, node: Any, dt: float, problems: list[str]) -> Neuron | None:
+def _neuron(name: str, node: Any, dt: float, shape: tuple[int, ...] | None,
+            problems: list[str]) -> Neuron | None:
     kind = type(node).__name__
     before = len(problems)
-    r = _uniform(node, "r", name, problems)
-    vth = _uniform(node, "v_threshold", name, problems)
-    v_reset = _uniform(node, "v_reset", name, problems)
-    if v_reset not in (None, 0.0):
-        problems.append(f"node '{name}' ({kind}) resets to v_reset={v_reset:g}; Loihi's LIF can "
-                        "only reset to 0")
-    if vth is not None and vth <= 0:  # _uniform already refused NaN and infinities
-        problems.append(f"node '{name}' ({kind}) has v_threshold={vth:g}; Loihi's threshold "
-                        "must be positive")
+    r = _values(node, "r", name, shape, problems)
+    vth = _values(node, "v_threshold", name, shape, problems)
+    v_reset = _values(node, "v_reset", name, shape, problems)
+    v_reset = 0.0 if v_reset is None else v_reset
     if kind == "IF":
         if len(problems) > before:
             return None
-        return Neuron("if", 1.0, float(r), 0.0, float(vth))
-    tau = _uniform(node, "tau", name, problems)
-    v_leak = _uniform(node, "v_leak", name, problems)
+        return Neuron("if", 1.0, r, 0.0, vth, v_reset)
+    tau = _values(node, "tau", name, shape, problems)
+    v_leak = _values(node, "v_leak", name, shape, problems)
     if len(problems) > before:
         return None
-    if not tau or tau <= 0:
-        problems.append(f"node '{name}' (LIF) has tau={tau}; it must be positive")
+    if tau is None or np.any(np.asarray(tau) <= 0):
+        problems.append(f"node '{name}' (LIF) has tau={_show(tau)}; it must be positive")
         return None
-    alpha = dt / float(tau)
-    if not 0 < alpha <= 1:
-        problems.append(f"node '{name}' (LIF) has dt/tau = {alpha:g} with dt={dt:g}; it must be "
-                        "in (0, 1]: pass the --dt the graph was made with")
+    alpha = dt / tau
+    if np.any(np.asarray(alpha) > 1):
+        problems.append(f"node '{name}' (LIF) has dt/tau = {_show(alpha)} with dt={dt:g}; it must "
+                        "be in (0, 1]: pass the --dt the graph was made with")
         return None
-    return Neuron("lif", alpha, float(r), float(v_leak), float(vth))
+    return Neuron("lif", alpha, r, v_leak, vth, v_reset)
+
+
+def _show(value: float | np.ndarray | None) -> str:
+    """A parameter for a message: the value, or the range of per-neuron values."""
+    if isinstance(value, np.ndarray):
+        return f"{value.min():.4g}..{value.max():.4g}"
+    return f"{value:g}" if value is not None else "None"

@@ -1,62 +1,124 @@
-"""Published per-operation energy costs, each constant with its source (units in the names)."""
+"""Cost models: published per-operation energies as data, and the one function that applies them.
+
+A cost model is a list of entries, each the energy of one kind of operation (or of one watt-second
+of static power) with its level and citation. ``energy_terms`` turns a deployment's counts into
+labelled energy terms with any model; every target supplies only its constants. Units live in the
+``unit`` of each entry (``pJ/synop``, ``nJ/MAC``, ``W``) and become joules only in ``joules``.
+
+Levels (never compared across without saying so): ``arithmetic`` (the arithmetic alone, Horowitz
+2014), ``chip`` (a chip's per-op minimum), ``system`` (a whole machine per op, or a board model with
+static power), ``measured`` (a counter or a published measurement).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from neuropipe.targets.records import EnergyTerm
+
+LEVELS = ("arithmetic", "chip", "system", "measured")
+KINDS = ("dynamic", "static", "host")
+# Joules per unit of the numerator of an entry's unit ("pJ/synop" -> pJ; "W" is J per second).
+_JOULES = {"pJ": 1e-12, "nJ": 1e-9, "uJ": 1e-6, "mJ": 1e-3, "J": 1.0, "W": 1.0}
+
+
+@dataclass(frozen=True)
+class OpCost:
+    """The energy of one kind of operation on one platform.
+
+    Attributes:
+        name: Name of the energy term it produces (``synops``, ``idle_chips``...).
+        count: The count it applies to, a key of the quantities (``synops``, ``host_macs``,
+            ``chip_seconds``...).
+        cost: Energy per unit of ``count``, in ``unit``.
+        unit: ``pJ/synop``, ``nJ/MAC``, ``W`` (for counts in seconds)...
+        kind: ``dynamic`` (the device's activity), ``static`` (its idle power) or ``host``
+            (work done on the host computer for the device).
+        level: ``arithmetic``, ``chip``, ``system`` or ``measured``.
+        source: Citation of the constant.
+        missing: Why the term cannot be estimated when its count is unknown (None), e.g.
+            a static power without a known time per inference.
+    """
+
+    name: str
+    count: str
+    cost: float
+    unit: str
+    kind: str
+    level: str
+    source: str
+    missing: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS or self.level not in LEVELS:
+            raise ValueError(f"cost entry '{self.name}': kind {self.kind!r} / level "
+                             f"{self.level!r} not in {KINDS} / {LEVELS}")
+        if self.unit.split("/")[0] not in _JOULES:
+            raise ValueError(f"cost entry '{self.name}': unknown unit {self.unit!r}")
+
+    def joules(self, quantity: float) -> float:
+        """Energy of ``quantity`` units of the count, in joules."""
+        return float(quantity) * self.cost * _JOULES[self.unit.split("/")[0]]
 
 
 @dataclass(frozen=True)
 class CostModel:
-    """Per-operation energies of one platform.
+    """Per-operation energies of one platform, at one level.
 
     Attributes:
-        name: Short name of the model (recorded in deployment records).
-        energy_per_synop_pj: Energy of one synaptic operation, picojoules.
-        energy_per_neuron_update_pj: Energy of one neuron update, picojoules.
-        sources: Citations of the constants, in the order of the fields.
+        name: Short name, recorded with every figure computed from it.
+        level: The level of its device terms (``chip`` or ``system``...).
+        entries: The per-operation costs.
         notes: Caveats a reader must see beside any figure computed with this model.
+        leaves_out: What a figure from this model does not include.
     """
 
     name: str
-    energy_per_synop_pj: float
-    energy_per_neuron_update_pj: float
-    sources: tuple[str, ...]
+    level: str
+    entries: tuple[OpCost, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    leaves_out: tuple[str, ...] = field(default_factory=tuple)
 
-    def to_dict(self) -> dict[str, object]:
-        """The model as recorded in a deployment record."""
-        return {"name": self.name, "energy_per_synop_pj": self.energy_per_synop_pj,
-                "energy_per_neuron_update_pj": self.energy_per_neuron_update_pj,
-                "sources": list(self.sources), "notes": list(self.notes)}
+    @property
+    def sources(self) -> list[str]:
+        """Citations of every entry, without repeats, in order."""
+        return list(dict.fromkeys(e.source for e in self.entries))
 
 
-LOIHI_1 = CostModel(
-    name="loihi1-davies2018",
-    # Davies et al., "Loihi: A Neuromorphic Manycore Processor with On-Chip Learning",
-    # IEEE Micro 38(1), 2018, Table 1: minimum energy per synaptic spike operation, 14 nm.
-    energy_per_synop_pj=23.6,
-    # Davies et al. 2018: energy per neuron update, active neuron (81 pJ; 52 pJ inactive).
-    # Marked "(check)" in our references; KerasSpiking's ModelEnergy uses the same 81 pJ.
-    energy_per_neuron_update_pj=81.0,
-    sources=(
-        "Davies et al., IEEE Micro 38(1), 2018: 23.6 pJ per synaptic spike op (minimum)",
-        "Davies et al., IEEE Micro 38(1), 2018: 81 pJ per active neuron update (52 pJ "
-        "inactive) (check); as used by KerasSpiking ModelEnergy",
-    ),
-    notes=(
-        "Lava's Loihi2SimCfg simulates Loihi 2 semantics, but the only published per-operation "
-        "energies are Loihi 1's (Davies et al. 2018): no per-synop figure exists for Loihi 2.",
-        "Minimum per-op energies: spike routing between cores (1.7 pJ in-tile, 3.0-4.2 pJ per "
-        "tile hop) and static power are not included.",
-    ),
-)
+def energy_terms(quantities: Mapping[str, float | None], model: CostModel) -> list[EnergyTerm]:
+    """Apply a cost model to per-inference quantities: one labelled term per entry.
 
-# Loihi 2 board static power measured in lava-dl's PilotNet tutorials (0.23-0.28 W). Reported
-# beside Loihi figures, not added to them: converting it to joules per inference needs the
-# chip's time per step, which no reference here gives.
-LOIHI2_STATIC_POWER_W = (0.23, 0.28)
-LOIHI2_STATIC_SOURCE = ("lava-dl PilotNet tutorials (Loihi 2 board): static power "
-                        "0.23-0.28 W")
+    Args:
+        quantities: Per-inference counts by key (``synops``, ``neuron_updates``,
+            ``chip_seconds``...); None where a count is unknown.
+        model: The cost model.
+
+    Returns:
+        One term per entry; an entry whose count is None gives a term with
+        ``joules_per_inference`` None, method ``not-estimated`` and the entry's reason.
+
+    Raises:
+        KeyError: If the model needs a count the quantities do not name (a bug in the target).
+    """
+    terms = []
+    for entry in model.entries:
+        if entry.count not in quantities:
+            raise KeyError(f"cost model '{model.name}' needs count '{entry.count}', which the "
+                           f"target does not provide (it gives {sorted(quantities)})")
+        quantity = quantities[entry.count]
+        common = dict(name=entry.name, kind=entry.kind, unit_cost=entry.cost, unit=entry.unit,
+                      source=entry.source, level=entry.level, cost_model=model.name)
+        if quantity is None:
+            terms.append(EnergyTerm(joules_per_inference=None, method="not-estimated",
+                                    quantity=0.0, note=entry.missing, **common))
+        else:
+            terms.append(EnergyTerm(joules_per_inference=entry.joules(quantity),
+                                    method="cost-model", quantity=float(quantity), **common))
+    return terms
+
+
+# --- Shared constants --------------------------------------------------------------------------
 
 # Degnan, Marr & Hasler, IEEE TVLSI 24(1), 2015, as tabulated in KerasSpiking's ModelEnergy:
 # one synaptic op (one MAC) on an Intel i7-4960X costs 8.6 nJ at system level.
@@ -64,7 +126,6 @@ CPU_ENERGY_PER_MAC_NJ = 8.6
 CPU_MAC_SOURCE = ("Degnan, Marr & Hasler, IEEE TVLSI 24(1), 2015 (via KerasSpiking "
                   "ModelEnergy): 8.6 nJ per MAC on an Intel i7-4960X")
 
-# Loihi 1: 128 neuromorphic cores per chip, up to 1,024 neurons per core (Davies et al. 2018)
-# (check).
-LOIHI_CORES_PER_CHIP = 128
-LOIHI_NEURONS_PER_CORE = 1024
+HOST_INPUT_LAYER = OpCost(
+    name="host_input_layer", count="host_macs", cost=CPU_ENERGY_PER_MAC_NJ, unit="nJ/MAC",
+    kind="host", level="system", source=CPU_MAC_SOURCE)

@@ -1,10 +1,13 @@
-"""Counting synaptic operations: spikes times the fan-out of the synapses they cross."""
+"""Counting what a deployed network does: synops (spikes x fan-out), neuron updates, host MACs."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from neuropipe.targets.chain import Layer
+from neuropipe.targets.records import Counts, LayerReport
 
 
 def fan_out(layer: Layer) -> np.ndarray:
@@ -43,3 +46,54 @@ def synops(layer: Layer, input_spikes_per_inference: np.ndarray) -> float:
 def macs(layer: Layer) -> int:
     """Multiply-accumulates of one dense-equivalent pass of the layer (nonzero weights only)."""
     return int(fan_out(layer).sum())
+
+
+@dataclass
+class LayerActivity:
+    """What one deployed layer did, per inference, as a target observed it.
+
+    Attributes:
+        layer: The layer with the weights actually deployed (quantised, where the device
+            quantises them): counts are taken on these, never on the float weights.
+        on_chip: False for a first layer computed on the host (analogue input): its work is
+            counted as host MACs, not synops.
+        input_spikes: Mean spikes per inference of each of its inputs (on-chip layers).
+        output_spikes: Mean spikes per inference of each of its neurons.
+        steps: Steps the layer's neurons are updated per inference.
+    """
+
+    layer: Layer
+    on_chip: bool
+    input_spikes: np.ndarray | None
+    output_spikes: np.ndarray
+    steps: int
+
+
+def count_layers(activity: list[LayerActivity]) -> list[LayerReport]:
+    """Per-layer counts: synops = input spikes x nonzero fan-out, updates = neurons x steps.
+
+    A host layer does one dense-equivalent pass per inference: its nonzero weights as MACs.
+    """
+    reports = []
+    for act in activity:
+        layer = act.layer
+        syn = synops(layer, act.input_spikes) if act.on_chip else 0.0
+        reports.append(LayerReport(
+            name=layer.name, kind=layer.kind, neurons=layer.neurons,
+            synapses=int(np.count_nonzero(layer.weight)),
+            synapses_on="chip" if act.on_chip else "host",
+            spikes_per_inference=float(np.sum(act.output_spikes)),
+            synops_per_inference=syn,
+            host_macs_per_inference=0.0 if act.on_chip else float(macs(layer)),
+            neuron_updates_per_inference=float(layer.neurons * act.steps)))
+    return reports
+
+
+def totals(reports: list[LayerReport], input_spikes: float = 0.0) -> Counts:
+    """Sum per-layer reports into the deployment's counts (packets and routes left to targets)."""
+    return Counts(
+        synops=float(sum(r.synops_per_inference for r in reports)),
+        neuron_updates=float(sum(r.neuron_updates_per_inference for r in reports)),
+        host_macs=float(sum(r.host_macs_per_inference for r in reports)),
+        spikes=float(sum(r.spikes_per_inference for r in reports)),
+        input_spikes=float(input_spikes))

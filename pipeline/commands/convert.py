@@ -41,15 +41,29 @@ def convert(
         verify_samples=verify_samples, encoding=encoding, dt=dt, dataset=dataset,
         data_dir=str(data_dir) if data_dir else None, percentile=percentile, seed=seed,
         out=out, force=force))
+    for line in summary_lines(record, path):
+        typer.echo(line)
+
+
+def summary_lines(record: object, path: Path) -> list[str]:
+    """What ``convert`` prints: accuracy, counts, and every cost model's energy with its level."""
     ref = f"{record.reference_accuracy:.4f}" if record.reference_accuracy is not None else "n/a"
     match = record.verification.get("spike_match")
-    typer.echo(f"{record.target}: accuracy {record.accuracy:.4f} (reference {ref}) on "
-               f"{record.samples} images, {record.timesteps} steps; "
-               f"{record.synops_per_inference:,.0f} synops and "
-               f"{record.neuron_updates_per_inference:,.0f} neuron updates per inference; "
-               f"{record.energy_per_inference_j * 1e6:.3f} uJ per inference = chip "
-               f"{record.chip_energy_per_inference_j * 1e6:.3f} uJ (cost model "
-               f"{record.cost_model.get('name')}) + host "
-               f"{record.host_energy_per_inference_j * 1e6:.3f} uJ (first layer, CPU cost), "
-               f"static not included; spike match {'n/a' if match is None else f'{match:.4f}'}; "
-               f"written {path}")
+    checked = "" if match is None else f"; spike match {match:.4f}"
+    counts = record.counts
+    lines = [f"{record.target}: accuracy {record.accuracy:.4f} (reference {ref}) on "
+             f"{record.samples} images, {record.timesteps} steps{checked}",
+             f"  per inference: {counts.synops:,.0f} synops, {counts.neuron_updates:,.0f} neuron "
+             f"updates, {counts.host_macs:,.0f} host MACs"
+             + (f", {counts.packets:,.0f} packets" if counts.packets is not None else "")]
+    for e in record.estimates:
+        missing = [t.name for t in e.terms if t.joules_per_inference is None]
+        lines.append(
+            f"  energy ({e.cost_model}, {e.level} level{', default' if e.default else ''}): "
+            f"{e.total_j * 1e6:.3f} uJ = device {(e.dynamic_j + e.static_j) * 1e6:.3f} uJ"
+            f" (static {e.static_j * 1e6:.3f}) + host {e.host_j * 1e6:.3f} uJ"
+            + (f"; not estimated: {', '.join(missing)}" if missing else ""))
+    res = record.resources
+    lines.append(f"  resources: {res.cores} cores on {res.chips} chip(s) ({res.placement})")
+    lines.append(f"  written {path}")
+    return lines

@@ -20,7 +20,8 @@ from neuropipe.core.errors import (
 from neuropipe.core.files import umask_mode, write_bytes_atomic
 from neuropipe.core.rundir import RunDir
 from neuropipe.pipeline.progress import make_progress
-from neuropipe.targets.base import DeploymentRecord, Workload
+from neuropipe.targets.base import Workload
+from neuropipe.targets.records import DeploymentRecord, Provenance
 from neuropipe.targets.registry import get_target
 
 # Default steps of ANN-to-SNN converted networks: at 32 steps the converted mlp and cnn were
@@ -74,6 +75,7 @@ class Prepared:
     dt: float
     reference: Any  # callable(x) -> predictions of the torch reference
     notes: list[str]
+    model: str = "nir-file"
 
 
 def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
@@ -136,8 +138,10 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
                                    progress=progress)
         # The deployed graph goes beside its record (and is checked writable) before the swap.
         write_nir(prepared.graph, staging / "model.nir")
-        record = record.replace(notes=[*prepared.notes, *record.notes],
-                                artifacts={**record.artifacts, "graph": "model.nir"})
+        record = record.replace(
+            notes=[*prepared.notes, *record.notes],
+            artifacts={**record.artifacts, "graph": "model.nir"},
+            provenance=_provenance(config, prepared, dataset, staging / "model.nir", target))
         record.write(staging / "deployment.json")
         _swap_in(staging, final)
     except KeyboardInterrupt as e:
@@ -150,6 +154,28 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     if Path(config.source).is_dir():  # the run's graph: the one last deployed
         write_bytes_atomic(prepared.run.nir, (final / "model.nir").read_bytes())
     return record, final / "deployment.json"
+
+
+COMMON_PACKAGES = ("torch", "numpy", "nir", "norse")
+
+
+def _provenance(config: ConvertConfig, prepared: Prepared, dataset: str, graph_file: Path,
+                target: Any) -> Provenance:
+    """What was deployed, from where, with the versions of every library involved."""
+    import hashlib
+    import importlib.metadata
+
+    versions = {}
+    for package in ("neuropipe", *COMMON_PACKAGES, *getattr(target, "packages", ())):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "missing"
+    return Provenance(source=str(Path(config.source).resolve()), model=prepared.model,
+                      dataset=dataset, encoding=prepared.encoding,
+                      timesteps=prepared.timesteps,
+                      graph_sha256=hashlib.sha256(graph_file.read_bytes()).hexdigest(),
+                      versions=versions)
 
 
 def _data_of(config: ConvertConfig) -> tuple[str, str | None]:
@@ -261,7 +287,7 @@ def _prepare_run(config: ConvertConfig, run: RunDir, data: Any) -> Prepared:
 
         return Prepared(graph, run, timesteps, model.encoding, 1.0, reference,
                         [f"reference: the trained norse model ({train_config.model}) on the same "
-                         "images"])
+                         "images"], train_config.model)
     from neuropipe.models.conversion import convert_ann
 
     calibration = to_tensor(data.train_x[:2000])
@@ -291,7 +317,7 @@ def _prepare_run(config: ConvertConfig, run: RunDir, data: Any) -> Prepared:
              "on 2,000 training images (Diehl et al. 2015; Rueckauer et al. 2017)",
              "reference: the converted SNN in float (PyTorch) simulation on the same images"]
     prepared = Prepared(converted.graph, run, timesteps, converted.encoding, 1.0, reference,
-                        notes)
+                        notes, f"{train_config.model} (converted to IF neurons)")
     original = prepared.reference
 
     def reference_with_ann(x: np.ndarray) -> np.ndarray:

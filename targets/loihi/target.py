@@ -2,36 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from neuropipe.core.errors import GraphError
 from neuropipe.targets import chain as chain_mod
-from neuropipe.targets import costs
-from neuropipe.targets.base import (
-    Availability,
-    DeploymentRecord,
-    EnergyTerm,
-    LayerReport,
-    Workload,
-    joules_of,
-)
-from neuropipe.targets.counting import fan_out, macs
+from neuropipe.targets.base import Availability, Workload
+from neuropipe.targets.costs import energy_terms
+from neuropipe.targets.counting import LayerActivity, count_layers, totals
 from neuropipe.targets.float_sim import poisson_spikes, predict, simulate
+from neuropipe.targets.loihi import costs as loihi_costs
 from neuropipe.targets.loihi.emulator import emulate
+from neuropipe.targets.loihi.limits import loihi_problems
 from neuropipe.targets.loihi.quantize import FixedLayer, quantize_chain
+from neuropipe.targets.records import (
+    DeploymentRecord,
+    EnergyEstimate,
+    Resources,
+    deployment_record,
+)
 
 NETX_VERIFY_SAMPLES = 4  # netx networks are reloaded per sample: keep this check short
-LEAVES_OUT = [
-    "static (idle) power of the chip: Loihi 2 board static power is 0.23-0.28 W (lava-dl "
-    "PilotNet tutorials), but no reference gives the time per step needed to turn it into "
-    "joules per inference",
-    "spike routing between cores (1.7 pJ in-tile, 3.0-4.2 pJ per tile hop, Davies et al. 2018)",
-    "host-chip I/O: moving inputs onto and results off the chip",
-    "off-chip memory and the host computer's own static power",
-]
 
 
 class LoihiTarget:
@@ -39,7 +34,7 @@ class LoihiTarget:
 
     name = "loihi"
     description = "Intel Loihi via Lava's bit-accurate simulation; Davies et al. 2018 costs"
-    cost_model = costs.LOIHI_1
+    packages = ("lava-nc", "lava-dl")
 
     def availability(self) -> Availability:
         """Lava and lava-dl's netx import, with Lava's Python 3.11 fix in place."""
@@ -62,7 +57,11 @@ class LoihiTarget:
 
     def supports(self, graph: Any, dt: float = 1.0) -> list[str]:
         """List graph content Loihi cannot run here (empty if all is supported)."""
-        return chain_mod.unsupported(graph, dt)
+        try:
+            chain = chain_mod.to_chain(graph, dt)
+        except GraphError as e:
+            return [str(e)]
+        return loihi_problems(chain)
 
     def deploy(self, workload: Workload, out_dir: Path, verify_samples: int = 16,
                batch_size: int = 500, progress: Any = None) -> DeploymentRecord:
@@ -127,7 +126,7 @@ class LoihiTarget:
         verify["float_prediction_agreement"] = float(np.mean(preds == float_preds))
         verify["float_accuracy"] = float(np.mean(float_preds == labels))
         verify["bias_values_clipped"] = int(clipped_total)
-        record = self._record(workload, chain, layers, steps, n, preds, labels, spike_totals,
+        record = self._record(workload, layers, steps, n, preds, labels, spike_totals,
                               input_totals, verify)
         return record.replace(artifacts={"netx": netx_file.name})
 
@@ -173,58 +172,37 @@ class LoihiTarget:
                 "samples_with_mismatch": mismatched_samples, "lava_run_config":
                 "Loihi2SimCfg(select_tag='fixed_pt')"}
 
-    def _record(self, workload: Workload, chain: chain_mod.Chain, layers: list[FixedLayer],
-                steps: int, n: int, preds: np.ndarray, labels: np.ndarray,
-                spike_totals: list[np.ndarray], input_totals: np.ndarray,
-                verify: dict[str, Any]) -> DeploymentRecord:
-        reports, total_synops, total_updates, host_macs = [], 0.0, 0.0, 0
-        pre_spikes = input_totals / n
+    def _record(self, workload: Workload, layers: list[FixedLayer], steps: int, n: int,
+                preds: np.ndarray, labels: np.ndarray, spike_totals: list[np.ndarray],
+                input_totals: np.ndarray, verify: dict[str, Any]) -> DeploymentRecord:
+        """Count on the deployed (quantised) network, cost it, and assemble the record."""
+        activity, pre_spikes = [], input_totals / n
         for i, fx in enumerate(layers):
-            layer = fx.layer
-            spikes = spike_totals[i] / n
-            if fx.on_chip_synapses:
-                syn = float(np.dot(pre_spikes, fan_out(layer)))
-            else:
-                syn = 0.0
-                host_macs += macs(layer)
-            updates = float(layer.neurons * steps)
-            total_synops += syn
-            total_updates += updates
-            reports.append(LayerReport(
-                name=layer.name, kind=layer.kind, neurons=layer.neurons,
-                synapses=int(np.count_nonzero(layer.weight)), spikes_per_inference=float(
-                    spikes.sum()), synops_per_inference=syn,
-                neuron_updates_per_inference=updates, quantisation={
-                    "synapses_on": "chip" if fx.on_chip_synapses else "host",
-                    "weight_bits": 8 if fx.on_chip_synapses else None,
-                    "weight_exp": fx.weight_exp, "scale": fx.scale, "vth_mant": fx.vth,
-                    "dv": fx.dv, "du": fx.du, "bias_exp": fx.bias_exp,
-                    "max_abs_weight_error": fx.max_weight_error,
-                    "neuron": layer.neuron.kind}))
-            pre_spikes = spikes
-        model = self.cost_model
-        terms = [
-            EnergyTerm("synops", total_synops * model.energy_per_synop_pj * 1e-12, "dynamic",
-                       "cost-model", total_synops, model.energy_per_synop_pj, "pJ/synop",
-                       model.sources[0]),
-            EnergyTerm("neuron_updates", total_updates * model.energy_per_neuron_update_pj * 1e-12,
-                       "dynamic", "cost-model", total_updates,
-                       model.energy_per_neuron_update_pj, "pJ/update", model.sources[1]),
-        ]
-        terms.append(EnergyTerm(
-            "static", None, "static", "not-estimated", 0.0, costs.LOIHI2_STATIC_POWER_W[0], "W",
-            costs.LOIHI2_STATIC_SOURCE, note=(
-                "static power times the time per inference; a Loihi 2 board draws "
-                f"{costs.LOIHI2_STATIC_POWER_W[0]}-{costs.LOIHI2_STATIC_POWER_W[1]} W idle, but "
-                "no reference gives the chip's time per step for this network, so it is not "
-                "added")))
-        if host_macs:
-            terms.append(EnergyTerm("host_input_layer", host_macs * costs.CPU_ENERGY_PER_MAC_NJ
-                                    * 1e-9, "host", "cost-model", float(host_macs),
-                                    costs.CPU_ENERGY_PER_MAC_NJ, "nJ/MAC", costs.CPU_MAC_SOURCE))
-        cores = sum(math.ceil(fx.layer.neurons / costs.LOIHI_NEURONS_PER_CORE) for fx in layers)
+            deployed = (dataclasses.replace(fx.layer, weight=fx.weight) if fx.on_chip_synapses
+                        else fx.layer)  # a host layer runs the float weights on the CPU
+            activity.append(LayerActivity(deployed, fx.on_chip_synapses,
+                                          pre_spikes if fx.on_chip_synapses else None,
+                                          spike_totals[i] / n, steps))
+            pre_spikes = spike_totals[i] / n
+        reports = count_layers(activity)
+        for report, fx in zip(reports, layers, strict=True):
+            report.quantisation = {
+                "weight_bits": 8 if fx.on_chip_synapses else None,
+                "weight_exp": fx.weight_exp, "scale": fx.scale, "vth_mant": fx.vth,
+                "dv": fx.dv, "du": fx.du, "bias_exp": fx.bias_exp,
+                "max_abs_weight_error": fx.max_weight_error, "neuron": fx.layer.neuron.kind,
+                "zero_after_quantisation": int(np.count_nonzero(fx.layer.weight)
+                                               - np.count_nonzero(fx.weight))
+                if fx.on_chip_synapses else 0}
+        counts = totals(reports, float(input_totals.sum() / n))
+        model = loihi_costs.LOIHI_1
+        quantities = {"synops": counts.synops, "neuron_updates": counts.neuron_updates,
+                      "host_macs": counts.host_macs, "seconds": None}
+        estimate = EnergyEstimate.from_terms(model, energy_terms(quantities, model), True)
+        cores = sum(math.ceil(fx.layer.neurons / loihi_costs.LOIHI_NEURONS_PER_CORE)
+                    for fx in layers)
         notes = list(model.notes)
-        if host_macs:
+        if counts.host_macs:
             notes.append("constant (analogue) input: the first layer's synapses run on the host "
                          "once per sample and reach the chip as a per-neuron bias; their MACs "
                          "are costed as CPU work (term host_input_layer). Use --encoding poisson "
@@ -232,22 +210,17 @@ class LoihiTarget:
         notes.append(f"each sample runs {steps} steps: {workload.timesteps} of input plus one "
                      "step of delay per synapse layer on the chip; the class is read from the "
                      "output spikes of the delayed window of the same length")
-        return DeploymentRecord(
-            target=self.name, accuracy=float(np.mean(preds == labels)),
+        notes.append("counts are taken on the quantised weights Lava runs: a weight that "
+                     "quantises to 0 is no synapse")
+        resources = Resources(
+            cores=cores, chips=math.ceil(cores / loihi_costs.LOIHI_CORES_PER_CHIP), boards=None,
+            neurons_per_core_limit=loihi_costs.LOIHI_NEURONS_PER_CORE, steps_per_sample=steps,
+            time_per_inference_s=None,
+            placement="estimate: neurons / 1,024 per core, Loihi 1 (check); synapse memory per "
+                      "core not checked")
+        return deployment_record(
+            self.name, accuracy=float(np.mean(preds == labels)),
             reference_accuracy=workload.reference_accuracy, samples=n,
-            timesteps=workload.timesteps, synops_per_inference=total_synops,
-            neuron_updates_per_inference=total_updates,
-            energy_per_inference_j=joules_of(terms),
-            chip_energy_per_inference_j=joules_of(terms, "dynamic"),
-            host_energy_per_inference_j=joules_of(terms, "host"),
-            energy_breakdown=terms,
-            cost_model={**model.to_dict(), "static_power_w": list(
-                costs.LOIHI2_STATIC_POWER_W), "static_source": costs.LOIHI2_STATIC_SOURCE,
-                "static_included": False},
-            layers=reports, verification=verify, leaves_out=list(LEAVES_OUT),
-            resources={"cores": cores, "chips": math.ceil(cores / costs.LOIHI_CORES_PER_CHIP),
-                       "neurons_per_core_limit": costs.LOIHI_NEURONS_PER_CORE,
-                       "steps_per_sample": steps,
-                       "note": "cores counted from neurons only (1,024 per core, Loihi 1 (check)); "
-                               "synapse memory per core not checked"},
+            timesteps=workload.timesteps, counts=counts, estimates=[estimate], layers=reports,
+            verification=verify, resources=resources, leaves_out=list(model.leaves_out),
             artifacts={}, notes=notes)

@@ -31,15 +31,22 @@ def test_snn_run_converts_to_loihi(runs, capsys):
     assert record["type"] == "deployment" and record["target"] == "loihi"
     for key in ("accuracy", "reference_accuracy", "samples", "timesteps",
                 "synops_per_inference", "neuron_updates_per_inference",
-                "energy_per_inference_j", "energy_breakdown", "cost_model", "layers",
-                "verification"):
+                "energy_per_inference_j", "energy_breakdown", "estimates", "layers",
+                "verification", "counts", "resources", "provenance"):
         assert key in record
     assert record["samples"] == 100 and record["timesteps"] == 8
     assert record["verification"]["lava_samples"] == 2
     assert record["verification"]["spike_match"] == 1.0
     assert abs(record["accuracy"] - record["reference_accuracy"]) <= 0.05
     assert record["accuracy"] > 0.5
-    assert "Davies" in " ".join(record["cost_model"]["sources"])
+    assert "Davies" in " ".join(record["estimates"][0]["sources"])
+    provenance = record["provenance"]
+    assert provenance["model"] == "snn-mlp" and provenance["dataset"] == "mnist"
+    import hashlib
+
+    assert provenance["graph_sha256"] == hashlib.sha256(
+        (runs / "snn" / "targets" / "loihi" / "model.nir").read_bytes()).hexdigest()
+    assert provenance["versions"]["lava-nc"] == "0.10.0"
     assert (runs / "snn" / "model.nir").is_file()
     assert (runs / "snn" / "targets" / "loihi" / "model.net").is_file()
     from neuropipe.core.files import umask_mode

@@ -14,31 +14,48 @@ def test_reads_a_dense_chain(rng, make_dense_graph):
     assert chain.layers[0].neuron.alpha == pytest.approx(0.2)
 
 
-def test_unsupported_content_is_named(rng, make_dense_graph):
-    graph = make_dense_graph(rng)
-    graph.nodes["n0"].tau = np.linspace(2, 8, 16)
-    with pytest.raises(GraphError, match="node 'n0'.*per-neuron tau"):
-        to_chain(graph)
-    graph = make_dense_graph(rng)
-    graph.nodes["n1"].v_reset = np.full(4, 0.5)
-    assert "only reset to 0" in unsupported(graph)[0]
+def test_the_shared_reader_refuses_only_what_no_target_runs(rng, make_dense_graph):
     graph = make_dense_graph(rng)
     graph.nodes["n1"] = nir.LI(tau=np.ones(4), r=np.ones(4), v_leak=np.zeros(4))
     problems = unsupported(graph)
     assert problems and "node 'n1' is a LI" in problems[0] and "supported" in problems[0]
-
-
-def test_values_loihi_cannot_hold_are_named(rng, make_dense_graph):
     graph = make_dense_graph(rng)
     graph.nodes["fc0"].weight[0, 0] = np.nan
     assert "node 'fc0' (Affine) has weights or biases that are NaN" in unsupported(graph)[0]
     graph = make_dense_graph(rng)
-    graph.nodes["n1"].v_threshold = np.full(4, -1.0)
-    assert "node 'n1' (LIF) has v_threshold=-1; Loihi's threshold must be positive" in \
-        unsupported(graph)[0]
-    graph = make_dense_graph(rng)
     graph.nodes["n0"].tau = np.full(16, np.inf)
     assert "NaN or infinite tau" in unsupported(graph)[0]
+    graph = make_dense_graph(rng)
+    graph.nodes["n0"].tau = np.full(16, 0.5)
+    assert "dt/tau = 2 with dt=1; it must be in (0, 1]" in unsupported(graph)[0]
+
+
+def test_per_neuron_values_and_resets_are_read(rng, make_dense_graph):
+    graph = make_dense_graph(rng)
+    graph.nodes["n0"].tau = np.linspace(2, 8, 16)
+    graph.nodes["n1"].v_reset = np.full(4, 0.5)
+    chain = to_chain(graph)
+    assert np.allclose(chain.layers[0].neuron.alpha, 1 / np.linspace(2, 8, 16))
+    assert chain.layers[0].neuron.per_neuron() == ["alpha"]
+    assert chain.layers[1].neuron.v_reset == 0.5 and chain.layers[1].neuron.per_neuron() == []
+
+
+def test_loihi_names_what_its_lif_processes_cannot_hold(rng, make_dense_graph):
+    from neuropipe.targets.loihi.target import LoihiTarget
+
+    loihi = LoihiTarget()
+    graph = make_dense_graph(rng)
+    graph.nodes["n0"].tau = np.linspace(2, 8, 16)
+    assert "node 'n0' (LIF) has per-neuron tau (dt/tau from 0.125 to 0.5)" in \
+        loihi.supports(graph)[0]
+    graph = make_dense_graph(rng)
+    graph.nodes["n1"].v_reset = np.full(4, 0.5)
+    assert "resets to v_reset=0.5; Loihi's LIF can only reset to 0" in loihi.supports(graph)[0]
+    graph = make_dense_graph(rng)
+    graph.nodes["n1"].v_threshold = np.full(4, -1.0)
+    assert "node 'n1' (LIF) has v_threshold=-1; Loihi's threshold must be positive" in \
+        loihi.supports(graph)[0]
+    assert loihi.supports(make_dense_graph(rng)) == []
 
 
 def test_a_threshold_that_quantises_to_zero_is_refused(rng, make_dense_graph):
