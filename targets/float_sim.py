@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from neuropipe.targets.chain import Chain
+from neuropipe.targets.chain import Chain, Layer
 
 
 def poisson_spikes(x: np.ndarray, steps: int, rng: np.random.Generator) -> np.ndarray:
@@ -60,3 +60,17 @@ def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "const
 def predict(counts: np.ndarray) -> np.ndarray:
     """Class with the most output spikes (ties: the lowest index)."""
     return np.argmax(counts, axis=1)
+
+
+def host_synapse(layer: Layer, x: np.ndarray) -> np.ndarray:
+    """Apply a layer's synapses (with bias) to analogue inputs on the host, flattened per sample."""
+    import torch
+
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float64)).reshape(len(x), *layer.in_shape)
+    w = torch.as_tensor(layer.weight)
+    b = torch.as_tensor(layer.bias)
+    if layer.kind == "dense":
+        out = xt.reshape(len(x), -1) @ w.T + b
+    else:
+        out = torch.nn.functional.conv2d(xt, w, b, stride=layer.stride, padding=layer.padding)
+    return out.reshape(len(x), -1).numpy()

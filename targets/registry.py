@@ -11,6 +11,7 @@ from neuropipe.targets.base import Target
 # never breaks the CLI.
 TARGETS: dict[str, str] = {
     "loihi": "neuropipe.targets.loihi.target:LoihiTarget",
+    "spinnaker": "neuropipe.targets.spinnaker.target:SpiNNakerTarget",
 }
 
 

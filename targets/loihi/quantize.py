@@ -18,6 +18,7 @@ import numpy as np
 
 from neuropipe.core.errors import GraphError
 from neuropipe.targets.chain import Chain, Layer
+from neuropipe.targets.float_sim import host_synapse
 
 WEIGHT_MAX = 254  # mixed-sign 8-bit weights; Lava truncates the least significant bit
 WEIGHT_MIN = -256
@@ -84,20 +85,6 @@ class FixedLayer:
         n = layer.neuron
         mant, _, clipped = self.bias_raw(n.leak * n.v_leak + n.input_gain * current)
         return mant, clipped
-
-
-def host_synapse(layer: Layer, x: np.ndarray) -> np.ndarray:
-    """Apply a layer's synapses (with bias) to analogue inputs on the host, flattened per sample."""
-    import torch
-
-    xt = torch.as_tensor(np.asarray(x, dtype=np.float64)).reshape(len(x), *layer.in_shape)
-    w = torch.as_tensor(layer.weight)
-    b = torch.as_tensor(layer.bias)
-    if layer.kind == "dense":
-        out = xt.reshape(len(x), -1) @ w.T + b
-    else:
-        out = torch.nn.functional.conv2d(xt, w, b, stride=layer.stride, padding=layer.padding)
-    return out.reshape(len(x), -1).numpy()
 
 
 def fit_bias(raw: np.ndarray, exp: int | None = None) -> tuple[np.ndarray, int, int]:

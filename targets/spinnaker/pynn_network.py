@@ -1,0 +1,349 @@
+"""A feed-forward spiking network described in PyNN, built for NEST or for SpiNNaker (sPyNNaker).
+
+This file is self-contained (numpy and PyNN only) so that it runs unchanged outside neuropipe:
+the ``spinnaker`` target runs it in a child process, writes it beside ``deployment.json``, and a
+hardware team runs it on ``pyNN.spiNNaker`` with a real board.
+
+The network file (``network.npz``) holds, for each layer ``i``, its connections as lists
+(``L{i}_pre``, ``L{i}_post``, ``L{i}_weight`` in mV, signed: split here into an excitatory and an
+inhibitory projection, since sPyNNaker takes one sign per projection) and per-neuron
+``IF_curr_delta`` parameters (``L{i}_tau_m`` ms, ``L{i}_v_rest``, ``L{i}_v_reset``,
+``L{i}_v_thresh`` mV, ``L{i}_i_offset`` nA), plus ``meta`` (JSON) and the inputs of the samples:
+``input_current`` (nA added to the first layer's ``i_offset``, one row per sample: the first
+layer's synapses computed on the host for analogue input) or ``input_spikes`` (bool, sample x
+step x input: a ``SpikeSourceArray`` feeds the first layer).
+
+Timing, at a 1 ms step: input spikes are presented for ``timesteps`` steps, an analogue input's
+current for the whole run; every projection has a delay of 1 ms, and the network runs ``steps``
+steps so that the last layer's window of ``timesteps`` steps ends inside the run. A spike
+emitted in step ``t`` is stamped
+``(t + 1)`` ms by NEST; step indices here are 0-based.
+
+Usage::
+
+    python pynn_network.py nest network.npz --samples 16 --out spikes.npz
+    python pynn_network.py spinnaker network.npz --out placement.json   # virtual-board mapping
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+FORMAT = "neuropipe-pynn-network"
+FORMAT_VERSION = 1
+CM_NF = 1.0  # membrane capacitance: i_offset (nA) x 1 ms / 1 nF = 1 mV
+
+
+def load(path: str) -> tuple[dict, dict]:
+    """Read a network file: ``(meta, arrays)``."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
+        raise ValueError(f"{path} is not a {FORMAT} file of version {FORMAT_VERSION}")
+    return meta, arrays
+
+
+def cell_parameters(arrays: dict, i: int, for_nest: bool) -> dict:
+    """``IF_curr_delta`` parameters of layer ``i`` (per-neuron arrays).
+
+    NEST's ``iaf_psc_delta`` spikes when ``V >= V_th``; the model spikes when ``v > v_thresh``:
+    for NEST the threshold is the next double above it, which turns ``>=`` into ``>``.
+    """
+    v_thresh = arrays[f"L{i}_v_thresh"].astype(np.float64)
+    if for_nest:
+        v_thresh = np.nextafter(v_thresh, np.inf)
+    return dict(tau_m=arrays[f"L{i}_tau_m"], cm=CM_NF, v_rest=arrays[f"L{i}_v_rest"],
+                v_reset=arrays[f"L{i}_v_reset"], v_thresh=v_thresh, tau_refrac=0.0,
+                i_offset=arrays[f"L{i}_i_offset"])
+
+
+def build(sim, meta: dict, arrays: dict, for_nest: bool, input_spike_times=None) -> list:
+    """Create the populations and projections; returns the populations, input source first.
+
+    Args:
+        sim: ``pyNN.nest`` or ``pyNN.spiNNaker``, after ``sim.setup``.
+        meta: The network's metadata.
+        arrays: The network's arrays.
+        for_nest: Adjust the threshold for NEST's ``>=`` (see ``cell_parameters``) and keep
+            inhibitory weights negative, as NEST's delta synapses need.
+        input_spike_times: Spike times (ms) per input for ``spikes`` input, else None.
+    """
+    source = None
+    if meta["input"] == "spikes":
+        times = input_spike_times or [[] for _ in range(meta["input_size"])]
+        source = sim.Population(meta["input_size"], sim.SpikeSourceArray(spike_times=times),
+                                label="input")
+    neurons = []
+    for i, layer in enumerate(meta["layers"]):
+        params = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                  for k, v in cell_parameters(arrays, i, for_nest).items()}
+        pop = sim.Population(layer["size"], sim.IF_curr_delta(**params), label=layer["name"])
+        pop.initialize(v=0.0)
+        neurons.append(pop)
+    for i, post_pop in enumerate(neurons):
+        pre_pop = source if i == 0 else neurons[i - 1]
+        if pre_pop is None:
+            continue  # the first layer's synapses run on the host: its input is i_offset
+        pre, post, weight = arrays[f"L{i}_pre"], arrays[f"L{i}_post"], arrays[f"L{i}_weight"]
+        for sign, receptor in ((1, "excitatory"), (-1, "inhibitory")):
+            keep = sign * weight > 0
+            if not keep.any():
+                continue
+            # NEST's delta synapses add the weight as given, so inhibitory weights stay
+            # negative; sPyNNaker takes their absolute value and the receptor gives the sign.
+            value = weight[keep] if for_nest else np.abs(weight[keep])
+            conn = np.column_stack([pre[keep], post[keep], value, np.ones(int(keep.sum()))])
+            sim.Projection(pre_pop, post_pop, sim.FromListConnector(
+                conn, column_names=["weight", "delay"]), synapse_type=sim.StaticSynapse(),
+                receptor_type=receptor, label=f"{layer_name(meta, i)}-{receptor[:3]}")
+    return ([source] if source is not None else []) + neurons
+
+
+def layer_name(meta: dict, i: int) -> str:
+    """NIR name of layer ``i``'s synapses."""
+    return meta["layers"][i]["name"]
+
+
+def spike_times(raster: np.ndarray) -> list:
+    """Spike times (ms) per input for a bool raster ``(steps, inputs)``.
+
+    An input spike of step t is stamped ``t + 1`` ms, as NEST stamps a neuron's spike of step t,
+    so that it reaches the first layer one step later, like every other projection. NEST
+    refuses spikes at or before ``min_delay`` after the start, so the whole presentation is
+    shifted by ``INPUT_OFFSET_MS``; ``run_nest`` removes the shift from the recorded spikes.
+    """
+    return [[float(t + 1 + INPUT_OFFSET_MS) for t in np.flatnonzero(raster[:, j])]
+            for j in range(raster.shape[1])]
+
+
+INPUT_OFFSET_MS = 2
+# A new i_offset acts from the step after the one it is set in: the biases are switched on one
+# step before the first step of the presentation (checked spike for spike against the fast path).
+LEAD_IN_SHIFT = 1
+
+
+@contextlib.contextmanager
+def quiet():
+    """Swallow what the simulators print to stdout and stderr (banners, progress bars)."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+def run_nest(meta: dict, arrays: dict, samples: int, progress: bool = False) -> dict:
+    """Run the first ``samples`` inputs in NEST; spike rasters per layer (bool, sample x step x n).
+
+    The neuron model is NEST's grid-based ``iaf_psc_delta`` (``spike_precision="on_grid"``).
+    Between samples the drive is switched off, NEST flushes and resets, and every membrane is
+    set back to 0.
+    """
+    os.environ.setdefault("PYNEST_QUIET", "1")
+    warnings.filterwarnings("ignore")
+    with quiet():
+        import pyNN.nest as sim
+
+        # PyNN 0.13 maps no initial value of IF_curr_delta to NEST's V_m: without this, 'v'
+        # is ignored with a warning and membranes start at -70 mV after every reset.
+        sim.IF_curr_delta.variable_map = {"v": "V_m"}
+        sim.IF_curr_delta.scale_factors = {"v": 1}
+        sim.setup(timestep=1.0, min_delay=1.0, t_flush=100.0, spike_precision="on_grid")
+        sim.nest.set_verbosity("M_ERROR")
+    steps = meta["steps"]
+    spikes_in = meta["input"] == "spikes"
+    offset = INPUT_OFFSET_MS if spikes_in else 0
+    started = time.perf_counter()
+    with quiet():
+        pops = build(sim, meta, arrays, for_nest=True)
+        for pop in pops:
+            pop.record("spikes")
+    build_s = time.perf_counter() - started
+    neuron_pops = pops[1:] if spikes_in else pops
+    static = [arrays[f"L{i}_i_offset"] for i in range(len(meta["layers"]))]
+    rasters = [np.zeros((samples, steps, p.size), dtype=bool) for p in neuron_pops]
+    started = time.perf_counter()
+    for k in range(samples):
+        with quiet():
+            if k > 0:
+                for pop in neuron_pops:  # no drive while NEST flushes: nothing left in flight
+                    pop.set(i_offset=0.0)
+                sim.reset()
+                for i, pop in enumerate(neuron_pops):
+                    pop.set(i_offset=static[i].tolist())
+                    pop.initialize(v=0.0)
+            if spikes_in:
+                pops[0].set(spike_times=[sim.Sequence(t) for t in spike_times(
+                    arrays["input_spikes"][k])])
+                for pop in neuron_pops:  # no bias during the lead-in before the first input
+                    pop.set(i_offset=0.0)
+                sim.run(offset - LEAD_IN_SHIFT)
+                for i, pop in enumerate(neuron_pops):
+                    pop.set(i_offset=static[i].tolist())
+                sim.run(steps + LEAD_IN_SHIFT)
+            else:
+                neuron_pops[0].set(i_offset=(static[0] + arrays["input_current"][k]).tolist())
+                sim.run(steps)
+        for i, pop in enumerate(neuron_pops):
+            segment = pop.get_data("spikes", clear=True).segments[-1]
+            origin = float(segment.t_start) if segment.t_start is not None else 0.0
+            for j, train in enumerate(segment.spiketrains):
+                for t in np.asarray(train.magnitude) - origin:
+                    step = int(round(t)) - 1 - offset  # NEST stamps step t at (t + 1) ms
+                    if 0 <= step < steps:
+                        rasters[i][k, step, j] = True
+        if progress:
+            print(f"sample {k + 1}/{samples}", file=sys.stderr, flush=True)
+    per_sample_s = (time.perf_counter() - started) / max(samples, 1)
+    with quiet():
+        sim.end()
+    return {"rasters": rasters, "build_s": build_s, "per_sample_s": per_sample_s}
+
+
+SPINNAKER_CFG = """[Machine]
+version = 5
+virtual_board = True
+
+[Mode]
+mode = Production
+
+[Reports]
+default_report_file_path = {reports}
+display_algorithm_timings = False
+max_reports_kept = 1
+
+[Logging]
+instantiate = False
+default = error
+"""
+
+
+def configure_spinnaker(folder: str, virtual: bool = True) -> None:
+    """Point sPyNNaker at a config in ``folder``; its reports and logs go there too.
+
+    sPyNNaker refuses to start without a user config (and writes a template into ``$HOME``):
+    ``XDG_CONFIG_HOME`` makes it read ``folder/.spynnaker.cfg`` instead.
+    """
+    cfg = SPINNAKER_CFG.format(reports=os.path.join(folder, "reports"))
+    if not virtual:
+        cfg = cfg.replace("virtual_board = True", "virtual_board = False")
+    os.makedirs(os.path.join(folder, "reports"), exist_ok=True)
+    with open(os.path.join(folder, ".spynnaker.cfg"), "w", encoding="utf-8") as fh:
+        fh.write(cfg)
+    os.environ["XDG_CONFIG_HOME"] = folder
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(folder, "mpl"))
+    for name in ("spinn_utilities", "spinn_machine", "spinnman", "pacman", "spalloc",
+                 "spinn_front_end_common", "spynnaker", "pyNN"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def place_on_spinnaker(meta: dict, arrays: dict, neurons_per_core: int = 0) -> dict:
+    """Map the network onto a virtual SpiNN-5 board with sPyNNaker; return its placement.
+
+    A virtual board maps (partitioning, placement, routing tables) without hardware and records
+    nothing: the result has cores, chips and routes per population, not spikes.
+    """
+    folder = tempfile.mkdtemp(prefix="neuropipe-spinnaker-")
+    configure_spinnaker(folder)
+    os.chdir(folder)  # anything sPyNNaker still writes lands in the temporary folder
+    started = time.perf_counter()
+    with quiet():
+        import pyNN.spiNNaker as sim
+        from spinn_front_end_common.data import FecDataView
+
+        sim.setup(timestep=1.0, min_delay=1.0)
+        if neurons_per_core:
+            sim.set_number_of_neurons_per_core(sim.IF_curr_delta, neurons_per_core)
+        times = None
+        if meta["input"] == "spikes":
+            times = spike_times(arrays["input_spikes"][0]) if len(arrays["input_spikes"]) \
+                else None
+        pops = build(sim, meta, arrays, for_nest=False, input_spike_times=times)
+        sim.run(meta["steps"])
+    mapping_s = time.perf_counter() - started
+    result = {"mapping_s": mapping_s, "populations": [], "routing_entries_per_chip": {}}
+    machine = FecDataView.get_machine()
+    routes = FecDataView.get_routing_table_by_partition()
+    for pop in pops:
+        cores = []
+        app_vertex = pop._vertex  # noqa: SLF001 - the public API has no placement accessor
+        partitions = list(FecDataView.get_outgoing_edge_partitions_starting_at_vertex(
+            app_vertex))
+        for vertex in app_vertex.machine_vertices:
+            where = FecDataView.get_placement_of_vertex(vertex)
+            chips = set()
+            for partition in partitions:
+                chips |= _route_chips(vertex, partition.identifier, (where.x, where.y),
+                                      routes, machine)
+            cores.append({"lo_atom": int(vertex.vertex_slice.lo_atom),
+                          "hi_atom": int(vertex.vertex_slice.hi_atom),
+                          "x": int(where.x), "y": int(where.y), "p": int(where.p),
+                          "route_chips": len(chips)})
+        cores.sort(key=lambda c: c["lo_atom"])
+        result["populations"].append({"label": pop.label, "size": int(pop.size),
+                                      "cores": cores})
+    for table in FecDataView.get_uncompressed().routing_tables:
+        result["routing_entries_per_chip"][f"{table.x},{table.y}"] = int(
+            table.number_of_entries)
+    result["machine_chips"] = int(machine.n_chips)
+    with quiet():
+        sim.end()
+    return result
+
+
+def _route_chips(vertex, partition_id: str, start: tuple, routes, machine) -> set:
+    """Chips a multicast packet from ``vertex`` passes (source chip included)."""
+    seen, queue = set(), [start]
+    while queue:
+        xy = queue.pop()
+        if xy in seen:
+            continue
+        entry = routes.get_entry_on_coords_for_edge(vertex, partition_id, *xy)
+        if entry is None:
+            entry = routes.get_entry_on_coords_for_edge(vertex.app_vertex, partition_id, *xy)
+        if entry is None:
+            continue
+        seen.add(xy)
+        queue.extend(machine.xy_over_link(*xy, link) for link in entry.link_ids)
+    return seen
+
+
+def main(argv: list | None = None) -> int:
+    """Command line: ``nest`` runs samples and saves rasters; ``spinnaker`` maps and saves JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("simulator", choices=("nest", "spinnaker"))
+    parser.add_argument("network", help="network.npz written by neuropipe")
+    parser.add_argument("--samples", type=int, default=None, help="samples to run (nest)")
+    parser.add_argument("--neurons-per-core", type=int, default=0)
+    parser.add_argument("--out", required=True, help="spikes .npz (nest) or placement .json")
+    args = parser.parse_args(argv)
+    out = os.path.abspath(args.out)
+    meta, arrays = load(args.network)
+    if args.simulator == "nest":
+        available = len(arrays.get("input_spikes", arrays.get("input_current", [])))
+        samples = available if args.samples is None else min(args.samples, available)
+        result = run_nest(meta, arrays, samples)
+        tmp = out + ".tmp.npz"
+        np.savez(tmp, build_s=result["build_s"], per_sample_s=result["per_sample_s"],
+                 **{f"L{i}": r for i, r in enumerate(result["rasters"])})
+        os.replace(tmp, out)
+    else:
+        result = place_on_spinnaker(meta, arrays, args.neurons_per_core)
+        tmp = out + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=1)
+        os.replace(tmp, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
