@@ -2,8 +2,9 @@
 
 Each step, every layer's synapses carry this step's presynaptic spikes (the first layer: the
 encoded input), and its neurons update as ``v += -leak * v + leak * v_leak + gain * I``; they
-spike when ``v > v_threshold`` and reset to 0. For neuropipe's own LIF graphs this equals norse's
-LIFBoxCell with dt = 1, so it reproduces the trained model.
+spike when ``v > v_threshold`` and are set to ``v_reset`` (0 in neuropipe's graphs). For
+neuropipe's own LIF graphs this equals norse's LIFBoxCell with dt = 1, so it reproduces the
+trained model.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "const
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32)).reshape(n, -1)
     weights = [(torch.as_tensor(layer.weight, dtype=torch.float32),
                 torch.as_tensor(layer.bias, dtype=torch.float32)) for layer in chain.layers]
+    params = [tuple(torch.as_tensor(np.asarray(value, dtype=np.float32)) for value in (
+        layer.neuron.leak, layer.neuron.v_leak, layer.neuron.input_gain,
+        layer.neuron.v_threshold, layer.neuron.v_reset)) for layer in chain.layers]
     v = [torch.zeros(n, layer.neurons) for layer in chain.layers]
     counts = torch.zeros(n, chain.layers[-1].neurons)
     with torch.no_grad():
@@ -49,10 +53,10 @@ def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "const
                     current = torch.nn.functional.conv2d(
                         s.reshape(n, *layer.in_shape), w, b, stride=layer.stride,
                         padding=layer.padding).reshape(n, -1)
-                p = layer.neuron
-                v[i] = v[i] - p.leak * v[i] + p.leak * p.v_leak + p.input_gain * current
-                s = (v[i] > p.v_threshold).to(torch.float32)
-                v[i] = v[i] * (1 - s)
+                leak, v_leak, gain, v_th, v_reset = params[i]
+                v[i] = v[i] - leak * v[i] + leak * v_leak + gain * current
+                s = (v[i] > v_th).to(torch.float32)
+                v[i] = v[i] * (1 - s) + v_reset * s
             counts += s
     return counts.numpy()
 

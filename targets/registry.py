@@ -12,6 +12,7 @@ from neuropipe.targets.base import Target
 TARGETS: dict[str, str] = {
     "loihi": "neuropipe.targets.loihi.target:LoihiTarget",
     "spinnaker": "neuropipe.targets.spinnaker.target:SpiNNakerTarget",
+    "spinnaker2": "neuropipe.targets.spinnaker.target:SpiNNaker2Target",
 }
 
 

@@ -16,7 +16,8 @@ def convert(
     samples: Annotated[int | None, typer.Option(help="Test images to evaluate (default all).")
                        ] = None,
     verify_samples: Annotated[int, typer.Option(
-        help="Images also run in the reference simulator (Lava) and compared spike for spike.")
+        help="Images also run in the target's reference simulator (Lava for loihi, NEST for "
+             "spinnaker) and compared spike for spike.")
                               ] = 16,
     encoding: Annotated[str | None, typer.Option(help="constant or poisson.")] = None,
     dt: Annotated[float | None, typer.Option(help="Step of a bare graph's time constants.")

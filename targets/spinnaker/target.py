@@ -179,9 +179,10 @@ class SpiNNakerTarget:
                          "depth": depth, "timesteps": T}
             if progress:
                 progress.update(task, advance=len(batch))
-        meta, arrays = network_file(chain, T, encoding, steps, first["x"][:k],
+        kept = max(k, 1)  # the mapping runs the first sample; NEST the first k
+        meta, arrays = network_file(chain, T, encoding, steps, first["x"][:kept],
                                     None if first["spikes"] is None
-                                    else first["spikes"][:, :k])
+                                    else first["spikes"][:, :kept])
         network_path = out_dir / "network.npz"
         with atomic_path(network_path) as tmp:
             write_network(str(tmp), meta, arrays)
@@ -332,3 +333,63 @@ class SpiNNakerTarget:
             artifacts={"network": "network.npz", "pynn_script": "pynn_network.py",
                        "placement": "placement.json"},
             notes=notes)
+
+
+class SpiNNaker2Target(SpiNNakerTarget):
+    """SpiNNaker 2: the same PyNN network and NEST reference, per-operation costs only.
+
+    No public mapper places a network on SpiNNaker 2 from PyNN (py-spinnaker2 is not on PyPI),
+    so processing elements and chips are an estimate from the neuron count, and the record
+    says so; no board model exists for it (SpiNNMachine's raises 'Spin2 idle/active energy
+    unknown').
+    """
+
+    name = "spinnaker2"
+    description = ("SpiNNaker 2, estimated: the spinnaker target's network and NEST reference; "
+                   "Hoeppner 2019 per-op costs, placement estimated (152 PEs per chip)")
+    packages = ("pynn", "nest-simulator")
+
+    def _place(self, network_path: Path, out_dir: Path, progress: Any) -> dict[str, Any]:
+        """An estimate: each population on ceil(neurons / 256) PEs, 152 PEs per chip."""
+        from neuropipe.targets.spinnaker.pynn_network import load
+
+        meta, _ = load(str(network_path))
+        sizes = ([("input", meta["input_size"])] if meta["input"] == "spikes" else []) + [
+            (layer["name"], layer["size"]) for layer in meta["layers"]]
+        populations = [{"label": label, "size": size, "pes": math.ceil(
+            size / self.neurons_per_core)} for label, size in sizes]
+        placement = {"populations": populations, "estimate": True}
+        path = out_dir / "placement.json"
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(placement, indent=1), encoding="utf-8")
+        return placement
+
+    @staticmethod
+    def _routing(placement: dict[str, Any], per_neuron_spikes: list[np.ndarray]
+                 ) -> tuple[None, None]:
+        return None, None  # no route model for SpiNNaker 2
+
+    def _resources(self, placement: dict[str, Any], steps: int) -> Resources:
+        pes = sum(p["pes"] for p in placement["populations"])
+        return Resources(
+            cores=pes, chips=math.ceil(pes / spin_costs.SPINNAKER2_PES_PER_CHIP), boards=None,
+            neurons_per_core_limit=self.neurons_per_core, steps_per_sample=steps,
+            time_per_inference_s=steps * spin_costs.TIMESTEP_S,
+            placement="estimate: ceil(neurons / 256) processing elements per population (as "
+                      "sPyNNaker on SpiNNaker 1; no public SpiNNaker 2 mapper), 152 PEs per chip "
+                      "(SpiNNMachine version_spin2.py); real time at 1 ms per step assumed",
+            details={"populations": placement["populations"]})
+
+    def _estimates(self, counts: Counts, resources: Resources) -> list[EnergyEstimate]:
+        quantities = {"synops": counts.synops, "neuron_updates": counts.neuron_updates,
+                      "host_macs": counts.host_macs}
+        model = spin_costs.SPINNAKER2_PER_OP
+        return [EnergyEstimate.from_terms(model, energy_terms(quantities, model), True)]
+
+    def _record(self, *args: Any, **kwargs: Any) -> DeploymentRecord:
+        record = super()._record(*args, **kwargs)
+        notes = [note for note in record.notes if "virtual board" not in note]
+        notes.append("SpiNNaker 2 runs the same PyNN network here: spikes come from the fast "
+                     "path (checked against NEST); placement is an estimate (no public mapper)")
+        return record.replace(leaves_out=list(spin_costs.SPINNAKER2_PER_OP.leaves_out),
+                              notes=notes)

@@ -195,3 +195,29 @@ def test_a_spiking_cnn_deploys_with_constant_and_poisson_input(tmp_path, capsys)
     import nir
 
     assert "Conv2d" in {type(n).__name__ for n in nir.read(str(run / "model.nir")).nodes.values()}
+
+
+@pytest.mark.parametrize("source", ["snn", "mlp"])
+def test_runs_convert_to_spinnaker(runs, capsys, source):
+    from neuropipe.targets.spinnaker.target import _toolchain_status
+
+    if not _toolchain_status()[0]:
+        pytest.skip(_toolchain_status()[1])
+    code, out, err = convert([str(runs / source), "--target", "spinnaker", "--samples", "200",
+                              "--verify-samples", "3"], capsys)
+    assert code == 0, err
+    folder = runs / source / "targets" / "spinnaker"
+    record = json.loads((folder / "deployment.json").read_text())
+    assert record["target"] == "spinnaker" and record["samples"] == 200
+    verification = record["verification"]
+    # The fast path and NEST agree spike for spike on the verified samples (tolerance: none).
+    assert verification["spike_match"] == 1.0 and verification["nest_prediction_agreement"] == 1.0
+    assert verification["float_prediction_agreement"] >= 0.98
+    assert abs(record["accuracy"] - record["reference_accuracy"]) <= 0.03
+    assert [e["cost_model"] for e in record["estimates"]] == ["spinn5-spinnmachine",
+                                                             "spinnaker1-per-op"]
+    assert record["resources"]["cores"] >= 2 and record["counts"]["packets"] > 0
+    for name in ("network.npz", "pynn_network.py", "placement.json", "model.nir"):
+        assert (folder / name).is_file(), name
+    assert "energy (spinn5-spinnmachine, system level, default)" in out
+    assert "energy (spinnaker1-per-op, chip level)" in out
