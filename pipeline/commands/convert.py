@@ -61,10 +61,18 @@ def summary_lines(record: object, path: Path) -> list[str]:
         missing = [t.name for t in e.terms if t.joules_per_inference is None]
         lines.append(
             f"  energy ({e.cost_model}, {e.level} level{', default' if e.default else ''}): "
-            f"{e.total_j * 1e6:.3f} uJ = device {(e.dynamic_j + e.static_j) * 1e6:.3f} uJ"
-            f" (static {e.static_j * 1e6:.3f}) + host {e.host_j * 1e6:.3f} uJ"
+            f"{joules(e.total_j)} = device {joules(e.dynamic_j + e.static_j)}"
+            f" (static {joules(e.static_j)}) + host {joules(e.host_j)}"
             + (f"; not estimated: {', '.join(missing)}" if missing else ""))
     res = record.resources
     lines.append(f"  resources: {res.cores} cores on {res.chips} chip(s) ({res.placement})")
     lines.append(f"  written {path}")
     return lines
+
+
+def joules(value: float) -> str:
+    """An energy with a unit that keeps it readable (nJ to J)."""
+    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("uJ", 1e-6)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3f} {unit}"
+    return f"{value / 1e-9:.3f} nJ"

@@ -28,11 +28,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import io
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -43,6 +45,7 @@ import numpy as np
 FORMAT = "neuropipe-pynn-network"
 FORMAT_VERSION = 1
 CM_NF = 1.0  # membrane capacitance: i_offset (nA) x 1 ms / 1 nF = 1 mV
+ROW_LIMIT = 256  # sPyNNaker: synapses of one sign from one neuron into one projection
 
 
 def load(path: str) -> tuple[dict, dict]:
@@ -69,8 +72,41 @@ def cell_parameters(arrays: dict, i: int, for_nest: bool) -> dict:
                 i_offset=arrays[f"L{i}_i_offset"])
 
 
+class Group:
+    """One layer as Populations of at most ``ROW_LIMIT`` neurons each (sPyNNaker's row limit).
+
+    sPyNNaker refuses a synaptic row longer than 256 (one neuron's synapses of one sign into
+    one population), and mis-indexes a ``FromListConnector`` into a ``PopulationView``: a
+    layer of more neurons becomes several populations, labelled ``name[lo:hi]``.
+    """
+
+    def __init__(self, sim, label: str, size: int, celltype_for) -> None:
+        self.label, self.size, self.blocks = label, size, []
+        for lo in range(0, size, ROW_LIMIT):
+            hi = min(lo + ROW_LIMIT, size)
+            name = label if (lo, hi) == (0, size) else f"{label}[{lo}:{hi}]"
+            self.blocks.append((lo, hi, sim.Population(hi - lo, celltype_for(lo, hi),
+                                                       label=name)))
+
+    def set(self, **values) -> None:
+        """Set per-neuron parameters (arrays over the whole layer, or scalars)."""
+        for lo, hi, pop in self.blocks:
+            pop.set(**{k: (np.asarray(v)[lo:hi].tolist() if np.ndim(v) else v)
+                       for k, v in values.items()})
+
+    def initialize(self, **values) -> None:
+        """Set initial values (scalars) of every block."""
+        for _, _, pop in self.blocks:
+            pop.initialize(**values)
+
+    def record(self, what: str) -> None:
+        """Record ``what`` in every block."""
+        for _, _, pop in self.blocks:
+            pop.record(what)
+
+
 def build(sim, meta: dict, arrays: dict, for_nest: bool, input_spike_times=None) -> list:
-    """Create the populations and projections; returns the populations, input source first.
+    """Create the populations and projections; returns the layers as ``Group``s, input first.
 
     Args:
         sim: ``pyNN.nest`` or ``pyNN.spiNNaker``, after ``sim.setup``.
@@ -83,31 +119,47 @@ def build(sim, meta: dict, arrays: dict, for_nest: bool, input_spike_times=None)
     source = None
     if meta["input"] == "spikes":
         times = input_spike_times or [[] for _ in range(meta["input_size"])]
-        source = sim.Population(meta["input_size"], sim.SpikeSourceArray(spike_times=times),
-                                label="input")
+        def sources(lo: int, hi: int):
+            block = times[lo:hi]
+            if not for_nest and not any(block):
+                # sPyNNaker 1!7.4.1 fails (IndexError) on a SpikeSourceArray without any
+                # spike: give it one, after the end of the run, so none is ever sent.
+                block = [[float(meta["steps"] + INPUT_OFFSET_MS + 10)]] + block[1:]
+            return sim.SpikeSourceArray(spike_times=block)
+
+        source = Group(sim, "input", meta["input_size"], sources)
     neurons = []
     for i, layer in enumerate(meta["layers"]):
-        params = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                  for k, v in cell_parameters(arrays, i, for_nest).items()}
-        pop = sim.Population(layer["size"], sim.IF_curr_delta(**params), label=layer["name"])
-        pop.initialize(v=0.0)
-        neurons.append(pop)
-    for i, post_pop in enumerate(neurons):
-        pre_pop = source if i == 0 else neurons[i - 1]
-        if pre_pop is None:
+        params = cell_parameters(arrays, i, for_nest)
+
+        def cells(lo: int, hi: int, params: dict = params):
+            return sim.IF_curr_delta(**{k: (v[lo:hi].tolist() if isinstance(v, np.ndarray)
+                                            else v) for k, v in params.items()})
+
+        group = Group(sim, layer["name"], layer["size"], cells)
+        group.initialize(v=0.0)
+        neurons.append(group)
+    for i, post_group in enumerate(neurons):
+        pre_group = source if i == 0 else neurons[i - 1]
+        if pre_group is None:
             continue  # the first layer's synapses run on the host: its input is i_offset
         pre, post, weight = arrays[f"L{i}_pre"], arrays[f"L{i}_post"], arrays[f"L{i}_weight"]
-        for sign, receptor in ((1, "excitatory"), (-1, "inhibitory")):
-            keep = sign * weight > 0
-            if not keep.any():
-                continue
-            # NEST's delta synapses add the weight as given, so inhibitory weights stay
-            # negative; sPyNNaker takes their absolute value and the receptor gives the sign.
-            value = weight[keep] if for_nest else np.abs(weight[keep])
-            conn = np.column_stack([pre[keep], post[keep], value, np.ones(int(keep.sum()))])
-            sim.Projection(pre_pop, post_pop, sim.FromListConnector(
-                conn, column_names=["weight", "delay"]), synapse_type=sim.StaticSynapse(),
-                receptor_type=receptor, label=f"{layer_name(meta, i)}-{receptor[:3]}")
+        for pre_lo, pre_hi, pre_pop in pre_group.blocks:
+            for post_lo, post_hi, post_pop in post_group.blocks:
+                block = (pre >= pre_lo) & (pre < pre_hi) & (post >= post_lo) & (post < post_hi)
+                for sign, receptor in ((1, "excitatory"), (-1, "inhibitory")):
+                    keep = block & (sign * weight > 0)
+                    if not keep.any():
+                        continue
+                    # NEST's delta synapses add the weight as given, so inhibitory weights stay
+                    # negative; sPyNNaker takes their absolute value and the receptor the sign.
+                    value = weight[keep] if for_nest else np.abs(weight[keep])
+                    conn = np.column_stack([pre[keep] - pre_lo, post[keep] - post_lo, value,
+                                            np.ones(int(keep.sum()))])
+                    sim.Projection(pre_pop, post_pop, sim.FromListConnector(
+                        conn, column_names=["weight", "delay"]),
+                        synapse_type=sim.StaticSynapse(), receptor_type=receptor,
+                        label=f"{pre_pop.label}->{post_pop.label}-{receptor[:3]}")
     return ([source] if source is not None else []) + neurons
 
 
@@ -164,43 +216,45 @@ def run_nest(meta: dict, arrays: dict, samples: int, progress: bool = False) -> 
     offset = INPUT_OFFSET_MS if spikes_in else 0
     started = time.perf_counter()
     with quiet():
-        pops = build(sim, meta, arrays, for_nest=True)
-        for pop in pops:
-            pop.record("spikes")
+        groups = build(sim, meta, arrays, for_nest=True)
+        for group in groups:
+            group.record("spikes")
     build_s = time.perf_counter() - started
-    neuron_pops = pops[1:] if spikes_in else pops
+    layers = groups[1:] if spikes_in else groups
     static = [arrays[f"L{i}_i_offset"] for i in range(len(meta["layers"]))]
-    rasters = [np.zeros((samples, steps, p.size), dtype=bool) for p in neuron_pops]
+    rasters = [np.zeros((samples, steps, g.size), dtype=bool) for g in layers]
     started = time.perf_counter()
     for k in range(samples):
         with quiet():
             if k > 0:
-                for pop in neuron_pops:  # no drive while NEST flushes: nothing left in flight
-                    pop.set(i_offset=0.0)
+                for group in layers:  # no drive while NEST flushes: nothing left in flight
+                    group.set(i_offset=0.0)
                 sim.reset()
-                for i, pop in enumerate(neuron_pops):
-                    pop.set(i_offset=static[i].tolist())
-                    pop.initialize(v=0.0)
+                for i, group in enumerate(layers):
+                    group.set(i_offset=static[i])
+                    group.initialize(v=0.0)
             if spikes_in:
-                pops[0].set(spike_times=[sim.Sequence(t) for t in spike_times(
-                    arrays["input_spikes"][k])])
-                for pop in neuron_pops:  # no bias during the lead-in before the first input
-                    pop.set(i_offset=0.0)
+                times = spike_times(arrays["input_spikes"][k])
+                for lo, hi, pop in groups[0].blocks:
+                    pop.set(spike_times=[sim.Sequence(t) for t in times[lo:hi]])
+                for group in layers:  # no bias during the lead-in before the first input
+                    group.set(i_offset=0.0)
                 sim.run(offset - LEAD_IN_SHIFT)
-                for i, pop in enumerate(neuron_pops):
-                    pop.set(i_offset=static[i].tolist())
+                for i, group in enumerate(layers):
+                    group.set(i_offset=static[i])
                 sim.run(steps + LEAD_IN_SHIFT)
             else:
-                neuron_pops[0].set(i_offset=(static[0] + arrays["input_current"][k]).tolist())
+                layers[0].set(i_offset=static[0] + arrays["input_current"][k])
                 sim.run(steps)
-        for i, pop in enumerate(neuron_pops):
-            segment = pop.get_data("spikes", clear=True).segments[-1]
-            origin = float(segment.t_start) if segment.t_start is not None else 0.0
-            for j, train in enumerate(segment.spiketrains):
-                for t in np.asarray(train.magnitude) - origin:
-                    step = int(round(t)) - 1 - offset  # NEST stamps step t at (t + 1) ms
-                    if 0 <= step < steps:
-                        rasters[i][k, step, j] = True
+        for i, group in enumerate(layers):
+            for lo, _, pop in group.blocks:
+                segment = pop.get_data("spikes", clear=True).segments[-1]
+                origin = float(segment.t_start) if segment.t_start is not None else 0.0
+                for j, train in enumerate(segment.spiketrains):
+                    for t in np.asarray(train.magnitude) - origin:
+                        step = int(round(t)) - 1 - offset  # NEST stamps step t at (t + 1) ms
+                        if 0 <= step < steps:
+                            rasters[i][k, step, lo + j] = True
         if progress:
             print(f"sample {k + 1}/{samples}", file=sys.stderr, flush=True)
     per_sample_s = (time.perf_counter() - started) / max(samples, 1)
@@ -253,6 +307,9 @@ def place_on_spinnaker(meta: dict, arrays: dict, neurons_per_core: int = 0) -> d
     nothing: the result has cores, chips and routes per population, not spikes.
     """
     folder = tempfile.mkdtemp(prefix="neuropipe-spinnaker-")
+    # sPyNNaker's own exit hooks still write into the folder: remove it after them (exit hooks
+    # run last-registered first, and sPyNNaker registers its own when imported, below).
+    atexit.register(shutil.rmtree, folder, True)
     configure_spinnaker(folder)
     os.chdir(folder)  # anything sPyNNaker still writes lands in the temporary folder
     started = time.perf_counter()
@@ -267,30 +324,31 @@ def place_on_spinnaker(meta: dict, arrays: dict, neurons_per_core: int = 0) -> d
         if meta["input"] == "spikes":
             times = spike_times(arrays["input_spikes"][0]) if len(arrays["input_spikes"]) \
                 else None
-        pops = build(sim, meta, arrays, for_nest=False, input_spike_times=times)
+        groups = build(sim, meta, arrays, for_nest=False, input_spike_times=times)
         sim.run(meta["steps"])
     mapping_s = time.perf_counter() - started
     result = {"mapping_s": mapping_s, "populations": [], "routing_entries_per_chip": {}}
     machine = FecDataView.get_machine()
     routes = FecDataView.get_routing_table_by_partition()
-    for pop in pops:
+    for group in groups:
         cores = []
-        app_vertex = pop._vertex  # noqa: SLF001 - the public API has no placement accessor
-        partitions = list(FecDataView.get_outgoing_edge_partitions_starting_at_vertex(
-            app_vertex))
-        for vertex in app_vertex.machine_vertices:
-            where = FecDataView.get_placement_of_vertex(vertex)
-            chips = set()
-            for partition in partitions:
-                chips |= _route_chips(vertex, partition.identifier, (where.x, where.y),
-                                      routes, machine)
-            cores.append({"lo_atom": int(vertex.vertex_slice.lo_atom),
-                          "hi_atom": int(vertex.vertex_slice.hi_atom),
-                          "x": int(where.x), "y": int(where.y), "p": int(where.p),
-                          "route_chips": len(chips)})
+        for lo, _, pop in group.blocks:
+            app_vertex = pop._vertex  # noqa: SLF001 - the public API has no placement accessor
+            partitions = list(FecDataView.get_outgoing_edge_partitions_starting_at_vertex(
+                app_vertex))
+            for vertex in app_vertex.machine_vertices:
+                where = FecDataView.get_placement_of_vertex(vertex)
+                chips = set()
+                for partition in partitions:
+                    chips |= _route_chips(vertex, partition.identifier, (where.x, where.y),
+                                          routes, machine)
+                cores.append({"lo_atom": lo + int(vertex.vertex_slice.lo_atom),
+                              "hi_atom": lo + int(vertex.vertex_slice.hi_atom),
+                              "x": int(where.x), "y": int(where.y), "p": int(where.p),
+                              "route_chips": len(chips)})
         cores.sort(key=lambda c: c["lo_atom"])
-        result["populations"].append({"label": pop.label, "size": int(pop.size),
-                                      "cores": cores})
+        result["populations"].append({"label": group.label, "size": int(group.size),
+                                      "blocks": len(group.blocks), "cores": cores})
     for table in FecDataView.get_uncompressed().routing_tables:
         result["routing_entries_per_chip"][f"{table.x},{table.y}"] = int(
             table.number_of_entries)

@@ -177,8 +177,9 @@ def test_the_pynn_script_runs_without_neuropipe():
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module}
     assert "neuropipe" not in imported and imported <= {
-        "__future__", "argparse", "contextlib", "io", "json", "logging", "os", "sys",
-        "tempfile", "time", "warnings", "numpy", "pyNN", "spinn_front_end_common"}
+        "__future__", "argparse", "atexit", "contextlib", "io", "json", "logging", "os",
+        "shutil", "sys", "tempfile", "time", "warnings", "numpy", "pyNN",
+        "spinn_front_end_common"}
 
 
 def test_a_missing_toolchain_is_named(monkeypatch):
