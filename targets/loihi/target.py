@@ -48,8 +48,11 @@ class LoihiTarget:
             return Availability(False, "Lava lacks its Python 3.11 fix: run "
                                 "'python -m neuropipe.targets.lava_setup'")
         try:
-            import lava.lib.dl.netx  # noqa: F401
             import lava.proc.lif.process  # noqa: F401
+
+            from neuropipe.targets.loihi.netx_import import import_netx
+
+            import_netx()
         except Exception as e:  # noqa: BLE001 - any import failure makes the target unavailable
             return Availability(False, f"Lava does not import ({type(e).__name__}: {e}); run "
                                 "'make venv' or 'python -m neuropipe.targets.lava_setup'")
