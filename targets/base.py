@@ -38,6 +38,8 @@ class Workload:
             own graphs use dt = 1 (time in steps); graphs from elsewhere may need another.
         seed: Seed of the input spike generator (``poisson`` encoding).
         reference_accuracy: Accuracy of the same model in PyTorch on the same samples.
+        onnx: Path of a conventional network's ONNX model: host targets run it as it is
+            (``graph`` is then None); neuromorphic targets take the converted ``graph``.
     """
 
     graph: Any
@@ -48,6 +50,7 @@ class Workload:
     dt: float = 1.0
     seed: int = 0
     reference_accuracy: float | None = None
+    onnx: str | None = None
 
 
 @runtime_checkable
@@ -66,7 +69,7 @@ class Target(Protocol):
         """Probe whether the backend runs here (cheap; never raises)."""
         ...
 
-    def supports(self, graph: Any) -> list[str]:
+    def supports(self, graph: Any, dt: float = 1.0) -> list[str]:
         """List what in ``graph`` this target cannot run (empty if everything is supported).
 
         Each entry names the node and says what is supported instead.

@@ -22,7 +22,8 @@ def poisson_spikes(x: np.ndarray, steps: int, rng: np.random.Generator) -> np.nd
 
 
 def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "constant",
-             input_spikes: np.ndarray | None = None) -> np.ndarray:
+             input_spikes: np.ndarray | None = None, device: str = "cpu",
+             layer_inputs: list[np.ndarray] | None = None) -> np.ndarray:
     """Return output spike counts ``(N, classes)`` of a batch ``x`` in [0, 1].
 
     Args:
@@ -31,21 +32,31 @@ def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "const
         timesteps: Steps to run.
         encoding: ``constant`` (x every step) or ``poisson`` (needs ``input_spikes``).
         input_spikes: Bool ``(timesteps, N, inputs)`` for ``poisson``.
+        device: Torch device to run on (``cpu`` or ``cuda``).
+        layer_inputs: If a list is given, it receives, per layer, how often each of its inputs
+            was nonzero over the run, summed over the batch ``(inputs,)``: the spikes (or
+            analogue values) each layer's synapses processed.
     """
     n = len(x)
-    xt = torch.as_tensor(np.asarray(x, dtype=np.float32)).reshape(n, -1)
-    weights = [(torch.as_tensor(layer.weight, dtype=torch.float32),
-                torch.as_tensor(layer.bias, dtype=torch.float32)) for layer in chain.layers]
-    params = [tuple(torch.as_tensor(np.asarray(value, dtype=np.float32)) for value in (
-        layer.neuron.leak, layer.neuron.v_leak, layer.neuron.input_gain,
-        layer.neuron.v_threshold, layer.neuron.v_reset)) for layer in chain.layers]
-    v = [torch.zeros(n, layer.neurons) for layer in chain.layers]
-    counts = torch.zeros(n, chain.layers[-1].neurons)
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32), device=device).reshape(n, -1)
+    weights = [(torch.as_tensor(layer.weight, dtype=torch.float32, device=device),
+                torch.as_tensor(layer.bias, dtype=torch.float32, device=device))
+               for layer in chain.layers]
+    params = [tuple(torch.as_tensor(np.asarray(value, dtype=np.float32), device=device)
+                    for value in (layer.neuron.leak, layer.neuron.v_leak,
+                                  layer.neuron.input_gain, layer.neuron.v_threshold,
+                                  layer.neuron.v_reset)) for layer in chain.layers]
+    v = [torch.zeros(n, layer.neurons, device=device) for layer in chain.layers]
+    counts = torch.zeros(n, chain.layers[-1].neurons, device=device)
+    nonzero = ([torch.zeros(layer.inputs, device=device) for layer in chain.layers]
+               if layer_inputs is not None else None)
     with torch.no_grad():
         for t in range(timesteps):
             s = xt if encoding == "constant" else torch.as_tensor(
-                input_spikes[t], dtype=torch.float32)
+                input_spikes[t], dtype=torch.float32, device=device)
             for i, layer in enumerate(chain.layers):
+                if nonzero is not None:
+                    nonzero[i] += (s != 0).sum(dim=0)
                 w, b = weights[i]
                 if layer.kind == "dense":
                     current = s @ w.T + b
@@ -58,7 +69,9 @@ def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "const
                 s = (v[i] > v_th).to(torch.float32)
                 v[i] = v[i] * (1 - s) + v_reset * s
             counts += s
-    return counts.numpy()
+    if nonzero is not None:
+        layer_inputs.extend(z.cpu().numpy() for z in nonzero)
+    return counts.cpu().numpy()
 
 
 def predict(counts: np.ndarray) -> np.ndarray:

@@ -112,6 +112,9 @@ class LayerReport(Record):
         host_macs_per_inference: Multiply-accumulates done on the host (host layers).
         neuron_updates_per_inference: Neuron updates per inference.
         quantisation: Backend-specific quantisation details (weight bits, exponent, error...).
+        ops: Conventional operations of the layer per inference (host targets): ``dense``
+            (what the hardware executes), ``effective`` (nonzero input x nonzero weight) and
+            ``op`` (``MAC`` or ``AC``).
     """
 
     type_tag = "layer-report"
@@ -126,6 +129,7 @@ class LayerReport(Record):
     host_macs_per_inference: float = 0.0
     neuron_updates_per_inference: float = 0.0
     quantisation: dict[str, Any] = field(default_factory=dict)
+    ops: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -140,6 +144,8 @@ class Counts(Record):
         input_spikes: Spikes of the encoded input that reach the device.
         packets: Multicast packets sent (None where the target does not model routing).
         router_traversals: Packets times routers each passes (None where not modelled).
+        ops: Conventional operations (host targets): ``dense_macs``, ``dense_acs``,
+            ``effective_macs``, ``effective_acs`` per inference.
     """
 
     type_tag = "counts"
@@ -150,6 +156,7 @@ class Counts(Record):
     input_spikes: float = 0.0
     packets: float | None = None
     router_traversals: float | None = None
+    ops: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

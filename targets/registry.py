@@ -10,6 +10,8 @@ from neuropipe.targets.base import Target
 # name -> "module:Class". Modules are imported only when the target is used, so a missing SDK
 # never breaks the CLI.
 TARGETS: dict[str, str] = {
+    "cpu": "neuropipe.targets.host.target:CpuTarget",
+    "gpu": "neuropipe.targets.host.target:GpuTarget",
     "loihi": "neuropipe.targets.loihi.target:LoihiTarget",
     "spinnaker": "neuropipe.targets.spinnaker.target:SpiNNakerTarget",
     "spinnaker2": "neuropipe.targets.spinnaker.target:SpiNNaker2Target",

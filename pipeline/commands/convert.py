@@ -52,17 +52,32 @@ def summary_lines(record: object, path: Path) -> list[str]:
     match = record.verification.get("spike_match")
     checked = "" if match is None else f"; spike match {match:.4f}"
     counts = record.counts
+    steps = f", {record.timesteps} steps" if record.layers and any(
+        layer.neuron_updates_per_inference for layer in record.layers) else ""
     lines = [f"{record.target}: accuracy {record.accuracy:.4f} (reference {ref}) on "
-             f"{record.samples} images, {record.timesteps} steps{checked}",
-             f"  per inference: {counts.synops:,.0f} synops, {counts.neuron_updates:,.0f} neuron "
-             f"updates, {counts.host_macs:,.0f} host MACs"
-             + (f", {counts.packets:,.0f} packets" if counts.packets is not None else "")]
+             f"{record.samples} images{steps}{checked}"]
+    if counts.ops:
+        ops = counts.ops
+        lines.append(f"  per inference: dense {ops['dense_macs']:,.0f} MACs + "
+                     f"{ops['dense_acs']:,.0f} ACs; effective {ops['effective_macs']:,.0f} "
+                     f"MACs + {ops['effective_acs']:,.0f} ACs; "
+                     f"{counts.neuron_updates:,.0f} neuron updates")
+    else:
+        lines.append(f"  per inference: {counts.synops:,.0f} synops, "
+                     f"{counts.neuron_updates:,.0f} neuron updates, {counts.host_macs:,.0f} "
+                     "host MACs"
+                     + (f", {counts.packets:,.0f} packets" if counts.packets is not None else ""))
     for e in record.estimates:
+        kinds = {t.kind for t in e.terms}
         missing = [t.name for t in e.terms if t.joules_per_inference is None]
+        parts = [f"device {joules(e.dynamic_j + e.static_j)}"
+                 + (f" (static {joules(e.static_j)})" if "static" in kinds else "")]
+        if "host" in kinds:
+            parts.append(f"host {joules(e.host_j)}")
         lines.append(
             f"  energy ({e.cost_model}, {e.level} level{', default' if e.default else ''}): "
-            f"{joules(e.total_j)} = device {joules(e.dynamic_j + e.static_j)}"
-            f" (static {joules(e.static_j)}) + host {joules(e.host_j)}"
+            + (f"{joules(e.total_j)} = {' + '.join(parts)}" if len(missing) < len(e.terms)
+               else "none")
             + (f"; not estimated: {', '.join(missing)}" if missing else ""))
     res = record.resources
     lines.append(f"  resources: {res.cores} cores on {res.chips} chip(s) ({res.placement})")

@@ -76,6 +76,7 @@ class Prepared:
     reference: Any  # callable(x) -> predictions of the torch reference
     notes: list[str]
     model: str = "nir-file"
+    onnx: str | None = None  # a conventional network, run as it is by host targets
 
 
 def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
@@ -115,12 +116,14 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
         _refuse_to_replace(RunDir(_results_root(config)).deployment(config.target))
     dataset, data_dir = _data_of(config)
     data = load_dataset(dataset, data_dir)
-    prepared = _prepare(config, data)
+    prepared = _prepare(config, data, conventional=getattr(target, "runs_onnx", False))
     final = prepared.run.target_dir(config.target)
-    problems = target.supports(prepared.graph, prepared.dt)
-    if problems:
-        raise GraphError(f"target '{config.target}' cannot run this graph: {'; '.join(problems)}")
-    _check_input_size(prepared.graph, prepared.dt, data.test_x.shape[1:], dataset)
+    if prepared.graph is not None:
+        problems = target.supports(prepared.graph, prepared.dt)
+        if problems:
+            raise GraphError(f"target '{config.target}' cannot run this graph: "
+                             f"{'; '.join(problems)}")
+        _check_input_size(prepared.graph, prepared.dt, data.test_x.shape[1:], dataset)
     n = config.samples or len(data.test_y)
     x = to_tensor(data.test_x[:n]).numpy()
     labels = data.test_y[:n]
@@ -128,20 +131,29 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     workload = Workload(graph=prepared.graph, inputs=x, labels=labels,
                         timesteps=prepared.timesteps, encoding=prepared.encoding,
                         dt=prepared.dt, seed=config.seed,
-                        reference_accuracy=float(np.mean(reference_preds == labels)))
+                        reference_accuracy=float(np.mean(reference_preds == labels)),
+                        onnx=prepared.onnx)
+    options: dict[str, Any] = {"verify_samples": config.verify_samples}
+    if getattr(target, "measures", False):
+        from neuropipe.reports.meter import Meter
+
+        options["meter"] = Meter()
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{config.target}.", dir=final.parent))
     staging.chmod(umask_mode(0o777))
     try:
         with make_progress() as progress:
-            record = target.deploy(workload, staging, verify_samples=config.verify_samples,
-                                   progress=progress)
+            record = target.deploy(workload, staging, progress=progress, **options)
         # The deployed graph goes beside its record (and is checked writable) before the swap.
-        write_nir(prepared.graph, staging / "model.nir")
+        if prepared.graph is not None:
+            write_nir(prepared.graph, staging / "model.nir")
+            artifacts = {**record.artifacts, "graph": "model.nir"}
+        else:
+            artifacts = dict(record.artifacts)
+        deployed = staging / ("model.nir" if prepared.graph is not None else "model.onnx")
         record = record.replace(
-            notes=[*prepared.notes, *record.notes],
-            artifacts={**record.artifacts, "graph": "model.nir"},
-            provenance=_provenance(config, prepared, dataset, staging / "model.nir", target))
+            notes=[*prepared.notes, *record.notes], artifacts=artifacts,
+            provenance=_provenance(config, prepared, dataset, deployed, target))
         record.write(staging / "deployment.json")
         _swap_in(staging, final)
     except KeyboardInterrupt as e:
@@ -151,7 +163,7 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if Path(config.source).is_dir():  # the run's graph: the one last deployed
+    if Path(config.source).is_dir() and prepared.graph is not None:  # the one last deployed
         write_bytes_atomic(prepared.run.nir, (final / "model.nir").read_bytes())
     return record, final / "deployment.json"
 
@@ -254,17 +266,18 @@ def _swap_in(staging: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _prepare(config: ConvertConfig, data: Any) -> Prepared:
+def _prepare(config: ConvertConfig, data: Any, conventional: bool = False) -> Prepared:
     source = Path(config.source)
     if source.is_dir():
-        return _prepare_run(config, RunDir.open(source), data)
+        return _prepare_run(config, RunDir.open(source), data, conventional)
     if source.suffix == ".nir" or source.is_file():
         return _prepare_file(config, source)
     raise InputError(f"{source} does not exist: pass a run directory made by 'neuropipe train' "
                      "or a .nir file")
 
 
-def _prepare_run(config: ConvertConfig, run: RunDir, data: Any) -> Prepared:
+def _prepare_run(config: ConvertConfig, run: RunDir, data: Any, conventional: bool = False
+                 ) -> Prepared:
     import torch
 
     from neuropipe.models.checkpoint import load_trained
@@ -274,6 +287,8 @@ def _prepare_run(config: ConvertConfig, run: RunDir, data: Any) -> Prepared:
 
     model, train_config = load_trained(run)
     is_snn = get_spec(train_config.model).kind == "snn"
+    if conventional and not is_snn:
+        return _prepare_onnx(config, run, model, train_config.model)
     timesteps = config.timesteps or (train_config.timesteps if is_snn else
                                      CONVERTED_TIMESTEPS)
     if is_snn:
@@ -329,6 +344,27 @@ def _prepare_run(config: ConvertConfig, run: RunDir, data: Any) -> Prepared:
 
     prepared.reference = reference_with_ann
     return prepared
+
+
+def _prepare_onnx(config: ConvertConfig, run: RunDir, model: Any, name: str) -> Prepared:
+    """A conventional run for a host target: its ONNX model, run as it is (no conversion)."""
+    import torch
+
+    from neuropipe.models.training import predict
+
+    if not run.onnx.is_file():
+        raise RunDirError(f"{run.onnx} is missing: re-run 'neuropipe train {name}' to export it")
+    notes = [f"reference: the trained {name} in PyTorch on the same images"]
+    for flag, value in (("--timesteps", config.timesteps), ("--encoding", config.encoding),
+                        ("--percentile", None if config.percentile == 99.9 else 1)):
+        if value is not None:
+            notes.append(f"{flag} was not used here: on a host target {name} runs as "
+                         "trained, once per image, without conversion to spikes")
+
+    def reference(x: np.ndarray) -> np.ndarray:
+        return predict(model, torch.as_tensor(x)).numpy()
+
+    return Prepared(None, run, 1, "analogue", 1.0, reference, notes, name, onnx=str(run.onnx))
 
 
 def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:

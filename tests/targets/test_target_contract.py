@@ -57,5 +57,5 @@ def test_every_registered_target_honours_the_contract(name, rng, make_dense_grap
 
 
 def test_unknown_target_lists_the_registered_ones():
-    with pytest.raises(TargetError, match="unknown target 'tpu': choose one of loihi"):
+    with pytest.raises(TargetError, match="unknown target 'tpu': choose one of cpu, gpu, loihi"):
         get_target("tpu")
