@@ -10,8 +10,9 @@ import typer
 
 def convert(
     source: Annotated[Path, typer.Argument(help="A run directory or a .nir file.")],
-    target: Annotated[str, typer.Option(help="Deployment target (see 'neuropipe doctor').")
-                      ] = "loihi",
+    target: Annotated[str, typer.Option(
+        help="Deployment target: loihi, spinnaker, spinnaker2, cpu or gpu; several separated "
+             "by commas; or all (those available here; see 'neuropipe doctor').")] = "loihi",
     timesteps: Annotated[int | None, typer.Option(help="Steps per sample.")] = None,
     samples: Annotated[int | None, typer.Option(help="Test images to evaluate (default all).")
                        ] = None,
@@ -34,16 +35,37 @@ def convert(
     force: Annotated[bool, typer.Option(
         "--force", help="Replace an earlier deployment of the same target.")] = False,
 ) -> None:
-    """Run SOURCE on a target; write targets/<target>/deployment.json in the run."""
-    from neuropipe.pipeline.stages.convert import ConvertConfig, run_convert
+    """Run SOURCE on one or more targets; write targets/<target>/deployment.json in the run."""
+    from neuropipe.core.errors import NeuropipeError
+    from neuropipe.pipeline.stages.convert import ConvertConfig, run_convert_many, target_list
 
-    record, path = run_convert(ConvertConfig(
-        source=source, target=target, timesteps=timesteps, samples=samples,
+    names = target_list(target)
+    config = ConvertConfig(
+        source=source, target=names[0], timesteps=timesteps, samples=samples,
         verify_samples=verify_samples, encoding=encoding, dt=dt, dataset=dataset,
         data_dir=str(data_dir) if data_dir else None, percentile=percentile, seed=seed,
-        out=out, force=force))
-    for line in summary_lines(record, path):
-        typer.echo(line)
+        out=out, force=force)
+    if len(names) == 1 and target.strip() != "all":
+        from neuropipe.pipeline.stages.convert import run_convert
+
+        record, path = run_convert(config)
+        for line in summary_lines(record, path):
+            typer.echo(line)
+        return
+    outcomes = run_convert_many(config, names, skip_unavailable=target.strip() == "all")
+    for outcome in outcomes:
+        if outcome.record is not None:
+            for line in summary_lines(outcome.record, outcome.path):
+                typer.echo(line)
+        elif outcome.skipped:
+            typer.echo(f"{outcome.target}: skipped, unavailable here: {outcome.skipped}")
+        else:
+            typer.echo(f"{outcome.target}: failed: {outcome.error}", err=True)
+    failed = [o.target for o in outcomes if o.error]
+    if failed:
+        done = [o.target for o in outcomes if o.record is not None]
+        raise NeuropipeError(f"{len(failed)} of {len(outcomes)} targets failed "
+                             f"({', '.join(failed)}); written: {', '.join(done) or 'none'}")
 
 
 def summary_lines(record: object, path: Path) -> list[str]:

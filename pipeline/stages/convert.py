@@ -14,6 +14,7 @@ from neuropipe.core.errors import (
     GraphError,
     InputError,
     InterruptedRun,
+    NeuropipeError,
     RunDirError,
     TargetError,
 )
@@ -169,6 +170,64 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
 
 
 COMMON_PACKAGES = ("torch", "numpy", "nir", "norse")
+
+
+def target_list(spec: str) -> list[str]:
+    """Target names of ``--target``: one name, a comma-separated list, or ``all``.
+
+    Raises:
+        TargetError: Naming an unknown target and the registered ones, before any work.
+    """
+    from neuropipe.targets.registry import target_names
+
+    if spec.strip() == "all":
+        return target_names()
+    names = list(dict.fromkeys(t.strip() for t in spec.split(",") if t.strip()))
+    unknown = [t for t in names if t not in target_names()]
+    if unknown or not names:
+        raise TargetError(f"unknown target {', '.join(repr(t) for t in unknown) or repr(spec)}: "
+                          f"choose from {', '.join(target_names())}, a comma-separated list, "
+                          "or all")
+    return names
+
+
+@dataclass
+class Outcome:
+    """What became of one target of a ``convert`` command."""
+
+    target: str
+    record: DeploymentRecord | None = None
+    path: Path | None = None
+    error: str = ""
+    skipped: str = ""
+
+
+def run_convert_many(config: ConvertConfig, names: list[str], skip_unavailable: bool
+                     ) -> list[Outcome]:
+    """Deploy to several targets in turn; each is written as it completes.
+
+    A target that fails is reported and the others still run; Ctrl-C stops the command and
+    keeps what was already written. With ``skip_unavailable`` (``--target all``), targets whose
+    backend is not available here are skipped, with the reason.
+    """
+    import dataclasses
+
+    outcomes = []
+    for name in names:
+        if skip_unavailable:
+            availability = get_target(name).availability()
+            if not availability.available:
+                outcomes.append(Outcome(name, skipped=availability.reason))
+                continue
+        try:
+            record, path = run_convert(dataclasses.replace(config, target=name))
+        except InterruptedRun:
+            raise
+        except NeuropipeError as e:
+            outcomes.append(Outcome(name, error=str(e)))
+            continue
+        outcomes.append(Outcome(name, record, path))
+    return outcomes
 
 
 def _provenance(config: ConvertConfig, prepared: Prepared, dataset: str, graph_file: Path,

@@ -221,3 +221,27 @@ def test_runs_convert_to_spinnaker(runs, capsys, source):
         assert (folder / name).is_file(), name
     assert "energy (spinn5-spinnmachine, system level, default)" in out
     assert "energy (spinnaker1-per-op, chip level)" in out
+
+
+def test_several_targets_each_written_as_it_completes(runs, capsys):
+    run = runs / "mlp"
+    assert (run / "targets" / "loihi" / "deployment.json").is_file() or convert(
+        [str(run), "--samples", "50", "--verify-samples", "0"], capsys)[0] == 0
+    before = (run / "targets" / "loihi" / "deployment.json").read_bytes()
+    code, out, err = convert([str(run), "--target", "cpu,loihi", "--samples", "100"], capsys)
+    # loihi already has a deployment (no --force): it fails, cpu is still written.
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        "error: 1 of 2 targets failed (loihi); written: cpu")
+    assert "loihi: failed:" in err and "pass --force to replace it" in err
+    record = json.loads((run / "targets" / "cpu" / "deployment.json").read_text())
+    assert record["target"] == "cpu" and record["artifacts"] == {"onnx": "model.onnx"}
+    assert record["provenance"]["model"] == "mlp" and "cpu: accuracy" in out
+    assert (run / "targets" / "loihi" / "deployment.json").read_bytes() == before
+
+
+def test_an_unknown_target_in_a_list_is_refused_before_any_work(runs, capsys):
+    code, _, err = convert([str(runs / "snn"), "--target", "cpu,tpu"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "unknown target 'tpu': choose from cpu, gpu, loihi" in err
+    assert not (runs / "snn" / "targets" / "cpu").exists()
