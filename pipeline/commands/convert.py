@@ -78,6 +78,8 @@ def summary_lines(record: object, path: Path) -> list[str]:
         layer.neuron_updates_per_inference for layer in record.layers) else ""
     lines = [f"{record.target}: accuracy {record.accuracy:.4f} (reference {ref}) on "
              f"{record.samples} images{steps}{checked}"]
+    lines += [f"  note: {note}" for note in record.notes
+              if note.startswith("--") or "cannot be resumed" in note]
     if counts.ops:
         ops = counts.ops
         lines.append(f"  per inference: dense {ops['dense_macs']:,.0f} MACs + "

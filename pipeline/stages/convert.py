@@ -14,6 +14,7 @@ from neuropipe.core.errors import (
     GraphError,
     InputError,
     InterruptedRun,
+    ModelError,
     NeuropipeError,
     RunDirError,
     TargetError,
@@ -78,6 +79,7 @@ class Prepared:
     notes: list[str]
     model: str = "nir-file"
     onnx: str | None = None  # a conventional network, run as it is by host targets
+    own_settings: bool = False  # the run's own steps and encoding: its model.nir may be written
 
 
 def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
@@ -126,6 +128,9 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
                              f"{'; '.join(problems)}")
         _check_input_size(prepared.graph, prepared.dt, data.test_x.shape[1:], dataset)
     n = config.samples or len(data.test_y)
+    if config.verify_samples > n:
+        prepared.notes.append(f"--verify-samples {config.verify_samples} is more than the {n} "
+                              f"images evaluated: {n} were verified")
     x = to_tensor(data.test_x[:n]).numpy()
     labels = data.test_y[:n]
     reference_preds = prepared.reference(x)
@@ -164,7 +169,9 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if Path(config.source).is_dir() and prepared.graph is not None:  # the one last deployed
+    if Path(config.source).is_dir() and prepared.own_settings:
+        # The run's model.nir is the trained model with its own settings; a deployment with
+        # other steps or encoding keeps its graph in its own folder only.
         write_bytes_atomic(prepared.run.nir, (final / "model.nir").read_bytes())
     return record, final / "deployment.json"
 
@@ -337,15 +344,34 @@ def _prepare(config: ConvertConfig, data: Any, conventional: bool = False) -> Pr
 
 def _prepare_run(config: ConvertConfig, run: RunDir, data: Any, conventional: bool = False
                  ) -> Prepared:
-    import torch
-
-    from neuropipe.models.checkpoint import load_trained
-    from neuropipe.models.nir_export import export_snn
-    from neuropipe.models.training import predict, to_tensor
+    from neuropipe.models.checkpoint import load_safely, load_trained
     from neuropipe.models.zoo import get_spec
 
     model, train_config = load_trained(run)
     is_snn = get_spec(train_config.model).kind == "snn"
+    prepared = _prepare_trained(config, run, data, conventional, model, train_config, is_snn)
+    if is_snn:
+        own = (config.timesteps in (None, train_config.timesteps)
+               and config.encoding in (None, train_config.encoding))
+    else:  # a converted ANN: the default conversion is the run's own graph
+        own = (config.timesteps is None and config.encoding in (None, "constant")
+               and config.percentile == 99.9)
+    prepared.own_settings = own and prepared.graph is not None
+    try:
+        load_safely(run.checkpoint)
+    except ModelError as e:
+        prepared.notes.append(f"{e}: model.pt was deployed, but this run cannot be resumed "
+                              "with 'neuropipe train --resume'")
+    return prepared
+
+
+def _prepare_trained(config: ConvertConfig, run: RunDir, data: Any, conventional: bool,
+                     model: Any, train_config: Any, is_snn: bool) -> Prepared:
+    import torch
+
+    from neuropipe.models.nir_export import export_snn
+    from neuropipe.models.training import predict, to_tensor
+
     if conventional and not is_snn:
         return _prepare_onnx(config, run, model, train_config.model)
     timesteps = config.timesteps or (train_config.timesteps if is_snn else

@@ -63,8 +63,11 @@ def test_ann_run_is_converted_to_if_neurons(runs, capsys):
     record = json.loads((runs / "mlp" / "targets" / "loihi" / "deployment.json").read_text())
     import nir
 
-    graph = nir.read(str(runs / "mlp" / "model.nir"))
+    graph = nir.read(str(runs / "mlp" / "targets" / "loihi" / "model.nir"))
     assert {type(n).__name__ for n in graph.nodes.values()} >= {"Affine", "IF"}
+    # --timesteps 24 is this deployment's choice: the run's own model.nir is not replaced.
+    own = runs / "mlp" / "model.nir"
+    assert not own.exists() or int(np.asarray(nir.read(str(own)).metadata["timesteps"])) != 24
     assert any("the ANN itself scores" in note for note in record["notes"])
     note = next(n for n in record["notes"] if "ANN itself" in n)
     ann = float(note.split("scores ")[1].split()[0])
@@ -194,7 +197,12 @@ def test_a_spiking_cnn_deploys_with_constant_and_poisson_input(tmp_path, capsys)
     assert record["host_energy_per_inference_j"] == 0.0  # poisson: every synapse on the chip
     import nir
 
-    assert "Conv2d" in {type(n).__name__ for n in nir.read(str(run / "model.nir")).nodes.values()}
+    own = nir.read(str(run / "model.nir"))
+    assert "Conv2d" in {type(n).__name__ for n in own.nodes.values()}
+    # The second convert (poisson) kept the run's model.nir: the trained model's settings.
+    assert str(own.metadata["encoding"]) == "constant"
+    deployed = nir.read(str(run / "targets" / "loihi" / "model.nir"))
+    assert str(deployed.metadata["encoding"]) == "poisson"
 
 
 @pytest.mark.parametrize("source", ["snn", "mlp"])
