@@ -22,7 +22,14 @@ app = typer.Typer(
 def _register() -> None:
     # Command modules import only typer and the standard library at import time; heavy SDKs
     # (torch, lava, norse) are imported inside the functions, so --help stays fast and robust.
-    from neuropipe.pipeline.commands import convert, doctor, footprint, measure, train
+    from neuropipe.pipeline.commands import (
+        convert,
+        doctor,
+        energy_report,
+        footprint,
+        measure,
+        train,
+    )
 
     app.command("train")(train.train)
     app.command("convert")(convert.convert)
@@ -32,11 +39,22 @@ def _register() -> None:
     )(measure.measure)
     app.command("footprint")(footprint.footprint)
     app.command("doctor")(doctor.doctor)
+    app.command("energy-report")(energy_report.energy_report)
+
+
+# Commands that run other programs: their children must see the user's environment unchanged.
+RUNS_OTHER_PROGRAMS = ("measure",)
 
 
 @app.callback()
-def _root() -> None:
+def _root(ctx: typer.Context) -> None:
     """Train, convert and deploy networks to neuromorphic targets, with honest energy figures."""
+    if ctx.invoked_subcommand not in RUNS_OTHER_PROGRAMS and "torch" not in sys.modules:
+        # torch's OpenMP threads otherwise spin while they wait for work (libgomp's default),
+        # which on a loaded machine burns CPU-seconds that the energy estimate then counts
+        # (14x more for one mlp epoch at load 9 here). Read once, when torch is first imported
+        # (the commands import it lazily); a value the user set is kept.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 _register()
@@ -60,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         code = e.exit_code
     except typer.TyperException as e:  # typer's own usage errors (vendored click)
+        if type(e).__name__ == "NoArgsIsHelpError":  # a bare 'neuropipe': the help is printed
+            return _exit(0, argv)
         ctx = getattr(e, "ctx", None)
         where = f"neuropipe {ctx.info_name} --help" if ctx and ctx.parent else "neuropipe --help"
         message = e.format_message() if hasattr(e, "format_message") else str(e)
@@ -73,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         code = 130
     else:
         code = result if isinstance(result, int) else 0
+    return _exit(code, argv)
+
+
+def _exit(code: int, argv: list[str] | None) -> int:
+    """Return ``code`` when called with ``argv``; otherwise exit the process with it."""
     if argv is None:
         if code == InterruptedRun.exit_code:
             # After Ctrl-C, exit without the interpreter's clean-up: Lava's killed processes

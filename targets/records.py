@@ -118,7 +118,7 @@ class LayerReport(Record):
     """
 
     type_tag = "layer-report"
-    schema_version = 2
+    schema_version = 3
     name: str = ""
     kind: str = ""
     neurons: int = 0
@@ -149,6 +149,7 @@ class Counts(Record):
     """
 
     type_tag = "counts"
+    schema_version = 2
     synops: float = 0.0
     neuron_updates: float = 0.0
     host_macs: float = 0.0

@@ -1,0 +1,562 @@
+"""Rows of the energy report (one per model x target) and the views computed on them alone.
+
+The pipeline turns run directories into these plain records; everything here works on the rows
+only: the equal-accuracy selection, break-even against the conventional baseline, and the
+report record that renderers read. Energy figures are compared only at the same level
+(``arithmetic``, ``chip``, ``system``, ``measured``); a figure whose terms span levels (a chip
+estimate with host work costed at system level) says so wherever it is compared.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from neuropipe.core.errors import InputError
+from neuropipe.core.records import Record
+
+LEVELS = ("arithmetic", "chip", "system", "measured")
+# Targets that run the conventional baseline, in order of preference (decision of the issue).
+HOST_TARGETS = ("cpu", "gpu")
+J_PER_KWH = 3.6e6
+# Accuracies within this of the threshold count as reaching it (fractions printed to 4 places).
+ACCURACY_TOLERANCE = 1e-9
+
+
+@dataclass
+class EstimateRow(Record):
+    """One cost model's energy per inference of one configuration.
+
+    Attributes:
+        cost_model: Name of the cost model.
+        level: Level of the estimate (of its device terms).
+        default: True for the deployment's headline estimate.
+        total_j: Joules per inference, every estimated term.
+        device_j: Of which the device (dynamic plus static).
+        static_j: Of which the device's static power.
+        host_j: Of which work done on the host for the device.
+        term_levels: Levels of the estimated terms, without repeats.
+        not_estimated: Terms named but not estimated (they add nothing to ``total_j``).
+        estimated: False when no term is estimated: then ``total_j`` is no figure at all (a
+            meter that could not measure), and the estimate is never compared.
+        sources: Citations of the constants.
+        leaves_out: What the figure does not include.
+    """
+
+    type_tag = "report-estimate"
+    cost_model: str = ""
+    level: str = ""
+    default: bool = False
+    total_j: float = 0.0
+    device_j: float = 0.0
+    static_j: float = 0.0
+    host_j: float = 0.0
+    term_levels: list[str] = field(default_factory=list)
+    not_estimated: list[str] = field(default_factory=list)
+    estimated: bool = True
+    sources: list[str] = field(default_factory=list)
+    leaves_out: list[str] = field(default_factory=list)
+
+    @property
+    def other_levels(self) -> list[str]:
+        """Levels of terms that differ from the estimate's own (e.g. host work at system)."""
+        return [lv for lv in self.term_levels if lv != self.level]
+
+    @property
+    def level_label(self) -> str:
+        """``chip``, or ``chip + system-level terms`` when its terms span levels."""
+        extra = self.other_levels
+        return self.level + (f" + {'/'.join(extra)}-level terms" if extra else "")
+
+
+@dataclass
+class LayerRow(Record):
+    """Operations of one layer per inference.
+
+    Attributes:
+        name: Layer (NIR node) name.
+        kind: ``dense``, ``conv``...
+        neurons: Neurons in the layer.
+        synops: Synaptic operations on the device.
+        host_macs: Multiply-accumulates on the host.
+        neuron_updates: Neuron updates.
+        spikes: Spikes emitted.
+        dense_ops: Operations a host target executes for the layer (None for other targets).
+    """
+
+    type_tag = "report-layer"
+    name: str = ""
+    kind: str = ""
+    neurons: int = 0
+    synops: float = 0.0
+    host_macs: float = 0.0
+    neuron_updates: float = 0.0
+    spikes: float = 0.0
+    dense_ops: float | None = None
+
+    @property
+    def ops(self) -> float:
+        """Operations per inference: a host target's dense ops, else synops plus host MACs."""
+        return self.dense_ops if self.dense_ops is not None else self.synops + self.host_macs
+
+
+@dataclass
+class TrainingRow(Record):
+    """The training energy of a run, from its ``energy.json``.
+
+    Attributes:
+        joules: Energy measured or estimated over the training window (no PUE).
+        kwh: The same in kWh.
+        kwh_pue: kWh times PUE (what break-even uses).
+        co2e_kg: Emissions, kg CO2e.
+        pue: The PUE applied.
+        methods: How each component was obtained (``rapl``, ``nvml-energy``, ``estimate``...).
+        leaves_out: What the figure does not include.
+    """
+
+    type_tag = "report-training"
+    joules: float = 0.0
+    kwh: float = 0.0
+    kwh_pue: float = 0.0
+    co2e_kg: float = 0.0
+    pue: float = 1.0
+    methods: dict[str, str] = field(default_factory=dict)
+    leaves_out: list[str] = field(default_factory=list)
+
+    @property
+    def joules_pue(self) -> float:
+        """Training energy with PUE, in joules (``kwh_pue`` x 3.6e6)."""
+        return self.kwh_pue * J_PER_KWH
+
+    @property
+    def method(self) -> str:
+        """``measured``, ``estimate``, or the methods by component when they are mixed."""
+        kinds = {"estimate" if m == "estimate" else "measured" for m in self.methods.values()}
+        if len(kinds) == 1:
+            return kinds.pop()
+        return ", ".join(f"{c}: {m}" for c, m in self.methods.items()) or "unknown"
+
+
+@dataclass
+class ConfigRow(Record):
+    """One model deployed on one target: what the report compares.
+
+    Attributes:
+        run: Label of the run (its folder name, made unique).
+        model: Model name.
+        kind: ``ann`` or ``snn`` (of the trained model).
+        dataset: Dataset of training and evaluation.
+        target: Deployment target name.
+        accuracy: Accuracy on the target (fraction).
+        reference_accuracy: Accuracy of the reference model on the same samples.
+        samples: Samples the accuracy was measured on.
+        timesteps: Steps per sample.
+        synops: Synaptic operations per inference on the device.
+        neuron_updates: Neuron updates per inference.
+        host_macs: Multiply-accumulates per inference on the host.
+        spikes: Spikes per inference.
+        ops: Conventional operations per inference of host targets (``dense_macs``,
+            ``dense_acs``, ``effective_macs``, ``effective_acs``); empty for other targets.
+        packets: Router packets per inference (None where not modelled).
+        latency_s: Time per inference on the device (None where unknown).
+        cores: Cores used.
+        chips: Chips used.
+        estimates: Every cost model's figure.
+        layers: Per-layer operations.
+        training: The run's training energy.
+        leaves_out: What the deployment's figures leave out.
+        notes: The deployment's notes.
+    """
+
+    type_tag = "report-config"
+    run: str = ""
+    model: str = ""
+    kind: str = ""
+    dataset: str = ""
+    target: str = ""
+    accuracy: float = 0.0
+    reference_accuracy: float | None = None
+    samples: int = 0
+    timesteps: int = 0
+    synops: float = 0.0
+    neuron_updates: float = 0.0
+    host_macs: float = 0.0
+    spikes: float = 0.0
+    ops: dict[str, float] = field(default_factory=dict)
+    packets: float | None = None
+    latency_s: float | None = None
+    cores: int = 0
+    chips: int = 0
+    estimates: list[EstimateRow] = field(default_factory=list)
+    layers: list[LayerRow] = field(default_factory=list)
+    training: TrainingRow = field(default_factory=TrainingRow)
+    leaves_out: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``run on target``."""
+        return f"{self.run} on {self.target}"
+
+    @property
+    def default_estimate(self) -> EstimateRow | None:
+        """The headline estimate."""
+        return next((e for e in self.estimates if e.default), None)
+
+    def at_level(self, level: str) -> EstimateRow | None:
+        """The figure at ``level``: the default estimate if at that level, else the first.
+
+        Estimates with no estimated term are not figures and are skipped.
+        """
+        matching = [e for e in self.estimates if e.level == level and e.estimated]
+        return next((e for e in matching if e.default), matching[0] if matching else None)
+
+    def range_at(self, level: str) -> tuple[float, float, int]:
+        """Lowest and highest total at ``level`` and how many cost models give one."""
+        totals = [e.total_j for e in self.estimates if e.level == level and e.estimated]
+        return (min(totals), max(totals), len(totals)) if totals else (math.nan, math.nan, 0)
+
+    @property
+    def levels(self) -> list[str]:
+        """Levels at which this configuration has a figure, in ``LEVELS`` order."""
+        have = {e.level for e in self.estimates if e.estimated}
+        return [lv for lv in LEVELS if lv in have] + sorted(have - set(LEVELS))
+
+
+@dataclass
+class MissingTarget(Record):
+    """A target some compared runs were deployed on but this run was not.
+
+    Attributes:
+        run: Run label.
+        target: Target name.
+    """
+
+    type_tag = "report-missing"
+    run: str = ""
+    target: str = ""
+
+
+@dataclass
+class Comparison(Record):
+    """What the report compares: every configuration of every run, on one dataset.
+
+    Attributes:
+        dataset: The one dataset of every run.
+        runs: Run labels in the order given.
+        sources: Run folders, by label.
+        configs: One row per run x target.
+        missing: Targets a run lacks that others have.
+        notes: Caveats found while reading the runs (differing sample counts...).
+    """
+
+    type_tag = "report-comparison"
+    dataset: str = ""
+    runs: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    configs: list[ConfigRow] = field(default_factory=list)
+    missing: list[MissingTarget] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def targets(self) -> list[str]:
+        """Every target name, host targets first, then sorted."""
+        names = {c.target for c in self.configs}
+        return [t for t in HOST_TARGETS if t in names] + sorted(names - set(HOST_TARGETS))
+
+    @property
+    def levels(self) -> list[str]:
+        """Every level any configuration has a figure at, in ``LEVELS`` order."""
+        have = {lv for c in self.configs for lv in c.levels}
+        return [lv for lv in LEVELS if lv in have] + sorted(have - set(LEVELS))
+
+
+@dataclass
+class Selection(Record):
+    """The cheapest configuration on one target at one level reaching the accuracy threshold.
+
+    Attributes:
+        target: Target name.
+        level: Level of the figures compared.
+        run: Run of the cheapest configuration (None: nothing on this target reaches it).
+        accuracy: Its accuracy.
+        cost_model: Cost model of its figure.
+        energy_j: Its energy per inference at this level.
+        level_label: The figure's level, naming terms at other levels.
+        baseline_run: Run of the conventional baseline at this level (None: none).
+        baseline_target: Target of the baseline.
+        baseline_cost_model: Cost model of the baseline's figure.
+        baseline_energy_j: The baseline's energy per inference at this level.
+        baseline_level_label: The baseline figure's level label.
+        ratio: ``energy_j / baseline_energy_j`` (None when either is missing).
+        comment: Why a figure or ratio is missing, or that levels inside the figures differ.
+    """
+
+    type_tag = "report-selection"
+    target: str = ""
+    level: str = ""
+    run: str | None = None
+    accuracy: float | None = None
+    cost_model: str = ""
+    energy_j: float | None = None
+    level_label: str = ""
+    baseline_run: str | None = None
+    baseline_target: str = ""
+    baseline_cost_model: str = ""
+    baseline_energy_j: float | None = None
+    baseline_level_label: str = ""
+    ratio: float | None = None
+    comment: str = ""
+
+
+# Break-even verdicts of a configuration against the baseline.
+PAYS_BACK = "pays-back"          # costs more to train, less per inference: cheaper after N
+OVERTAKEN = "overtaken"          # costs less to train, more per inference: cheaper until N
+ALWAYS = "always-cheaper"        # costs no more to train nor per inference
+NEVER = "never"                  # costs more to train and no less per inference
+IS_BASELINE = "is-baseline"
+NO_BASELINE = "no-baseline"
+
+
+@dataclass
+class BreakEven(Record):
+    """Training energy plus N inferences of one configuration against the baseline.
+
+    Attributes:
+        run: Run label.
+        target: Target name.
+        level: Level of the inference figures compared.
+        cost_model: Cost model of the configuration's figure.
+        training_j: Training energy with PUE, joules.
+        inference_j: Energy per inference at this level.
+        baseline_run: The baseline's run (None: no baseline figure at this level).
+        baseline_target: The baseline's target.
+        baseline_training_j: The baseline's training energy with PUE.
+        baseline_inference_j: The baseline's energy per inference at this level.
+        n: Inferences at which the two totals are equal (None where they never cross).
+        verdict: ``pays-back``, ``overtaken``, ``always-cheaper``, ``never``, ``is-baseline`` or
+            ``no-baseline``.
+    """
+
+    type_tag = "report-break-even"
+    run: str = ""
+    target: str = ""
+    level: str = ""
+    cost_model: str = ""
+    training_j: float = 0.0
+    inference_j: float = 0.0
+    baseline_run: str | None = None
+    baseline_target: str = ""
+    baseline_training_j: float | None = None
+    baseline_inference_j: float | None = None
+    n: float | None = None
+    verdict: str = NO_BASELINE
+
+    def total_j(self, inferences: float) -> float:
+        """Training plus ``inferences`` inferences, joules."""
+        return self.training_j + inferences * self.inference_j
+
+
+@dataclass
+class EnergyReport(Record):
+    """Everything the report shows, as one record (``report.json``).
+
+    Attributes:
+        comparison: The configurations compared.
+        threshold: Accuracy threshold of the equal-accuracy view (fraction).
+        threshold_source: Whether it was given or is the default, and why that value.
+        baseline_target: Target of the conventional baseline (None: no ANN on a host target).
+        selection: The equal-accuracy view, one row per target and level.
+        break_even: Each selected configuration against the baseline at the same level.
+        created: When the report was made (ISO 8601).
+    """
+
+    type_tag = "energy-report"
+    comparison: Comparison = field(default_factory=Comparison)
+    threshold: float = 0.0
+    threshold_source: str = ""
+    baseline_target: str | None = None
+    selection: list[Selection] = field(default_factory=list)
+    break_even: list[BreakEven] = field(default_factory=list)
+    created: str = ""
+
+
+def check_threshold(accuracy: float) -> None:
+    """Refuse an accuracy threshold outside (0, 1].
+
+    Raises:
+        InputError: If ``accuracy`` is not in (0, 1].
+    """
+    if not (isinstance(accuracy, int | float) and 0 < accuracy <= 1):
+        raise InputError(f"--accuracy must be a fraction in (0, 1], got {accuracy}")
+
+
+def default_threshold(configs: list[ConfigRow]) -> float:
+    """The highest accuracy every compared run reaches on some target.
+
+    That is the lowest, over runs, of each run's best accuracy on any target.
+    """
+    best: dict[str, float] = {}
+    for c in configs:
+        best[c.run] = max(best.get(c.run, 0.0), c.accuracy)
+    return min(best.values())
+
+
+def baseline_target(configs: list[ConfigRow]) -> str | None:
+    """``cpu`` if an ANN run is deployed there, else ``gpu`` if one is, else None."""
+    for target in HOST_TARGETS:
+        if any(c.kind == "ann" and c.target == target for c in configs):
+            return target
+    return None
+
+
+def reaches(config: ConfigRow, threshold: float) -> bool:
+    """True if the configuration's accuracy reaches ``threshold``."""
+    return config.accuracy >= threshold - ACCURACY_TOLERANCE
+
+
+def cheapest(configs: list[ConfigRow], level: str) -> tuple[ConfigRow, EstimateRow] | None:
+    """The configuration whose figure at ``level`` is lowest (ties: the first given)."""
+    best = None
+    for c in configs:
+        e = c.at_level(level)
+        if e is not None and (best is None or e.total_j < best[1].total_j):
+            best = (c, e)
+    return best
+
+
+def equal_accuracy(configs: list[ConfigRow], threshold: float) -> list[Selection]:
+    """Per target and level, the cheapest configuration reaching ``threshold``, vs the baseline.
+
+    The baseline at a level is the cheapest ANN configuration on the baseline target (``cpu``,
+    else ``gpu``) that reaches the threshold and has a figure at that level. Figures at
+    different levels are never compared: with no baseline figure at a level the ratio is None
+    and the comment says so.
+    """
+    base_target = baseline_target(configs)
+    base_pool = [c for c in configs if c.kind == "ann" and c.target == base_target
+                 and reaches(c, threshold)]
+    rows = []
+    for target in _targets(configs):
+        on_target = [c for c in configs if c.target == target]
+        for level in _levels(on_target):
+            rows.append(_select(on_target, level, threshold, base_target, base_pool))
+    return rows
+
+
+def _select(on_target: list[ConfigRow], level: str, threshold: float, base_target: str | None,
+            base_pool: list[ConfigRow]) -> Selection:
+    target = on_target[0].target
+    row = Selection(target=target, level=level, baseline_target=base_target or "")
+    pick = cheapest([c for c in on_target if reaches(c, threshold)], level)
+    if pick is None:
+        row.comment = f"no configuration on {target} reaches {threshold:.2%}"
+        return row
+    config, estimate = pick
+    row.run, row.accuracy, row.cost_model = config.run, config.accuracy, estimate.cost_model
+    row.energy_j, row.level_label = estimate.total_j, estimate.level_label
+    base = cheapest(base_pool, level)
+    if base is None:
+        row.comment = _no_baseline_reason(base_target, base_pool, threshold)
+        return row
+    row.baseline_run, row.baseline_cost_model = base[0].run, base[1].cost_model
+    row.baseline_energy_j, row.baseline_level_label = base[1].total_j, base[1].level_label
+    row.ratio = estimate.total_j / base[1].total_j if base[1].total_j > 0 else None
+    if base[0] is config:
+        row.comment = "this is the baseline"
+    elif estimate.other_levels or base[1].other_levels:
+        row.comment = (f"same {level} level, but the figures include terms at other levels "
+                       f"({estimate.level_label} vs {base[1].level_label})")
+    return row
+
+
+def _no_baseline_reason(base_target: str | None, pool: list[ConfigRow], threshold: float
+                        ) -> str:
+    if base_target is None:
+        return "no conventional baseline: no ANN run is deployed on cpu or gpu"
+    if not pool:
+        return f"no ANN on {base_target} reaches {threshold:.2%}"
+    return "no baseline figure at this level"
+
+
+def break_even_n(training_j: float, inference_j: float, base_training_j: float,
+                 base_inference_j: float) -> tuple[float | None, str]:
+    """Inferences at which a configuration's training-plus-use energy equals the baseline's.
+
+    With ``dT = training_j - base_training_j`` and ``dI = inference_j - base_inference_j``, the
+    totals are equal at ``N = -dT / dI``.
+
+    Returns:
+        ``(N, verdict)``: ``pays-back`` (costs more to train, less per inference: cheaper after
+        N), ``overtaken`` (costs less to train, more per inference: cheaper until N),
+        ``always-cheaper`` or ``never`` (N None).
+    """
+    d_train = training_j - base_training_j
+    d_inf = inference_j - base_inference_j
+    if d_train > 0 and d_inf < 0:
+        return d_train / -d_inf, PAYS_BACK
+    if d_train <= 0 and d_inf > 0:
+        return -d_train / d_inf, OVERTAKEN
+    if d_train <= 0 and d_inf <= 0:
+        return None, ALWAYS
+    return None, NEVER
+
+
+def break_even(configs: list[ConfigRow], selection: list[Selection]) -> list[BreakEven]:
+    """Each selected configuration against the baseline of its level.
+
+    Training energy is ``energy.json``'s kWh x PUE x 3.6e6 J; inference energy is the figure at
+    the selection's level. Nothing is compared across levels.
+    """
+    by_run_target = {(c.run, c.target): c for c in configs}
+    rows = []
+    for s in selection:
+        if s.run is None:
+            continue
+        config = by_run_target[(s.run, s.target)]
+        row = BreakEven(run=s.run, target=s.target, level=s.level, cost_model=s.cost_model,
+                        training_j=config.training.joules_pue, inference_j=s.energy_j or 0.0)
+        if s.baseline_run is not None:
+            base = by_run_target[(s.baseline_run, s.baseline_target)]
+            row.baseline_run, row.baseline_target = base.run, base.target
+            row.baseline_training_j = base.training.joules_pue
+            row.baseline_inference_j = s.baseline_energy_j
+            if base is config:
+                row.verdict = IS_BASELINE
+            else:
+                row.n, row.verdict = break_even_n(row.training_j, row.inference_j,
+                                                  row.baseline_training_j,
+                                                  row.baseline_inference_j or 0.0)
+        rows.append(row)
+    return rows
+
+
+def build_report(comparison: Comparison, threshold: float | None = None,
+                 created: str = "") -> EnergyReport:
+    """The report of ``comparison`` at ``threshold`` (default: see ``default_threshold``).
+
+    Raises:
+        InputError: If ``threshold`` is outside (0, 1], or there is nothing to compare.
+    """
+    if not comparison.configs:
+        raise InputError("no deployments to compare")
+    if threshold is None:
+        value = default_threshold(comparison.configs)
+        source = (f"default: {value:.2%} is the highest accuracy every compared run reaches on "
+                  "some target")
+    else:
+        check_threshold(threshold)
+        value, source = float(threshold), "given with --accuracy"
+    selection = equal_accuracy(comparison.configs, value)
+    return EnergyReport(comparison=comparison, threshold=value, threshold_source=source,
+                        baseline_target=baseline_target(comparison.configs),
+                        selection=selection,
+                        break_even=break_even(comparison.configs, selection), created=created)
+
+
+def _targets(configs: list[ConfigRow]) -> list[str]:
+    return Comparison(configs=configs).targets
+
+
+def _levels(configs: list[ConfigRow]) -> list[str]:
+    return Comparison(configs=configs).levels

@@ -1,0 +1,79 @@
+"""The report as data: JSON (the report record itself) and CSV (every number, one per row)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from neuropipe.reports.comparison import EnergyReport
+
+CSV_COLUMNS = ("section", "run", "model", "kind", "target", "layer", "level", "cost_model",
+               "quantity", "value", "unit", "note")
+
+
+def render_json(report: EnergyReport) -> str:
+    """``report.json``: the report record, readable back with ``EnergyReport.read``."""
+    return json.dumps(report.to_dict(), indent=2) + "\n"
+
+
+def csv_rows(report: EnergyReport) -> list[dict[str, Any]]:
+    """Every number of the report in long form: one row per quantity."""
+    rows: list[dict[str, Any]] = [dict(section="report", quantity="threshold",
+                                       value=report.threshold, unit="fraction",
+                                       note=report.threshold_source)]
+    for c in report.comparison.configs:
+        who = dict(run=c.run, model=c.model, kind=c.kind, target=c.target)
+        for q, unit in (("accuracy", "fraction"), ("reference_accuracy", "fraction"),
+                        ("samples", "images"), ("timesteps", "steps"), ("synops", "1/inference"),
+                        ("neuron_updates", "1/inference"), ("host_macs", "1/inference"),
+                        ("spikes", "1/inference"), ("packets", "1/inference"),
+                        ("latency_s", "s"), ("cores", "cores"), ("chips", "chips")):
+            rows.append(dict(section="configuration", **who, quantity=q, value=getattr(c, q),
+                             unit=unit))
+        for e in c.estimates:
+            note = ("default; " if e.default else "") + e.level_label
+            if e.not_estimated:
+                note += "; not estimated: " + ", ".join(e.not_estimated)
+            for q in ("total_j", "device_j", "static_j", "host_j"):
+                rows.append(dict(section="energy-per-inference", **who, level=e.level,
+                                 cost_model=e.cost_model, quantity=q, value=getattr(e, q),
+                                 unit="J", note=note))
+        for lr in c.layers:
+            for q in ("neurons", "synops", "host_macs", "neuron_updates", "spikes"):
+                rows.append(dict(section="layer", **who, layer=lr.name, quantity=q,
+                                 value=getattr(lr, q), unit="1/inference", note=lr.kind))
+        t = c.training
+        for q, unit in (("joules", "J"), ("kwh", "kWh"), ("pue", ""), ("kwh_pue", "kWh"),
+                        ("joules_pue", "J"), ("co2e_kg", "kg")):
+            rows.append(dict(section="training", **who, quantity=q, value=getattr(t, q),
+                             unit=unit, note=t.method))
+    for m in report.comparison.missing:
+        rows.append(dict(section="missing", run=m.run, target=m.target, note="no deployment"))
+    for s in report.selection:
+        for q, unit in (("accuracy", "fraction"), ("energy_j", "J"),
+                        ("baseline_energy_j", "J"), ("ratio", "")):
+            rows.append(dict(section="equal-accuracy", run=s.run or "", target=s.target,
+                             level=s.level, cost_model=s.cost_model, quantity=q,
+                             value=getattr(s, q), unit=unit,
+                             note=f"baseline: {s.baseline_run or '-'} on "
+                                  f"{s.baseline_target or '-'}; {s.comment}"))
+    for b in report.break_even:
+        for q in ("training_j", "inference_j", "baseline_training_j", "baseline_inference_j",
+                  "n"):
+            rows.append(dict(section="break-even", run=b.run, target=b.target, level=b.level,
+                             cost_model=b.cost_model, quantity=q, value=getattr(b, q),
+                             unit="inferences" if q == "n" else "J",
+                             note=f"{b.verdict}; baseline: {b.baseline_run or '-'}"))
+    return rows
+
+
+def render_csv(report: EnergyReport) -> str:
+    """``report.csv``: columns ``CSV_COLUMNS``; empty value where a figure is unknown."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in csv_rows(report):
+        writer.writerow({k: "" if row.get(k) is None else row.get(k, "") for k in CSV_COLUMNS})
+    return buf.getvalue()

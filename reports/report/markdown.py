@@ -1,0 +1,40 @@
+"""The report as Markdown, linking the PNG plots written beside it."""
+
+from __future__ import annotations
+
+from neuropipe.reports.comparison import EnergyReport
+from neuropipe.reports.report import text
+from neuropipe.reports.report.plots import PLOTS
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def table(t: text.Table) -> list[str]:
+    """A table section as Markdown lines."""
+    lines = [f"## {t.title}", "", *[p + "\n" for p in t.intro]]
+    lines.append("| " + " | ".join(_cell(h) for h in t.headers) + " |")
+    lines.append("|" + "---|" * len(t.headers))
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in t.rows]
+    lines.append("")
+    lines += [f"- {n}" for n in t.notes]
+    return [*lines, ""] if t.notes else lines
+
+
+def render_markdown(report: EnergyReport, plots: list[str]) -> str:
+    """The whole report; ``plots`` are the PNG file names written beside it."""
+    lines = [f"# {text.TITLE}: {', '.join(report.comparison.runs)}", "",
+             f"Made {report.created} from runs on {report.comparison.dataset}: "
+             + ", ".join(f"`{p}`" for p in report.comparison.sources.values()) + ".", ""]
+    for t in (text.selection_table(report), text.break_even_table(report),
+              text.configs_table(report), text.training_table(report)):
+        lines += table(t)
+    if plots:
+        lines += ["## Plots", ""]
+        lines += [f"![{PLOTS.get(name, name)}]({name})\n" for name in plots]
+    lines += ["## What each figure leaves out", ""]
+    for title, items in text.leaves_out_sections(report):
+        lines += [f"**{title}**", "", *[f"- {i}" for i in items], ""]
+    lines += ["## Notes", "", *[f"- {n}" for n in text.notes(report)], ""]
+    return "\n".join(lines)

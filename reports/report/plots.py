@@ -1,0 +1,176 @@
+"""The report's plots (matplotlib, Agg canvas, PNG bytes): no pyplot, so no global state."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+from neuropipe.reports.comparison import ConfigRow, EnergyReport
+
+# File name -> title, in the order the report shows them.
+PLOTS = {
+    "energy_vs_accuracy.png": "Energy per inference vs accuracy (log scale), per level",
+    "layer_ops.png": "Operations per layer and inference",
+    "training_energy.png": "Training energy per run (kWh × PUE)",
+    "break_even.png": "Break-even: training + N × inference energy",
+}
+MARKERS = {"ann": "s", "snn": "o"}
+
+
+def render_plots(report: EnergyReport) -> dict[str, bytes]:
+    """Every plot of the report as PNG bytes, by file name."""
+    return {"energy_vs_accuracy.png": _png(_energy_vs_accuracy(report)),
+            "layer_ops.png": _png(_layer_ops(report)),
+            "training_energy.png": _png(_training(report)),
+            "break_even.png": _png(_break_even(report))}
+
+
+def _figure(panels: int, width: float = 6.0, height: float = 4.2, cols: int = 2
+            ) -> tuple[Any, list[Any]]:
+    from matplotlib.figure import Figure
+
+    cols = min(cols, max(panels, 1))
+    rows = math.ceil(max(panels, 1) / cols)
+    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
+    axes = [fig.add_subplot(rows, cols, i + 1) for i in range(max(panels, 1))]
+    return fig, axes
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    return buf.getvalue()
+
+
+def _colours(targets: list[str]) -> dict[str, Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    return {t: cmap(i % 10) for i, t in enumerate(targets)}
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Points (accuracy, energy) that no other point beats on both, by rising energy."""
+    front: list[tuple[float, float]] = []
+    for acc, energy in sorted(points, key=lambda p: (p[1], -p[0])):
+        if not front or acc > front[-1][0]:
+            front.append((acc, energy))
+    return front
+
+
+def _energy_vs_accuracy(report: EnergyReport) -> Any:
+    levels = report.comparison.levels
+    fig, axes = _figure(len(levels))
+    colours = _colours(report.comparison.targets)
+    for ax, level in zip(axes, levels, strict=False):
+        points = []
+        for c in report.comparison.configs:
+            e = c.at_level(level)
+            if e is None or e.total_j <= 0:
+                continue
+            points.append((c.accuracy * 100, e.total_j))
+            ax.scatter(c.accuracy * 100, e.total_j, color=colours[c.target],
+                       marker=MARKERS.get(c.kind, "^"), s=40, zorder=3,
+                       edgecolors="black" if e.other_levels else "none")
+        front = pareto_front(points)
+        if front:
+            ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="0.4",
+                    linestyle="--", linewidth=1, label="Pareto front")
+            for c in report.comparison.configs:
+                e = c.at_level(level)
+                if e is not None and (c.accuracy * 100, e.total_j) in front:
+                    ax.annotate(c.label, (c.accuracy * 100, e.total_j), fontsize=7,
+                                xytext=(4, 4), textcoords="offset points")
+        ax.axvline(report.threshold * 100, color="tab:red", linewidth=0.8, linestyle=":",
+                   label=f"threshold {report.threshold:.2%}")
+        ax.set_yscale("log")
+        ax.set_title(f"{level} level")
+        ax.set_xlabel("accuracy on the target (%)")
+        ax.set_ylabel(f"energy per inference, J ({level} level)")
+        ax.grid(True, which="both", alpha=0.3)
+        _legend(ax, colours)
+    fig.suptitle("Energy per inference vs accuracy (outlined: includes terms at another level)",
+                 fontsize=10)
+    return fig
+
+
+def _legend(ax: Any, colours: dict[str, Any]) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", linestyle="", color=col, label=t)
+               for t, col in colours.items()]
+    handles += [Line2D([], [], marker=m, linestyle="", color="0.5", label=k)
+                for k, m in MARKERS.items()]
+    handles += ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, fontsize=7, loc="best")
+
+
+def _layer_ops(report: EnergyReport) -> Any:
+    runs = report.comparison.runs
+    fig, axes = _figure(len(runs), width=5.0, height=3.2, cols=3)
+    colours = _colours(report.comparison.targets)
+    for ax, run in zip(axes, runs, strict=False):
+        configs: list[ConfigRow] = [c for c in report.comparison.configs if c.run == run]
+        width = 0.8 / max(len(configs), 1)
+        for j, c in enumerate(configs):
+            xs = [i + j * width for i in range(len(c.layers))]
+            ops = [max(lr.ops, 1e-9) for lr in c.layers]
+            hatch = ["//" if lr.host_macs > lr.synops else "" for lr in c.layers]
+            bars = ax.bar(xs, ops, width=width, color=colours[c.target], label=c.target)
+            for bar, h in zip(bars, hatch, strict=True):
+                bar.set_hatch(h)
+        names = max((c.layers for c in configs), key=len, default=[])
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(names))],
+                      [lr.name for lr in names], fontsize=7)
+        ax.set_yscale("log")
+        ax.set_title(run, fontsize=9)
+        ax.set_ylabel("ops / inference", fontsize=8)
+        ax.legend(fontsize=7)
+    fig.suptitle("Operations per layer and inference: synops, or dense ops on cpu/gpu "
+                 "(hatched: mostly MACs on the host)", fontsize=10)
+    return fig
+
+
+def _training(report: EnergyReport) -> Any:
+    fig, (ax,) = _figure(1, width=7.0, height=0.5 + 0.35 * len(report.comparison.runs))
+    seen: dict[str, ConfigRow] = {}
+    for c in report.comparison.configs:
+        seen.setdefault(c.run, c)
+    names = list(seen)
+    values = [seen[r].training.joules_pue for r in names]
+    ax.barh(names, values, color=["tab:gray" if seen[r].training.method == "estimate"
+                                  else "tab:blue" for r in names])
+    for i, r in enumerate(names):
+        ax.annotate(f" {seen[r].training.kwh_pue:.2g} kWh, {seen[r].training.method}",
+                    (values[i], i), va="center", fontsize=7)
+    if values and min(values) > 0 and max(values) / min(values) > 100:
+        ax.set_xscale("log")
+    ax.invert_yaxis()
+    ax.set_xlabel("training energy × PUE, J (grey: estimate, blue: measured)")
+    ax.margins(x=0.3)
+    return fig
+
+
+def _break_even(report: EnergyReport) -> Any:
+    import numpy as np
+
+    levels = list(dict.fromkeys(b.level for b in report.break_even))
+    fig, axes = _figure(len(levels))
+    colours = _colours(report.comparison.targets)
+    n = np.logspace(0, 12, 200)
+    for ax, level in zip(axes, levels, strict=False):
+        for b in (b for b in report.break_even if b.level == level):
+            ax.plot(n, b.training_j + n * b.inference_j, color=colours[b.target],
+                    label=f"{b.run} on {b.target}",
+                    linestyle="--" if b.verdict == "is-baseline" else "-")
+            if b.n is not None and b.n >= 1:
+                ax.plot([b.n], [b.total_j(b.n)], "ko", markersize=4)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{level} level (dashed: baseline; dots: break-even)", fontsize=9)
+        ax.set_xlabel("inferences N")
+        ax.set_ylabel("training + N × inference, J")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    return fig

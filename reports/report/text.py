@@ -1,0 +1,255 @@
+"""The report's tables and sections as text, shared by the Markdown and HTML renderers.
+
+Every energy cell names its level; a figure whose terms span levels says which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from neuropipe.reports.comparison import (
+    ALWAYS,
+    IS_BASELINE,
+    NEVER,
+    NO_BASELINE,
+    OVERTAKEN,
+    PAYS_BACK,
+    BreakEven,
+    ConfigRow,
+    EnergyReport,
+)
+
+TITLE = "Energy report"
+
+
+@dataclass
+class Table:
+    """A table to render: a title, column headers, rows of cells, and notes under it.
+
+    Attributes:
+        title: Section title.
+        headers: Column headers.
+        rows: Cells, as text.
+        intro: Paragraphs before the table.
+        notes: Paragraphs after it.
+    """
+
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    intro: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def joules(value: float | None) -> str:
+    """An energy with a readable unit (pJ to kJ); ``n/a`` for None."""
+    if value is None:
+        return "n/a"
+    if value == 0:
+        return "0 J"
+    for unit, scale in (("kJ", 1e3), ("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value / 1e-12:.3g} pJ"
+
+
+def count(value: float | None) -> str:
+    """A count with thousands separators; ``n/a`` for None."""
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def seconds(value: float | None) -> str:
+    """A duration in ms or s; ``unknown`` for None."""
+    if value is None:
+        return "unknown"
+    return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.3g} s"
+
+
+def inferences(n: float) -> str:
+    """A number of inferences, rounded up to a whole one."""
+    whole = int(-(-n // 1))
+    return f"{whole:,}" if whole < 1e7 else f"{whole:.3g}"
+
+
+def level_cell(config: ConfigRow, level: str) -> str:
+    """The figure at ``level`` with its cost model, and the range over cost models there."""
+    e = config.at_level(level)
+    if e is None:
+        return "—"
+    text = f"{joules(e.total_j)} ({e.cost_model}{', default' if e.default else ''}"
+    if e.other_levels:
+        text += f"; incl. {'/'.join(e.other_levels)}-level terms"
+    low, high, n = config.range_at(level)
+    if n > 1:
+        text += f"; range {joules(low)}–{joules(high)} over {n} models"
+    return text + ")"
+
+
+def ops_cell(config: ConfigRow) -> str:
+    """Operations per inference: conventional ops on host targets, else synops + host MACs."""
+    if config.ops:
+        dense = " + ".join(f"{count(v)} {k.removeprefix('dense_').upper()}"
+                           for k, v in config.ops.items() if k.startswith("dense_") and v)
+        effective = " + ".join(f"{count(v)} {k.removeprefix('effective_').upper()}"
+                               for k, v in config.ops.items() if k.startswith("effective_") and v)
+        return (f"dense {dense or '0'}; effective {effective or '0'}; "
+                f"{count(config.neuron_updates)} neuron updates")
+    return (f"{count(config.synops)} synops + {count(config.host_macs)} host MACs; "
+            f"{count(config.neuron_updates)} neuron updates")
+
+
+def split_cell(config: ConfigRow) -> str:
+    """Device vs host energy of the default estimate, with its level."""
+    e = config.default_estimate
+    if e is None:
+        return "n/a"
+    return f"device {joules(e.device_j)} + host {joules(e.host_j)} ({e.level_label})"
+
+
+def training_cell(config: ConfigRow) -> str:
+    """KWh x PUE, joules, CO2e and method of the run's training."""
+    t = config.training
+    return (f"{t.kwh_pue:.3g} kWh×PUE ({joules(t.joules_pue)}), {t.co2e_kg:.3g} kg CO2e, "
+            f"{t.method}")
+
+
+def configs_table(report: EnergyReport) -> Table:
+    """One row per model x target, an energy column per level."""
+    levels = report.comparison.levels
+    headers = ["run (model, kind)", "target", "accuracy (reference)",
+               "ops / inference",
+               *[f"energy / inference, {lv} level" for lv in levels],
+               "device vs host (default estimate)", "time / inference", "training energy"]
+    rows = []
+    for c in report.comparison.configs:
+        ref = f" ({c.reference_accuracy:.2%})" if c.reference_accuracy is not None else ""
+        who = f"{c.run} ({c.kind})" if c.run == c.model else f"{c.run} ({c.model}, {c.kind})"
+        rows.append([who, c.target, f"{c.accuracy:.2%}{ref}",
+                     ops_cell(c),
+                     *[level_cell(c, lv) for lv in levels], split_cell(c), seconds(c.latency_s),
+                     training_cell(c)])
+    notes = [f"missing: {m.run} on {m.target}" for m in report.comparison.missing]
+    return Table("Every model on every target", headers, rows, notes=notes, intro=[
+        f"{len(report.comparison.configs)} configurations of {len(report.comparison.runs)} runs "
+        f"on {report.comparison.dataset}. Energy per inference is given per level (arithmetic, "
+        "chip, system, measured); figures at different levels are different quantities and are "
+        "never compared. Each cell names the cost model ('default' marks the deployment's "
+        "headline estimate) and, where several cost models give a figure at that level, their "
+        "range."])
+
+
+def selection_table(report: EnergyReport) -> Table:
+    """The equal-accuracy view: cheapest per target and level, ratio against the baseline."""
+    rows = []
+    for s in report.selection:
+        if s.run is None:
+            rows.append([s.target, s.level, "—", "—", "—", "—", "—", "—", s.comment])
+            continue
+        baseline = f"{s.baseline_run} on {s.baseline_target}" if s.baseline_run else "—"
+        ratio = f"{s.ratio:.3g}×" if s.ratio is not None else "—"
+        rows.append([s.target, s.level, s.run, f"{s.accuracy:.2%}",
+                     f"{joules(s.energy_j)} ({s.cost_model}; {s.level_label})", baseline,
+                     f"{joules(s.baseline_energy_j)} ({s.baseline_cost_model}; "
+                     f"{s.baseline_level_label})" if s.baseline_run else "—", ratio,
+                     s.comment])
+    base = report.baseline_target
+    return Table(
+        f"Equal accuracy: cheapest configuration reaching {report.threshold:.2%}",
+        ["target", "level", "cheapest run", "accuracy", "energy / inference (level)",
+         "conventional baseline", "baseline energy / inference (same level)",
+         "ratio to baseline", "comment"], rows,
+        intro=[f"Threshold {report.threshold:.2%} ({report.threshold_source}). For each target "
+               "and each level at which it has figures, the configuration reaching the threshold "
+               "with the lowest energy per inference. The conventional baseline is the cheapest "
+               "ANN run deployed on " + (f"'{base}'" if base else "a host target (cpu, else gpu)")
+               + " that reaches the threshold, with its figure at the same level; a ratio below "
+               "1 means cheaper than the baseline."
+               + ("" if base else " No ANN run among these is deployed on cpu or gpu, so no "
+                  "ratio can be given: run 'neuropipe convert RUN --target cpu' on an ANN run.")])
+
+
+def verdict(row: BreakEven) -> str:
+    """What break-even means for this row, in words."""
+    if row.verdict == PAYS_BACK:
+        return (f"costs more to train; pays back after {inferences(row.n or 0)} inferences")
+    if row.verdict == OVERTAKEN:
+        return (f"cheaper to train but dearer per inference: cheaper until "
+                f"{inferences(row.n or 0)} inferences, then the baseline is")
+    if row.verdict == ALWAYS:
+        return "cheaper (or equal) to train and per inference: never costs more"
+    if row.verdict == NEVER:
+        return "costs more to train and no less per inference: never pays back"
+    if row.verdict == IS_BASELINE:
+        return "the baseline"
+    return "no baseline figure at this level: not compared"
+
+
+def break_even_table(report: EnergyReport) -> Table:
+    """Training plus N inferences of each selected configuration against the baseline."""
+    rows = []
+    for b in report.break_even:
+        base = f"{b.baseline_run} on {b.baseline_target}" if b.baseline_run else "—"
+        rows.append([f"{b.run} on {b.target}", b.level, joules(b.training_j),
+                     f"{joules(b.inference_j)} ({b.cost_model})", base,
+                     joules(b.baseline_training_j) if b.baseline_run else "—",
+                     joules(b.baseline_inference_j) if b.baseline_run else "—",
+                     inferences(b.n) if b.n is not None else "—", verdict(b)])
+    no_base = [b for b in report.break_even if b.verdict == NO_BASELINE]
+    notes = (["Where there is no baseline figure at a level, the lines training + N × inference "
+              "are still drawn in the break-even plot and written to JSON and CSV."]
+             if no_base else [])
+    return Table(
+        "Break-even: training energy plus N inferences", [
+            "configuration", "level", "training (kWh×PUE, in J)", "energy / inference",
+            "baseline", "baseline training", "baseline energy / inference",
+            "break-even N", "verdict"], rows,
+        intro=["Total energy after N inferences = training energy + N × energy per inference. "
+               "Training energy is the run's energy.json total in kWh × PUE × 3.6e6 J (measured "
+               "or estimated: see the training table); inference energy is the figure at the "
+               "row's level. A configuration that costs more to train but less per inference "
+               "pays back after N = (training − baseline training) / (baseline inference − "
+               "inference) inferences. Only figures at the same level are set against each "
+               "other."], notes=notes)
+
+
+def training_table(report: EnergyReport) -> Table:
+    """Training energy per run, with its method."""
+    seen: dict[str, ConfigRow] = {}
+    for c in report.comparison.configs:
+        seen.setdefault(c.run, c)
+    rows = []
+    for run, c in seen.items():
+        t = c.training
+        rows.append([run, c.model, f"{t.joules:.4g} J", f"{t.kwh:.3g}", f"{t.pue:g}",
+                     f"{t.kwh_pue:.3g}", f"{t.co2e_kg:.3g}",
+                     ", ".join(f"{k}: {v}" for k, v in t.methods.items()) or "unknown"])
+    leaves = sorted({x for c in seen.values() for x in c.training.leaves_out})
+    return Table("Training energy (from each run's energy.json)",
+                 ["run", "model", "energy", "kWh", "PUE", "kWh × PUE", "kg CO2e",
+                  "method by component"], rows,
+                 notes=["Training figures leave out: " + "; ".join(leaves)] if leaves else [])
+
+
+def leaves_out_sections(report: EnergyReport) -> list[tuple[str, list[str]]]:
+    """What each figure leaves out: per target and cost model (runs sharing it grouped)."""
+    groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+    for c in report.comparison.configs:
+        for e in c.estimates:
+            key = (c.target, f"{e.cost_model} ({e.level_label})", tuple(e.leaves_out))
+            groups.setdefault(key, []).append(c.run)
+            if e.not_estimated:
+                groups.setdefault((c.target, f"{e.cost_model}: named but not estimated",
+                                   tuple(e.not_estimated)), []).append(c.run)
+    return [(f"{target}, {model} — {', '.join(dict.fromkeys(runs))}", list(items))
+            for (target, model, items), runs in groups.items() if items]
+
+
+def notes(report: EnergyReport) -> list[str]:
+    """Caveats of the whole report."""
+    return [*report.comparison.notes,
+            "Levels: arithmetic = the arithmetic alone (Horowitz 2014); chip = a chip's per-op "
+            "cost; system = a whole machine per op, or a board model with static power; "
+            "measured = a counter or a published measurement. Cells marked 'incl. "
+            "system-level terms' add host work costed at another level to a chip figure.",
+            "Latency is the device's time per inference where the target knows it (SpiNNaker "
+            "runs in real time); 'unknown' otherwise."]

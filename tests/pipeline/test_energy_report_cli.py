@@ -1,0 +1,219 @@
+"""``neuropipe energy-report`` on synthetic run directories: outputs, refusals, atomicity."""
+
+import csv
+import json
+
+import pytest
+
+from neuropipe.models.records import TrainConfig, TrainMetrics
+from neuropipe.reports.energy_record import EnergyRecord
+from neuropipe.reports.meter.records import ComponentEnergy, Measurement
+from neuropipe.targets.records import (
+    Counts,
+    EnergyEstimate,
+    EnergyTerm,
+    LayerReport,
+    Provenance,
+    Resources,
+    deployment_record,
+)
+
+
+def estimate(model, level, joules, default=False):
+    term = EnergyTerm(name="synops", joules_per_inference=joules, level=level, cost_model=model)
+    return EnergyEstimate(cost_model=model, level=level, default=default, total_j=joules,
+                          dynamic_j=joules, terms=[term], leaves_out=["static power"])
+
+
+def make_run(root, name, model="mlp", kind="ann", dataset="mnist", targets=None,
+             training_j=100.0):
+    """A run folder with records only; targets: {name: (accuracy, [(model, level, J)...])}."""
+    run = root / name
+    run.mkdir(parents=True)
+    TrainConfig(model=model, dataset=dataset).write(run / "config.json")
+    TrainMetrics(model=model, kind=kind, dataset=dataset, test_accuracy=0.97).write(
+        run / "metrics.json")
+    total = Measurement(name="total", duration_s=10.0, total_j=training_j / 1.58, components=[
+        ComponentEnergy(component="cpu", energy_j=training_j / 1.58, method="estimate")])
+    EnergyRecord(total=total, kwh=training_j / 1.58 / 3.6e6, kwh_pue=training_j / 3.6e6,
+                 co2e_kg=1e-5, constants={"pue": 1.58}, leaves_out=["idle power"]).write(
+        run / "energy.json")
+    for target, (acc, figures) in (targets or {}).items():
+        ests = [estimate(m, lv, j, default=i == 0) for i, (m, lv, j) in enumerate(figures)]
+        deployment_record(
+            target, accuracy=acc, reference_accuracy=acc, samples=100, timesteps=16,
+            counts=Counts(synops=1000.0, neuron_updates=500.0), estimates=ests,
+            layers=[LayerReport(name="fc1", synops_per_inference=900.0),
+                    LayerReport(name="fc2", synops_per_inference=100.0)],
+            resources=Resources(cores=2, chips=1),
+            provenance=Provenance(model=model, dataset=dataset)).write(
+            run / "targets" / target / "deployment.json")
+    return run
+
+
+@pytest.fixture
+def runs(tmp_path):
+    base = tmp_path / "runs"
+    mlp = make_run(base, "mlp", targets={
+        "cpu": (0.98, [("degnan-cpu", "system", 8.6e-3), ("horowitz", "arithmetic", 4.6e-6)]),
+        "loihi": (0.975, [("loihi1", "chip", 1e-6)])})
+    snn = make_run(base, "snn-mlp", model="snn-mlp", kind="snn", training_j=5000.0, targets={
+        "loihi": (0.979, [("loihi1", "chip", 9e-7)]),
+        "spinnaker": (0.979, [("spinn5", "system", 1e-2), ("spinnaker1", "chip", 1.1e-2)])})
+    return mlp, snn
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_writes_every_format_and_lists_a_missing_target(cli, runs, tmp_path):
+    out = tmp_path / "report"
+    code, stdout, stderr = cli(["energy-report", *map(str, runs), "--out", str(out)])
+    assert code == 0, stderr
+    assert "missing: mlp on spinnaker" in stdout and "missing: snn-mlp on cpu" in stdout
+    names = set(leftovers(out))
+    assert {"report.md", "report.html", "report.json", "report.csv", "break_even.png",
+            "energy_vs_accuracy.png", "layer_ops.png", "training_energy.png"} == names
+    data = json.loads((out / "report.json").read_text())
+    assert data["type"] == "energy-report" and data["baseline_target"] == "cpu"
+    # Default threshold: mlp best 0.98, snn-mlp best 0.979 -> 0.979.
+    assert data["threshold"] == pytest.approx(0.979)
+    rows = list(csv.DictReader((out / "report.csv").open()))
+    assert {r["section"] for r in rows} >= {"configuration", "energy-per-inference", "layer",
+                                            "training", "equal-accuracy", "break-even",
+                                            "missing"}
+    md = (out / "report.md").read_text()
+    assert "missing: mlp on spinnaker" in md
+    # spinnaker system vs mlp on cpu (system): 1e-2 / 8.6e-3.
+    ratio = next(r for r in rows if r["section"] == "equal-accuracy" and r["quantity"] ==
+                 "ratio" and r["target"] == "spinnaker" and r["level"] == "system")
+    assert float(ratio["value"]) == pytest.approx(1e-2 / 8.6e-3)
+    chip = next(r for r in rows if r["section"] == "equal-accuracy" and r["quantity"] ==
+                "ratio" and r["target"] == "loihi")
+    assert chip["value"] == "" and "no baseline figure at this level" in chip["note"]
+
+    # Run again: an earlier report in --out is replaced; only some formats this time.
+    code, _, stderr = cli(["energy-report", *map(str, runs), "--out", str(out),
+                           "--format", "json,csv", "--accuracy", "0.97"])
+    assert code == 0, stderr
+    assert leftovers(out) == ["report.csv", "report.json"]
+    assert json.loads((out / "report.json").read_text())["threshold"] == 0.97
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_default_out_is_energy_report_in_the_current_folder(cli, runs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, stderr = cli(["energy-report", *map(str, runs), "--format", "json"])
+    assert code == 0, stderr
+    assert leftovers(tmp_path / "energy-report") == ["report.json"]
+
+
+def refused(cli, args, match, out):
+    code, stdout, stderr = cli(["energy-report", *map(str, args), "--out", str(out)])
+    assert code == 2, (stdout, stderr)
+    assert stderr.startswith("error: ") and stderr.count("\n") == 1, stderr
+    assert match in stderr, stderr
+    return stderr
+
+
+def test_mixed_datasets_are_refused(cli, runs, tmp_path):
+    other = make_run(tmp_path / "runs", "fashion", dataset="fashion-mnist",
+                     targets={"cpu": (0.9, [("degnan-cpu", "system", 1e-3)])})
+    out = tmp_path / "out"
+    refused(cli, [*runs, other], "the runs are on different datasets", out)
+    assert not out.exists()
+
+
+def test_a_run_without_deployments_is_refused_naming_it(cli, runs, tmp_path):
+    bare = make_run(tmp_path / "runs", "cnn", model="cnn")
+    out = tmp_path / "out"
+    err = refused(cli, [*runs, bare], f"run {bare} has no deployment", out)
+    assert f"neuropipe convert {bare} --target" in err
+    assert not out.exists()
+
+
+def test_a_truncated_deployment_is_refused_naming_the_file(cli, runs, tmp_path):
+    path = runs[1] / "targets" / "spinnaker" / "deployment.json"
+    path.write_text(path.read_text()[:200])
+    out = tmp_path / "out"
+    refused(cli, runs, f"{path} is not a readable JSON record", out)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("file", "drop", "field"), [
+    ("targets/loihi/deployment.json", ("accuracy",), "accuracy"),
+    ("targets/loihi/deployment.json", ("counts", "synops"), "synops"),
+    ("energy.json", ("kwh_pue",), "kwh_pue"),
+    ("metrics.json", ("kind",), "kind"),
+])
+def test_a_record_lacking_a_field_is_refused_not_read_as_zero(cli, runs, tmp_path, file, drop,
+                                                               field):
+    path = runs[1] / file
+    data = json.loads(path.read_text())
+    holder = data
+    for key in drop[:-1]:
+        holder = holder[key]
+    del holder[drop[-1]]
+    path.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    err = refused(cli, runs, str(path), out)
+    assert f"lacks {field}" in err
+    assert not out.exists()
+
+
+def test_a_field_that_is_not_a_number_is_refused(cli, runs, tmp_path):
+    path = runs[0] / "targets" / "cpu" / "deployment.json"
+    data = json.loads(path.read_text())
+    data["estimates"][0]["total_j"] = None
+    path.write_text(json.dumps(data))
+    refused(cli, runs, f"{path}: field 'estimates[0].total_j' is None", tmp_path / "out")
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-0.2"])
+def test_accuracy_outside_zero_one_is_refused(cli, runs, tmp_path, value):
+    out = tmp_path / "out"
+    code, _, stderr = cli(["energy-report", *map(str, runs), "--out", str(out),
+                           "--accuracy", value])
+    assert code == 2 and "--accuracy must be a fraction in (0, 1]" in stderr
+    assert stderr.count("\n") == 1 and not out.exists()
+
+
+def test_an_unwritable_out_is_refused(cli, runs, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    refused(cli, runs, "which is a file", blocker / "sub")
+    refused(cli, runs, "is a file, not a folder", blocker)
+    assert blocker.read_text() == "x"
+
+
+def test_a_folder_holding_other_files_is_not_overwritten(cli, runs, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    refused(cli, runs, "holds files other than an earlier energy report", out)
+    assert leftovers(out) == ["notes.txt"]
+
+
+def test_unknown_format_is_refused(cli, runs, tmp_path):
+    refused(cli, [*runs, "--format", "md,pdf"], "unknown: pdf", tmp_path / "out")
+
+
+def test_a_failure_while_writing_leaves_nothing_behind(cli, runs, tmp_path, monkeypatch):
+    import neuropipe.reports.report.output as output
+
+    def broken(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output, "_swap_in", broken)
+    out = tmp_path / "deep" / "out"
+    refused(cli, [*runs, "--format", "json"], "cannot write the report", out)
+    assert not (tmp_path / "deep").exists()
+    # An earlier report survives a failed replacement untouched.
+    monkeypatch.undo()
+    assert cli(["energy-report", *map(str, runs), "--out", str(out), "--format", "json"])[0] == 0
+    before = (out / "report.json").read_bytes()
+    monkeypatch.setattr(output, "_swap_in", broken)
+    refused(cli, [*runs, "--format", "json"], "cannot write the report", out)
+    assert (out / "report.json").read_bytes() == before
+    assert leftovers(out.parent) == ["out"]
