@@ -14,7 +14,7 @@ DEMO_ROOT = Path("runs") / "demo"
 
 
 def run_demo(root: Path = DEMO_ROOT) -> int:
-    """Train ``mlp`` and ``snn-mlp``, deploy both to Loihi, and print what each costs.
+    """Train ``mlp`` and ``snn-mlp``, deploy both to every target available here, and report.
 
     Returns:
         0 on success, else the failing command's exit status.
@@ -22,10 +22,12 @@ def run_demo(root: Path = DEMO_ROOT) -> int:
     steps = [
         ["train", "mlp", "--epochs", "1", "--out", str(root / "mlp"), "--force"],
         ["train", "snn-mlp", "--epochs", "1", "--out", str(root / "snn-mlp"), "--force"],
-        ["convert", str(root / "mlp"), "--target", "loihi", "--samples", "2000",
+        ["convert", str(root / "mlp"), "--target", "all", "--samples", "2000",
          "--verify-samples", "8", "--force"],
-        ["convert", str(root / "snn-mlp"), "--target", "loihi", "--samples", "2000",
+        ["convert", str(root / "snn-mlp"), "--target", "all", "--samples", "2000",
          "--verify-samples", "8", "--force"],
+        ["energy-report", str(root / "mlp"), str(root / "snn-mlp"), "--out",
+         str(root / "report")],
     ]
     for args in steps:
         print(f"\n$ neuropipe {' '.join(args)}", flush=True)
@@ -33,49 +35,40 @@ def run_demo(root: Path = DEMO_ROOT) -> int:
         if code != 0:
             return code
     summary(root)
+    print(f"\nThe report: {root / 'report' / 'report.html'} (also report.md, report.json, "
+          "report.csv and the plots beside them)")
     return 0
 
 
 def summary(root: Path) -> None:
-    """Print one row per run: accuracy, training energy, and Loihi figures."""
+    """Print one row per run and target: accuracy and the default energy figure with its level."""
     from neuropipe.core.rundir import RunDir
     from neuropipe.models.records import TrainMetrics
     from neuropipe.reports.energy_record import EnergyRecord
+    from neuropipe.reports.report.text import joules
     from neuropipe.targets.records import DeploymentRecord
 
-    names = ("mlp", "snn-mlp")
-    table = Table(title="neuropipe demo: MNIST, trained here, deployed to simulated Loihi")
-    table.add_column("")
-    for name in names:
-        table.add_column(name, justify="right")
-    rows: dict[str, list[str]] = {}
-    for name in names:
+    table = Table(title="neuropipe demo: MNIST, trained here, deployed to every target here")
+    for column in ("run", "target", "accuracy", "energy / inference", "level (model)"):
+        table.add_column(column, justify="left" if column in ("run", "target") else "right")
+    for name in ("mlp", "snn-mlp"):
         run = RunDir(root / name)
         metrics = TrainMetrics.read(run.metrics)
         energy = EnergyRecord.read(run.energy)
-        dep = DeploymentRecord.read(run.deployment("loihi"))
         methods = "/".join(sorted({c.method for c in energy.total.components}))
-        host, chip = dep.host_energy_per_inference_j, dep.chip_energy_per_inference_j
-        for label, value in (
-                ("test accuracy (PyTorch)", f"{metrics.test_accuracy:.4f}"),
-                ("training energy", f"{energy.total.total_j:.0f} J ({methods})"),
-                ("Loihi accuracy", f"{dep.accuracy:.4f}"),
-                ("reference on the same images", f"{dep.reference_accuracy:.4f}"),
-                ("synops / inference", f"{dep.synops_per_inference:,.0f}"),
-                ("neuron updates / inference", f"{dep.neuron_updates_per_inference:,.0f}"),
-                ("chip energy / inference", f"{chip * 1e6:.2f} uJ"),
-                ("host first layer / inference", f"{host * 1e6:.1f} uJ"),
-                ("Lava spike match", f"{dep.verification.get('spike_match', float('nan')):.4f}")):
-            rows.setdefault(label, []).append(value)
-    for label, values in rows.items():
-        table.add_row(label, *values)
+        table.add_row(name, "training", f"{metrics.test_accuracy:.4f}",
+                      f"{joules(energy.total.total_j)} total", methods)
+        for path in sorted((run.root / "targets").glob("*/deployment.json")):
+            dep = DeploymentRecord.read(path)
+            main = dep.default_estimate
+            table.add_row("", dep.target, f"{dep.accuracy:.4f}", joules(main.total_j),
+                          f"{main.level} ({main.cost_model})")
     console = Console()
     console.print(table)
-    console.print("Loihi energy: Davies et al. 2018 per-op costs (Loihi 1) for synaptic ops and "
-                  "neuron updates; 'host' is the first layer computed on the CPU for analogue "
-                  "input (Degnan et al. 2015 cost). Static power, routing and I/O are not "
-                  "included; training energy is an estimate where the machine has no counter. "
-                  "Details: each run's energy.json and targets/loihi/deployment.json.")
+    console.print("Each figure is the target's default cost model; levels differ (chip, system, "
+                  "arithmetic, measured) and are not comparable across: the report compares "
+                  "like with like. Training energy is an estimate where the machine has no "
+                  "counter. Details: each run's energy.json and targets/*/deployment.json.")
 
 
 if __name__ == "__main__":

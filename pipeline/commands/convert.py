@@ -70,6 +70,8 @@ def convert(
 
 def summary_lines(record: object, path: Path) -> list[str]:
     """What ``convert`` prints: accuracy, counts, and every cost model's energy with its level."""
+    from neuropipe.reports.report.text import joules
+
     ref = f"{record.reference_accuracy:.4f}" if record.reference_accuracy is not None else "n/a"
     match = record.verification.get("spike_match")
     checked = "" if match is None else f"; spike match {match:.4f}"
@@ -107,11 +109,3 @@ def summary_lines(record: object, path: Path) -> list[str]:
     lines.append(f"  resources: {res.cores} cores on {res.chips} chip(s) ({res.placement})")
     lines.append(f"  written {path}")
     return lines
-
-
-def joules(value: float) -> str:
-    """An energy with a unit that keeps it readable (nJ to J)."""
-    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("uJ", 1e-6)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3f} {unit}"
-    return f"{value / 1e-9:.3f} nJ"
