@@ -88,9 +88,9 @@ def level_cell(config: ConfigRow, level: str) -> str:
 def ops_cell(config: ConfigRow) -> str:
     """Operations per inference: conventional ops on host targets, else synops + host MACs."""
     if config.ops:
-        dense = " + ".join(f"{count(v)} {k.removeprefix('dense_').upper()}"
+        dense = " + ".join(f"{count(v)} {k.removeprefix('dense_').upper()[:-1]}s"
                            for k, v in config.ops.items() if k.startswith("dense_") and v)
-        effective = " + ".join(f"{count(v)} {k.removeprefix('effective_').upper()}"
+        effective = " + ".join(f"{count(v)} {k.removeprefix('effective_').upper()[:-1]}s"
                                for k, v in config.ops.items() if k.startswith("effective_") and v)
         return (f"dense {dense or '0'}; effective {effective or '0'}; "
                 f"{count(config.neuron_updates)} neuron updates")
