@@ -54,20 +54,29 @@ SPINN5_BOARD = CostModel(
     ),
 )
 
+_KERAS_SPIKING = ("Hoeppner et al. 2019 (arXiv 1903.08941), as tabulated by KerasSpiking "
+                  "ModelEnergy")
+
+
+def _per_op(name: str, chip: str, synop: float, synop_unit: str, update: float,
+            update_unit: str, notes: tuple[str, ...], leaves_out: tuple[str, ...]) -> CostModel:
+    """A chip-level model: a synaptic event and a neuron update, plus the host's first layer."""
+    return CostModel(
+        name=name, level="chip",
+        entries=(
+            OpCost("synops", "synops", synop, f"{synop_unit}/synop", "dynamic", "chip",
+                   f"{_KERAS_SPIKING}: {chip}, {synop} {synop_unit} per synaptic operation"),
+            OpCost("neuron_updates", "neuron_updates", update, f"{update_unit}/update",
+                   "dynamic", "chip",
+                   f"{_KERAS_SPIKING}: {chip}, {update} {update_unit} per neuron update"),
+            HOST_INPUT_LAYER),
+        notes=notes, leaves_out=leaves_out)
+
+
 # As tabulated by KerasSpiking's ModelEnergy device table (keras_spiking/model_energy.py), citing
 # Hoeppner et al. 2019 (arXiv 1903.08941); the paper's own table was not checked.
-SPINNAKER1_PER_OP = CostModel(
-    name="spinnaker1-per-op",
-    level="chip",
-    entries=(
-        OpCost("synops", "synops", 13.3, "nJ/synop", "dynamic", "chip",
-               "Hoeppner et al. 2019 (arXiv 1903.08941), as tabulated by KerasSpiking "
-               "ModelEnergy: SpiNNaker 1, 13.3 nJ per synaptic operation"),
-        OpCost("neuron_updates", "neuron_updates", 26.0, "nJ/update", "dynamic", "chip",
-               "Hoeppner et al. 2019 (arXiv 1903.08941), as tabulated by KerasSpiking "
-               "ModelEnergy: SpiNNaker 1, 26 nJ per neuron update"),
-        HOST_INPUT_LAYER,
-    ),
+SPINNAKER1_PER_OP = _per_op(
+    "spinnaker1-per-op", "SpiNNaker 1", 13.3, "nJ", 26.0, "nJ",
     notes=("Per-operation energies of SpiNNaker 1 (ARM968, 130 nm) as tabulated by "
            "KerasSpiking; static power and routing are not in them.",),
     leaves_out=(
@@ -75,21 +84,10 @@ SPINNAKER1_PER_OP = CostModel(
         "record, which includes it",
         "spike routing (router packets)",
         "host-board I/O and the host computer's own power",
-    ),
-)
+    ))
 
-SPINNAKER2_PER_OP = CostModel(
-    name="spinnaker2-per-op",
-    level="chip",
-    entries=(
-        OpCost("synops", "synops", 450.0, "pJ/synop", "dynamic", "chip",
-               "Hoeppner et al. 2019 (arXiv 1903.08941), as tabulated by KerasSpiking "
-               "ModelEnergy: SpiNNaker 2, 450 pJ per synaptic operation"),
-        OpCost("neuron_updates", "neuron_updates", 2.19, "nJ/update", "dynamic", "chip",
-               "Hoeppner et al. 2019 (arXiv 1903.08941), as tabulated by KerasSpiking "
-               "ModelEnergy: SpiNNaker 2, 2.19 nJ per neuron update"),
-        HOST_INPUT_LAYER,
-    ),
+SPINNAKER2_PER_OP = _per_op(
+    "spinnaker2-per-op", "SpiNNaker 2", 450.0, "pJ", 2.19, "nJ",
     notes=("Per-operation energies of SpiNNaker 2 (22 nm) as tabulated by KerasSpiking; "
            "SpiNNMachine's own SpiNNaker 2 energy functions raise 'Spin2 idle/active energy "
            "unknown', so no board model is applied.",),
@@ -97,5 +95,4 @@ SPINNAKER2_PER_OP = CostModel(
         "static (idle) power: no published figure is used for SpiNNaker 2",
         "spike routing between processing elements and chips",
         "host-board I/O and the host computer's own power",
-    ),
-)
+    ))

@@ -61,3 +61,28 @@ def make_dense_graph():
 @pytest.fixture
 def make_conv_graph():
     return conv_graph
+
+
+def hand_count_graph():
+    """3 inputs -> 2 IF -> 2 IF (identity), threshold 0.9; one weight (0.001) that Loihi
+    quantises to 0. Worked through by hand in the hand-count tests of every target."""
+
+    def if_2():
+        return nir.IF(r=np.ones(2), v_threshold=np.full(2, 0.9), v_reset=np.zeros(2))
+
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([3])}),
+        "fc0": nir.Affine(weight=np.array([[1.0, 0.001, 0.5], [0.6, 0.0, 0.2]]),
+                          bias=np.zeros(2)),
+        "if0": if_2(),
+        "fc1": nir.Affine(weight=np.eye(2), bias=np.zeros(2)),
+        "if1": if_2(),
+        "output": nir.Output(output_type={"output": np.array([2])}),
+    }
+    order = list(nodes)
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
+
+
+@pytest.fixture
+def hand_graph():
+    return hand_count_graph()

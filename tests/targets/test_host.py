@@ -2,7 +2,6 @@
 
 import contextlib
 
-import nir
 import numpy as np
 import pytest
 import torch
@@ -15,24 +14,14 @@ X = np.array([[1.0, 1.0, 0.0]])  # 0/1 inputs: Poisson encoding is deterministic
 T = 4
 
 
-def tiny_graph():
-    def if_(n):
-        return nir.IF(r=np.ones(n), v_threshold=np.full(n, 0.9), v_reset=np.zeros(n))
-
-    nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
-             "fc0": nir.Affine(weight=W0, bias=np.zeros(2)), "if0": if_(2),
-             "fc1": nir.Affine(weight=np.eye(2), bias=np.zeros(2)), "if1": if_(2),
-             "output": nir.Output(output_type={"output": np.array([2])})}
-    order = list(nodes)
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
 
 
 def by_model(record):
     return {e.cost_model: e for e in record.estimates}
 
 
-def test_a_spiking_network_on_the_cpu_by_hand(tmp_path):
-    record = get_target("cpu").deploy(Workload(tiny_graph(), X, np.array([0]), timesteps=T,
+def test_a_spiking_network_on_the_cpu_by_hand(tmp_path, hand_graph):
+    record = get_target("cpu").deploy(Workload(hand_graph, X, np.array([0]), timesteps=T,
                                                encoding="poisson"), tmp_path)
     l0, l1 = record.layers
     # Every step a dense pass: 6 and 4 weights (zeros included) x 4 steps, all ACs (spikes).
@@ -54,8 +43,8 @@ def test_a_spiking_network_on_the_cpu_by_hand(tmp_path):
     assert record.energy_per_inference_j == e["degnan-cpu"].total_j
 
 
-def test_analogue_input_makes_the_first_layer_macs(tmp_path):
-    record = get_target("cpu").deploy(Workload(tiny_graph(), X, np.array([0]), timesteps=T),
+def test_analogue_input_makes_the_first_layer_macs(tmp_path, hand_graph):
+    record = get_target("cpu").deploy(Workload(hand_graph, X, np.array([0]), timesteps=T),
                                       tmp_path)
     # Two nonzero pixels on 4 steps, fan-out 2 and 1: 12 effective MACs of 24 dense.
     assert record.counts.ops == {"dense_macs": 24, "dense_acs": 16, "effective_macs": 12,

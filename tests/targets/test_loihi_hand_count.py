@@ -4,7 +4,6 @@ Inputs are 0 or 1, so Poisson encoding (spike with probability x) is determinist
 layer has one weight (0.001) that quantises to 0: it must count as no synapse on the chip.
 """
 
-import nir
 import numpy as np
 import pytest
 
@@ -16,29 +15,14 @@ UPDATE_J = 81e-12  # Davies et al. 2018
 HOST_MAC_J = 8.6e-9  # Degnan et al. 2015, CPU
 
 
-def tiny_graph():
-    def if_(n):
-        return nir.IF(r=np.ones(n), v_threshold=np.full(n, 0.9), v_reset=np.zeros(n))
-
-    nodes = {
-        "input": nir.Input(input_type={"input": np.array([3])}),
-        "fc0": nir.Affine(weight=np.array([[1.0, 0.001, 0.5], [0.6, 0.0, 0.2]]),
-                          bias=np.zeros(2)),
-        "if0": if_(2),
-        "fc1": nir.Affine(weight=np.eye(2), bias=np.zeros(2)),
-        "if1": if_(2),
-        "output": nir.Output(output_type={"output": np.array([2])}),
-    }
-    order = list(nodes)
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
 
 
 X = np.array([[1.0, 1.0, 0.0]])
 T = 4
 
 
-def test_poisson_input_every_synapse_on_chip(tmp_path):
-    record = LoihiTarget().deploy(Workload(tiny_graph(), X, np.array([0]), timesteps=T,
+def test_poisson_input_every_synapse_on_chip(tmp_path, hand_graph):
+    record = LoihiTarget().deploy(Workload(hand_graph, X, np.array([0]), timesteps=T,
                                            encoding="poisson"), tmp_path, verify_samples=1)
     assert record.verification["spike_match"] == 1.0  # Lava agrees with the emulator
     l0, l1 = record.layers
@@ -61,8 +45,8 @@ def test_poisson_input_every_synapse_on_chip(tmp_path):
     assert record.resources.cores == 2 and record.resources.chips == 1
 
 
-def test_constant_input_first_layer_on_host(tmp_path):
-    record = LoihiTarget().deploy(Workload(tiny_graph(), X, np.array([0]), timesteps=T),
+def test_constant_input_first_layer_on_host(tmp_path, hand_graph):
+    record = LoihiTarget().deploy(Workload(hand_graph, X, np.array([0]), timesteps=T),
                                   tmp_path, verify_samples=1)
     assert record.verification["spike_match"] == 1.0
     l0, l1 = record.layers

@@ -20,21 +20,6 @@ SYNOP_J, UPDATE_J = 13.3e-9, 26e-9  # Hoeppner 2019 via KerasSpiking, SpiNNaker 
 HOST_MAC_J = 8.6e-9  # Degnan 2015, CPU
 
 
-def tiny_graph():
-    def if_(n):
-        return nir.IF(r=np.ones(n), v_threshold=np.full(n, 0.9), v_reset=np.zeros(n))
-
-    nodes = {
-        "input": nir.Input(input_type={"input": np.array([3])}),
-        "fc0": nir.Affine(weight=np.array([[1.0, 0.001, 0.5], [0.6, 0.0, 0.2]]),
-                          bias=np.zeros(2)),
-        "if0": if_(2),
-        "fc1": nir.Affine(weight=np.eye(2), bias=np.zeros(2)),
-        "if1": if_(2),
-        "output": nir.Output(output_type={"output": np.array([2])}),
-    }
-    order = list(nodes)
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
 
 
 X = np.array([[1.0, 1.0, 0.0]])  # 0/1 inputs: Poisson encoding is deterministic
@@ -45,9 +30,9 @@ def _terms(estimate):
     return {t.name: t.joules_per_inference for t in estimate.terms}
 
 
-def test_poisson_input_by_hand(tmp_path):
+def test_poisson_input_by_hand(tmp_path, hand_graph):
     record = get_target("spinnaker").deploy(
-        Workload(tiny_graph(), X, np.array([0]), timesteps=T, encoding="poisson"), tmp_path,
+        Workload(hand_graph, X, np.array([0]), timesteps=T, encoding="poisson"), tmp_path,
         verify_samples=1)
     assert record.verification["spike_match"] == 1.0 and record.accuracy == 1.0
     l0, l1 = record.layers
@@ -80,9 +65,9 @@ def test_poisson_input_by_hand(tmp_path):
     assert record.energy_per_inference_j == board.total_j
 
 
-def test_constant_input_by_hand(tmp_path):
+def test_constant_input_by_hand(tmp_path, hand_graph):
     record = get_target("spinnaker").deploy(
-        Workload(tiny_graph(), X, np.array([0]), timesteps=T), tmp_path, verify_samples=1)
+        Workload(hand_graph, X, np.array([0]), timesteps=T), tmp_path, verify_samples=1)
     assert record.verification["spike_match"] == 1.0
     l0, l1 = record.layers
     assert l0.synapses_on == "host" and l0.host_macs_per_inference == 5
@@ -100,7 +85,7 @@ def test_constant_input_by_hand(tmp_path):
     assert record.host_energy_per_inference_j == pytest.approx(43e-9)
 
 
-def test_board_model_equals_spinnmachines_own_function(tmp_path):
+def test_board_model_equals_spinnmachines_own_function(tmp_path, hand_graph):
     """Our generic cost entries reproduce SpiNNMachine's Version5.get_active_energy."""
     from spinn_machine.version.version_5 import Version5
 
@@ -109,7 +94,7 @@ def test_board_model_equals_spinnmachines_own_function(tmp_path):
             version.JOULES_PER_PACKET) == (costs.IDLE_CHIP_W, costs.ACTIVE_CORE_W,
                                            costs.PACKET_NJ * 1e-9)
     record = get_target("spinnaker").deploy(
-        Workload(tiny_graph(), np.array([[1.0, 0.6, 0.3]]), np.array([0]), timesteps=8,
+        Workload(hand_graph, np.array([[1.0, 0.6, 0.3]]), np.array([0]), timesteps=8,
                  encoding="poisson", seed=3), tmp_path, verify_samples=0)
     t, res, counts = record.resources.time_per_inference_s, record.resources, record.counts
     theirs = version.get_active_energy(t, 0, 0, res.chips, {(0, 0): (res.cores * t, res.cores)},
@@ -118,9 +103,9 @@ def test_board_model_equals_spinnmachines_own_function(tmp_path):
     assert board.dynamic_j + board.static_j == pytest.approx(theirs)
 
 
-def test_spinnaker2_costs_by_hand(tmp_path):
+def test_spinnaker2_costs_by_hand(tmp_path, hand_graph):
     record = get_target("spinnaker2").deploy(
-        Workload(tiny_graph(), X, np.array([0]), timesteps=T, encoding="poisson"), tmp_path,
+        Workload(hand_graph, X, np.array([0]), timesteps=T, encoding="poisson"), tmp_path,
         verify_samples=1)
     assert record.verification["spike_match"] == 1.0
     (estimate,) = record.estimates
