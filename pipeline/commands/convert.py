@@ -94,7 +94,7 @@ def summary_lines(record: object, path: Path) -> list[str]:
                      "host MACs"
                      + (f", {counts.packets:,.0f} packets" if counts.packets is not None else ""))
     for e in record.estimates:
-        kinds = {t.kind for t in e.terms}
+        kinds = {t.kind for t in e.terms if t.joules_per_inference is not None}
         missing = [t.name for t in e.terms if t.joules_per_inference is None]
         parts = [f"device {joules(e.dynamic_j + e.static_j)}"
                  + (f" (static {joules(e.static_j)})" if "static" in kinds else "")]
