@@ -29,6 +29,10 @@ class RunDirError(NeuropipeError):
     """A run directory that is missing, incomplete, or would be overwritten."""
 
 
+class WriteError(NeuropipeError):
+    """A destination that cannot be written (read-only, no permission, disk full)."""
+
+
 class GraphError(NeuropipeError):
     """A NIR graph that is corrupt, or holds content a target cannot express."""
 

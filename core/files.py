@@ -1,4 +1,4 @@
-"""Atomic file writes: write to a temporary name in the same folder, then rename."""
+"""Atomic file writes (a temporary name in the same folder, then a rename) and write checks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from neuropipe.core.errors import WriteError
 
 
 def umask_mode(base: int) -> int:
@@ -67,3 +69,39 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def check_writable(folder: str | os.PathLike[str], fix: str = "choose another folder") -> None:
+    """Refuse a destination folder that does not accept new files, before any work is done.
+
+    Creates and removes a probe file: permission bits prove nothing for root or on a read-only
+    mount, a real write does. A folder that does not exist yet is judged by its nearest existing
+    ancestor, where it would be created.
+
+    Args:
+        folder: The folder files will be written into (it may not exist yet).
+        fix: What the user can do, appended to the message (e.g. "choose another --out").
+
+    Raises:
+        WriteError: If ``folder`` (or the ancestor it would be created in) is a file, or a file
+            cannot be created there; the message gives the system's reason and ``fix``.
+    """
+    target = Path(folder)
+    probe_in = target
+    while not probe_in.exists() and probe_in != probe_in.parent:
+        probe_in = probe_in.parent
+    if not probe_in.is_dir():
+        raise WriteError(f"cannot write to {target}: {probe_in} is a file, not a folder; {fix}")
+    try:
+        fd, name = tempfile.mkstemp(prefix=".neuropipe-probe-", dir=probe_in)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as e:
+        where = "" if probe_in == target else f" (in {probe_in})"
+        raise WriteError(f"cannot write to {target}{where}: {e.strerror or e}; {fix}") from e
+
+
+def write_error(error: OSError, path: str | os.PathLike[str], fix: str) -> WriteError:
+    """The one-line ``WriteError`` for an ``OSError`` raised while writing ``path``."""
+    name = error.filename or path
+    return WriteError(f"cannot write {name}: {error.strerror or error}; {fix}")

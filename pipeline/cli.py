@@ -52,8 +52,9 @@ def _root(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand not in RUNS_OTHER_PROGRAMS and "torch" not in sys.modules:
         # torch's OpenMP threads otherwise spin while they wait for work (libgomp's default),
         # which on a loaded machine burns CPU-seconds that the energy estimate then counts
-        # (14x more for one mlp epoch at load 9 here). Read once, when torch is first imported
-        # (the commands import it lazily); a value the user set is kept.
+        # (one mlp epoch of 10,000 images at load 5-11 here: 7.5-34 busy CPU-seconds, 0.6-1.1
+        # with PASSIVE). libgomp reads it once, when torch is first imported (the commands
+        # import it lazily); a value the user set is kept.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 

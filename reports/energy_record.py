@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,9 +32,13 @@ class EnergyRecord(Record):
         co2e_lbs: The same in pounds, as Strubell et al. report.
         constants: PUE and carbon intensity used, with sources.
         leaves_out: What the figures do not include.
+        machine: What the machine was doing (see ``machine_conditions``): CPU count, load
+            average at the start and end, threads used. Empty in records of schema version 1,
+            which did not record it.
     """
 
     type_tag = "energy"
+    schema_version = 2
     total: Measurement = field(default_factory=Measurement)
     per_epoch: dict[str, Measurement] = field(default_factory=dict)
     duration_s: float = 0.0
@@ -44,6 +49,55 @@ class EnergyRecord(Record):
     co2e_lbs: float = 0.0
     constants: dict[str, Any] = field(default_factory=dict)
     leaves_out: list[str] = field(default_factory=list)
+    machine: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EnergyRecord:
+        """Rebuild a record; one of schema version 1 (no ``machine``) is read with it empty."""
+        if data.get("type") == cls.type_tag and data.get("schema_version") == 1:
+            data = {**data, "schema_version": cls.schema_version, "machine": {}}
+        return super().from_dict(data)
+
+
+LOAD_NOTE = ("load averages count the machine's runnable processes (1, 5, 15 minutes); above "
+             "cpu_count this process waited for cores, its wall time grew, and an estimate from "
+             "busy CPU-seconds may include threads spinning while they waited")
+
+
+def load_average() -> list[float]:
+    """The machine's 1, 5 and 15-minute load averages, or [] where the system has none."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (OSError, AttributeError):
+        return []
+
+
+def machine_conditions(windows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What the machine was doing over a record's windows, for the record's ``machine`` field.
+
+    Args:
+        windows: Per window (e.g. epoch), in order: ``load_average_start``,
+            ``load_average_end`` (as from ``load_average``) and optionally ``threads`` (e.g.
+            torch's intra- and inter-op threads and the OpenMP wait policy).
+
+    Returns:
+        ``cpu_count``, the load average at the start of the first window and the end of the
+        last, the threads (a list if windows differ), the windows themselves when more than
+        one, and a note on how to read the load.
+    """
+    parts = list(windows.values())
+    out: dict[str, Any] = {"cpu_count": os.cpu_count()}
+    if parts:
+        out["load_average_start"] = parts[0].get("load_average_start", [])
+        out["load_average_end"] = parts[-1].get("load_average_end", [])
+        threads = [p["threads"] for p in parts if "threads" in p]
+        if threads:
+            distinct = [t for i, t in enumerate(threads) if t not in threads[:i]]
+            out["threads"] = distinct[0] if len(distinct) == 1 else distinct
+    if len(parts) > 1:
+        out["per_window"] = windows
+    out["note"] = LOAD_NOTE
+    return out
 
 
 ADDITIVE_ASSUMPTIONS = ("cpu_seconds", "seconds")
@@ -98,8 +152,11 @@ def sum_measurements(name: str, parts: list[Measurement]) -> Measurement:
 
 def energy_record(total: Measurement | None = None,
                   per_epoch: dict[str, Measurement] | None = None,
-                  accounting: Accounting | None = None) -> EnergyRecord:
+                  accounting: Accounting | None = None,
+                  machine: dict[str, Any] | None = None) -> EnergyRecord:
     """Build the record; without ``total`` the per-epoch windows are summed.
+
+    ``machine`` (from ``machine_conditions``) says what the machine was doing meanwhile.
 
     ``kwh = J / 3.6e6``, ``kwh_pue = PUE * kwh``, ``CO2e = kwh_pue * intensity`` (Strubell et al.
     2019: PUE 1.58 and 0.954 lbs CO2e/kWh by default).
@@ -121,4 +178,4 @@ def energy_record(total: Measurement | None = None,
                    else "given with --pue", "kg_co2_per_kwh": accounting.kg_co2_per_kwh,
                    "region": accounting.region, "intensity_source": accounting.intensity_source,
                    "method": STRUBELL_SOURCE},
-        leaves_out=list(LEAVES_OUT))
+        leaves_out=list(LEAVES_OUT), machine=dict(machine or {}))

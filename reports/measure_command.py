@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 from neuropipe.core.errors import InputError
-from neuropipe.reports.energy_record import energy_record
+from neuropipe.core.files import check_writable as check_folder_writable
+from neuropipe.core.files import write_error
+from neuropipe.reports.energy_record import energy_record, load_average, machine_conditions
 from neuropipe.reports.footprint import Accounting
 from neuropipe.reports.meter import Meter
 from neuropipe.reports.render import print_energy
@@ -33,6 +34,7 @@ def measure_command(command: list[str], json_out: Path | None, pue: float | None
     if json_out is not None:
         check_writable(json_out)
     meter = Meter(children=True)
+    load_start = load_average()
     meter.begin_window("command")
     try:
         code = subprocess.call(command)
@@ -45,10 +47,17 @@ def measure_command(command: list[str], json_out: Path | None, pue: float | None
     if code < 0:  # killed by signal N: report it the way a shell does
         code = 128 - code
     measurement = meter.end_window("command")
-    record = energy_record(measurement, accounting=accounting)
+    machine = machine_conditions({"command": {"load_average_start": load_start,
+                                              "load_average_end": load_average()}})
+    machine["threads"] = "not known: the command chooses its own"
+    record = energy_record(measurement, accounting=accounting, machine=machine)
     print_energy(record, f"energy of: {' '.join(command)}")
     if json_out is not None:
-        record.write(json_out)
+        try:
+            record.write(json_out)
+        except OSError as e:
+            raise write_error(e, json_out, f"the command exited with {code}; its figures are "
+                              "printed above") from e
     return code
 
 
@@ -56,12 +65,12 @@ def check_writable(path: Path) -> None:
     """Refuse a JSON destination that could not be written, before any work is done.
 
     Raises:
-        InputError: If ``path`` is a folder, or its folder is missing or not writable.
+        InputError: If ``path`` is a folder, or its folder is missing.
+        WriteError: If its folder does not accept a file (a probe file is written and removed).
     """
     if path.is_dir():
         raise InputError(f"--json {path} is a folder: give a file name")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"--json {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"--json {path}: folder {parent} is not writable")
+    check_folder_writable(parent, f"--json {path} cannot be written; choose another file")

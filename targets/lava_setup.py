@@ -16,10 +16,17 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shlex
 import sys
 from pathlib import Path
 
 from neuropipe.core.files import write_text_atomic
+
+# What the Makefile installs for Lava (requirements/base.txt's Lava section, then
+# requirements/lava.txt without dependencies); pip-installed neuropipe lacks both files.
+LAVA_RUNTIME_NEEDS = ("asteval<0.10", "networkx<=2.8.7", "pillow<11", "opencv-python-headless",
+                      "scikit-learn", "ninja")
+LAVA_PACKAGES = ("lava-nc==0.10.0", "lava-dl==0.6.0")
 
 _MUTABLE_DEFAULT = re.compile(r"^(\s+\w+: ByteEncoder) = ByteEncoder\(\)\s*$", re.MULTILINE)
 _FIELD_IMPORT = "from dataclasses import field as _np_field  # neuropipe: Python 3.11 fix\n"
@@ -76,11 +83,28 @@ def apply_fix(path: Path) -> bool:
     return True
 
 
+def install_commands(python: str | None = None) -> list[str]:
+    """The shell commands that install Lava into ``python``'s environment, as ``make`` does.
+
+    lava-nc 0.10 and lava-dl 0.6 declare Python < 3.11 and pin old dependencies, so they are
+    installed without their metadata (``--no-deps --ignore-requires-python``) after their
+    runtime needs; then this module applies the 3.11 fix.
+    """
+    py = shlex.quote(python or sys.executable)
+    needs = " ".join(shlex.quote(n) for n in LAVA_RUNTIME_NEEDS)
+    return [f"{py} -m pip install {needs}",
+            f"{py} -m pip install --no-deps --ignore-requires-python {' '.join(LAVA_PACKAGES)}",
+            f"{py} -m neuropipe.targets.lava_setup"]
+
+
 def main() -> int:
-    """Apply the fix to the installed Lava and say what was done."""
+    """Apply the fix to the installed Lava and say what was done (or how to install Lava)."""
     path = var_model_path()
     if path is None:
-        print("lava-nc is not installed: nothing to fix", file=sys.stderr)
+        lines = "\n".join(f"  {c}" for c in install_commands())
+        print(f"lava-nc is not installed in this Python ({sys.executable}). Install Lava the "
+              f"way neuropipe's Makefile does, then apply its Python 3.11 fix:\n{lines}",
+              file=sys.stderr)
         return 1
     changed = apply_fix(path)
     print(f"lava 3.11 fix: {'applied to' if changed else 'already present in'} {path}")

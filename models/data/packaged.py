@@ -55,8 +55,8 @@ def packaged_pickle_path() -> Path | None:
     return None
 
 
-def build_cache(source: Path, cache: Path) -> None:
-    """Convert the packaged pickle at ``source`` into the npz ``cache`` (written atomically).
+def read_packaged(source: Path) -> dict[str, np.ndarray]:
+    """Read the packaged pickle at ``source`` into uint8 arrays (``train_x`` ... ``test_y``).
 
     The 50k training and 10k validation parts are concatenated in order, which gives the
     official 60k training set; pixels are turned back into exact bytes (x * 256).
@@ -76,9 +76,27 @@ def build_cache(source: Path, cache: Path) -> None:
         return np.rint(np.asarray(x, dtype=np.float64) * 256).clip(0, 255).astype(
             np.uint8).reshape(-1, 28, 28)
 
-    train_x = np.concatenate([to_bytes(tx), to_bytes(vx)])
-    train_y = np.concatenate([np.asarray(ty), np.asarray(vy)]).astype(np.uint8)
+    return {"train_x": np.concatenate([to_bytes(tx), to_bytes(vx)]),
+            "train_y": np.concatenate([np.asarray(ty), np.asarray(vy)]).astype(np.uint8),
+            "test_x": to_bytes(sx), "test_y": np.asarray(sy).astype(np.uint8)}
+
+
+def write_cache(arrays: dict[str, np.ndarray], cache: Path) -> None:
+    """Write ``arrays`` to the npz ``cache`` atomically.
+
+    Raises:
+        OSError: If the cache cannot be written (the caller decides whether that matters).
+    """
     with atomic_path(cache) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, train_x=train_x, train_y=train_y, test_x=to_bytes(sx),
-                     test_y=np.asarray(sy).astype(np.uint8))
+            np.savez(fh, **arrays)
+
+
+def build_cache(source: Path, cache: Path) -> None:
+    """Convert the packaged pickle at ``source`` into the npz ``cache`` (written atomically).
+
+    Raises:
+        DataError: If the pickle cannot be read or does not hold the expected arrays.
+        OSError: If the cache cannot be written.
+    """
+    write_cache(read_packaged(source), cache)

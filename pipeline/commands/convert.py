@@ -9,7 +9,8 @@ import typer
 
 
 def convert(
-    source: Annotated[Path, typer.Argument(help="A run directory or a .nir file.")],
+    source: Annotated[Path, typer.Argument(help="A run directory or a .nir file.",
+                                           metavar="SOURCE")],
     target: Annotated[str, typer.Option(
         help="Deployment target: loihi, spinnaker, spinnaker2, cpu or gpu; several separated "
              "by commas; or all (those available here; see 'neuropipe doctor').")] = "loihi",

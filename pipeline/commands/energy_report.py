@@ -9,7 +9,8 @@ import typer
 
 
 def energy_report(
-    runs: Annotated[list[Path], typer.Argument(help="Run directories with deployments.")],
+    runs: Annotated[list[Path], typer.Argument(help="Run directories with deployments.",
+                                               metavar="RUN")],
     out: Annotated[Path | None, typer.Option(
         help="Output folder (default ./energy-report); an earlier report there is replaced.")
                    ] = None,

@@ -23,7 +23,10 @@ def footprint(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")
                        ] = False,
 ) -> None:
-    """KWh = PUE x t x (p_c + p_r + g x p_g) / 1000; CO2e = kWh x intensity (Strubell 2019)."""
+    """Energy and CO2e of a run from its average power and hours (Strubell et al. 2019).
+
+    kWh = PUE x t x (p_c + p_r + g x p_g) / 1000; CO2e = kWh x carbon intensity.
+    """
     from neuropipe.reports.footprint import Accounting, strubell_footprint
 
     accounting = Accounting.build(pue, region, co2_per_kwh)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,9 @@ import typer
 
 
 def train(
-    model: Annotated[str, typer.Argument(help="mlp, cnn, snn-mlp or snn-cnn.")],
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="mlp, cnn, snn-mlp or snn-cnn.",
+                                         show_default=False)],
     dataset: Annotated[str, typer.Option(help="mnist or fashion-mnist.")] = "mnist",
     data_dir: Annotated[Path | None, typer.Option(
         help="Folder of IDX files (default: $NEUROPIPE_DATA, else the packaged MNIST).")] = None,
@@ -31,10 +34,12 @@ def train(
     limit_test: Annotated[int | None, typer.Option(help="Use the first N test images.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/MODEL-TIME).")
                    ] = None,
-    resume: Annotated[bool, typer.Option(help="Continue the run in --out.")] = False,
+    resume: Annotated[bool, typer.Option(
+        help="Continue the run in --out with its saved settings (other settings that differ "
+        "are refused; --epochs gives the new total).")] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
 ) -> None:
-    """Train MODEL on MNIST and write config, weights, metrics and exports to a run directory."""
+    """Train MODEL on MNIST or Fashion-MNIST into a run directory, measuring its energy."""
     from neuropipe.models.records import TrainConfig
     from neuropipe.models.zoo import get_spec
     from neuropipe.pipeline.stages.train import run_training
@@ -47,8 +52,15 @@ def train(
         timesteps=timesteps, encoding=encoding, neuron=neuron, seed=seed, device=device,
         limit_train=limit_train, limit_test=limit_test,
     )
-    outcome = run_training(config, out=out, resume=resume, force=force)
+    given = [f.name for f in dataclasses.fields(config) if _given(ctx, f.name)]
+    outcome = run_training(config, out=out, resume=resume, force=force, given=given)
     m = outcome.metrics
     typer.echo(f"{model}: test accuracy {m.test_accuracy:.4f} on {m.test_samples} images, "
                f"{m.wall_time_s:.1f} s training ({m.samples_per_s:.0f} samples/s); "
                f"run: {outcome.run.root}")
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` was set on the command line (or its environment variable)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")

@@ -19,9 +19,9 @@ from neuropipe.core.errors import (
     RunDirError,
     TargetError,
 )
-from neuropipe.core.files import umask_mode, write_bytes_atomic
+from neuropipe.core.files import check_writable, umask_mode, write_bytes_atomic, write_error
 from neuropipe.core.rundir import RunDir
-from neuropipe.pipeline.progress import make_progress
+from neuropipe.pipeline.progress import console, make_progress
 from neuropipe.targets.base import Workload
 from neuropipe.targets.records import DeploymentRecord, Provenance
 from neuropipe.targets.registry import get_target
@@ -117,8 +117,12 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
         raise InputError(f"--dt must be positive, got {config.dt}")
     if not config.force:
         _refuse_to_replace(RunDir(_results_root(config)).deployment(config.target))
+    fix = _write_fix(config)
+    check_writable(RunDir(_results_root(config)).target_dir(config.target).parent, fix)
     dataset, data_dir = _data_of(config)
     data = load_dataset(dataset, data_dir)
+    for note in data.notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     prepared = _prepare(config, data, conventional=getattr(target, "runs_onnx", False))
     final = prepared.run.target_dir(config.target)
     if prepared.graph is not None:
@@ -144,9 +148,12 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
         from neuropipe.reports.meter import Meter
 
         options["meter"] = Meter()
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{config.target}.", dir=final.parent))
-    staging.chmod(umask_mode(0o777))
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{config.target}.", dir=final.parent))
+        staging.chmod(umask_mode(0o777))
+    except OSError as e:
+        raise write_error(e, final.parent, fix) from e
     try:
         with make_progress() as progress:
             record = target.deploy(workload, staging, progress=progress, **options)
@@ -166,14 +173,28 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise InterruptedRun(f"interrupted; nothing was written and any earlier deployment in "
                              f"{final} is kept") from e
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise write_error(e, final, f"{fix}; any earlier deployment is kept") from e
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     if Path(config.source).is_dir() and prepared.own_settings:
         # The run's model.nir is the trained model with its own settings; a deployment with
         # other steps or encoding keeps its graph in its own folder only.
-        write_bytes_atomic(prepared.run.nir, (final / "model.nir").read_bytes())
+        try:
+            write_bytes_atomic(prepared.run.nir, (final / "model.nir").read_bytes())
+        except OSError as e:
+            raise write_error(e, prepared.run.nir, f"{fix} (the deployment in {final} is "
+                              "complete)") from e
     return record, final / "deployment.json"
+
+
+def _write_fix(config: ConvertConfig) -> str:
+    """What to do when the results folder cannot be written."""
+    if Path(config.source).is_dir():
+        return ("make the run writable, or copy it elsewhere and convert the copy")
+    return "choose another --out"
 
 
 COMMON_PACKAGES = ("torch", "numpy", "nir", "norse")

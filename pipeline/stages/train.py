@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import contextlib
+import os
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from neuropipe.core.errors import InputError, InterruptedRun, ModelError, RunDirError
+from neuropipe.core.files import check_writable, write_error
 from neuropipe.core.rundir import RunDir, SetAside, default_run_path, set_aside
 from neuropipe.models.checkpoint import load_safely, model_options, save_atomic
 from neuropipe.models.data.datasets import Dataset, load_dataset
@@ -54,13 +58,23 @@ def validate(config: TrainConfig) -> None:
                          "use --device cpu")
 
 
-def open_run(config: TrainConfig, out: Path | None, resume: bool, force: bool
-             ) -> tuple[RunDir, TrainConfig, SetAside | None]:
+RESUME_KEEPS = ("model", "epochs")  # what --resume takes from the command line, not the run
+
+
+def open_run(config: TrainConfig, out: Path | None, resume: bool, force: bool,
+             given: Collection[str] = ()) -> tuple[RunDir, TrainConfig, SetAside | None]:
     """Open the run to continue, or create a new one.
 
     With ``resume`` the saved configuration wins, except for ``epochs`` (so a run can be
-    extended); without it, an existing non-empty folder is refused unless ``force``, and with
-    ``force`` an earlier run is set aside (see ``SetAside``) rather than deleted at once.
+    extended); a setting in ``given`` (set on the command line) that differs from the saved
+    one is refused rather than ignored. Without it, an existing non-empty folder is refused
+    unless ``force``, and with ``force`` an earlier run is set aside (see ``SetAside``) rather
+    than deleted at once.
+
+    Raises:
+        InputError: ``--resume`` without ``--out``, or with settings that differ from the run's.
+        RunDirError: No run to resume, or a folder that would be overwritten.
+        WriteError: The folder cannot be written.
     """
     if resume:
         if out is None:
@@ -74,39 +88,83 @@ def open_run(config: TrainConfig, out: Path | None, resume: bool, force: bool
                               "with --force") from e
         if saved.model != config.model:
             raise RunDirError(f"{out} holds a '{saved.model}' run, not '{config.model}'")
+        _refuse_changed_settings(config, saved, given, out)
         return run, replace(saved, epochs=config.epochs), None
     path = out or default_run_path(config.model)
-    aside = set_aside(path) if force else None
+    try:
+        aside = set_aside(path) if force else None
+    except OSError as e:
+        raise write_error(e, path, "nothing was changed; choose another --out") from e
     try:
         run = RunDir.create(path)
         config.write(run.config)
-    except BaseException:
+    except BaseException as e:
         if aside is not None:
             aside.restore()
+        if isinstance(e, OSError):
+            raise write_error(e, path, "choose another --out") from e
         raise
     return run, config, aside
 
 
+def _refuse_changed_settings(config: TrainConfig, saved: TrainConfig, given: Collection[str],
+                             out: Path) -> None:
+    """Refuse command-line settings that ``--resume`` would otherwise ignore."""
+
+    def same(name: str) -> bool:
+        mine, theirs = getattr(config, name), getattr(saved, name)
+        if name == "data_dir" and mine is not None and theirs is not None:
+            return Path(mine).resolve() == Path(theirs).resolve()
+        return mine == theirs
+
+    changed = [name for name in given if name not in RESUME_KEEPS and not same(name)]
+    if changed:
+        flags = ", ".join(f"--{n.replace('_', '-')} {_shown(getattr(config, n))} (saved: "
+                          f"{_shown(getattr(saved, n))})" for n in changed)
+        raise InputError(f"--resume continues {out} with its saved settings, so {flags} "
+                         f"would be ignored: drop {'it' if len(changed) == 1 else 'them'}, "
+                         "or start a new run with another --out (or --force to replace it)")
+
+
+def _shown(value: object) -> str:
+    return "not set" if value is None else str(value)
+
+
 def run_training(config: TrainConfig, out: Path | None = None, resume: bool = False,
-                 force: bool = False) -> TrainOutcome:
+                 force: bool = False, given: Collection[str] = ()) -> TrainOutcome:
     """Train a model and write its run directory.
 
     Files: ``config.json``; after every epoch ``checkpoint.pt`` (model, optimiser, history),
     ``model.pt`` (state dict) and ``metrics.json``; ``model.onnx`` for conventional models.
+    Before any data is read, the destination is checked by writing a probe file.
 
     Args:
         config: The training configuration.
         out: Run directory (default ``runs/<model>-<timestamp>``).
         resume: Continue the interrupted or shorter run in ``out``.
         force: Replace an existing run directory.
+        given: Fields of ``config`` set on the command line (with ``resume``, those that
+            differ from the run's saved settings are refused).
+
+    Raises:
+        WriteError: The destination cannot be written (checked first), or a write failed.
     """
     validate(config)
+    if resume and force:
+        raise InputError("--resume continues the run in --out and --force replaces it: "
+                         "choose one")
     if resume:  # the run's own data, as saved in its configuration
-        run, config, aside = open_run(config, out, resume, force)
+        run, config, aside = open_run(config, out, resume, force, given)
+        check_writable(run.root, "make it writable, or copy the run elsewhere and resume "
+                                 "the copy")
         data = load_dataset(config.dataset, config.data_dir)
     else:
+        out = out or default_run_path(config.model)
+        check_writable(out, "choose another --out")
         data = load_dataset(config.dataset, config.data_dir)  # before touching the disk
         run, config, aside = open_run(config, out, resume, force)
+    for note in data.notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     try:
         outcome = _train_run(config, run, data, resume)
     except BaseException as e:
@@ -138,7 +196,7 @@ def _train_run(config: TrainConfig, run: RunDir, data: Dataset, resume: bool) ->
     model = build_model(config.model, model_options(config)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     history: list[EpochMetrics] = []
-    energy: dict[str, dict] = {}
+    energy = EnergyLog()
     start = 0
     if resume and run.checkpoint.is_file():
         state = load_safely(run.checkpoint)
@@ -146,7 +204,7 @@ def _train_run(config: TrainConfig, run: RunDir, data: Dataset, resume: bool) ->
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             history = [EpochMetrics.from_dict(h) for h in state["history"]]
-            energy = dict(state.get("energy", {}))
+            energy = EnergyLog.from_state(state)
             start = int(state["epoch"])
         except (KeyError, TypeError, ValueError, RuntimeError, RunDirError) as e:
             raise ModelError(f"{run.checkpoint} does not hold a checkpoint of this run "
@@ -164,13 +222,53 @@ def _train_run(config: TrainConfig, run: RunDir, data: Dataset, resume: bool) ->
                              f"{run.root}: continue with --resume --out {run.root}") from e
     if start >= config.epochs:
         console.print(f"{run.root}: already trained for {start} epochs; nothing to do")
-    _export(config, model, test_x, run)
+    with _writes_to(run, f"every epoch is saved but {run.onnx.name} is not; fix that, then "
+                         f"run again with --resume --out {run.root}"):
+        _export(config, model, test_x, run)
     return TrainOutcome(run, metrics, start)
+
+
+@contextlib.contextmanager
+def _writes_to(run: RunDir, fix: str) -> Iterator[None]:
+    """Turn an ``OSError`` of a write into the one-line ``WriteError`` that ends with ``fix``."""
+    try:
+        yield
+    except OSError as e:
+        raise write_error(e, run.root, fix) from e
+
+
+@dataclass
+class EnergyLog:
+    """Each epoch's measurement window and what the machine was doing meanwhile.
+
+    Both are kept in the checkpoint (``energy`` and ``machine``), so that a resumed run's
+    ``energy.json`` covers every epoch.
+    """
+
+    windows: dict[str, dict] = field(default_factory=dict)
+    machine: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def from_state(cls, state: dict) -> EnergyLog:
+        """The log kept in a checkpoint (``machine`` is absent from older checkpoints)."""
+        return cls(dict(state.get("energy", {})), dict(state.get("machine", {})))
+
+    def to_state(self) -> dict[str, dict]:
+        """The entries of the checkpoint that hold the log."""
+        return {"energy": self.windows, "machine": self.machine}
+
+
+def thread_settings() -> dict[str, object]:
+    """Threads torch computes with, and how idle OpenMP threads wait (spin or sleep)."""
+    return {"torch_intra_op": torch.get_num_threads(),
+            "torch_inter_op": torch.get_num_interop_threads(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY") or "not set: OpenMP threads "
+                               "spin for a while before they sleep"}
 
 
 def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
                   optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
-                  history: list[EpochMetrics], energy: dict[str, dict], start: int,
+                  history: list[EpochMetrics], energy: EnergyLog, start: int,
                   tensors: tuple[torch.Tensor, ...], device: torch.device, source: str
                   ) -> TrainMetrics:
     """Run epochs ``start+1 .. config.epochs``, checkpointing after each; return the metrics.
@@ -178,7 +276,7 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
     Each epoch (training pass and evaluation) is one measurement window of the energy meter;
     the windows are kept in the checkpoint so that a resumed run's ``energy.json`` covers all.
     """
-    from neuropipe.reports.energy_record import energy_record
+    from neuropipe.reports.energy_record import energy_record, load_average, machine_conditions
     from neuropipe.reports.meter import Measurement, Meter
 
     meter = Meter(gpus="auto" if config.device == "cuda" else "none")
@@ -192,24 +290,32 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
             def on_batch(done: int, loss: float, acc: float, task: int = task) -> None:
                 progress.update(task, completed=done, loss=f"{loss:.4f}", acc=f"{acc:.4f}")
 
+            load_start = load_average()
             meter.begin_window("epoch")
             tr = train_epoch(model, optimizer, train_x, train_y, config.batch_size,
                              seed=config.seed * 1000 + epoch, device=device, on_batch=on_batch,
                              scheduler=scheduler, label_smoothing=config.label_smoothing)
             ev = evaluate(model, test_x, test_y, 500, seed=config.seed, device=device)
-            energy[str(epoch)] = meter.end_window("epoch").to_dict()
+            energy.windows[str(epoch)] = meter.end_window("epoch").to_dict()
+            energy.machine[str(epoch)] = {"load_average_start": load_start,
+                                          "load_average_end": load_average(),
+                                          "threads": thread_settings()}
             progress.update(task, acc=f"{tr.accuracy:.4f} test {ev.accuracy:.4f}")
             history.append(EpochMetrics(epoch, tr.loss, tr.accuracy, ev.accuracy, tr.seconds,
                                         tr.samples / max(tr.seconds, 1e-9)))
-            save_atomic({"epoch": epoch, "model": model.state_dict(),
-                         "optimizer": optimizer.state_dict(),
-                         "history": [h.to_dict() for h in history], "energy": energy},
-                        run.checkpoint)
-            save_atomic(model.state_dict(), run.model)
             metrics = _metrics(config, source, model, history, len(train_x), len(test_x))
-            metrics.write(run.metrics)
-            energy_record(per_epoch={k: Measurement.from_dict(v) for k, v in energy.items()}
-                          ).write(run.energy)
+            record = energy_record(per_epoch={k: Measurement.from_dict(v)
+                                              for k, v in energy.windows.items()},
+                                   machine=machine_conditions(energy.machine))
+            with _writes_to(run, f"{epoch - 1} earlier epoch(s) are saved; make room or make "
+                                 f"it writable, then continue with --resume --out {run.root}"):
+                save_atomic({"epoch": epoch, "model": model.state_dict(),
+                             "optimizer": optimizer.state_dict(),
+                             "history": [h.to_dict() for h in history], **energy.to_state()},
+                            run.checkpoint)
+                save_atomic(model.state_dict(), run.model)
+                metrics.write(run.metrics)
+                record.write(run.energy)
     return metrics
 
 

@@ -5,6 +5,12 @@ hardware thread. The watts per thread come from the CPU's thermal design power d
 hardware threads, looked up for known models (manufacturer figures) or a documented default.
 DRAM: joules = mean resident memory (GB) x watts per GB x seconds. Both are estimates, not
 measurements, and say so in every record.
+
+Busy CPU-seconds include threads that spin while they wait: OpenMP's default wait policy (torch's
+intra-op threads) spins before sleeping, which on a loaded machine multiplied the estimate of the
+same work (one mlp epoch of 10,000 images at load 5-11: 7.5-34 CPU-seconds instead of 0.6-1.1).
+The ``neuropipe`` CLI sets ``OMP_WAIT_POLICY=PASSIVE`` before torch starts, and ``energy.json``
+records the load average and threads (``machine``) so that a reader can judge a figure.
 """
 
 from __future__ import annotations

@@ -253,3 +253,28 @@ def test_an_unknown_target_in_a_list_is_refused_before_any_work(runs, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "unknown target 'tpu': choose from cpu, gpu, loihi" in err
     assert not (runs / "snn" / "targets" / "cpu").exists()
+
+
+def test_a_read_only_run_is_refused_before_any_work(runs, tmp_path, read_only, capsys):
+    import shutil
+
+    box = tmp_path / "box"
+    shutil.copytree(runs / "snn", box / "snn")
+    before = {str(p): p.stat().st_mtime_ns for p in box.rglob("*")}
+    view = read_only(box)
+    code, out, err = convert([str(view / "snn"), "--target", "cpu", "--samples", "20"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "cannot write to" in err and "copy it elsewhere and convert the copy" in err
+    assert "cpu: accuracy" not in out
+    assert {str(p): p.stat().st_mtime_ns for p in box.rglob("*")} == before
+
+
+def test_a_nir_file_with_a_read_only_out_is_refused(runs, tmp_path, read_only, capsys):
+    box = tmp_path / "ro"
+    box.mkdir()
+    view = read_only(box)
+    code, _, err = convert([str(runs / "snn" / "model.nir"), "--target", "cpu", "--out",
+                            str(view / "results"), "--samples", "20"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "cannot write to" in err and "choose another --out" in err
+    assert list(box.iterdir()) == []
