@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.neuropipe-installed
 
-.PHONY: venv test lint demo bench clean
+.PHONY: venv test lint demo bench mutate clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,11 @@ demo: venv
 
 bench: venv
 	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# Mutation testing of the modules that produce figures (mutmut 3, in a copy under /tmp): the
+# score per module and every mutant not killed. Slow (tens of minutes): not part of `make test`.
+mutate: venv
+	$(BIN)/python bench/mutation/mutate.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

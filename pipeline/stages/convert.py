@@ -348,7 +348,12 @@ def _swap_in(staging: Path, final: Path) -> None:
         old = final.with_name(f".{final.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         final.rename(old)
-    staging.rename(final)
+    try:
+        staging.rename(final)
+    except BaseException:
+        if old is not None:
+            old.rename(final)  # the earlier deployment goes back where it was
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

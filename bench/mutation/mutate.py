@@ -1,0 +1,267 @@
+"""Mutation testing of the modules that produce figures, with mutmut 3; prints the score per module.
+
+Usage: ``python bench/mutation/mutate.py [--jobs N] [--workdir DIR] [--keep] [--show-survivors]``
+(``make mutate``). Not part of ``make test`` (nor of ``make bench``, which runs ``bench/*.py``:
+hence the subfolder): a full run takes tens of minutes.
+
+mutmut 3 names a mutant after its file's path (``targets/counting.py`` -> ``targets.counting``)
+and only activates it when the running function's ``__module__`` has that name. neuropipe maps
+folders onto ``neuropipe.*`` (``[tool.setuptools.package-dir]``), so run in place every mutant
+would be named ``targets.*`` while the tests import ``neuropipe.targets.*``: nothing would be
+mutated and everything would "survive" (or mutmut stops: no test hits a mutant). So the source
+is copied into a work folder with the ordinary layout (``neuropipe/targets/counting.py``) and
+mutmut runs there; the tree you work in is never modified. mutmut puts its ``mutants/`` folder
+first on ``sys.path``, ahead of the editable install's finder (appended to ``sys.meta_path``),
+so the tests import the mutated copy. mutmut's own forced-failure check (every trampoline
+raises) must fail the tests before any mutant is run, and this script checks again afterwards
+that a deliberately broken mutant (``fan_out`` returning nothing) was killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("core", "pipeline", "models", "targets", "reports")
+
+# The modules that produce figures: counting, cost models, quantisation, emulator, energy
+# accounting and footprint, records and the atomic writes they go through.
+MODULES = (
+    "targets/counting.py",
+    "targets/costs.py",
+    "targets/loihi/costs.py",
+    "targets/spinnaker/costs.py",
+    "targets/loihi/quantize.py",
+    "targets/loihi/emulator.py",
+    "targets/records.py",
+    "reports/footprint.py",
+    "reports/energy_record.py",
+    "core/records.py",
+    "core/files.py",
+)
+
+# Tests run against the mutants: the fast ones that check figures (the SpiNNaker toolchain tests
+# and the CLI training tests are left out for time; the constants they check are covered here).
+TESTS = (  # cheapest first: the constants pass stops at the first failure
+    "tests/reports/test_accounting_by_hand.py",
+    "tests/targets/test_counting_properties.py",
+    "tests/targets/test_quantize_formulas.py",
+    "tests/targets/test_chain_and_counting.py",
+    "tests/core/test_records.py",
+    "tests/reports/test_accounting.py",
+    "tests/targets/test_emulator_edges.py",
+    "tests/targets/test_loihi_hand_count.py",
+    "tests/targets/test_loihi_emulator.py",
+    "tests/pipeline/test_failure_paths.py",
+)
+
+# The constants pass also runs these for a module (its constants are used only there).
+EXTRA_TESTS = {"targets/spinnaker/costs.py": ("tests/targets/test_spinnaker.py",)}
+
+CANARY = "neuropipe.targets.counting.x_fan_out__mutmut_"
+
+# Lava's runtime calls multiprocessing.set_start_method('fork') when imported, which raises if a
+# start method is already set; mutmut sets one at import unless one is set. So Lava goes first.
+RUN_MUTMUT = ("import sys; import lava.magma.runtime.message_infrastructure.multiprocessing; "
+              "from mutmut.__main__ import cli; sys.argv[0] = 'mutmut'; cli()")
+
+
+def stage(workdir: Path, modules: tuple[str, ...]) -> None:
+    """Copy the packages as ``neuropipe/<package>`` and the tests into ``workdir``."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    (workdir / "neuropipe").mkdir(parents=True, exist_ok=True)
+    (workdir / "neuropipe" / "__init__.py").write_text('"""neuropipe (mutation copy)."""\n')
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, workdir / "neuropipe" / package, ignore=ignore,
+                        dirs_exist_ok=True)
+    shutil.copytree(ROOT / "tests", workdir / "tests", ignore=ignore, dirs_exist_ok=True)
+    only = ", ".join(f'"neuropipe/{m}"' for m in modules)
+    tests = ", ".join(f'"{t}"' for t in TESTS)
+    (workdir / "pyproject.toml").write_text(f"""\
+[tool.pytest.ini_options]
+addopts = "-p no:cacheprovider --import-mode=importlib"
+testpaths = ["tests"]
+
+[tool.mutmut]
+source_paths = ["neuropipe"]
+only_mutate = [{only}]
+pytest_add_cli_args_test_selection = [{tests}]
+pytest_add_cli_args = ["-x", "-q", "-p", "no:randomly"]
+process_isolation = "forkserver"
+use_git_change_detection = false
+""")
+
+
+def results(workdir: Path, modules: tuple[str, ...]) -> dict[str, tuple[Counter, list[str]]]:
+    """Per module: status counts and surviving mutants, read from mutmut's ``.meta`` files."""
+    from mutmut.stats import status_by_exit_code
+
+    table = {}
+    for module in modules:
+        meta = workdir / "mutants" / "neuropipe" / (module + ".meta")
+        codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.is_file() else {}
+        statuses = {k: status_by_exit_code[c] for k, c in codes.items()}
+        table[module] = (Counter(statuses.values()),
+                         sorted(k for k, s in statuses.items() if s != "killed"))
+    return table
+
+
+def constant_mutants(source: str) -> list[tuple[int, int, int, str]]:
+    """Module-level numeric literals as ``(line, start, end, replacement)``.
+
+    mutmut 3 mutates function bodies only, but published constants, units and bit widths live
+    at module level (``LBS_PER_KG``, ``DECAY_UNITY``, ``_JOULES``, the cost entries): each
+    literal there becomes one mutant, ints ``n -> n + 1`` and floats ``x -> 2 x``. Literals in
+    f-strings and subscripts (text, not figures) and class bodies are left alone.
+    """
+    tree = ast.parse(source)
+    skip: set[int] = set()
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Expr):
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.JoinedStr | ast.Subscript):
+                skip.update(id(n) for n in ast.walk(sub))
+        for sub in ast.walk(node):
+            value = getattr(sub, "value", None)
+            if (isinstance(sub, ast.Constant) and id(sub) not in skip
+                    and type(value) in (int, float)):
+                new = repr(value + 1) if isinstance(value, int) else repr(value * 2)
+                found.append((sub.lineno, sub.col_offset, sub.end_col_offset, new))
+    return found
+
+
+def constants_pass(workdir: Path, modules: tuple[str, ...], jobs: int, env: dict) -> float:
+    """Mutate each module-level constant in a copy and run the tests; print the score per module.
+
+    Returns:
+        The lowest score of any module that has constants.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    copies = [workdir / str(i) for i in range(max(jobs, 1))]
+    for copy in copies:
+        stage(copy, modules)
+    free = list(copies)
+    mutants = []
+    for module in modules:
+        lines = (ROOT / module).read_text().splitlines(keepends=True)
+        for line, start, end, new in constant_mutants("".join(lines)):
+            mutated = list(lines)
+            text = mutated[line - 1]
+            mutated[line - 1] = text[:start] + new + text[end:]
+            mutants.append((module, f"{module}:{line}: {text[start:end]} -> {new}", mutated))
+
+    def run(mutant: tuple[str, str, list[str]]) -> tuple[str, str, bool]:
+        module, label, mutated = mutant
+        copy = free.pop()
+        target = copy / "neuropipe" / module
+        original = target.read_text()
+        try:
+            target.write_text("".join(mutated))
+            result = subprocess.run(
+                [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *TESTS,
+                 *EXTRA_TESTS.get(module, ())],
+                cwd=copy, env={**env, "PYTHONPATH": str(copy)}, capture_output=True)
+        finally:
+            target.write_text(original)
+            free.append(copy)
+        return module, label, result.returncode != 0
+
+    print(f"\nconstants: {len(mutants)} mutants of module-level numbers", flush=True)
+    with ThreadPoolExecutor(max(jobs, 1)) as pool:
+        outcomes = list(pool.map(run, mutants))
+    worst = 1.0
+    for module in modules:
+        mine = [o for o in outcomes if o[0] == module]
+        if mine:
+            killed = sum(o[2] for o in mine)
+            worst = min(worst, killed / len(mine))
+            print(f"{module}: {killed} of {len(mine)} constant mutants killed "
+                  f"({killed / len(mine):.1%})")
+    for _, label, killed in outcomes:
+        if not killed:
+            print(f"  not killed: {label}")
+    return worst
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/neuropipe-mutate"))
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--keep", action="store_true",
+                        help="reuse an earlier run's work folder (mutmut skips known results)")
+    parser.add_argument("--show-survivors", action="store_true",
+                        help="print the diff of every surviving mutant")
+    parser.add_argument("--no-constants", action="store_true",
+                        help="skip the pass over module-level numeric constants")
+    parser.add_argument("--only", action="append", choices=MODULES, metavar="MODULE",
+                        help="mutate only this module (repeatable), e.g. targets/counting.py")
+    args = parser.parse_args()
+    modules = tuple(args.only or MODULES)
+    workdir = args.workdir.resolve()
+    if workdir == ROOT or ROOT in workdir.parents:
+        parser.error("--workdir must be outside the project")
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:  # the copies mutmut made stay; refresh the source and tests it copies from
+        shutil.rmtree(workdir / "neuropipe", ignore_errors=True)
+    stage(workdir, modules)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    print(f"mutmut in {workdir} ({len(modules)} modules, {len(TESTS)} test files)", flush=True)
+    run = subprocess.run([sys.executable, "-c", RUN_MUTMUT, "run", "--max-children",
+                          str(args.jobs)], cwd=workdir, env=env)
+    if run.returncode != 0:
+        print(f"mutmut run failed with status {run.returncode}", file=sys.stderr)
+        return run.returncode
+    table = results(workdir, modules)
+    width = max(len(m) for m in modules)
+    print(f"\n{'module':<{width}}  mutants  killed  timeout  survived  no-tests  score")
+    worst = 1.0
+    for module in modules:
+        c = table[module][0]
+        total = sum(c.values())
+        caught = c["killed"] + c["timeout"] + c["segfault"]
+        score = caught / total if total else 1.0
+        worst = min(worst, score)
+        print(f"{module:<{width}}  {total:7d}  {c['killed']:6d}  {c['timeout']:7d}  "
+              f"{c['survived']:8d}  {c['no tests']:8d}  {score:6.1%}")
+    survivors = [k for m in modules for k in table[m][1]]
+    print(f"\nnot killed ({len(survivors)}):")
+    for name in survivors:
+        print(f"  {name}")
+        if args.show_survivors:
+            show = subprocess.run([sys.executable, "-c", RUN_MUTMUT, "show", name],
+                                  cwd=workdir, env=env, capture_output=True, text=True)
+            print("    " + show.stdout.strip().replace("\n", "\n    "))
+    if not args.no_constants:
+        worst = min(worst, constants_pass(workdir.with_name(workdir.name + "-constants"),
+                                          modules, args.jobs, env))
+    if "targets/counting.py" not in modules:
+        return 0
+    # The layout check: a mutant that breaks fan_out outright must have been killed.
+    meta = json.loads((workdir / "mutants" / "neuropipe" / "targets" /
+                       "counting.py.meta").read_text())["exit_code_by_key"]
+    canary = [k for k in meta if k.startswith(CANARY)]
+    killed = [k for k in canary if meta[k] in (1, 3)]
+    if not canary or len(killed) < len(canary) // 2:
+        print("layout check failed: mutants of fan_out were not killed, so the tests did not "
+              "import the mutated copy", file=sys.stderr)
+        return 1
+    print(f"\nlayout check: {len(killed)} of {len(canary)} mutants of fan_out killed; "
+          f"lowest module score {worst:.1%} (goal 85%)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
