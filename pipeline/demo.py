@@ -49,7 +49,7 @@ def summary(root: Path) -> None:
     from neuropipe.targets.records import DeploymentRecord
 
     table = Table(title="neuropipe demo: MNIST, trained here, deployed to every target here")
-    for column in ("run", "target", "accuracy", "energy / inference", "level (model)"):
+    for column in ("run", "target", "accuracy", "energy / inference", "level"):
         table.add_column(column, justify="left" if column in ("run", "target") else "right")
     for name in ("mlp", "snn-mlp"):
         run = RunDir(root / name)
@@ -62,13 +62,14 @@ def summary(root: Path) -> None:
             dep = DeploymentRecord.read(path)
             main = dep.default_estimate
             table.add_row("", dep.target, f"{dep.accuracy:.4f}", joules(main.total_j),
-                          f"{main.level} ({main.cost_model})")
+                          main.level)
     console = Console()
     console.print(table)
-    console.print("Each figure is the target's default cost model; levels differ (chip, system, "
-                  "arithmetic, measured) and are not comparable across: the report compares "
-                  "like with like. Training energy is an estimate where the machine has no "
-                  "counter. Details: each run's energy.json and targets/*/deployment.json.")
+    console.print("Each figure is the target's default cost model (named in its "
+                  "deployment.json); levels differ (chip, system, arithmetic, measured) and are "
+                  "not comparable across: the report compares like with like. Training energy "
+                  "is an estimate where the machine has no counter. Details: each run's "
+                  "energy.json and targets/*/deployment.json.")
 
 
 if __name__ == "__main__":
