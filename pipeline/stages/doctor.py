@@ -6,7 +6,8 @@ import importlib.metadata
 
 from neuropipe.reports.meter import estimate, nvml, powercap, pyrapl_backend
 
-PACKAGES = ("torch", "norse", "nir", "nirtorch", "lava-nc", "lava-dl", "onnx", "onnxruntime",
+PACKAGES = ("torch", "norse", "nir", "nirtorch", "lava-nc", "lava-dl", "pynn", "nest-simulator",
+            "spynnaker", "onnx", "onnxruntime",
             "numpy", "pyRAPL", "nvidia-ml-py")
 
 
