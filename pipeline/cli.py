@@ -61,6 +61,9 @@ def _root(ctx: typer.Context) -> None:
 _register()
 
 
+INTERRUPTED = "error: interrupted; files already written are kept (train: re-run with --resume)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; print user errors as one line on stderr and exit with status 2.
 
@@ -89,11 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except (KeyboardInterrupt, typer.Abort):
-        print("error: interrupted; files already written are kept (train: re-run with "
-              "--resume)", file=sys.stderr)
-        code = 130
+        print(INTERRUPTED, file=sys.stderr)
+        code = InterruptedRun.exit_code
     else:
         code = result if isinstance(result, int) else 0
+        if code == InterruptedRun.exit_code:  # typer turns Ctrl-C into Exit(130), silently
+            print(INTERRUPTED, file=sys.stderr)
     return _exit(code, argv)
 
 

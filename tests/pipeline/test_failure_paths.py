@@ -178,3 +178,18 @@ def test_a_resumed_poisson_snn_run_matches_and_keeps_every_energy_window(tmp_pat
     assert energy["total"]["total_j"] == pytest.approx(sum(w["total_j"] for w in windows))
     assert energy["duration_s"] == pytest.approx(sum(w["duration_s"] for w in windows))
     assert energy["kwh"] == pytest.approx(energy["total"]["total_j"] / 3.6e6)
+
+
+def test_ctrl_c_outside_a_stage_is_one_line_and_exit_130(monkeypatch, cli):
+    """typer turns KeyboardInterrupt into a silent Exit(130): the CLI still says what happened."""
+    from neuropipe.targets import registry
+
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(registry, "get_target", interrupted)
+    monkeypatch.setattr("neuropipe.pipeline.stages.convert.get_target", interrupted)
+    code, out, err = cli(["convert", "somewhere", "--target", "cpu"])
+    assert code == 130 and out == ""
+    assert err.strip() == ("error: interrupted; files already written are kept (train: re-run "
+                           "with --resume)")
