@@ -75,3 +75,40 @@ def test_write_error_names_the_file_and_the_reason():
     assert str(e) == ("cannot write /r/model.pt: No space left on device; continue with "
                       "--resume --out /r")
     assert "\n" not in str(e)
+
+
+def test_json_records_are_indented_by_two_in_field_order(tmp_path):
+    from neuropipe.core.files import write_json_atomic
+
+    write_json_atomic(tmp_path / "r.json", {"type": "x", "b": 1, "a": [2]})
+    assert (tmp_path / "r.json").read_text(encoding="utf-8") == (
+        '{\n  "type": "x",\n  "b": 1,\n  "a": [\n    2\n  ]\n}\n')
+
+
+def test_the_writability_probe_is_hidden_and_named_and_where_is_said(tmp_path, monkeypatch):
+    import tempfile as tempfile_module
+
+    from neuropipe.core import files
+
+    seen = []
+    real = tempfile_module.mkstemp
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("prefix"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", spy)
+    files.check_writable(tmp_path)
+    assert seen == [".neuropipe-probe-"] and list(tmp_path.iterdir()) == []
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
+    with pytest.raises(files.WriteError) as here:
+        files.check_writable(tmp_path, "fix it")
+    assert str(here.value) == f"cannot write to {tmp_path}: Permission denied; fix it"
+    with pytest.raises(files.WriteError) as below:
+        files.check_writable(tmp_path / "new" / "sub", "fix it")
+    assert str(below.value) == (f"cannot write to {tmp_path / 'new' / 'sub'} (in {tmp_path}): "
+                                "Permission denied; fix it")
