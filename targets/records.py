@@ -87,14 +87,21 @@ class EnergyEstimate(Record):
     leaves_out: list[str] = field(default_factory=list)
 
     @classmethod
+    def of(cls, terms: list[EnergyTerm], cost_model: str, level: str, sources: list[str],
+           notes: list[str], leaves_out: list[str], default: bool = False) -> EnergyEstimate:
+        """An estimate made of ``terms``, its totals summed from them by kind."""
+        return cls(cost_model=cost_model, level=level, default=default,
+                   total_j=joules_of(terms), dynamic_j=joules_of(terms, "dynamic"),
+                   static_j=joules_of(terms, "static"), host_j=joules_of(terms, "host"),
+                   terms=terms, sources=list(sources), notes=list(notes),
+                   leaves_out=list(leaves_out))
+
+    @classmethod
     def from_terms(cls, model: Any, terms: list[EnergyTerm], default: bool = False
                    ) -> EnergyEstimate:
         """Sum ``terms`` computed with cost model ``model`` (a ``costs.CostModel``)."""
-        return cls(cost_model=model.name, level=model.level, default=default,
-                   total_j=joules_of(terms), dynamic_j=joules_of(terms, "dynamic"),
-                   static_j=joules_of(terms, "static"), host_j=joules_of(terms, "host"),
-                   terms=terms, sources=model.sources, notes=list(model.notes),
-                   leaves_out=list(model.leaves_out))
+        return cls.of(terms, model.name, model.level, model.sources, list(model.notes),
+                      list(model.leaves_out), default)
 
 
 @dataclass

@@ -10,7 +10,6 @@ inference with the meter the pipeline passes in (warm-up excluded, batch size st
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import os
 import shutil
 import time
@@ -33,7 +32,6 @@ from neuropipe.targets.records import (
     LayerReport,
     Resources,
     deployment_record,
-    joules_of,
 )
 
 WARMUP_BATCHES = 1
@@ -253,9 +251,8 @@ class HostTarget:
                               method="not-estimated", unit="J", level="measured",
                               source="energy counter of the device", cost_model="meter",
                               note=f"not measured: {why}")
-            return EnergyEstimate(cost_model="meter", level="measured", terms=[term],
-                                  sources=[term.source], notes=[term.note],
-                                  leaves_out=["everything: no measurement was possible"])
+            return EnergyEstimate.of([term], "meter", "measured", [term.source], [term.note],
+                                     ["everything: no measurement was possible"])
         counters = all(c.method in COUNTER_METHODS for c in measured.components)
         level = "measured" if counters else "system"
         name = "meter" if counters else "meter-estimate"
@@ -268,12 +265,9 @@ class HostTarget:
         if not counters:
             notes.append("no energy counter here: the meter's estimate (busy CPU-seconds x "
                          "watts per thread, resident memory x W/GB), not a measurement")
-        return EnergyEstimate(
-            cost_model=name, level=level, default=False, total_j=joules_of(terms),
-            dynamic_j=joules_of(terms, "dynamic"), static_j=0.0, host_j=0.0, terms=terms,
-            sources=sorted({t.source for t in terms}), notes=notes,
-            leaves_out=["the machine's idle power and other processes",
-                        "power-supply losses and cooling (no PUE applied here)"])
+        return EnergyEstimate.of(terms, name, level, sorted({t.source for t in terms}), notes,
+                                 ["the machine's idle power and other processes",
+                                  "power-supply losses and cooling (no PUE applied here)"])
 
     def _record(self, workload: Workload, ops: list[host_ops.LayerOps], preds: np.ndarray,
                 labels: np.ndarray, measured: Any, timing: dict[str, Any], on_device: bool,
@@ -321,11 +315,6 @@ class HostTarget:
         import torch
 
         return int(torch.get_num_threads())
-
-    @staticmethod
-    def versions() -> dict[str, str]:
-        """Versions of the libraries a host deployment uses."""
-        return {p: importlib.metadata.version(p) for p in ("onnxruntime", "onnx", "torch")}
 
 
 class CpuTarget(HostTarget):

@@ -163,11 +163,6 @@ def build(sim, meta: dict, arrays: dict, for_nest: bool, input_spike_times=None)
     return ([source] if source is not None else []) + neurons
 
 
-def layer_name(meta: dict, i: int) -> str:
-    """NIR name of layer ``i``'s synapses."""
-    return meta["layers"][i]["name"]
-
-
 def spike_times(raster: np.ndarray) -> list:
     """Spike times (ms) per input for a bool raster ``(steps, inputs)``.
 

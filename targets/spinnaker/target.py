@@ -100,6 +100,9 @@ class SpiNNakerTarget:
                    "reference; SpiNNMachine board model and Hoeppner 2019 per-op costs")
     packages = ("pynn", "nest-simulator", "spynnaker", "spinnmachine", "spinnfrontendcommon")
     neurons_per_core = spin_costs.NEURONS_PER_CORE
+    placement_note = ("a virtual board maps the network but records no spikes and measures no "
+                      "energy: spikes come from the fast path (checked against NEST), cores, "
+                      "chips and routes from sPyNNaker's placement")
 
     def availability(self) -> Availability:
         """PyNN with its NEST and sPyNNaker backends imports."""
@@ -117,12 +120,10 @@ class SpiNNakerTarget:
     def _limits(self, chain: chain_mod.Chain) -> list[str]:
         problems = []
         for layer in chain.layers:
-            weight = layer.weight.reshape(layer.weight.shape[0], -1) if layer.kind == "dense" \
-                else None
-            per_neuron = (np.count_nonzero(weight, axis=1) if weight is not None else
-                          np.repeat(np.count_nonzero(layer.weight.reshape(
-                              layer.weight.shape[0], -1), axis=1),
-                              int(np.prod(layer.out_shape[1:]))))
+            # Synapses onto each neuron: a conv neuron sees its channel's whole kernel.
+            per_neuron = np.count_nonzero(layer.weight.reshape(layer.weight.shape[0], -1), axis=1)
+            if layer.kind == "conv":
+                per_neuron = np.repeat(per_neuron, int(np.prod(layer.out_shape[1:])))
             worst = max(int(per_neuron[i:i + self.neurons_per_core].sum())
                         for i in range(0, len(per_neuron), self.neurons_per_core))
             if worst > SYNAPSES_PER_CORE_LIMIT:
@@ -317,9 +318,7 @@ class SpiNNakerTarget:
             f"layer's spikes in the {workload.timesteps} steps after that delay",
             "neurons are PyNN IF_curr_delta (delta synapses, no synaptic current, tau_refrac 0); "
             "see network.npz's meta for the mapping of time constants, threshold and reset",
-            "a virtual board maps the network but records no spikes and measures no energy: "
-            "spikes come from the fast path (checked against NEST), cores, chips and routes "
-            "from sPyNNaker's placement",
+            self.placement_note,
         ]
         if encoding == "constant":
             notes.append("constant (analogue) input: the first layer's synapses run on the host "
@@ -329,7 +328,7 @@ class SpiNNakerTarget:
             reference_accuracy=workload.reference_accuracy, samples=n,
             timesteps=workload.timesteps, counts=counts, estimates=estimates, layers=reports,
             verification=verify, resources=resources,
-            leaves_out=list(spin_costs.SPINN5_BOARD.leaves_out),
+            leaves_out=list(next(e for e in estimates if e.default).leaves_out),
             artifacts={"network": "network.npz", "pynn_script": "pynn_network.py",
                        "placement": "placement.json"},
             notes=notes)
@@ -348,6 +347,8 @@ class SpiNNaker2Target(SpiNNakerTarget):
     description = ("SpiNNaker 2, estimated: the spinnaker target's network and NEST reference; "
                    "Hoeppner 2019 per-op costs, placement estimated (152 PEs per chip)")
     packages = ("pynn", "nest-simulator")
+    placement_note = ("SpiNNaker 2 runs the same PyNN network here: spikes come from the fast "
+                      "path (checked against NEST); placement is an estimate (no public mapper)")
 
     def _place(self, network_path: Path, out_dir: Path, progress: Any) -> dict[str, Any]:
         """An estimate: each population on ceil(neurons / 256) PEs, 152 PEs per chip."""
@@ -385,11 +386,3 @@ class SpiNNaker2Target(SpiNNakerTarget):
                       "host_macs": counts.host_macs}
         model = spin_costs.SPINNAKER2_PER_OP
         return [EnergyEstimate.from_terms(model, energy_terms(quantities, model), True)]
-
-    def _record(self, *args: Any, **kwargs: Any) -> DeploymentRecord:
-        record = super()._record(*args, **kwargs)
-        notes = [note for note in record.notes if "virtual board" not in note]
-        notes.append("SpiNNaker 2 runs the same PyNN network here: spikes come from the fast "
-                     "path (checked against NEST); placement is an estimate (no public mapper)")
-        return record.replace(leaves_out=list(spin_costs.SPINNAKER2_PER_OP.leaves_out),
-                              notes=notes)
