@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass, field
 
 from neuropipe.core.errors import InputError
+from neuropipe.core.levels import in_level_order
 from neuropipe.core.records import Record
 
-LEVELS = ("arithmetic", "chip", "system", "measured")
 # Targets that run the conventional baseline, in order of preference (decision of the issue).
 HOST_TARGETS = ("cpu", "gpu")
 J_PER_KWH = 3.6e6
@@ -218,9 +218,8 @@ class ConfigRow(Record):
 
     @property
     def levels(self) -> list[str]:
-        """Levels at which this configuration has a figure, in ``LEVELS`` order."""
-        have = {e.level for e in self.estimates if e.estimated}
-        return [lv for lv in LEVELS if lv in have] + sorted(have - set(LEVELS))
+        """Levels at which this configuration has a figure, in ``core.levels`` order."""
+        return in_level_order({e.level for e in self.estimates if e.estimated})
 
 
 @dataclass
@@ -261,14 +260,12 @@ class Comparison(Record):
     @property
     def targets(self) -> list[str]:
         """Every target name, host targets first, then sorted."""
-        names = {c.target for c in self.configs}
-        return [t for t in HOST_TARGETS if t in names] + sorted(names - set(HOST_TARGETS))
+        return _targets(self.configs)
 
     @property
     def levels(self) -> list[str]:
-        """Every level any configuration has a figure at, in ``LEVELS`` order."""
-        have = {lv for c in self.configs for lv in c.levels}
-        return [lv for lv in LEVELS if lv in have] + sorted(have - set(LEVELS))
+        """Every level any configuration has a figure at, in ``core.levels`` order."""
+        return _levels(self.configs)
 
 
 @dataclass
@@ -555,8 +552,9 @@ def build_report(comparison: Comparison, threshold: float | None = None,
 
 
 def _targets(configs: list[ConfigRow]) -> list[str]:
-    return Comparison(configs=configs).targets
+    names = {c.target for c in configs}
+    return [t for t in HOST_TARGETS if t in names] + sorted(names - set(HOST_TARGETS))
 
 
 def _levels(configs: list[ConfigRow]) -> list[str]:
-    return Comparison(configs=configs).levels
+    return in_level_order({lv for c in configs for lv in c.levels})

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from neuropipe.core.levels import LEVELS
 from neuropipe.targets.records import EnergyTerm
 
-LEVELS = ("arithmetic", "chip", "system", "measured")
 KINDS = ("dynamic", "static", "host")
 # Joules per unit of the numerator of an entry's unit ("pJ/synop" -> pJ; "W" is J per second).
 _JOULES = {"pJ": 1e-12, "nJ": 1e-9, "uJ": 1e-6, "mJ": 1e-3, "J": 1.0, "W": 1.0}

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from neuropipe.core.errors import TargetError
+from neuropipe.core.levels import LEVELS
 from neuropipe.targets.base import Availability, Workload
-from neuropipe.targets.costs import LEVELS
 from neuropipe.targets.records import DeploymentRecord
 from neuropipe.targets.registry import get_target, target_names
 
