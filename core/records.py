@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
+import typing
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -64,6 +66,10 @@ class Record:
             raise RunDirError(f"'{tag}' record lacks {', '.join(missing)}: it is damaged or was "
                               "written by another version; re-run the stage that wrote it")
         kwargs = {f.name: _decode(data[f.name]) for f in dataclasses.fields(cls)}
+        for name, (shape, kind) in _nested_records(cls).items():
+            if not _holds(kwargs[name], shape, kind):
+                raise RunDirError(f"'{tag}' record's '{name}' is not made of '{kind.type_tag}' "
+                                  "records: it is damaged; re-run the stage that wrote it")
         return cls(**kwargs)
 
     def write(self, path: str | os.PathLike[str]) -> None:
@@ -94,6 +100,41 @@ class Record:
         except (TypeError, ValueError) as e:  # a field of the wrong shape
             raise RunDirError(f"{p}: damaged '{cls.type_tag}' record ({e}); re-run its "
                               "stage") from e
+
+
+@functools.cache
+def _nested_records(cls: type) -> dict[str, tuple[str, type[Record]]]:
+    """Fields of ``cls`` declared as a record, a list of records or a dict of records.
+
+    ``from_dict`` checks that what it decoded there is such a record: a damaged part (a plain
+    dict, a number) is refused, never passed on for a reader to trip over.
+    """
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):  # an annotation this module cannot resolve: no checks
+        return {}
+    out: dict[str, tuple[str, type[Record]]] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints.get(f.name)
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if isinstance(hint, type) and issubclass(hint, Record):
+            out[f.name] = ("one", hint)
+        elif origin is list and args and isinstance(args[0], type) \
+                and issubclass(args[0], Record):
+            out[f.name] = ("list", args[0])
+        elif origin is dict and len(args) == 2 and isinstance(args[1], type) \
+                and issubclass(args[1], Record):
+            out[f.name] = ("dict", args[1])
+    return out
+
+
+def _holds(value: Any, shape: str, kind: type[Record]) -> bool:
+    """Whether ``value`` is a ``kind`` record (``one``), or a list or dict of them."""
+    if shape == "one":
+        return isinstance(value, kind)
+    if shape == "dict":
+        return isinstance(value, dict) and all(isinstance(v, kind) for v in value.values())
+    return isinstance(value, list) and all(isinstance(v, kind) for v in value)
 
 
 def _encode(value: Any) -> Any:

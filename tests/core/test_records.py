@@ -132,3 +132,27 @@ def test_a_failed_atomic_write_leaves_nothing_behind(tmp_path, monkeypatch):
         write_text_atomic(tmp_path / "keep.txt", "new")
     assert (tmp_path / "keep.txt").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_a_damaged_nested_part_is_refused_when_read(tmp_path):
+    data = _Outer(name="x", inner=_Inner(1.5)).to_dict()
+    data["inner"] = {"value": 1.5}  # a plain dict where a record belongs
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    with pytest.raises(RunDirError, match=r"r\.json: 'test-outer' record's 'inner' is not made "
+                                          r"of 'test-inner' records"):
+        _Outer.read(tmp_path / "r.json")
+
+
+def test_lists_and_dicts_of_records_are_checked_too(tmp_path):
+    from neuropipe.reports.energy_record import EnergyRecord
+    from neuropipe.targets.records import DeploymentRecord
+
+    data = DeploymentRecord(target="cpu").to_dict()
+    data["layers"] = [{"name": "fc"}]
+    with pytest.raises(RunDirError, match="'deployment' record's 'layers' is not made of "
+                                          "'layer-report' records"):
+        DeploymentRecord.from_dict(data)
+    data = EnergyRecord().to_dict()
+    data["per_epoch"] = {"1": 3.0}
+    with pytest.raises(RunDirError, match="'per_epoch' is not made of 'measurement' records"):
+        EnergyRecord.from_dict(data)
