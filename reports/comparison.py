@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 from neuropipe.core.errors import InputError
 from neuropipe.core.levels import in_level_order
 from neuropipe.core.records import Record
+from neuropipe.reports.learning_views import (
+    SparsityPoint,
+    TrainingChoice,
+    sparsity_points,
+    training_choices,
+)
 
 # Targets that run the conventional baseline, in order of preference (decision of the issue).
 HOST_TARGETS = ("cpu", "gpu")
@@ -166,9 +172,12 @@ class ConfigRow(Record):
         training: The run's training energy.
         leaves_out: What the deployment's figures leave out.
         notes: The deployment's notes.
+        learning: How the run learned its weights (``backprop``, ``stdp``, ``ridge``...).
+        rate_penalty: The run's spike-rate penalty (0: none).
     """
 
     type_tag = "report-config"
+    schema_version = 2
     run: str = ""
     model: str = ""
     kind: str = ""
@@ -192,6 +201,8 @@ class ConfigRow(Record):
     training: TrainingRow = field(default_factory=TrainingRow)
     leaves_out: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    learning: str = "backprop"
+    rate_penalty: float = 0.0
 
     @property
     def label(self) -> str:
@@ -366,9 +377,13 @@ class EnergyReport(Record):
         selection: The equal-accuracy view, one row per target and level.
         break_even: Each selected configuration against the baseline at the same level.
         created: When the report was made (ISO 8601).
+        training_choice: Each run's training energy at its best accuracy, against the cheapest
+            backprop run reaching the threshold.
+        sparsity: Spiking runs of one model at different rate penalties (empty if none).
     """
 
     type_tag = "energy-report"
+    schema_version = 2
     comparison: Comparison = field(default_factory=Comparison)
     threshold: float = 0.0
     threshold_source: str = ""
@@ -376,6 +391,8 @@ class EnergyReport(Record):
     selection: list[Selection] = field(default_factory=list)
     break_even: list[BreakEven] = field(default_factory=list)
     created: str = ""
+    training_choice: list[TrainingChoice] = field(default_factory=list)
+    sparsity: list[SparsityPoint] = field(default_factory=list)
 
 
 def check_threshold(accuracy: float) -> None:
@@ -548,7 +565,10 @@ def build_report(comparison: Comparison, threshold: float | None = None,
     return EnergyReport(comparison=comparison, threshold=value, threshold_source=source,
                         baseline_target=baseline_target(comparison.configs),
                         selection=selection,
-                        break_even=break_even(comparison.configs, selection), created=created)
+                        break_even=break_even(comparison.configs, selection), created=created,
+                        training_choice=training_choices(comparison.configs, value,
+                                                         ACCURACY_TOLERANCE),
+                        sparsity=sparsity_points(comparison.configs))
 
 
 def _targets(configs: list[ConfigRow]) -> list[str]:

@@ -136,7 +136,7 @@ def _read_run(run: RunDir, label: str) -> tuple[list[ConfigRow], str]:
             raise RunDirError(f"{file} was evaluated on {record.provenance.dataset} but run "
                               f"{run.root} was trained on {train.dataset}: compare runs on one "
                               "dataset")
-        rows.append(_config_row(label, train, kind, record, training))
+        rows.append(_config_row(label, train, kind, record, training, _learning(metrics)))
     return rows, train.dataset
 
 
@@ -150,6 +150,14 @@ def _kind(path: Path, metrics: TrainMetrics) -> str:
         raise RunDirError(f"{path}: field 'kind' is {metrics.kind!r}, not 'ann' or 'snn'; the "
                           "file is damaged: re-run training")
     return metrics.kind
+
+
+def _learning(metrics: TrainMetrics) -> str:
+    """How the run learned: its metrics' ``learning``, else ``backprop``.
+
+    Runs from before the field was recorded all trained by backprop (the only rule then).
+    """
+    return getattr(metrics, "learning", "") or "backprop"
 
 
 def _training_row(path: Path, energy: EnergyRecord) -> TrainingRow:
@@ -194,7 +202,7 @@ def _number(path: Path, name: str, value: Any) -> float:
 
 
 def _config_row(label: str, train: TrainConfig, kind: str, record: DeploymentRecord,
-                training: TrainingRow) -> ConfigRow:
+                training: TrainingRow, learning: str) -> ConfigRow:
     counts = record.counts
     return ConfigRow(
         run=label, model=train.model, kind=kind, dataset=train.dataset, target=record.target,
@@ -210,7 +218,8 @@ def _config_row(label: str, train: TrainConfig, kind: str, record: DeploymentRec
                          neuron_updates=lr.neuron_updates_per_inference,
                          spikes=lr.spikes_per_inference, dense_ops=_dense_ops(lr))
                 for lr in record.layers],
-        training=training, leaves_out=list(record.leaves_out), notes=list(record.notes))
+        training=training, leaves_out=list(record.leaves_out), notes=list(record.notes),
+        learning=learning, rate_penalty=float(train.rate_penalty))
 
 
 def _dense_ops(layer: LayerReport) -> float | None:

@@ -66,6 +66,19 @@ def csv_rows(report: EnergyReport) -> list[dict[str, Any]]:
                              cost_model=b.cost_model, quantity=q, value=getattr(b, q),
                              unit="inferences" if q == "n" else "J",
                              note=f"{b.verdict}; baseline: {b.baseline_run or '-'}"))
+    for r in report.training_choice:
+        for q, unit in (("accuracy", "fraction"), ("training_j", "J"), ("ratio", "")):
+            rows.append(dict(section="training-at-equal-accuracy", run=r.run, model=r.model,
+                             target=r.target, quantity=q, value=getattr(r, q), unit=unit,
+                             note=f"{r.learning}; reaches threshold: {r.reaches}; baseline: "
+                                  f"{r.baseline_run or '-'}"))
+    for p in report.sparsity:
+        for q, unit in (("rate_penalty", ""), ("accuracy", "fraction"),
+                        ("spikes", "1/inference"), ("synops", "1/inference"),
+                        ("energy_j", "J")):
+            rows.append(dict(section="sparsity", run=p.run, model=p.model, kind="snn",
+                             target=p.target, level=p.level, cost_model=p.cost_model,
+                             quantity=q, value=getattr(p, q), unit=unit))
     return rows
 
 

@@ -42,8 +42,7 @@ def render_html(report: EnergyReport, plots: dict[str, bytes]) -> str:
              f"{escape(report.comparison.dataset)}: "
              + ", ".join(f"<code>{escape(p)}</code>" for p in report.comparison.sources.values())
              + ".</p>"]
-    parts += [table(t) for t in (text.selection_table(report), text.break_even_table(report),
-                                 text.configs_table(report), text.training_table(report))]
+    parts += [table(t) for t in text.tables(report)]
     if plots:
         parts.append("<h2>Plots</h2>")
         for name, png in plots.items():

@@ -27,8 +27,7 @@ def render_markdown(report: EnergyReport, plots: list[str]) -> str:
     lines = [f"# {text.TITLE}: {', '.join(report.comparison.runs)}", "",
              f"Made {report.created} from runs on {report.comparison.dataset}: "
              + ", ".join(f"`{p}`" for p in report.comparison.sources.values()) + ".", ""]
-    for t in (text.selection_table(report), text.break_even_table(report),
-              text.configs_table(report), text.training_table(report)):
+    for t in text.tables(report):
         lines += table(t)
     if plots:
         lines += ["## Plots", ""]

@@ -14,16 +14,22 @@ PLOTS = {
     "layer_ops.png": "Operations per layer and inference",
     "training_energy.png": "Training energy per run (kWh × PUE)",
     "break_even.png": "Break-even: training + N × inference energy",
+    "training_vs_accuracy.png": "Training energy vs best accuracy, by learning rule",
+    "rate_penalty.png": "Sparse codes: accuracy vs spikes per inference at each rate penalty",
 }
 MARKERS = {"ann": "s", "snn": "o"}
 
 
 def render_plots(report: EnergyReport) -> dict[str, bytes]:
     """Every plot of the report as PNG bytes, by file name."""
-    return {"energy_vs_accuracy.png": _png(_energy_vs_accuracy(report)),
-            "layer_ops.png": _png(_layer_ops(report)),
-            "training_energy.png": _png(_training(report)),
-            "break_even.png": _png(_break_even(report))}
+    plots = {"energy_vs_accuracy.png": _png(_energy_vs_accuracy(report)),
+             "layer_ops.png": _png(_layer_ops(report)),
+             "training_energy.png": _png(_training(report)),
+             "break_even.png": _png(_break_even(report)),
+             "training_vs_accuracy.png": _png(_training_vs_accuracy(report))}
+    if report.sparsity:
+        plots["rate_penalty.png"] = _png(_rate_penalty(report))
+    return plots
 
 
 def _figure(panels: int, width: float = 6.0, height: float = 4.2, cols: int = 2
@@ -172,5 +178,53 @@ def _break_even(report: EnergyReport) -> Any:
         ax.set_xlabel("inferences N")
         ax.set_ylabel("training + N × inference, J")
         ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    return fig
+
+
+def _training_vs_accuracy(report: EnergyReport) -> Any:
+    fig, (ax,) = _figure(1, width=7.0, height=4.5)
+    rules = list(dict.fromkeys(r.learning for r in report.training_choice))
+    colours = _colours(rules)
+    for r in report.training_choice:
+        ax.scatter(r.training_j, r.accuracy * 100, color=colours[r.learning], s=45, zorder=3,
+                   marker="o" if r.method == "measured" else "D")
+        ax.annotate(r.run, (r.training_j, r.accuracy * 100), fontsize=7, xytext=(4, 4),
+                    textcoords="offset points")
+    ax.axhline(report.threshold * 100, color="tab:red", linewidth=0.8, linestyle=":",
+               label=f"threshold {report.threshold:.2%}")
+    values = [r.training_j for r in report.training_choice if r.training_j > 0]
+    if values and max(values) / min(values) > 100:
+        ax.set_xscale("log")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", linestyle="", color=col, label=rule)
+               for rule, col in colours.items()]
+    handles += [Line2D([], [], marker="D", linestyle="", color="0.5", label="estimated energy")]
+    handles += ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, fontsize=7, loc="best")
+    ax.set_xlabel("training energy × PUE, J")
+    ax.set_ylabel("best accuracy on any target (%)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title("Training energy vs accuracy, by learning rule", fontsize=10)
+    return fig
+
+
+def _rate_penalty(report: EnergyReport) -> Any:
+    targets = list(dict.fromkeys(p.target for p in report.sparsity))
+    fig, axes = _figure(len(targets))
+    for ax, target in zip(axes, targets, strict=False):
+        points = [p for p in report.sparsity if p.target == target]
+        for model in dict.fromkeys(p.model for p in points):
+            mine = [p for p in points if p.model == model]
+            ax.plot([p.spikes for p in mine], [p.accuracy * 100 for p in mine], "o-",
+                    label=model)
+            for p in mine:
+                ax.annotate(f"{p.rate_penalty:g}", (p.spikes, p.accuracy * 100), fontsize=7,
+                            xytext=(4, -10), textcoords="offset points")
+        ax.set_title(f"{target} (labels: rate penalty)", fontsize=9)
+        ax.set_xlabel("spikes per inference")
+        ax.set_ylabel("accuracy on the target (%)")
+        ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
     return fig

@@ -230,6 +230,56 @@ def training_table(report: EnergyReport) -> Table:
                  notes=["Training figures leave out: " + "; ".join(leaves)] if leaves else [])
 
 
+def training_choice_table(report: EnergyReport) -> Table:
+    """Training energy per run at its best accuracy, against the cheapest backprop run."""
+    rows = []
+    for r in report.training_choice:
+        reached = "yes" if r.reaches else "no"
+        ratio = f"{r.ratio:.3g}×" if r.ratio is not None else "—"
+        rows.append([r.run, r.model, r.learning, f"{r.accuracy:.2%} on {r.target}", reached,
+                     f"{joules(r.training_j)} ({r.method})", r.baseline_run or "—", ratio])
+    base = next((r.baseline_run for r in report.training_choice if r.baseline_run), None)
+    return Table(
+        f"Training energy at equal accuracy ({report.threshold:.2%}): how each run learned",
+        ["run", "model", "learning", "best accuracy (target)", "reaches threshold",
+         "training energy × PUE (method)", "cheapest backprop run reaching it",
+         "ratio to it"], rows,
+        intro=["Each run's training energy (kWh × PUE, in joules) next to its best accuracy on "
+               "any target. Runs that learn without backpropagation (STDP, a closed-form "
+               "readout) are set against the backprop run (conventional or surrogate-gradient) "
+               "that reaches the same threshold with the least training energy; a ratio below "
+               "1 means cheaper to train at that accuracy. Runs below the threshold get no "
+               "ratio: at equal accuracy they are not in the comparison."
+               + ("" if base else " No backprop run reaches the threshold, so no ratio is "
+                  "given.")])
+
+
+def sparsity_table(report: EnergyReport) -> Table:
+    """Spiking runs of one model at different rate penalties: accuracy against spikes."""
+    rows = [[p.model, p.target, p.run, f"{p.rate_penalty:g}", f"{p.accuracy:.2%}",
+             count(p.spikes), count(p.synops),
+             f"{joules(p.energy_j)} ({p.cost_model}; {p.level})" if p.energy_j is not None
+             else "n/a"]
+            for p in report.sparsity]
+    return Table("Sparse codes: the rate-penalty trade-off",
+                 ["model", "target", "run", "rate penalty", "accuracy", "spikes / inference",
+                  "synops / inference", "energy / inference (default estimate; level)"], rows,
+                 intro=["Spiking runs of one model trained with different --rate-penalty "
+                        "values (the loss gains the penalty times the mean spikes per neuron "
+                        "and step): fewer spikes mean fewer synaptic operations, at some cost "
+                        "in accuracy. Energies are each target's default estimate; compare "
+                        "them within a target only."])
+
+
+def tables(report: EnergyReport) -> list[Table]:
+    """Every table of the report, in the order it shows them."""
+    out = [selection_table(report), break_even_table(report), configs_table(report),
+           training_table(report), training_choice_table(report)]
+    if report.sparsity:
+        out.append(sparsity_table(report))
+    return out
+
+
 def leaves_out_sections(report: EnergyReport) -> list[tuple[str, list[str]]]:
     """What each figure leaves out: per target and cost model (runs sharing it grouped)."""
     groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}

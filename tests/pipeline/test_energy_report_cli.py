@@ -74,7 +74,8 @@ def test_writes_every_format_and_lists_a_missing_target(cli, runs, tmp_path):
     assert "missing: mlp on spinnaker" in stdout and "missing: snn-mlp on cpu" in stdout
     names = set(leftovers(out))
     assert {"report.md", "report.html", "report.json", "report.csv", "break_even.png",
-            "energy_vs_accuracy.png", "layer_ops.png", "training_energy.png"} == names
+            "energy_vs_accuracy.png", "layer_ops.png", "training_energy.png",
+            "training_vs_accuracy.png"} == names
     data = json.loads((out / "report.json").read_text())
     assert data["type"] == "energy-report" and data["baseline_target"] == "cpu"
     # Default threshold: mlp best 0.98, snn-mlp best 0.979 -> 0.979.

@@ -200,7 +200,7 @@ def test_markdown_and_html_name_the_level_of_every_energy_figure():
     assert "no baseline figure at this level" in md
     assert "(energy_vs_accuracy.png)" in md and "energy_vs_accuracy.png" in files
     html = files["report.html"].decode()
-    assert html.count("data:image/png;base64,") == 4 and "<style>" in html
+    assert html.count("data:image/png;base64,") == 5 and "<style>" in html
     assert all(files[n][:8] == b"\x89PNG\r\n\x1a\n" for n in files if n.endswith(".png"))
 
 
