@@ -43,7 +43,7 @@ def load_safely(path: Path) -> Any:
 def model_options(config: TrainConfig) -> ModelOptions:
     """The model-shaping options of a training configuration."""
     return ModelOptions(timesteps=config.timesteps, encoding=config.encoding,
-                        neuron=config.neuron)
+                        neuron=config.neuron, hidden=config.hidden)
 
 
 def load_trained(run: RunDir) -> tuple[nn.Module, TrainConfig]:

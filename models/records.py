@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from neuropipe.core.records import Record
 
@@ -26,6 +27,10 @@ class TrainConfig(Record):
         device: ``cpu`` or ``cuda``.
         limit_train: Use only the first N training samples (None: all).
         limit_test: Use only the first N test samples (None: all).
+        hidden: Hidden width of mlp and snn-mlp (None: the model's default, 256 and 512).
+        rate_penalty: Weight of the spike-rate term of surrogate-gradient spiking models: the
+            loss gains ``rate_penalty`` times the mean spikes per neuron per step of the hidden
+            layers (0: none).
     """
 
     type_tag = "train-config"
@@ -43,6 +48,17 @@ class TrainConfig(Record):
     device: str = "cpu"
     limit_train: int | None = None
     limit_test: int | None = None
+    hidden: int | None = None
+    rate_penalty: float = 0.0
+
+    # Fields added after configurations were first written, with the value that reproduces
+    # what runs without them did: an older config.json still loads (and resumes) as it was.
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"hidden": None, "rate_penalty": 0.0}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Rebuild a configuration, giving fields added later their original behaviour."""
+        return super().from_dict({**cls.ADDED_LATER, **data})
 
     def same_training(self, other: TrainConfig) -> list[str]:
         """Return the fields (other than ``epochs``) in which ``other`` differs from this one."""

@@ -66,13 +66,25 @@ class SpikingNet(nn.Module):
         self._cached_plan: tuple | None = None
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Run all timesteps on a batch ``x`` of images in [0, 1] and return spike counts.
+        """Run all timesteps on a batch ``x`` of images in [0, 1] and return spike counts."""
+        return self.run(x, generator)[0]
+
+    def run(self, x: torch.Tensor, generator: torch.Generator | None = None,
+            hidden_rate: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Output spike counts and, if asked, the hidden layers' spike rate.
+
+        The rate is the mean number of spikes per hidden neuron per step (all neuron layers
+        but the last, pooled), per sample: shape ``(batch,)``, differentiable through the
+        surrogate gradient, which is what ``--rate-penalty`` adds to the loss.
 
         With ``constant`` input the stateless layers before the first neurons (Flatten, the
         first Linear or Conv2d) give the same output at every step, so they are computed once
         and reused: the same network and the same result, without T - 1 repeated products.
         """
         head, tail, cells, lean = self._plan()
+        last_cell = max(i for i, c in enumerate(cells) if c)
+        hidden_spikes: torch.Tensor | None = None
+        hidden_neurons = 0
         constant_current = None
         if self.encoding == "constant":
             constant_current = x
@@ -80,7 +92,7 @@ class SpikingNet(nn.Module):
                 constant_current = module(constant_current)
         states: list = [None] * len(tail)
         counts = None
-        for _ in range(self.timesteps):
+        for step in range(self.timesteps):
             if constant_current is not None:
                 out = constant_current
             else:
@@ -94,9 +106,18 @@ class SpikingNet(nn.Module):
                     out, states[i] = module(out, states[i])
                 else:
                     out = module(out)
+                if hidden_rate and cells[i] and i != last_cell:
+                    flat = out.flatten(1).sum(1)
+                    hidden_spikes = flat if hidden_spikes is None else hidden_spikes + flat
+                    if step == 0:
+                        hidden_neurons += out[0].numel()
             counts = out if counts is None else counts + out
         assert counts is not None
-        return counts
+        if not hidden_rate:
+            return counts, None
+        if hidden_spikes is None:  # no hidden layer: nothing to penalise
+            return counts, torch.zeros(len(counts), device=counts.device)
+        return counts, hidden_spikes / (hidden_neurons * self.timesteps)
 
     def _plan(self) -> tuple[list, list, list[bool], list]:
         """Stateless head, the rest, which of it are cells, and the lean step of each cell.

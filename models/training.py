@@ -60,7 +60,7 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
                 y: torch.Tensor, batch_size: int, seed: int, device: torch.device,
                 on_batch: Callable[[int, float, float], None] | None = None,
                 scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-                label_smoothing: float = 0.0) -> PassResult:
+                label_smoothing: float = 0.0, rate_penalty: float = 0.0) -> PassResult:
     """Train one epoch with cross-entropy; shuffling and input spikes depend only on ``seed``.
 
     Args:
@@ -74,6 +74,8 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
         on_batch: Called after each batch with (samples done, running loss, running accuracy).
         scheduler: Learning-rate schedule stepped after every batch.
         label_smoothing: Label smoothing of the loss.
+        rate_penalty: For spiking models, the loss gains ``rate_penalty`` times the mean
+            spikes per hidden neuron per step (averaged over the batch); 0 leaves it out.
     """
     model.train()
     generator = torch.Generator().manual_seed(seed)
@@ -84,9 +86,15 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
     for i in range(0, len(x), batch_size):
         idx = order[i:i + batch_size]
         xb, yb = x[idx].to(device), y[idx].to(device)
-        out = forward(model, xb, spike_gen)
+        rate = None
+        if rate_penalty and isinstance(model, SpikingNet):
+            out, rate = model.run(xb, spike_gen, hidden_rate=True)
+        else:
+            out = forward(model, xb, spike_gen)
         loss = nn.functional.cross_entropy(loss_logits(model, out), yb,
                                            label_smoothing=label_smoothing)
+        if rate is not None:
+            loss = loss + rate_penalty * rate.mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -130,3 +138,17 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 500, seed: int 
     preds = [forward(model, x[i:i + batch_size].to(device), spike_gen).argmax(1).cpu()
              for i in range(0, len(x), batch_size)]
     return torch.cat(preds) if preds else torch.empty(0, dtype=torch.long)
+
+
+@torch.no_grad()
+def hidden_spike_rate(model: SpikingNet, x: torch.Tensor, batch_size: int = 500, seed: int = 0
+                      ) -> float:
+    """Mean spikes per hidden neuron per step of a spiking model over the samples ``x``."""
+    model.eval()
+    spike_gen = torch.Generator().manual_seed(seed)
+    total = 0.0
+    for i in range(0, len(x), batch_size):
+        _, rate = model.run(x[i:i + batch_size], spike_gen, hidden_rate=True)
+        assert rate is not None
+        total += float(rate.sum())
+    return total / max(len(x), 1)

@@ -19,11 +19,13 @@ class ModelOptions:
         timesteps: Simulation steps per sample.
         encoding: Input encoding (``constant`` or ``poisson``).
         neuron: Neuron model (``lif`` or ``cuba``).
+        hidden: Hidden width of models that have one (None: the model's ``default_hidden``).
     """
 
     timesteps: int = 16
     encoding: str = "constant"
     neuron: str = "lif"
+    hidden: int | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ class ModelSpec:
         description: One line for help and reports.
         build: Builds a fresh, untrained module from options.
         default_lr: Peak learning rate used when ``--lr`` is not given (found by sweeps).
+        default_hidden: Hidden width when ``--hidden`` is not given; None for models whose
+            width ``--hidden`` does not set.
+        learning: ``backprop`` (Adam on a loss through ``training.train_epoch``) or a local
+            rule the model runs itself (``ridge``, ``stdp``: see ``LocalLearner``).
     """
 
     name: str
@@ -43,15 +49,31 @@ class ModelSpec:
     description: str
     build: Callable[[ModelOptions], nn.Module]
     default_lr: float = 5e-3
+    default_hidden: int | None = None
+    learning: str = "backprop"
+
+    @property
+    def takes_rate_penalty(self) -> bool:
+        """Whether ``--rate-penalty`` applies: surrogate-gradient spiking models only."""
+        return self.kind == "snn" and self.learning == "backprop"
+
+    def hidden(self, options: ModelOptions) -> int:
+        """The hidden width ``options`` ask for, or this model's default."""
+        if self.default_hidden is None:
+            raise ValueError(f"model '{self.name}' has no hidden width")
+        return options.hidden if options.hidden is not None else self.default_hidden
 
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec("mlp", "ann", "784-256-10 MLP, ReLU", lambda o: ann.build_mlp()),
+        ModelSpec("mlp", "ann", "784-256-10 MLP, ReLU",
+                  lambda o: ann.build_mlp(MODELS["mlp"].hidden(o)), default_hidden=256),
         ModelSpec("cnn", "ann", "2 strided conv + 2 linear, ReLU", lambda o: ann.build_cnn()),
         ModelSpec("snn-mlp", "snn", "784-512-10 LIF network, surrogate gradients (norse)",
-                  lambda o: snn.build_snn_mlp(o.timesteps, o.encoding, o.neuron), 1e-2),
+                  lambda o: snn.build_snn_mlp(o.timesteps, o.encoding, o.neuron,
+                                              MODELS["snn-mlp"].hidden(o)), 1e-2,
+                  default_hidden=512),
         ModelSpec("snn-cnn", "snn", "2 strided conv + 2 linear LIF layers, surrogate gradients",
                   lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron)),
     )
@@ -92,6 +114,8 @@ def check_options(options: ModelOptions) -> None:
         raise InputError(f"--timesteps must be at least 1, got {options.timesteps}")
     if options.encoding not in ("constant", "poisson"):
         raise InputError(f"unknown encoding '{options.encoding}': choose constant or poisson")
+    if options.hidden is not None and options.hidden < 1:
+        raise InputError(f"--hidden must be at least 1, got {options.hidden}")
     if options.neuron not in snn.NEURONS:
         raise InputError(f"unknown neuron model '{options.neuron}': choose one of "
                          f"{', '.join(snn.NEURONS)}")

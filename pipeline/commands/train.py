@@ -27,6 +27,12 @@ def train(
     encoding: Annotated[str, typer.Option(help="constant or poisson (spiking models).")
                         ] = "constant",
     neuron: Annotated[str, typer.Option(help="lif or cuba (spiking models).")] = "lif",
+    hidden: Annotated[int | None, typer.Option(
+        help="Hidden width of mlp and snn-mlp (default: 256 and 512).", show_default=False)
+                      ] = None,
+    rate_penalty: Annotated[float, typer.Option(
+        help="Surrogate-gradient SNNs: add X times the mean spikes per hidden neuron per step "
+        "to the loss (fewer spikes, some accuracy).")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of initialisation, order and spikes.")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     limit_train: Annotated[int | None, typer.Option(help="Use the first N training images.")
@@ -50,7 +56,8 @@ def train(
         lr=lr if lr is not None else get_spec(model).default_lr,
         label_smoothing=label_smoothing,
         timesteps=timesteps, encoding=encoding, neuron=neuron, seed=seed, device=device,
-        limit_train=limit_train, limit_test=limit_test,
+        limit_train=limit_train, limit_test=limit_test, hidden=hidden,
+        rate_penalty=rate_penalty,
     )
     given = [f.name for f in dataclasses.fields(config) if _given(ctx, f.name)]
     outcome = run_training(config, out=out, resume=resume, force=force, given=given)

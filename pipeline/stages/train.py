@@ -17,7 +17,7 @@ from neuropipe.models.checkpoint import load_safely, model_options, save_atomic
 from neuropipe.models.data.datasets import Dataset, load_dataset
 from neuropipe.models.records import EpochMetrics, TrainConfig, TrainMetrics
 from neuropipe.models.training import evaluate, one_cycle, to_tensor, train_epoch
-from neuropipe.models.zoo import build_model, check_options, get_spec
+from neuropipe.models.zoo import MODELS, build_model, check_options, get_spec
 from neuropipe.pipeline.progress import console, make_progress
 
 
@@ -37,8 +37,18 @@ def validate(config: TrainConfig) -> None:
         ModelError: Unknown model.
         InputError: A value out of range, or CUDA requested where there is none.
     """
-    get_spec(config.model)
+    spec = get_spec(config.model)
     check_options(model_options(config))
+    if config.hidden is not None and spec.default_hidden is None:
+        with_hidden = ", ".join(n for n, s in MODELS.items() if s.default_hidden is not None)
+        raise InputError(f"--hidden sets the hidden width of {with_hidden}; model "
+                         f"'{config.model}' has no such option: drop it")
+    if not config.rate_penalty >= 0:
+        raise InputError(f"--rate-penalty must be 0 or more, got {config.rate_penalty}")
+    if config.rate_penalty and not spec.takes_rate_penalty:
+        with_penalty = ", ".join(n for n, s in MODELS.items() if s.takes_rate_penalty)
+        raise InputError(f"--rate-penalty applies to surrogate-gradient spiking models "
+                         f"({with_penalty}), not to '{config.model}': drop it")
     for name in ("epochs", "batch_size", "timesteps"):
         if getattr(config, name) < 1:
             raise InputError(f"--{name.replace('_', '-')} must be at least 1, "
@@ -56,6 +66,18 @@ def validate(config: TrainConfig) -> None:
     if config.device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda was asked for but torch sees no CUDA GPU here; "
                          "use --device cpu")
+
+
+def with_defaults(config: TrainConfig) -> TrainConfig:
+    """``config`` with the model's own values written out where it leaves them unset.
+
+    So ``config.json`` says which hidden width a run has, and a configuration saved before
+    ``hidden`` existed (None) compares equal to the same width given explicitly.
+    """
+    spec = get_spec(config.model)
+    if config.hidden is None and spec.default_hidden is not None:
+        return replace(config, hidden=spec.default_hidden)
+    return config
 
 
 RESUME_KEEPS = ("model", "epochs")  # what --resume takes from the command line, not the run
@@ -88,6 +110,7 @@ def open_run(config: TrainConfig, out: Path | None, resume: bool, force: bool,
                               "with --force") from e
         if saved.model != config.model:
             raise RunDirError(f"{out} holds a '{saved.model}' run, not '{config.model}'")
+        saved = with_defaults(saved)
         _refuse_changed_settings(config, saved, given, out)
         return run, replace(saved, epochs=config.epochs), None
     path = out or default_run_path(config.model)
@@ -150,6 +173,7 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
         WriteError: The destination cannot be written (checked first), or a write failed.
     """
     validate(config)
+    config = with_defaults(config)
     if resume and force:
         raise InputError("--resume continues the run in --out and --force replaces it: "
                          "choose one")
@@ -294,7 +318,8 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
             meter.begin_window("epoch")
             tr = train_epoch(model, optimizer, train_x, train_y, config.batch_size,
                              seed=config.seed * 1000 + epoch, device=device, on_batch=on_batch,
-                             scheduler=scheduler, label_smoothing=config.label_smoothing)
+                             scheduler=scheduler, label_smoothing=config.label_smoothing,
+                             rate_penalty=config.rate_penalty)
             ev = evaluate(model, test_x, test_y, 500, seed=config.seed, device=device)
             energy.windows[str(epoch)] = meter.end_window("epoch").to_dict()
             energy.machine[str(epoch)] = {"load_average_start": load_start,

@@ -161,3 +161,51 @@ def test_resume_reads_the_runs_own_data_and_checks_the_checkpoint(tmp_path, idx_
     (out / "config.json").write_text(json.dumps({**config, "timesteps": "abc"}))
     code, _, err = cli(["train", "mlp", "--epochs", "3", "--out", str(out), "--resume"])
     assert code == 2 and "invalid settings" in err and len(err.strip().splitlines()) == 1
+
+
+def test_hidden_width_is_saved_resumed_and_old_configs_still_load(tmp_path, cli):
+    out = tmp_path / "run"
+    assert cli(["train", "mlp", *SMALL, "--hidden", "32", "--out", str(out)])[0] == 0
+    assert json.loads((out / "config.json").read_text())["hidden"] == 32
+    assert torch.load(out / "model.pt", weights_only=True)["1.weight"].shape == (32, 784)
+    code, _, err = cli(["train", "mlp", *SMALL, "--epochs", "2", "--hidden", "64",
+                        "--out", str(out), "--resume"])
+    assert code == 2 and "--hidden 64 (saved: 32)" in err and len(err.strip().splitlines()) == 1
+    assert cli(["train", "mlp", "--epochs", "2", "--out", str(out), "--resume"])[0] == 0
+
+    default = tmp_path / "default"
+    assert cli(["train", "mlp", *SMALL, "--out", str(default)])[0] == 0
+    config = json.loads((default / "config.json").read_text())
+    assert config["hidden"] == 256 and config["rate_penalty"] == 0.0
+    # A run written before the two fields existed resumes as it was, with its 256 units.
+    old = {k: v for k, v in config.items() if k not in ("hidden", "rate_penalty")}
+    (default / "config.json").write_text(json.dumps(old))
+    assert cli(["train", "mlp", "--epochs", "2", "--hidden", "256", "--out", str(default),
+                "--resume"])[0] == 0
+    assert len(json.loads((default / "metrics.json").read_text())["epochs"]) == 2
+
+
+def test_rate_penalty_is_saved_and_kept_on_resume(tmp_path, cli):
+    out = tmp_path / "snn"
+    args = ["train", "snn-mlp", "--limit-train", "200", "--limit-test", "100", "--timesteps",
+            "4", "--hidden", "32", "--out", str(out)]
+    assert cli([*args, "--rate-penalty", "0.5"])[0] == 0
+    assert json.loads((out / "config.json").read_text())["rate_penalty"] == 0.5
+    code, _, err = cli([*args, "--rate-penalty", "0.1", "--epochs", "2", "--resume"])
+    assert code == 2 and "--rate-penalty 0.1 (saved: 0.5)" in err
+    assert cli(["train", "snn-mlp", "--epochs", "2", "--out", str(out), "--resume"])[0] == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "cnn", "--hidden", "64"], "--hidden sets the hidden width of mlp, snn-mlp; "
+                                         "model 'cnn' has no such option"),
+    (["train", "mlp", "--hidden", "0"], "--hidden must be at least 1"),
+    (["train", "mlp", "--rate-penalty", "0.1"], "--rate-penalty applies to surrogate-gradient"),
+    (["train", "snn-mlp", "--rate-penalty", "-1"], "--rate-penalty must be 0 or more"),
+])
+def test_options_for_other_models_are_refused(args, message, tmp_path, monkeypatch, cli):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(args)
+    assert code == 2 and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
