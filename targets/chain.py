@@ -1,8 +1,21 @@
-"""A NIR graph read as a feed-forward chain of (synapse, neuron) layers, the form targets run.
+"""A NIR graph read as a chain of (synapse, neuron) layers, the form targets run.
 
 This reader is shared by every target and refuses only what no target here can run (node types
-without a mapping, branches, cycles, shapes that do not fit, NaN). What one backend cannot hold
-(per-neuron parameters, a reset other than 0...) is that backend's ``supports`` to refuse.
+without a mapping, branches, cycles other than a neuron's own recurrence, shapes that do not fit,
+NaN). What one backend cannot hold (per-neuron parameters, a reset other than 0...) is that
+backend's ``supports`` to refuse.
+
+Beyond a feed-forward chain it reads what the project's NIR contract for bio-inspired models
+(recurrence, host readouts, per-neuron thresholds; issue 11) adds:
+
+- A self-recurrent synapse: a Linear or Affine node ``R`` with edges ``N -> R -> N`` onto a
+  neuron node ``N`` that also has its feed-forward synapse ``F``. At step ``t`` the neurons
+  receive ``W_F x_t + b_F + W_R s_{t-1} + b_R`` (``s_{-1} = 0``): one step of delay. At most one
+  per neuron node, dense layers only. ``b_R`` acts every step like ``b_F`` and is folded into
+  the layer's bias.
+- A host readout: a final Linear or Affine node whose edge goes straight to the Output node.
+  Class scores are ``W c + b`` of the last layer's spike counts ``c`` over the run; targets run
+  it on the host and count it as host work.
 """
 
 from __future__ import annotations
@@ -68,6 +81,9 @@ class Layer:
         neuron_name: NIR name of the neuron node.
         stride: Conv stride.
         padding: Conv padding.
+        recurrent: Self-recurrent weights ``(neurons, neurons)`` (post, pre) acting on the
+            layer's own spikes of the previous step, or None.
+        recurrent_name: NIR name of the recurrent synapse node ("" without one).
     """
 
     name: str
@@ -80,6 +96,8 @@ class Layer:
     neuron_name: str = ""
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
+    recurrent: np.ndarray | None = None
+    recurrent_name: str = ""
 
     @property
     def neurons(self) -> int:
@@ -93,11 +111,52 @@ class Layer:
 
 
 @dataclass
+class Readout:
+    """A host readout: class scores ``weight @ counts + bias`` of the last layer's spike counts.
+
+    Attributes:
+        name: NIR name of the readout node.
+        weight: ``(classes, neurons of the last layer)``.
+        bias: ``(classes,)``; zeros for a Linear node.
+    """
+
+    name: str
+    weight: np.ndarray
+    bias: np.ndarray
+
+    @property
+    def classes(self) -> int:
+        """Number of class scores."""
+        return int(self.weight.shape[0])
+
+    @property
+    def macs(self) -> int:
+        """Host multiply-accumulates of one readout (nonzero weights; biases not counted)."""
+        return int(np.count_nonzero(self.weight))
+
+
+@dataclass
 class Chain:
-    """The layers of a graph, in order, and its input shape."""
+    """The layers of a graph, in order, its input shape and its optional host readout."""
 
     input_shape: tuple[int, ...]
     layers: list[Layer] = field(default_factory=list)
+    readout: Readout | None = None
+
+    @property
+    def recurrent(self) -> bool:
+        """True if any layer has a self-recurrent synapse."""
+        return any(layer.recurrent is not None for layer in self.layers)
+
+    def scores(self, counts: np.ndarray) -> np.ndarray:
+        """Class scores of the last layer's spike counts ``(N, neurons)``.
+
+        Without a readout the counts themselves are the scores (argmax of the spike counts).
+        """
+        counts = np.asarray(counts)
+        if self.readout is None:
+            return counts
+        return counts.astype(np.float64) @ self.readout.weight.T + self.readout.bias
 
 
 def _values(node: Any, attr: str, name: str, shape: tuple[int, ...] | None,
@@ -126,33 +185,100 @@ def _values(node: Any, attr: str, name: str, shape: tuple[int, ...] | None,
         return None
 
 
-def _order(graph: Any) -> list[str]:
-    """Return node names along the single path from the input to the output."""
+def _recurrent_synapses(graph: Any) -> dict[str, str]:
+    """Self-recurrent synapse nodes ``{neuron node: synapse node}`` (``N -> R -> N``).
+
+    Raises:
+        GraphError: For a recurrent synapse that is a convolution, or a neuron node with more
+            than one.
+    """
     succ: dict[str, list[str]] = {}
-    indeg: dict[str, int] = {n: 0 for n in graph.nodes}
+    pred: dict[str, list[str]] = {}
     for src, dst in graph.edges:
         succ.setdefault(src, []).append(dst)
-        indeg[dst] = indeg.get(dst, 0) + 1
-    starts = [n for n, node in graph.nodes.items() if type(node).__name__ == "Input"]
+        pred.setdefault(dst, []).append(src)
+    found: dict[str, list[str]] = {}
+    for name, node in graph.nodes.items():
+        kind = type(node).__name__
+        if kind not in SYNAPSE_NODES:
+            continue
+        ins, outs = pred.get(name, []), succ.get(name, [])
+        if len(ins) == 1 and outs == ins and ins[0] in graph.nodes \
+                and type(graph.nodes[ins[0]]).__name__ in NEURON_NODES:
+            if kind == "Conv2d":
+                raise GraphError(f"recurrent synapse node '{name}' of neuron node '{ins[0]}' is "
+                                 "a Conv2d; only a Linear or Affine recurrent synapse is "
+                                 "supported")
+            found.setdefault(ins[0], []).append(name)
+    for neuron, synapses in found.items():
+        if len(synapses) > 1:
+            names = ", ".join(f"'{s}'" for s in sorted(synapses, key=str))
+            raise GraphError(f"neuron node '{neuron}' has {len(synapses)} recurrent synapse "
+                             f"nodes ({names}); at most one per neuron node is supported")
+    return {neuron: synapses[0] for neuron, synapses in found.items()}
+
+
+def _find_cycle(nodes: list[str], edges: list[tuple[str, str]]) -> list[str] | None:
+    """A cycle of the directed graph as a node list (first node repeated at the end), or None."""
+    succ: dict[str, list[str]] = {}
+    for src, dst in edges:
+        succ.setdefault(src, []).append(dst)
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for root in nodes:
+        if state.get(root):
+            continue
+        path, stack = [root], [iter(succ.get(root, []))]
+        state[root] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(succ.get(nxt, [])))
+    return None
+
+
+def _order(graph: Any, skip: set[str] | None = None) -> list[str]:
+    """Return node names along the single path from the input to the output.
+
+    Args:
+        graph: The NIR graph.
+        skip: Nodes left out (the self-recurrent synapses), with their edges.
+    """
+    skip = skip or set()
+    nodes = [n for n in graph.nodes if n not in skip]
+    edges = [(a, b) for a, b in graph.edges if a not in skip and b not in skip]
+    cycle = _find_cycle(nodes, edges)
+    if cycle is not None:
+        raise GraphError(f"the graph has a cycle through node '{cycle[0]}' "
+                         f"({' -> '.join(map(str, cycle))}); only a self-recurrent synapse (a "
+                         "Linear or Affine node from a LIF or IF node back to the same node) "
+                         "is supported, not recurrence from another population")
+    succ: dict[str, list[str]] = {}
+    for src, dst in edges:
+        succ.setdefault(src, []).append(dst)
+    starts = [n for n in nodes if type(graph.nodes[n]).__name__ == "Input"]
     if len(starts) != 1:
         raise GraphError(f"the graph has {len(starts)} Input nodes; a feed-forward chain with "
                          "one Input is supported")
-    order, current, seen = [], starts[0], set()
+    order, current = [], starts[0]
     while True:
-        if current in seen:
-            raise GraphError(f"the graph has a cycle through node '{current}'; recurrent "
-                             "connections are not supported, only feed-forward chains")
-        seen.add(current)
         order.append(current)
         nxt = succ.get(current, [])
         if not nxt:
             break
         if len(nxt) > 1:
             raise GraphError(f"node '{current}' feeds {len(nxt)} nodes; only a single chain "
-                             "(no branches or skip connections) is supported")
+                             "(no branches or skip connections; recurrence only as one "
+                             "synapse from a neuron node back to itself) is supported")
         current = nxt[0]
-    if len(order) != len(graph.nodes):
-        missing = sorted(set(graph.nodes) - set(order), key=str)
+    if len(order) != len(nodes):
+        missing = sorted(set(nodes) - set(order), key=str)
         raise GraphError(f"nodes {missing} are not on the path from Input to Output; only a "
                          "single feed-forward chain is supported")
     return order
@@ -178,7 +304,8 @@ def to_chain(graph: Any, dt: float = 1.0) -> Chain:
         GraphError: Naming every node that is not supported and what is supported instead.
     """
     problems: list[str] = []
-    order = _order(graph)
+    recurrent = _recurrent_synapses(graph)
+    order = _order(graph, set(recurrent.values()))
     input_node = graph.nodes[order[0]]
     shape = tuple(int(s) for s in np.asarray(input_node.input_type["input"]).ravel())
     input_shape = shape
@@ -196,7 +323,8 @@ def to_chain(graph: Any, dt: float = 1.0) -> Chain:
             if pending is not None:
                 problems.append(f"node '{name}' ({kind}) follows synapse node "
                                 f"'{pending['name']}' without neurons in between; each synapse "
-                                "layer must drive a LIF or IF population")
+                                "layer must drive a LIF or IF population (a host readout must "
+                                "be the last node before Output)")
             pending = _synapse(name, node, shape, problems)
             if pending is not None:
                 shape = pending["out_shape"]
@@ -208,7 +336,11 @@ def to_chain(graph: Any, dt: float = 1.0) -> Chain:
                 continue
             neuron = _neuron(name, node, dt, pending["out_shape"], problems)
             if neuron is not None:
-                chain.layers.append(Layer(neuron=neuron, neuron_name=name, **pending))
+                layer = Layer(neuron=neuron, neuron_name=name, **pending)
+                if name in recurrent:
+                    _attach_recurrent(layer, recurrent[name], graph.nodes[recurrent[name]],
+                                      problems)
+                chain.layers.append(layer)
             pending = None
             continue
         hint = (" (neuropipe models: train with --neuron lif to deploy on Loihi)"
@@ -217,13 +349,40 @@ def to_chain(graph: Any, dt: float = 1.0) -> Chain:
                         f"{', '.join(SYNAPSE_NODES + NEURON_NODES + PASS_NODES)}{hint}")
         pending = None  # the unsupported node stands where neurons would: report it alone
     if pending is not None:
-        problems.append(f"synapse node '{pending['name']}' drives no neurons; the last layer must "
-                        "be LIF or IF neurons (the class is read from their spike counts)")
+        if pending["kind"] == "dense" and chain.layers:
+            chain.readout = Readout(pending["name"], pending["weight"], pending["bias"])
+        else:
+            problems.append(f"synapse node '{pending['name']}' drives no neurons; the last layer "
+                            "must be LIF or IF neurons (the class is read from their spike "
+                            "counts), or a host readout (Linear or Affine straight before "
+                            "Output, after a neuron layer)")
     if not chain.layers and not problems:
         problems.append("the graph has no synapse-and-neuron layer")
     if problems:
         raise GraphError("; ".join(problems))
     return chain
+
+
+def _attach_recurrent(layer: Layer, name: str, node: Any, problems: list[str]) -> None:
+    """Give ``layer`` the recurrent synapse ``node`` (its bias folded into the layer's)."""
+    kind = type(node).__name__
+    n = layer.neurons
+    if layer.kind != "dense":
+        problems.append(f"recurrent synapse node '{name}' feeds neuron node "
+                        f"'{layer.neuron_name}', which a convolution drives; recurrence is "
+                        "supported on dense layers only")
+        return
+    found = _synapse(name, node, (n,), problems)
+    if found is None:
+        return
+    if found["weight"].shape != (n, n):
+        problems.append(f"recurrent synapse node '{name}' ({kind}) has weights "
+                        f"{found['weight'].shape}; neuron node '{layer.neuron_name}' needs "
+                        f"({n}, {n})")
+        return
+    layer.recurrent = found["weight"]
+    layer.recurrent_name = name
+    layer.bias = layer.bias + found["bias"]
 
 
 def _synapse(name: str, node: Any, shape: tuple[int, ...], problems: list[str]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuropipe.targets.chain import Layer
+from neuropipe.targets.chain import Layer, Readout
 from neuropipe.targets.records import Counts, LayerReport
 
 
@@ -60,6 +60,9 @@ class LayerActivity:
         input_spikes: Mean spikes per inference of each of its inputs (on-chip layers).
         output_spikes: Mean spikes per inference of each of its neurons.
         steps: Steps the layer's neurons are updated per inference.
+        recurrent_spikes: Mean spikes per inference of each neuron that passed through the
+            layer's recurrent synapse (on the chip), for a layer with one; None otherwise
+            (``output_spikes`` is used).
     """
 
     layer: Layer
@@ -67,12 +70,45 @@ class LayerActivity:
     input_spikes: np.ndarray | None
     output_spikes: np.ndarray
     steps: int
+    recurrent_spikes: np.ndarray | None = None
 
 
-def count_layers(activity: list[LayerActivity]) -> list[LayerReport]:
+def recurrent_fan_out(layer: Layer) -> np.ndarray:
+    """Nonzero recurrent synapses leaving each neuron of ``layer`` (its recurrent columns)."""
+    assert layer.recurrent is not None
+    return (layer.recurrent != 0).sum(axis=0).astype(np.int64)
+
+
+def recurrent_report(layer: Layer, spikes: np.ndarray) -> LayerReport:
+    """Counts of a layer's recurrent synapse: its own spikes x nonzero recurrent fan-out.
+
+    Reported as a layer of kind ``recurrent`` named after the recurrent synapse node; it
+    updates no neurons (the layer it feeds back to does) and emits no spikes of its own.
+    """
+    return LayerReport(
+        name=layer.recurrent_name, kind="recurrent", neurons=0,
+        synapses=int(np.count_nonzero(layer.recurrent)), synapses_on="chip",
+        spikes_per_inference=0.0,
+        synops_per_inference=float(np.dot(spikes, recurrent_fan_out(layer))),
+        host_macs_per_inference=0.0, neuron_updates_per_inference=0.0)
+
+
+def readout_report(readout: Readout) -> LayerReport:
+    """The host readout: one ``W c + b`` per inference, its nonzero weights as host MACs."""
+    return LayerReport(
+        name=readout.name, kind="readout", neurons=0, synapses=readout.macs,
+        synapses_on="host", spikes_per_inference=0.0, synops_per_inference=0.0,
+        host_macs_per_inference=float(readout.macs), neuron_updates_per_inference=0.0)
+
+
+def count_layers(activity: list[LayerActivity], readout: Readout | None = None
+                 ) -> list[LayerReport]:
     """Per-layer counts: synops = input spikes x nonzero fan-out, updates = neurons x steps.
 
     A host layer does one dense-equivalent pass per inference: its nonzero weights as MACs.
+    A layer's recurrent synapse follows it as a report of kind ``recurrent`` (its spikes x
+    recurrent fan-out, on the chip); a host readout comes last as a report of kind
+    ``readout`` (its nonzero weights as host MACs, once per inference).
     """
     reports = []
     for act in activity:
@@ -86,6 +122,11 @@ def count_layers(activity: list[LayerActivity]) -> list[LayerReport]:
             synops_per_inference=syn,
             host_macs_per_inference=0.0 if act.on_chip else float(macs(layer)),
             neuron_updates_per_inference=float(layer.neurons * act.steps)))
+        if layer.recurrent is not None:
+            fed = act.output_spikes if act.recurrent_spikes is None else act.recurrent_spikes
+            reports.append(recurrent_report(layer, fed))
+    if readout is not None:
+        reports.append(readout_report(readout))
     return reports
 
 

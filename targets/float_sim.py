@@ -1,10 +1,12 @@
 """Float (PyTorch) simulation of a layer chain without pipeline delays: the reference semantics.
 
 Each step, every layer's synapses carry this step's presynaptic spikes (the first layer: the
-encoded input), and its neurons update as ``v += -leak * v + leak * v_leak + gain * I``; they
+encoded input) plus, for a layer with a self-recurrent synapse, the layer's own spikes of the
+previous step (one step of delay, zeros at the first step), and its neurons update as
+``v += -leak * v + leak * v_leak + gain * I``; they
 spike when ``v > v_threshold`` and are set to ``v_reset`` (0 in neuropipe's graphs). For
 neuropipe's own LIF graphs this equals norse's LIFBoxCell with dt = 1, so it reproduces the
-trained model.
+trained model. A host readout turns the last layer's spike counts into class scores.
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ def poisson_spikes(x: np.ndarray, steps: int, rng: np.random.Generator) -> np.nd
 
 def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "constant",
              input_spikes: np.ndarray | None = None, device: str = "cpu",
-             layer_inputs: list[np.ndarray] | None = None) -> np.ndarray:
-    """Return output spike counts ``(N, classes)`` of a batch ``x`` in [0, 1].
+             layer_inputs: list[np.ndarray] | None = None, readout: bool = True,
+             recurrent_inputs: list[np.ndarray | None] | None = None) -> np.ndarray:
+    """Return the class scores ``(N, classes)`` of a batch ``x`` in [0, 1].
+
+    The scores are the last layer's spike counts, or, when the chain has a host readout (and
+    ``readout`` is True), the readout applied to them: ``predict`` reads either.
 
     Args:
         chain: The layers.
@@ -36,6 +42,10 @@ def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "const
         layer_inputs: If a list is given, it receives, per layer, how often each of its inputs
             was nonzero over the run, summed over the batch ``(inputs,)``: the spikes (or
             analogue values) each layer's synapses processed.
+        readout: Apply the chain's host readout; False returns the last layer's spike counts.
+        recurrent_inputs: If a list is given, it receives, per layer, how often each neuron's
+            spike was fed back through the layer's recurrent synapse ``(neurons,)`` summed over
+            the batch (the spikes of the last step never are), or None for a layer without one.
     """
     n = len(x)
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32), device=device).reshape(n, -1)
@@ -46,7 +56,12 @@ def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "const
                     for value in (layer.neuron.leak, layer.neuron.v_leak,
                                   layer.neuron.input_gain, layer.neuron.v_threshold,
                                   layer.neuron.v_reset)) for layer in chain.layers]
+    recurrent = [None if layer.recurrent is None else torch.as_tensor(
+        layer.recurrent, dtype=torch.float32, device=device) for layer in chain.layers]
     v = [torch.zeros(n, layer.neurons, device=device) for layer in chain.layers]
+    last = [torch.zeros(n, layer.neurons, device=device) for layer in chain.layers]
+    fed_back = [None if w is None else torch.zeros(w.shape[0], device=device)
+                for w in recurrent]
     counts = torch.zeros(n, chain.layers[-1].neurons, device=device)
     nonzero = ([torch.zeros(layer.inputs, device=device) for layer in chain.layers]
                if layer_inputs is not None else None)
@@ -64,14 +79,21 @@ def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "const
                     current = torch.nn.functional.conv2d(
                         s.reshape(n, *layer.in_shape), w, b, stride=layer.stride,
                         padding=layer.padding).reshape(n, -1)
+                if recurrent[i] is not None:
+                    current = current + last[i] @ recurrent[i].T
+                    fed_back[i] += last[i].sum(dim=0)
                 leak, v_leak, gain, v_th, v_reset = params[i]
                 v[i] = v[i] - leak * v[i] + leak * v_leak + gain * current
                 s = (v[i] > v_th).to(torch.float32)
                 v[i] = v[i] * (1 - s) + v_reset * s
+                last[i] = s
             counts += s
     if nonzero is not None:
         layer_inputs.extend(z.cpu().numpy() for z in nonzero)
-    return counts.cpu().numpy()
+    if recurrent_inputs is not None:
+        recurrent_inputs.extend(None if f is None else f.cpu().numpy() for f in fed_back)
+    counts_np = counts.cpu().numpy()
+    return chain.scores(counts_np) if readout else counts_np
 
 
 def predict(counts: np.ndarray) -> np.ndarray:

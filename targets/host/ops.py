@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from neuropipe.core.errors import GraphError
-from neuropipe.targets.chain import Layer, Neuron
-from neuropipe.targets.counting import fan_out
+from neuropipe.targets.chain import Layer, Neuron, Readout
+from neuropipe.targets.counting import fan_out, recurrent_fan_out
 
 # ONNX operators an ANN may contain: the weighted ones are counted, the rest cost nothing here.
 WEIGHTED_OPS = ("Gemm", "MatMul", "Conv")
@@ -72,9 +72,15 @@ def effective_ops(layer: Layer, nonzero_inputs: np.ndarray) -> float:
 
 
 def spiking_layer_ops(layers: list[Layer], nonzero_inputs: list[np.ndarray],
-                      spikes: list[np.ndarray], timesteps: int, encoding: str
-                      ) -> list[LayerOps]:
+                      spikes: list[np.ndarray], timesteps: int, encoding: str,
+                      recurrent_inputs: list[np.ndarray | None] | None = None,
+                      readout: Readout | None = None,
+                      readout_nonzero: np.ndarray | None = None) -> list[LayerOps]:
     """Per-layer operations of a spiking network run as ``timesteps`` dense passes.
+
+    A recurrent synapse is a pass of its own each step (kind ``recurrent``, spikes in: ACs),
+    listed after its layer; a host readout is one pass per inference over the last layer's
+    spike counts (kind ``readout``, integer inputs: MACs), listed last.
 
     Args:
         layers: The chain's layers.
@@ -82,6 +88,10 @@ def spiking_layer_ops(layers: list[Layer], nonzero_inputs: list[np.ndarray],
         spikes: Per layer, mean spikes of each neuron per inference.
         timesteps: Steps per inference.
         encoding: ``constant`` (the first layer gets analogue input: MACs) or ``poisson``.
+        recurrent_inputs: Per layer, mean spikes per inference of each neuron fed back through
+            its recurrent synapse (None for a layer without one).
+        readout: The chain's host readout, if any.
+        readout_nonzero: Mean times each readout input (spike count) was nonzero per inference.
     """
     out = []
     for i, layer in enumerate(layers):
@@ -92,6 +102,21 @@ def spiking_layer_ops(layers: list[Layer], nonzero_inputs: list[np.ndarray],
             dense=float(dense_ops(layer) * timesteps),
             effective=effective_ops(layer, nonzero_inputs[i]),
             neuron_updates=float(layer.neurons * timesteps), spikes=float(spikes[i].sum())))
+        if layer.recurrent is not None:
+            fed = (recurrent_inputs[i] if recurrent_inputs is not None
+                   and recurrent_inputs[i] is not None else spikes[i])
+            out.append(LayerOps(
+                name=layer.recurrent_name, kind="recurrent", binary_input=True, neurons=0,
+                synapses=int(np.count_nonzero(layer.recurrent)),
+                dense=float(layer.recurrent.size * timesteps),
+                effective=float(np.dot(fed, recurrent_fan_out(layer)))))
+    if readout is not None:
+        nonzero = (readout_nonzero if readout_nonzero is not None
+                   else np.ones(readout.weight.shape[1]))
+        out.append(LayerOps(
+            name=readout.name, kind="readout", binary_input=False, neurons=0,
+            synapses=readout.macs, dense=float(readout.weight.size),
+            effective=float(np.dot(nonzero, (readout.weight != 0).sum(axis=0)))))
     return out
 
 

@@ -188,23 +188,34 @@ class HostTarget:
         on_device = self.device == "cpu" or cuda_status()[0]
         device = self.device if on_device else "cpu"
         nonzero = [np.zeros(layer.inputs) for layer in chain.layers]
+        fed_back = [None if layer.recurrent is None else np.zeros(layer.neurons)
+                    for layer in chain.layers]
         last_spikes = np.zeros(chain.layers[-1].neurons)
+        readout_nonzero = np.zeros(chain.layers[-1].neurons)
         preds = np.zeros(n, dtype=np.int64)
         task = progress.add_task(f"{self.name}: counting", total=n) if progress else None
         start = 0
         for batch, spikes in batches:
             seen: list[np.ndarray] = []
-            counts = simulate(chain, batch, T, encoding, spikes, device, layer_inputs=seen)
+            rec: list[np.ndarray | None] = []
+            counts = simulate(chain, batch, T, encoding, spikes, device, layer_inputs=seen,
+                              readout=False, recurrent_inputs=rec)
             for i, z in enumerate(seen):
                 nonzero[i] += z
+            for i, f in enumerate(rec):
+                if f is not None:
+                    fed_back[i] += f
             last_spikes += counts.sum(axis=0)
-            preds[start:start + len(batch)] = predict(counts)
+            readout_nonzero += (counts != 0).sum(axis=0)
+            preds[start:start + len(batch)] = predict(chain.scores(counts))
             start += len(batch)
             if progress:
                 progress.update(task, advance=len(batch))
         spikes_per_layer = [z / n for z in nonzero[1:]] + [last_spikes / n]
-        ops = host_ops.spiking_layer_ops(chain.layers, [z / n for z in nonzero],
-                                         spikes_per_layer, T, encoding)
+        ops = host_ops.spiking_layer_ops(
+            chain.layers, [z / n for z in nonzero], spikes_per_layer, T, encoding,
+            recurrent_inputs=[None if f is None else f / n for f in fed_back],
+            readout=chain.readout, readout_nonzero=readout_nonzero / n)
         timing: dict[str, Any] = {"execution": f"PyTorch {torch.__version__} float32 on "
                                                f"{device}, one dense pass per step",
                                   "batch_size": batch_size}
@@ -218,6 +229,12 @@ class HostTarget:
             measured, timing = self._measure(run_all, n, meter, timing)
         notes = [f"a spiking network run conventionally: {T} dense passes per inference "
                  "(float32, no delays; the same arithmetic as the PyTorch reference)"]
+        if chain.recurrent:
+            notes.append("recurrent synapses (kind 'recurrent') are one more dense pass per "
+                         "step over the layer's spikes of the previous step")
+        if chain.readout is not None:
+            notes.append(f"host readout '{chain.readout.name}' (kind 'readout'): one pass of "
+                         "its weights over the last layer's spike counts per inference (MACs)")
         return self._record(workload, ops, preds, labels, measured, timing, on_device,
                             artifacts={}, notes=notes)
 

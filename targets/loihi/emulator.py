@@ -4,7 +4,10 @@ It reproduces, sample for sample and spike for spike, what ``Loihi2SimCfg(select
 computes for the processes the Lava runner builds, but on a whole batch at once with integer
 numpy/torch arithmetic: each synapse layer delivers the previous step's accumulation (one step of
 delay per layer), the current decays with Lava's +1 offset, ``u`` wraps at 24 bits, ``v`` saturates
-at +-(2^23 - 1), the threshold is compared as ``vth << 6`` and spiking neurons reset to 0.
+at +-(2^23 - 1), the threshold is compared as ``vth << 6`` and spiking neurons reset to 0. A
+layer's recurrent Dense (from its own spikes back to its input) delivers the previous step's
+accumulation too, added to the feed-forward one at the neurons' input port (as Lava adds the
+messages of every connection into one InPort).
 """
 
 from __future__ import annotations
@@ -55,8 +58,18 @@ def _synapse(fixed: FixedLayer, spikes: torch.Tensor) -> torch.Tensor:
         acc = torch.nn.functional.conv2d(s.reshape(len(s), *layer.in_shape), w,
                                          stride=layer.stride, padding=layer.padding)
         acc = acc.reshape(len(s), -1)
+    return _finish(fixed, acc, layer.kind == "conv")
+
+
+def _recurrent(fixed: FixedLayer, spikes: torch.Tensor) -> torch.Tensor:
+    """Integer accumulation of a layer's own ``spikes`` (N, neurons) through its recurrent Dense."""
+    w = torch.as_tensor(fixed.recurrent, dtype=torch.float64)
+    return _finish(fixed, spikes.to(torch.float64) @ w.T, False)
+
+
+def _finish(fixed: FixedLayer, acc: torch.Tensor, conv: bool) -> torch.Tensor:
     acc = acc.round().to(torch.int64)  # exact: integer sums far below 2^53
-    if layer.kind == "conv":  # Lava's fixed-point Conv wraps its output to 24 signed bits
+    if conv:  # Lava's fixed-point Conv wraps its output to 24 signed bits
         acc = torch.remainder(acc + UV_LIMIT, 2 * UV_LIMIT) - UV_LIMIT
     e = fixed.weight_exp
     return acc << e if e >= 0 else acc >> -e
@@ -108,10 +121,14 @@ def emulate(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None =
             s = v > st["vth"]
             st["u"], st["v"] = u, torch.where(s, torch.zeros_like(v), v)
             out[i][t] = s.numpy()
-            # The synapses into this layer accumulate this step's presynaptic spikes; they
-            # arrive at the next step.
-            if fx.on_chip_synapses:
-                new_buffers.append((i, _synapse(fx, prev)))
+            # The synapses into this layer accumulate this step's presynaptic spikes (and,
+            # through a recurrent Dense, the layer's own); they arrive at the next step.
+            buf = _synapse(fx, prev) if fx.on_chip_synapses else None
+            if fx.recurrent is not None:
+                rec = _recurrent(fx, s)
+                buf = rec if buf is None else buf + rec
+            if buf is not None:
+                new_buffers.append((i, buf))
             prev = s
         for i, buf in new_buffers:
             state[i]["a"] = buf

@@ -1,5 +1,8 @@
 """Runs quantised layers in Lava's bit-accurate Loihi simulation (``Loihi2SimCfg('fixed_pt')``).
 
+A layer with a self-recurrent synapse gets a second Dense process from its LIF's ``s_out`` back
+to the same LIF's ``a_in`` (Lava adds both Dense outputs at the port).
+
 The network is compiled once; between samples the runner resets every neuron's ``u`` and ``v``
 and every synapse buffer, and loads the next sample (its input spikes, or its per-sample bias when
 the first layer's synapses run on the host), so that each sample starts from rest.
@@ -123,6 +126,14 @@ class LavaNetwork:
                 prev_port.connect(syn_in)
                 syn_out.connect(lif.a_in)
                 self.synapses.append(syn)
+            if fx.recurrent is not None:
+                # The layer's own spikes back to its input: Lava's Dense sends the previous
+                # step's accumulation, so s_{t-1} reaches step t, as the NIR contract says.
+                rec = Dense(weights=fx.recurrent, weight_exp=fx.weight_exp, num_message_bits=0,
+                            name=f"recurrent{i}")
+                lif.s_out.connect(rec.s_in)
+                rec.a_out.connect(lif.a_in)
+                self.synapses.append(rec)
             sink = Sink(shape=shape, buffer=steps)
             lif.s_out.connect(sink.a_in)
             self.lifs.append(lif)

@@ -10,6 +10,14 @@ When the first layer's synapses run on the host (constant input), that layer bec
 neuron and sample (mantissas with the exponent stored in the file's ``input_bias_exp``
 attribute). Otherwise the file starts with a shape-only ``input`` layer and input spikes enter
 the first ``dense`` or ``conv`` layer.
+
+A dense layer with a self-recurrent synapse is written as netx's ``dense_rec`` layer (its
+``weight_rec`` read by ``netx.hdf5.Network`` into a ``RecurrentDense`` block: a second Dense from
+the block's neurons back to their input, the same timing as the Lava runner's). netx's ``input``
+layer has no recurrent weights: a recurrent first layer whose synapses run on the host
+(constant input) cannot be written (``netx_problems`` says so; use poisson input).
+Per-neuron thresholds are already folded into the weight rows (one ``vThMant`` per layer). A
+host readout is not part of the file: it runs on the host over the output layer's spike counts.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuropipe.core.errors import GraphError
 from neuropipe.core.files import atomic_path
 from neuropipe.targets.loihi.lava_runner import (
     quiet_children_on_interrupt,
@@ -41,9 +50,28 @@ def _neuron(group, fx: FixedLayer) -> None:
     _string(group, "neuron/type", "CUBA")
 
 
+def netx_problems(layers: list[FixedLayer]) -> list[str]:
+    """What of ``layers`` the netx format cannot hold (empty if the whole network fits)."""
+    first = layers[0]
+    if first.recurrent is not None and not first.on_chip_synapses:
+        return [f"layer '{first.layer.name}' has a recurrent synapse "
+                f"('{first.layer.recurrent_name}') but its input synapses run on the host "
+                "(constant input), so netx would take it as its 'input' layer, which has no "
+                "recurrent weights: use --encoding poisson for a netx file of this network"]
+    return []
+
+
 def write_netx(layers: list[FixedLayer], path: Path) -> None:
-    """Write ``layers`` to ``path`` (atomically) in netx's HDF5 layout."""
+    """Write ``layers`` to ``path`` (atomically) in netx's HDF5 layout.
+
+    Raises:
+        GraphError: If netx cannot hold the network (see ``netx_problems``).
+    """
     import h5py
+
+    problems = netx_problems(layers)
+    if problems:
+        raise GraphError("; ".join(problems))
 
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["producer"] = "neuropipe"
@@ -72,9 +100,11 @@ def write_netx(layers: list[FixedLayer], path: Path) -> None:
                 _string(g, "type", "flatten")
                 index += 1
             g = f.create_group(f"layer/{index}")
-            _string(g, "type", layer.kind)
+            _string(g, "type", "dense_rec" if fx.recurrent is not None else layer.kind)
             g.create_dataset("shape", data=np.array(layer.out_shape))
             g.create_dataset("weight", data=fx.weight)
+            if fx.recurrent is not None:
+                g.create_dataset("weight_rec", data=fx.recurrent)
             bias = fx.bias_mant
             if layer.kind == "conv":
                 g.create_dataset("stride", data=np.array(layer.stride))

@@ -8,6 +8,14 @@ weights ``round(gain * W * S)`` (8-bit, mixed sign: even values in [-256, 254], 
 truncates them), ``dv = round(leak * 4096)``, ``du = 4095`` (the current does not persist: the
 LIF and IF neurons here have no synaptic filter), and the bias ``64 * S * (leak * v_leak + gain *
 b)`` as a 13-bit mantissa with a 3-bit exponent.
+
+Per-neuron thresholds (a Lava LIF process holds one ``vth``): each neuron ``i`` gets its own scale
+``S_i = S * v_ref / v_th[i]`` (``v_ref`` the largest threshold), so that every neuron's threshold
+is the same mantissa ``round(S * v_ref)``: its incoming weight rows (feed-forward and recurrent)
+and its bias are scaled by ``S_i`` instead of ``S``, exactly equivalent in exact arithmetic (NIR
+contract item 3). The same row scaling carries per-neuron ``r`` and ``v_leak``; dense layers only.
+A self-recurrent synapse becomes a second Dense from the layer's spikes back to its own input,
+quantised with the same row scales (its weights count toward the 8-bit limit of ``S``).
 """
 
 from __future__ import annotations
@@ -48,11 +56,17 @@ class FixedLayer:
         du: Current decay (12-bit).
         vth: Threshold mantissa (17-bit).
         max_weight_error: Largest absolute weight error, in float units of the original weights.
+        recurrent: Integer recurrent weights ``(neurons, neurons)`` (even, in [-256, 254]) of a
+            layer with a self-recurrent synapse, else None. Always on the chip.
+        max_recurrent_error: Largest absolute error of the recurrent weights (float units).
+
+    ``scale`` is one float, or one value per neuron when thresholds (or ``r``, ``v_leak``)
+    differ between neurons (row scaling, see the module docstring).
     """
 
     layer: Layer
     on_chip_synapses: bool
-    scale: float
+    scale: float | np.ndarray
     weight: np.ndarray
     weight_exp: int
     bias_mant: np.ndarray
@@ -61,6 +75,8 @@ class FixedLayer:
     du: int
     vth: int
     max_weight_error: float
+    recurrent: np.ndarray | None = None
+    max_recurrent_error: float = 0.0
 
     def bias_raw(self, float_bias: np.ndarray) -> tuple[np.ndarray, int, int]:
         """Quantise a float bias (membrane units per step) into ``(mantissa, exponent, clipped)``.
@@ -103,14 +119,24 @@ def fit_bias(raw: np.ndarray, exp: int | None = None) -> tuple[np.ndarray, int, 
     return np.clip(mant, -BIAS_MANT_MAX - 1, BIAS_MANT_MAX).astype(np.int64), exp, clipped
 
 
-def host_input_bound(layer: Layer) -> float:
-    """Largest |gain * (W x + b)| for any input in [0, 1] (a bound that never clips)."""
+def host_input_bounds(layer: Layer) -> np.ndarray:
+    """Per neuron, the largest |gain * (W x + b)| + |leak * v_leak| for any input in [0, 1].
+
+    A convolution's neurons of one channel share its bound (a position sees the whole kernel).
+    """
     n = layer.neuron
-    w = layer.weight.reshape(layer.weight.shape[0], -1)  # conv: a position sees the whole kernel
+    w = layer.weight.reshape(layer.weight.shape[0], -1)
     hi = np.clip(w, 0, None).sum(1) + layer.bias
     lo = np.clip(w, None, 0).sum(1) + layer.bias
-    return float(np.max(np.abs(np.concatenate([hi, lo])))) * abs(n.input_gain) + abs(
-        n.leak * n.v_leak)
+    peak = np.maximum(np.abs(hi), np.abs(lo))
+    if layer.kind == "conv":
+        peak = np.repeat(peak, int(np.prod(layer.out_shape[1:])))
+    return peak * np.abs(n.input_gain) + np.abs(n.leak * np.asarray(n.v_leak))
+
+
+def host_input_bound(layer: Layer) -> float:
+    """Largest |gain * (W x + b)| for any input in [0, 1] (a bound that never clips)."""
+    return float(np.max(host_input_bounds(layer)))
 
 
 def static_bias(layer: Layer) -> np.ndarray:
@@ -122,49 +148,84 @@ def static_bias(layer: Layer) -> np.ndarray:
     return np.broadcast_to(n.leak * n.v_leak + n.input_gain * bias, (layer.neurons,)).copy()
 
 
+def _rows(value: float | np.ndarray) -> float | np.ndarray:
+    """A per-neuron vector as a column (to scale weight rows); a float as it is."""
+    return value[:, None] if isinstance(value, np.ndarray) else value
+
+
+def _quantise_weights(float_w: np.ndarray, scale: float | np.ndarray) -> np.ndarray:
+    """``2 * rint(w * S / 2)`` in [-256, 254]: even, as Lava drops the LSB of mixed weights."""
+    w = np.rint(float_w * _rows(scale) / 2.0) * 2.0
+    return np.clip(w, WEIGHT_MIN, WEIGHT_MAX).astype(np.int64)
+
+
 def quantize_layer(layer: Layer, on_chip_synapses: bool) -> FixedLayer:
     """Quantise one layer (see the module docstring for the mapping).
 
-    The scale is the largest that keeps the threshold within 17 bits, the weights within 8 bits
-    and the bias within a 13-bit mantissa with exponent up to 7. For a host layer the bias bound
-    is the largest input current any image in [0, 1] can cause, so per-sample biases never clip.
+    The scale is the largest that keeps the threshold within 17 bits, the weights (recurrent
+    ones included) within 8 bits and the bias within a 13-bit mantissa with exponent up to 7.
+    For a host layer the bias bound is the largest input current any image in [0, 1] can
+    cause, so per-sample biases never clip.
+
+    Raises:
+        GraphError: If the threshold quantises to 0, or per-neuron values sit on a conv layer.
     """
     n = layer.neuron
-    limits = [VTH_MAX / max(n.v_threshold, 1e-12)]
-    gain_w = n.input_gain * layer.weight
+    vth = np.asarray(n.v_threshold, dtype=np.float64)
+    per_neuron = any(isinstance(v, np.ndarray) for v in (n.v_threshold, n.r, n.v_leak))
+    if per_neuron and layer.kind != "dense":
+        raise GraphError(f"layer '{layer.name}': per-neuron thresholds, r or v_leak on a "
+                         "convolutional layer cannot be row-scaled (the kernel is shared)")
+    v_ref = float(vth.max())
+    # Each neuron's scale relative to the layer's: 1 for a shared threshold.
+    rel: float | np.ndarray = (np.broadcast_to(v_ref / vth, (layer.neurons,)).astype(np.float64)
+                               if per_neuron else 1.0)
+    limits = [VTH_MAX / max(v_ref, 1e-12)]
+    gain = n.input_gain
+    gain_w = _rows(gain) * layer.weight
     if on_chip_synapses:
-        peak_w = float(np.max(np.abs(gain_w))) if gain_w.size else 0.0
+        peak_w = float(np.max(np.abs(gain_w * _rows(rel)))) if gain_w.size else 0.0
         if peak_w > 0:
             limits.append(WEIGHT_MAX / peak_w)
         static = static_bias(layer)
     else:
-        static = np.full(layer.neurons, host_input_bound(layer))
-    peak_b = float(np.max(np.abs(static))) if static.size else 0.0
+        static = np.broadcast_to(host_input_bounds(layer), (layer.neurons,))
+    gain_r = None if layer.recurrent is None else _rows(gain) * layer.recurrent
+    if gain_r is not None:
+        peak_r = float(np.max(np.abs(gain_r * _rows(rel))))
+        if peak_r > 0:
+            limits.append(WEIGHT_MAX / peak_r)
+    peak_b = float(np.max(np.abs(static * rel))) if static.size else 0.0
     # On-chip layers keep bias_exp = 6 (the bias in weight units), the exponent lava-dl's netx
     # format assumes; a host layer's per-sample bias may use any exponent up to 7.
     max_exp = NETX_BIAS_EXP if on_chip_synapses else BIAS_EXP_MAX
     if peak_b > 0:
         limits.append(BIAS_MANT_MAX * (1 << max_exp) / ((1 << ACT_SHIFT) * peak_b))
-    scale = float(min(limits))
+    base = float(min(limits))
+    scale: float | np.ndarray = base * rel
     if on_chip_synapses:
         bias_exp = NETX_BIAS_EXP
     else:
         _, bias_exp, _ = fit_bias(static * scale * (1 << ACT_SHIFT))
     if on_chip_synapses:
-        w = np.rint(gain_w * scale / 2.0) * 2.0  # even: Lava drops the LSB of mixed-sign weights
-        w = np.clip(w, WEIGHT_MIN, WEIGHT_MAX).astype(np.int64)
-        err = float(np.max(np.abs(w / (scale * n.input_gain) - layer.weight))) if w.size else 0.0
+        w = _quantise_weights(gain_w, scale)
+        err = float(np.max(np.abs(w / _rows(scale * gain) - layer.weight))) if w.size else 0.0
         bias_mant, _, _ = fit_bias(static * scale * (1 << ACT_SHIFT), bias_exp)
     else:
         w, err = np.zeros((0,), dtype=np.int64), 0.0
         bias_mant = np.zeros(layer.neurons, dtype=np.int64)
-    vth_mant = int(round(n.v_threshold * scale))
+    rec, rec_err = None, 0.0
+    if gain_r is not None:
+        rec = _quantise_weights(gain_r, scale)
+        rec_err = float(np.max(np.abs(rec / _rows(scale * gain) - layer.recurrent)))
+    vth_mant = int(round(v_ref * base))
     if vth_mant < 1:
         raise GraphError(f"layer '{layer.name}': its weights or biases are so large against the "
-                         f"threshold ({n.v_threshold:g}) that the threshold quantises to 0; "
+                         f"threshold ({v_ref:g}) that the threshold quantises to 0; "
                          "rescale the layer")
     return FixedLayer(layer, on_chip_synapses, scale, w, 0, bias_mant, bias_exp,
-                      int(round(n.leak * DECAY_UNITY)), DU_NO_CURRENT, vth_mant, err)
+                      int(round(n.leak * DECAY_UNITY)), DU_NO_CURRENT, vth_mant, err, rec,
+                      rec_err)
 
 
 def quantize_chain(chain: Chain, encoding: str) -> list[FixedLayer]:

@@ -29,6 +29,13 @@ from neuropipe.targets.records import (
 NETX_VERIFY_SAMPLES = 4  # netx networks are reloaded per sample: keep this check short
 
 
+def _scale(scale: float | np.ndarray) -> float | list[float]:
+    """A layer's scale for the record: one float, or [min, max] of per-neuron scales."""
+    if isinstance(scale, np.ndarray):
+        return [float(scale.min()), float(scale.max())]
+    return float(scale)
+
+
 class LoihiTarget:
     """Intel Loihi, simulated bit-accurately by Lava (``Loihi2SimCfg(select_tag='fixed_pt')``)."""
 
@@ -114,7 +121,7 @@ class LoihiTarget:
             if spikes_in is not None:
                 input_totals += spikes_in.sum(axis=(0, 1))
             window = result.spikes[-1][offset + L - 1: offset + L - 1 + T]
-            preds[start:start + len(batch)] = predict(window.sum(axis=0))
+            preds[start:start + len(batch)] = predict(chain.scores(window.sum(axis=0)))
             sim_spikes = spikes_in[:T] if spikes_in is not None else None
             float_preds[start:start + len(batch)] = predict(simulate(
                 chain, batch, T, workload.encoding, sim_spikes))
@@ -130,15 +137,25 @@ class LoihiTarget:
         verify["float_accuracy"] = float(np.mean(float_preds == labels))
         verify["bias_values_clipped"] = int(clipped_total)
         record = self._record(workload, layers, steps, n, preds, labels, spike_totals,
-                              input_totals, verify)
+                              input_totals, verify, chain)
+        if netx_file is None:
+            return record
         return record.replace(artifacts={"netx": netx_file.name})
 
     @staticmethod
     def _write_netx(layers: list[FixedLayer], steps: int, first_batch: Any, out_dir: Path,
-                    verify: dict[str, Any], k: int) -> Path:
-        """Write the lava-dl netx file and check that netx reproduces the output spikes."""
-        from neuropipe.targets.loihi.netx_export import run_netx, write_netx
+                    verify: dict[str, Any], k: int) -> Path | None:
+        """Write the lava-dl netx file and check that netx reproduces the output spikes.
 
+        Returns None (and says why in ``verify['netx_skipped']``) when netx cannot hold the
+        network.
+        """
+        from neuropipe.targets.loihi.netx_export import netx_problems, run_netx, write_netx
+
+        problems = netx_problems(layers)
+        if problems:
+            verify["netx_skipped"] = "; ".join(problems)
+            return None
         path = Path(out_dir) / "model.net"
         write_netx(layers, path)
         if k > 0 and first_batch is not None:
@@ -177,26 +194,49 @@ class LoihiTarget:
 
     def _record(self, workload: Workload, layers: list[FixedLayer], steps: int, n: int,
                 preds: np.ndarray, labels: np.ndarray, spike_totals: list[np.ndarray],
-                input_totals: np.ndarray, verify: dict[str, Any]) -> DeploymentRecord:
+                input_totals: np.ndarray, verify: dict[str, Any],
+                chain: chain_mod.Chain | None = None) -> DeploymentRecord:
         """Count on the deployed (quantised) network, cost it, and assemble the record."""
         activity, pre_spikes = [], input_totals / n
         for i, fx in enumerate(layers):
-            deployed = (dataclasses.replace(fx.layer, weight=fx.weight) if fx.on_chip_synapses
-                        else fx.layer)  # a host layer runs the float weights on the CPU
+            # A host layer runs the float weights on the CPU; a recurrent Dense is always on
+            # the chip, with its quantised weights.
+            deployed = dataclasses.replace(
+                fx.layer, weight=fx.weight if fx.on_chip_synapses else fx.layer.weight,
+                recurrent=fx.recurrent)
             activity.append(LayerActivity(deployed, fx.on_chip_synapses,
                                           pre_spikes if fx.on_chip_synapses else None,
                                           spike_totals[i] / n, steps))
             pre_spikes = spike_totals[i] / n
-        reports = count_layers(activity)
-        for report, fx in zip(reports, layers, strict=True):
-            report.quantisation = {
-                "weight_bits": 8 if fx.on_chip_synapses else None,
-                "weight_exp": fx.weight_exp, "scale": fx.scale, "vth_mant": fx.vth,
-                "dv": fx.dv, "du": fx.du, "bias_exp": fx.bias_exp,
-                "max_abs_weight_error": fx.max_weight_error, "neuron": fx.layer.neuron.kind,
-                "zero_after_quantisation": int(np.count_nonzero(fx.layer.weight)
-                                               - np.count_nonzero(fx.weight))
-                if fx.on_chip_synapses else 0}
+        readout = chain.readout if chain is not None else None
+        reports = count_layers(activity, readout)
+        by_name = {fx.layer.name: fx for fx in layers}
+        by_recurrent = {fx.layer.recurrent_name: fx for fx in layers if fx.recurrent is not None}
+        for report in reports:
+            if report.kind == "readout":
+                report.quantisation = {"weights": "float64 on the host (not on the chip)"}
+            elif report.kind == "recurrent":
+                fx = by_recurrent[report.name]
+                report.quantisation = {
+                    "weight_bits": 8, "weight_exp": fx.weight_exp, "scale": _scale(fx.scale),
+                    "max_abs_weight_error": fx.max_recurrent_error,
+                    "zero_after_quantisation": int(np.count_nonzero(fx.layer.recurrent)
+                                                   - np.count_nonzero(fx.recurrent))}
+            else:
+                fx = by_name[report.name]
+                report.quantisation = {
+                    "weight_bits": 8 if fx.on_chip_synapses else None,
+                    "weight_exp": fx.weight_exp, "scale": _scale(fx.scale), "vth_mant": fx.vth,
+                    "dv": fx.dv, "du": fx.du, "bias_exp": fx.bias_exp,
+                    "max_abs_weight_error": fx.max_weight_error,
+                    "neuron": fx.layer.neuron.kind,
+                    "zero_after_quantisation": int(np.count_nonzero(fx.layer.weight)
+                                                   - np.count_nonzero(fx.weight))
+                    if fx.on_chip_synapses else 0}
+                if isinstance(fx.scale, np.ndarray):
+                    report.quantisation["per_neuron_rows"] = (
+                        "per-neuron thresholds (r, v_leak) folded into each neuron's weight "
+                        "rows and bias: one shared vth_mant; scale is [min, max] over neurons")
         counts = totals(reports, float(input_totals.sum() / n))
         model = loihi_costs.LOIHI_1
         quantities = {"synops": counts.synops, "neuron_updates": counts.neuron_updates,
@@ -205,7 +245,7 @@ class LoihiTarget:
         cores = sum(math.ceil(fx.layer.neurons / loihi_costs.LOIHI_NEURONS_PER_CORE)
                     for fx in layers)
         notes = list(model.notes)
-        if counts.host_macs:
+        if not layers[0].on_chip_synapses:
             notes.append("constant (analogue) input: the first layer's synapses run on the host "
                          "once per sample and reach the chip as a per-neuron bias; their MACs "
                          "are costed as CPU work (term host_input_layer). Use --encoding poisson "
@@ -215,6 +255,18 @@ class LoihiTarget:
                      "output spikes of the delayed window of the same length")
         notes.append("counts are taken on the quantised weights Lava runs: a weight that "
                      "quantises to 0 is no synapse")
+        if any(fx.recurrent is not None for fx in layers):
+            notes.append("recurrent synapses run as a second Lava Dense from a layer's spikes "
+                         "back to its own input (one step of delay, as the graph means); their "
+                         "synops (every spike of the layer x its nonzero recurrent fan-out) are "
+                         "listed as layers of kind 'recurrent'")
+        if readout is not None:
+            notes.append(f"host readout '{readout.name}': class scores = W c + b of the output "
+                         "layer's spike counts in the window, computed on the host; its "
+                         f"{readout.macs} MACs per inference are host work (counted in "
+                         "host_macs, costed as term host_input_layer), not chip work")
+        if "netx_skipped" in verify:
+            notes.append(f"no netx file: {verify['netx_skipped']}")
         resources = Resources(
             cores=cores, chips=math.ceil(cores / loihi_costs.LOIHI_CORES_PER_CHIP), boards=None,
             neurons_per_core_limit=loihi_costs.LOIHI_NEURONS_PER_CORE, steps_per_sample=steps,

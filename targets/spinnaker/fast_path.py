@@ -5,7 +5,8 @@ layer adds the spikes its input emitted in the previous step (every projection h
 delay; with analogue input the first layer's current arrives without delay), the membrane
 follows ``v += leak * (v_rest - v) + gain * I`` with the deployed ``IF_curr_delta`` parameters
 (``network.cell``: an IF neuron's small leak included), a neuron spikes when ``v > v_thresh`` and is
-set to ``v_reset``. Membranes start at 0. Input spikes are presented for ``timesteps`` steps;
+set to ``v_reset``. A layer's recurrent projection adds the layer's own spikes of the previous
+step (its 1 ms delay). Membranes start at 0. Input spikes are presented for ``timesteps`` steps;
 an analogue input's current (the first layer computed on the host) and biases act on every
 step of the run, as ``i_offset`` does on the chip. The class is read from the last layer's
 spikes in the ``timesteps`` steps after its delay depth.
@@ -67,6 +68,8 @@ def run_fast_path(chain: Chain, x: np.ndarray, timesteps: int, steps: int, encod
         params = [{k: torch.as_tensor(v) for k, v in cell(layer).items()} for layer in layers]
         weights = [torch.as_tensor(layer.weight, dtype=torch.float64) for layer in layers]
         biases = [torch.as_tensor(layer.bias, dtype=torch.float64) for layer in layers]
+        recurrent = [None if layer.recurrent is None else
+                     torch.as_tensor(layer.recurrent, dtype=torch.float64) for layer in layers]
         host_current = None
         if encoding == "constant":
             host_current = torch.as_tensor(host_synapse(layers[0], x))  # includes the bias
@@ -85,6 +88,8 @@ def run_fast_path(chain: Chain, x: np.ndarray, timesteps: int, steps: int, encod
                 else:
                     source = previous_input if i == 0 else previous[i - 1]
                     current = _synapse(layer, weights[i], biases[i], source)
+                if recurrent[i] is not None:
+                    current = current + previous[i] @ recurrent[i].T
                 p = params[i]
                 v[i] = v[i] + p["leak"] * (p["v_rest"] - v[i]) + p["gain"] * current
                 s = v[i] > p["v_thresh"]

@@ -15,6 +15,11 @@ R I_offset (1 - e^(-1/tau_m)) + sum of weights``):
 - ``v_thresh = v_threshold``, ``v_reset`` as given, ``tau_refrac = 0``.
 - Every projection has a 1 ms delay: one step of latency per synapse layer (the input's
   spikes included), which the fast path and the window the class is read from account for.
+- A self-recurrent synapse is a projection from the population to itself, also with a 1 ms
+  delay: a spike of step t reaches the same neurons at step t + 1, the NIR contract's
+  ``W_R s_{t-1}``. Per-neuron thresholds are per-neuron ``v_thresh``.
+- A host readout is not part of the PyNN network: it runs on the host over the last layer's
+  spike counts in the read-out window.
 """
 
 from __future__ import annotations
@@ -56,6 +61,13 @@ def connections(layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     weight = np.broadcast_to(kernel[:, :, None], pre.shape)
     keep = (pre >= 0) & (weight != 0)
     return pre[keep].astype(np.int64), post[keep].astype(np.int64), weight[keep]
+
+
+def recurrent_connections(layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nonzero recurrent synapses of a layer as lists ``(pre, post, weight)`` (neuron indices)."""
+    assert layer.recurrent is not None
+    post, pre = np.nonzero(layer.recurrent)
+    return pre.astype(np.int64), post.astype(np.int64), layer.recurrent[post, pre]
 
 
 def _per_neuron(value: float | np.ndarray, n: int) -> np.ndarray:
@@ -119,8 +131,14 @@ def network_file(chain: Chain, timesteps: int, encoding: str, steps: int,
         for key in ("tau_m", "v_rest", "v_reset", "v_thresh"):
             arrays[f"L{i}_{key}"] = params[key]
         arrays[f"L{i}_i_offset"] = params["gain"] * _bias_per_neuron(layer) / params["p30"]
-        layers_meta.append({"name": layer.name, "neurons": layer.neuron_name,
-                            "size": layer.neurons, "kind": layer.neuron.kind})
+        entry = {"name": layer.name, "neurons": layer.neuron_name, "size": layer.neurons,
+                 "kind": layer.neuron.kind}
+        if layer.recurrent is not None:
+            pre, post, weight = recurrent_connections(layer)
+            arrays[f"L{i}_rec_pre"], arrays[f"L{i}_rec_post"] = pre, post
+            arrays[f"L{i}_rec_weight"] = weight * params["gain"][post]  # mV per spike
+            entry["recurrent"] = layer.recurrent_name
+        layers_meta.append(entry)
     first = chain.layers[0]
     if encoding == "constant":
         n = 0 if x is None else len(x)

@@ -1,4 +1,4 @@
-"""A feed-forward spiking network described in PyNN, built for NEST or for SpiNNaker (sPyNNaker).
+"""A layered spiking network (self-recurrent layers allowed) in PyNN, for NEST or sPyNNaker.
 
 This file is self-contained (numpy and PyNN only) so that it runs unchanged outside neuropipe:
 the ``spinnaker`` target runs it in a child process, writes it beside ``deployment.json``, and a
@@ -11,7 +11,9 @@ inhibitory projection, since sPyNNaker takes one sign per projection) and per-ne
 ``L{i}_v_thresh`` mV, ``L{i}_i_offset`` nA), plus ``meta`` (JSON) and the inputs of the samples:
 ``input_current`` (nA added to the first layer's ``i_offset``, one row per sample: the first
 layer's synapses computed on the host for analogue input) or ``input_spikes`` (bool, sample x
-step x input: a ``SpikeSourceArray`` feeds the first layer).
+step x input: a ``SpikeSourceArray`` feeds the first layer). A layer with a self-recurrent
+synapse also has ``L{i}_rec_pre``, ``L{i}_rec_post``, ``L{i}_rec_weight``: a projection from the
+layer's populations to themselves (1 ms delay, split by sign like the others).
 
 Timing, at a 1 ms step: input spikes are presented for ``timesteps`` steps, an analogue input's
 current for the whole run; every projection has a delay of 1 ms, and the network runs ``steps``
@@ -141,26 +143,37 @@ def build(sim, meta: dict, arrays: dict, for_nest: bool, input_spike_times=None)
         neurons.append(group)
     for i, post_group in enumerate(neurons):
         pre_group = source if i == 0 else neurons[i - 1]
-        if pre_group is None:
-            continue  # the first layer's synapses run on the host: its input is i_offset
-        pre, post, weight = arrays[f"L{i}_pre"], arrays[f"L{i}_post"], arrays[f"L{i}_weight"]
-        for pre_lo, pre_hi, pre_pop in pre_group.blocks:
-            for post_lo, post_hi, post_pop in post_group.blocks:
-                block = (pre >= pre_lo) & (pre < pre_hi) & (post >= post_lo) & (post < post_hi)
-                for sign, receptor in ((1, "excitatory"), (-1, "inhibitory")):
-                    keep = block & (sign * weight > 0)
-                    if not keep.any():
-                        continue
-                    # NEST's delta synapses add the weight as given, so inhibitory weights stay
-                    # negative; sPyNNaker takes their absolute value and the receptor the sign.
-                    value = weight[keep] if for_nest else np.abs(weight[keep])
-                    conn = np.column_stack([pre[keep] - pre_lo, post[keep] - post_lo, value,
-                                            np.ones(int(keep.sum()))])
-                    sim.Projection(pre_pop, post_pop, sim.FromListConnector(
-                        conn, column_names=["weight", "delay"]),
-                        synapse_type=sim.StaticSynapse(), receptor_type=receptor,
-                        label=f"{pre_pop.label}->{post_pop.label}-{receptor[:3]}")
+        if pre_group is not None:  # else the first layer's synapses run on the host (i_offset)
+            project(sim, pre_group, post_group, arrays[f"L{i}_pre"], arrays[f"L{i}_post"],
+                    arrays[f"L{i}_weight"], for_nest)
+        if f"L{i}_rec_pre" in arrays:  # a self-recurrent synapse: the layer onto itself
+            project(sim, post_group, post_group, arrays[f"L{i}_rec_pre"],
+                    arrays[f"L{i}_rec_post"], arrays[f"L{i}_rec_weight"], for_nest)
     return ([source] if source is not None else []) + neurons
+
+
+def project(sim, pre_group: Group, post_group: Group, pre: np.ndarray, post: np.ndarray,
+            weight: np.ndarray, for_nest: bool) -> None:
+    """Connect two groups (or a group to itself) with 1 ms static synapses, split by sign.
+
+    Every pair of blocks with synapses between them gets one excitatory and one inhibitory
+    projection. NEST's delta synapses add the weight as given, so inhibitory weights stay
+    negative; sPyNNaker takes their absolute value and the receptor the sign.
+    """
+    for pre_lo, pre_hi, pre_pop in pre_group.blocks:
+        for post_lo, post_hi, post_pop in post_group.blocks:
+            block = (pre >= pre_lo) & (pre < pre_hi) & (post >= post_lo) & (post < post_hi)
+            for sign, receptor in ((1, "excitatory"), (-1, "inhibitory")):
+                keep = block & (sign * weight > 0)
+                if not keep.any():
+                    continue
+                value = weight[keep] if for_nest else np.abs(weight[keep])
+                conn = np.column_stack([pre[keep] - pre_lo, post[keep] - post_lo, value,
+                                        np.ones(int(keep.sum()))])
+                sim.Projection(pre_pop, post_pop, sim.FromListConnector(
+                    conn, column_names=["weight", "delay"]),
+                    synapse_type=sim.StaticSynapse(), receptor_type=receptor,
+                    label=f"{pre_pop.label}->{post_pop.label}-{receptor[:3]}")
 
 
 def spike_times(raster: np.ndarray) -> list:

@@ -124,6 +124,8 @@ class SpiNNakerTarget:
             per_neuron = np.count_nonzero(layer.weight.reshape(layer.weight.shape[0], -1), axis=1)
             if layer.kind == "conv":
                 per_neuron = np.repeat(per_neuron, int(np.prod(layer.out_shape[1:])))
+            if layer.recurrent is not None:  # the recurrent synapses sit on the same cores
+                per_neuron = per_neuron + np.count_nonzero(layer.recurrent, axis=1)
             worst = max(int(per_neuron[i:i + self.neurons_per_core].sum())
                         for i in range(0, len(per_neuron), self.neurons_per_core))
             if worst > SYNAPSES_PER_CORE_LIMIT:
@@ -172,12 +174,12 @@ class SpiNNakerTarget:
                 spike_totals[i] += counts.sum(axis=0)
             if spikes is not None:
                 input_totals += spikes.sum(axis=(0, 1))
-            preds[start:start + len(batch)] = predict(result.window_counts)
+            preds[start:start + len(batch)] = predict(chain.scores(result.window_counts))
             float_preds[start:start + len(batch)] = predict(
                 simulate(chain, batch, T, encoding, spikes))
             if start == 0:
                 first = {"rasters": result.rasters, "spikes": spikes, "x": batch,
-                         "depth": depth, "timesteps": T}
+                         "depth": depth, "timesteps": T, "scores": chain.scores}
             if progress:
                 progress.update(task, advance=len(batch))
         kept = max(k, 1)  # the mapping runs the first sample; NEST the first k
@@ -223,8 +225,9 @@ class SpiNNakerTarget:
             mismatched += any(not np.array_equal(m[j], t[j])
                               for m, t in zip(mine_rasters, nest, strict=True))
         window = slice(first["depth"], first["depth"] + first["timesteps"])
-        agree = np.mean(predict(mine_rasters[-1][:, window].sum(axis=1))
-                        == predict(nest[-1][:, window].sum(axis=1)))
+        scores = first.get("scores", lambda counts: counts)
+        agree = np.mean(predict(scores(mine_rasters[-1][:, window].sum(axis=1)))
+                        == predict(scores(nest[-1][:, window].sum(axis=1))))
         return {"nest_samples": k, "spike_match": equal / total if total else 1.0,
                 "samples_with_mismatch": mismatched, "nest_prediction_agreement": float(agree),
                 "spikes_per_layer": layer_counts, "nest_build_s": build_s,
@@ -301,10 +304,12 @@ class SpiNNakerTarget:
                 placement: dict[str, Any]) -> DeploymentRecord:
         encoding = workload.encoding
         reports = count_layers(self._activity(chain, encoding, steps, spike_totals,
-                                              input_totals, n))
+                                              input_totals, n), chain.readout)
         for report in reports:
             report.quantisation = {"weights": "float64 in the PyNN network (sPyNNaker stores "
                                               "them in 16-bit fixed point on the board)"}
+            if report.kind == "readout":
+                report.quantisation = {"weights": "float64 on the host (not on the board)"}
         counts = totals(reports, float(input_totals.sum() / n))
         sources = ([input_totals / n] if encoding == "poisson" else []) + [
             s / n for s in spike_totals]
@@ -323,6 +328,16 @@ class SpiNNakerTarget:
         if encoding == "constant":
             notes.append("constant (analogue) input: the first layer's synapses run on the host "
                          "and reach the board as each neuron's i_offset (term host_input_layer)")
+        if chain.recurrent:
+            notes.append("recurrent synapses are PyNN projections from a population to itself "
+                         "(1 ms delay, between every pair of its <=256-neuron blocks); their "
+                         "synops (every spike of the layer x its nonzero recurrent fan-out) are "
+                         "listed as layers of kind 'recurrent'")
+        if chain.readout is not None:
+            notes.append(f"host readout '{chain.readout.name}': class scores = W c + b of the "
+                         "last layer's spike counts in the window, on the host; its "
+                         f"{chain.readout.macs} MACs per inference are host work (in host_macs, "
+                         "term host_input_layer), not board work")
         return deployment_record(
             self.name, accuracy=float(np.mean(preds == labels)),
             reference_accuracy=workload.reference_accuracy, samples=n,

@@ -86,3 +86,48 @@ def hand_count_graph():
 @pytest.fixture
 def hand_graph():
     return hand_count_graph()
+
+
+def recurrent_graph(rng, n_in=6, n=5, classes=3, neuron="lif", readout=True, hidden=False,
+                    per_neuron_vth=True):
+    """6 inputs -> 5 LIF with a self-recurrent Affine (lateral inhibition plus random
+    excitation), per-neuron thresholds, and a host readout to 3 classes (the NIR contract).
+
+    ``hidden=True`` puts the recurrent layer first and a spiking output layer of ``classes``
+    neurons after it (no readout): recurrence inside the pipeline, not only at its end.
+    """
+    vth = np.linspace(0.8, 1.6, n) if per_neuron_vth else np.ones(n)
+    recurrent = rng.normal(0, 0.4, (n, n)) - 0.5 * (1 - np.eye(n))
+
+    def cells(size, thresholds):
+        if neuron == "lif":
+            return nir.LIF(tau=np.full(size, 4.0), r=np.ones(size), v_leak=np.zeros(size),
+                           v_threshold=thresholds, v_reset=np.zeros(size))
+        return nir.IF(r=np.ones(size), v_threshold=thresholds, v_reset=np.zeros(size))
+
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([n_in])}),
+        "fc": nir.Affine(weight=rng.normal(0.5, 0.8, (n, n_in)), bias=rng.normal(0, 0.1, n)),
+        "lif": cells(n, vth),
+        "rec": nir.Affine(weight=recurrent, bias=np.full(n, 0.05)),
+    }
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif")]
+    if hidden:
+        nodes["fc_out"] = nir.Affine(weight=rng.normal(0.4, 0.8, (classes, n)),
+                                     bias=np.zeros(classes))
+        nodes["out_cells"] = cells(classes, np.full(classes, 0.9))
+        edges += [("lif", "fc_out"), ("fc_out", "out_cells"), ("out_cells", "output")]
+    elif readout:
+        nodes["readout"] = nir.Affine(weight=rng.normal(0, 1.0, (classes, n)),
+                                      bias=rng.normal(0, 0.1, classes))
+        edges += [("lif", "readout"), ("readout", "output")]
+    else:
+        edges += [("lif", "output")]
+    size = classes if (hidden or readout) else n
+    nodes["output"] = nir.Output(output_type={"output": np.array([size])})
+    return nir.NIRGraph(nodes=nodes, edges=edges)
+
+
+@pytest.fixture
+def make_recurrent_graph():
+    return recurrent_graph

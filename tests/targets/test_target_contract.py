@@ -9,9 +9,15 @@ from neuropipe.targets.records import DeploymentRecord
 from neuropipe.targets.registry import get_target, target_names
 
 
+@pytest.mark.parametrize("graph_kind", ["feed-forward", "recurrent+readout"])
 @pytest.mark.parametrize("name", target_names())
-def test_every_registered_target_honours_the_contract(name, rng, make_dense_graph, tmp_path):
-    """Only what every target must do: probe, support check, a typed record that adds up."""
+def test_every_registered_target_honours_the_contract(name, graph_kind, rng, make_dense_graph,
+                                                      make_recurrent_graph, tmp_path):
+    """Only what every target must do: probe, support check, a typed record that adds up.
+
+    Twice: on a feed-forward chain, and on the NIR contract's features (a self-recurrent
+    synapse, per-neuron thresholds, a host readout), which every target runs.
+    """
     target = get_target(name)
     assert target.name == name and target.description
     availability = target.availability()
@@ -19,11 +25,19 @@ def test_every_registered_target_honours_the_contract(name, rng, make_dense_grap
     if not availability.available:
         assert availability.reason  # says why and what to do
         pytest.skip(f"{name} unavailable here: {availability.reason}")
-    graph = make_dense_graph(rng, sizes=(20, 16, 4))
+    recurrent = graph_kind != "feed-forward"
+    graph = make_recurrent_graph(rng) if recurrent else make_dense_graph(rng, sizes=(20, 16, 4))
     assert target.supports(graph) == []
-    x = rng.random((12, 20)) * 2
-    labels = rng.integers(0, 4, 12)
+    x = rng.random((12, 6 if recurrent else 20)) * 2
+    labels = rng.integers(0, 3 if recurrent else 4, 12)
     record = target.deploy(Workload(graph, x, labels, timesteps=8), tmp_path, verify_samples=2)
+    if recurrent:  # the recurrent synapse on the device, the readout on the host
+        kinds = [layer.kind for layer in record.layers]
+        assert kinds == ["dense", "recurrent", "readout"]
+        assert record.layers[2].synapses_on == "host" and record.layers[2].synapses == 15
+        assert record.layers[1].synapses == 25 and record.layers[0].spikes_per_inference > 0
+        if "spike_match" in record.verification:  # the device's own reference agrees
+            assert record.verification["spike_match"] == 1.0
     assert isinstance(record, DeploymentRecord) and record.target == name
     assert record.samples == 12 and 0 <= record.accuracy <= 1
     assert record.synops_per_inference == record.counts.synops
