@@ -80,7 +80,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.samples} samples"
           f", T={args.timesteps} for spiking models")
     speeds = {}
-    for name in MODELS:
+    for name in (n for n, spec in MODELS.items() if spec.learning == "backprop"):
         torch.manual_seed(0)
         model = build_model(name, ModelOptions(timesteps=args.timesteps))
         speeds[name] = throughput(model, x, y)

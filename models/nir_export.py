@@ -41,13 +41,18 @@ def _shapes(net: torch.nn.Module, sample: torch.Tensor) -> dict[str, tuple[int, 
     return shapes
 
 
-def export_snn(model: SpikingNet, input_shape: tuple[int, ...] = INPUT_SHAPE) -> Any:
+def export_snn(model: Any, input_shape: tuple[int, ...] = INPUT_SHAPE) -> Any:
     """Return the NIR graph of a trained spiking model.
 
     Args:
-        model: A ``SpikingNet`` (its ``net`` is a norse ``SequentialState``).
+        model: A ``SpikingNet`` (its ``net`` is a norse ``SequentialState``), or a
+            ``LocalLearner`` (lsm, stdp), which exports itself.
         input_shape: Unbatched input shape.
     """
+    from neuropipe.models.local import LocalLearner
+
+    if isinstance(model, LocalLearner):  # lsm, stdp: their own graph (export_recurrent)
+        return model.to_nir()
     import nir
     nt = import_norse_torch()
 
@@ -94,6 +99,77 @@ def export_snn(model: SpikingNet, input_shape: tuple[int, ...] = INPUT_SHAPE) ->
     out.metadata = {"dt": DT, "timesteps": model.timesteps, "encoding": model.encoding,
                     "producer": "neuropipe", "time_unit": "steps"}
     return out
+
+
+def export_model(model: torch.nn.Module) -> Any:
+    """The NIR graph of any trained spiking model of the registry."""
+    from neuropipe.models.local import LocalLearner
+
+    if isinstance(model, LocalLearner):
+        return model.to_nir()
+    if isinstance(model, SpikingNet):
+        return export_snn(model)
+    raise GraphError(f"{type(model).__name__} is not a spiking model: convert it first")
+
+
+def _array(value: Any) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float32)
+
+
+def export_recurrent(w_in: Any, b_in: Any, w_rec: Any, tau: float, v_threshold: Any,
+                     readout_weight: Any, readout_bias: Any, timesteps: int, encoding: str,
+                     model: str, r: float = 1.0) -> Any:
+    """NIR graph of one recurrent LIF layer with a host readout (the contract of 2026-12-03).
+
+    ``input -> flatten -> w_in (Affine) -> lif``, ``lif -> w_rec (Linear) -> lif`` (the
+    recurrent input arrives one step later: ``I_t = W_in x_t + b_in + W_rec s_{t-1}``), and
+    ``lif -> readout (Affine) -> output``: class scores ``W c + b`` of the spike counts ``c``
+    summed over all steps, computed on the host. The LIF neurons have ``v_leak = 0``,
+    ``v_reset = 0``, current-based delta synapses and no refractory period;
+    ``v_threshold`` may differ per neuron.
+
+    Args:
+        w_in: Input weights ``(neurons, 784)``.
+        b_in: Input bias ``(neurons,)``.
+        w_rec: Dense recurrent weights ``(neurons, neurons)`` (row: receiving neuron).
+        tau: Membrane time constant in steps.
+        v_threshold: Threshold per neuron ``(neurons,)``.
+        readout_weight: ``(classes, neurons)``.
+        readout_bias: ``(classes,)``.
+        timesteps: Steps per sample.
+        encoding: Input encoding the model was trained and evaluated with.
+        model: Model name, kept in the metadata.
+        r: Input resistance (``r = tau`` makes each input spike add its weight to ``v``).
+    """
+    import nir
+
+    w_in, w_rec, readout = _array(w_in), _array(w_rec), _array(readout_weight)
+    n = w_in.shape[0]
+    if w_rec.shape != (n, n) or readout.shape[1] != n:
+        raise GraphError(f"recurrent layer of {n} neurons with recurrent weights {w_rec.shape} "
+                         f"and readout {readout.shape}: the shapes do not fit")
+    ones = np.ones(n, dtype=np.float32)
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array(INPUT_SHAPE)}),
+        "flatten": nir.Flatten(input_type={"input": np.array(INPUT_SHAPE)}, start_dim=0),
+        "w_in": nir.Affine(weight=w_in, bias=_array(b_in)),
+        "lif": nir.LIF(tau=ones * np.float32(tau), r=ones * np.float32(r),
+                       v_leak=np.zeros(n, dtype=np.float32),
+                       v_threshold=np.broadcast_to(_array(v_threshold), (n,)).copy(),
+                       v_reset=np.zeros(n, dtype=np.float32)),
+        "w_rec": nir.Linear(weight=w_rec),
+        "readout": nir.Affine(weight=readout, bias=_array(readout_bias)),
+        "output": nir.Output(output_type={"output": np.array([readout.shape[0]])}),
+    }
+    edges = [("input", "flatten"), ("flatten", "w_in"), ("w_in", "lif"), ("lif", "w_rec"),
+             ("w_rec", "lif"), ("lif", "readout"), ("readout", "output")]
+    graph = nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+    graph.metadata = {"dt": DT, "timesteps": timesteps, "encoding": encoding,
+                      "producer": "neuropipe", "time_unit": "steps", "model": model,
+                      "readout": "host: argmax of readout @ spike counts of lif"}
+    return graph
 
 
 def write_nir(graph: Any, path: Path) -> None:

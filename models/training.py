@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from neuropipe.models.local import LocalLearner
 from neuropipe.models.snn import SpikingNet
 
 
@@ -20,14 +21,14 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 def forward(model: nn.Module, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """Run ``model`` on a batch; spiking models get the generator of their input spikes."""
-    if isinstance(model, SpikingNet):
+    if isinstance(model, SpikingNet | LocalLearner):
         return model(x, generator=generator)
     return model(x)
 
 
 def loss_logits(model: nn.Module, out: torch.Tensor) -> torch.Tensor:
     """The logits the loss sees: ANN outputs as they are, SNN spike counts rescaled."""
-    return model.loss_logits(out) if isinstance(model, SpikingNet) else out
+    return model.loss_logits(out) if isinstance(model, SpikingNet | LocalLearner) else out
 
 
 @dataclass

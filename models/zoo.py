@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from neuropipe.core.errors import InputError, ModelError
-from neuropipe.models import ann, snn
+from neuropipe.models import ann, lsm, snn
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,9 @@ MODELS: dict[str, ModelSpec] = {
                   default_hidden=512),
         ModelSpec("snn-cnn", "snn", "2 strided conv + 2 linear LIF layers, surrogate gradients",
                   lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron)),
+        ModelSpec("lsm", "snn", "liquid state machine: 2000 fixed random recurrent LIF, "
+                  "ridge readout", lambda o: lsm.LiquidStateMachine(o.timesteps, o.encoding),
+                  learning="ridge"),
     )
 }
 

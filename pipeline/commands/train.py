@@ -11,8 +11,8 @@ import typer
 
 def train(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(metavar="MODEL", help="mlp, cnn, snn-mlp or snn-cnn.",
-                                         show_default=False)],
+    model: Annotated[str, typer.Argument(
+        metavar="MODEL", help="mlp, cnn, snn-mlp, snn-cnn or lsm.", show_default=False)],
     dataset: Annotated[str, typer.Option(help="mnist or fashion-mnist.")] = "mnist",
     data_dir: Annotated[Path | None, typer.Option(
         help="Folder of IDX files (default: $NEUROPIPE_DATA, else the packaged MNIST).")] = None,

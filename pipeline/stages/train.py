@@ -15,6 +15,7 @@ from neuropipe.core.files import check_writable, write_error
 from neuropipe.core.rundir import RunDir, SetAside, default_run_path, set_aside
 from neuropipe.models.checkpoint import load_safely, model_options, save_atomic
 from neuropipe.models.data.datasets import Dataset, load_dataset
+from neuropipe.models.local import LocalLearner
 from neuropipe.models.records import EpochMetrics, TrainConfig, TrainMetrics
 from neuropipe.models.training import evaluate, one_cycle, to_tensor, train_epoch
 from neuropipe.models.zoo import MODELS, build_model, check_options, get_spec
@@ -66,6 +67,27 @@ def validate(config: TrainConfig) -> None:
     if config.device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda was asked for but torch sees no CUDA GPU here; "
                          "use --device cpu")
+
+
+BACKPROP_ONLY = ("lr", "label_smoothing")
+
+
+def _refuse_backprop_options(config: TrainConfig, given: Collection[str]) -> None:
+    """Refuse options that only a backprop-trained model uses, given to one that learns locally.
+
+    Raises:
+        InputError: Naming the option and the model's own rule.
+    """
+    spec = get_spec(config.model)
+    if spec.learning == "backprop":
+        return
+    unused = [f"--{n.replace('_', '-')}" for n in BACKPROP_ONLY if n in given]
+    if config.neuron != "lif":
+        unused.append(f"--neuron {config.neuron}")
+    if unused:
+        raise InputError(f"'{config.model}' learns by {spec.learning} with LIF neurons, not by "
+                         f"backprop: {', '.join(unused)} would be ignored; drop "
+                         f"{'it' if len(unused) == 1 else 'them'}")
 
 
 def with_defaults(config: TrainConfig) -> TrainConfig:
@@ -173,6 +195,7 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
         WriteError: The destination cannot be written (checked first), or a write failed.
     """
     validate(config)
+    _refuse_backprop_options(config, given)
     config = with_defaults(config)
     if resume and force:
         raise InputError("--resume continues the run in --out and --force replaces it: "
@@ -218,7 +241,8 @@ def _train_run(config: TrainConfig, run: RunDir, data: Dataset, resume: bool) ->
 
     torch.manual_seed(config.seed)
     model = build_model(config.model, model_options(config)).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    local = isinstance(model, LocalLearner)  # learns by its own rule: no optimiser
+    optimizer = None if local else torch.optim.Adam(model.parameters(), lr=config.lr)
     history: list[EpochMetrics] = []
     energy = EnergyLog()
     start = 0
@@ -226,7 +250,10 @@ def _train_run(config: TrainConfig, run: RunDir, data: Dataset, resume: bool) ->
         state = load_safely(run.checkpoint)
         try:
             model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
+            if optimizer is not None:
+                optimizer.load_state_dict(state["optimizer"])
+            else:
+                model.load_learner_state(state["learner"])
             history = [EpochMetrics.from_dict(h) for h in state["history"]]
             energy = EnergyLog.from_state(state)
             start = int(state["epoch"])
@@ -234,8 +261,9 @@ def _train_run(config: TrainConfig, run: RunDir, data: Dataset, resume: bool) ->
             raise ModelError(f"{run.checkpoint} does not hold a checkpoint of this run "
                              f"({type(e).__name__}); start again with --force") from e
     steps_per_epoch = -(-len(train_x) // config.batch_size)
-    scheduler = one_cycle(optimizer, config.lr, config.epochs, steps_per_epoch,
-                          steps_done=min(start, config.epochs) * steps_per_epoch)
+    scheduler = None if optimizer is None else one_cycle(
+        optimizer, config.lr, config.epochs, steps_per_epoch,
+        steps_done=min(start, config.epochs) * steps_per_epoch)
 
     try:
         metrics = _train_epochs(config, run, model, optimizer, scheduler, history, energy,
@@ -291,7 +319,8 @@ def thread_settings() -> dict[str, object]:
 
 
 def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
-                  optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
+                  optimizer: torch.optim.Optimizer | None,
+                  scheduler: torch.optim.lr_scheduler.LRScheduler | None,
                   history: list[EpochMetrics], energy: EnergyLog, start: int,
                   tensors: tuple[torch.Tensor, ...], device: torch.device, source: str
                   ) -> TrainMetrics:
@@ -316,10 +345,15 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
 
             load_start = load_average()
             meter.begin_window("epoch")
-            tr = train_epoch(model, optimizer, train_x, train_y, config.batch_size,
-                             seed=config.seed * 1000 + epoch, device=device, on_batch=on_batch,
-                             scheduler=scheduler, label_smoothing=config.label_smoothing,
-                             rate_penalty=config.rate_penalty)
+            seed = config.seed * 1000 + epoch
+            if isinstance(model, LocalLearner):
+                tr = model.fit_epoch(train_x.to(device), train_y.to(device),
+                                     config.batch_size, seed=seed, on_batch=on_batch)
+            else:
+                tr = train_epoch(model, optimizer, train_x, train_y, config.batch_size,
+                                 seed=seed, device=device, on_batch=on_batch,
+                                 scheduler=scheduler, label_smoothing=config.label_smoothing,
+                                 rate_penalty=config.rate_penalty)
             ev = evaluate(model, test_x, test_y, 500, seed=config.seed, device=device)
             energy.windows[str(epoch)] = meter.end_window("epoch").to_dict()
             energy.machine[str(epoch)] = {"load_average_start": load_start,
@@ -334,8 +368,9 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
                                    machine=machine_conditions(energy.machine))
             with _writes_to(run, f"{epoch - 1} earlier epoch(s) are saved; make room or make "
                                  f"it writable, then continue with --resume --out {run.root}"):
-                save_atomic({"epoch": epoch, "model": model.state_dict(),
-                             "optimizer": optimizer.state_dict(),
+                learned = ({"learner": model.learner_state()} if optimizer is None
+                           else {"optimizer": optimizer.state_dict()})
+                save_atomic({"epoch": epoch, "model": model.state_dict(), **learned,
                              "history": [h.to_dict() for h in history], **energy.to_state()},
                             run.checkpoint)
                 save_atomic(model.state_dict(), run.model)
@@ -365,7 +400,8 @@ def _metrics(config: TrainConfig, source: str, model: torch.nn.Module,
         dataset=f"{config.dataset} ({source})",
         test_accuracy=history[-1].test_accuracy if history else 0.0,
         train_samples=n_train, test_samples=n_test,
-        parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        parameters=(model.learned_values() if isinstance(model, LocalLearner) else
+                    sum(p.numel() for p in model.parameters() if p.requires_grad)),
         wall_time_s=wall, samples_per_s=(n_train * len(history) / wall) if wall else 0.0,
         epochs=history, device=config.device, versions=versions,
     )

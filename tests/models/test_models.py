@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from neuropipe.core.errors import InputError, ModelError
+from neuropipe.models.local import LocalLearner
 from neuropipe.models.snn import SpikingNet
 from neuropipe.models.zoo import MODELS, ModelOptions, build_model
 
@@ -11,10 +12,12 @@ def test_forward_shapes(name):
     model = build_model(name, ModelOptions(timesteps=3))
     out = model(torch.rand(4, 1, 28, 28))
     assert out.shape == (4, 10)
-    if MODELS[name].kind == "snn":
+    if MODELS[name].kind == "snn" and MODELS[name].learning == "backprop":
         assert isinstance(model, SpikingNet)
         # Output spike counts: whole numbers between 0 and the number of steps.
         assert torch.all(out == out.round()) and out.min() >= 0 and out.max() <= 3
+    elif MODELS[name].kind == "snn":  # learns locally; untrained readout scores
+        assert isinstance(model, LocalLearner) and torch.isfinite(out).all()
 
 
 @pytest.mark.parametrize("neuron", ["lif", "cuba"])
