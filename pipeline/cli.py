@@ -27,6 +27,7 @@ def _register() -> None:
         doctor,
         energy_report,
         footprint,
+        handoff,
         measure,
         train,
     )
@@ -40,6 +41,7 @@ def _register() -> None:
     app.command("footprint")(footprint.footprint)
     app.command("doctor")(doctor.doctor)
     app.command("energy-report")(energy_report.energy_report)
+    app.add_typer(handoff.app, name="handoff")
 
 
 # Commands that run other programs: their children must see the user's environment unchanged.

@@ -1,0 +1,1 @@
+"""Hardware-team handoff bundles: build (``bundle``) and check (``verify``) them."""

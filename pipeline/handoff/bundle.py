@@ -1,0 +1,355 @@
+"""Builds a handoff bundle from a run's deployment to Loihi or SpiNNaker.
+
+The bundle is assembled in a temporary folder beside ``--out`` and renamed into place only when
+complete (a ``.tar.gz`` is written to a temporary file and renamed the same way): an interrupted
+handoff leaves nothing at ``--out``, and ``--force`` replaces an earlier bundle only once the new
+one is whole.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuropipe.core.errors import InputError, InterruptedRun, RunDirError, TargetError
+from neuropipe.core.files import check_writable, umask_mode, write_error, write_text_atomic
+from neuropipe.core.rundir import RunDir
+from neuropipe.pipeline.handoff import simulate
+from neuropipe.pipeline.handoff.encoding import decode
+from neuropipe.pipeline.handoff.manifest import (
+    CHECKSUMS,
+    MANIFEST,
+    ExpectedAccuracy,
+    Manifest,
+    ReferenceSummary,
+    TrainingFootprint,
+    checksum_lines,
+    describe_files,
+)
+from neuropipe.pipeline.handoff.readme import render
+from neuropipe.pipeline.handoff.reference import loihi_reference, spinnaker_reference
+from neuropipe.pipeline.progress import make_progress
+from neuropipe.targets.records import DeploymentRecord
+
+TARGETS = ("loihi", "spinnaker")
+LAVA_SCRIPT_SOURCE = Path(__file__).with_name("lava_script.py")
+COMMON_PACKAGES = ("numpy", "torch", "nir", "norse", "h5py")
+ROLES = {
+    "model.nir": "the deployed graph (NIR), float parameters",
+    "model.net": "lava-dl netx network (HDF5): the quantised parameters Lava ran",
+    "run_lava.py": "loads model.net with netx and runs samples in Lava (numpy, h5py, Lava only)",
+    "network.npz": "the PyNN network: per-layer connection lists (mV), IF_curr_delta "
+                   "parameters, and the reference inputs as its samples",
+    "pynn_network.py": "builds network.npz on pyNN.nest or pyNN.spiNNaker (numpy, PyNN only)",
+    "placement.json": "sPyNNaker's placement on a virtual SpiNN-5 board (cores, chips, routes)",
+    "host_layer.npz": "the first layer, run on the host for analogue input (float weights and "
+                      "the factors of the chip-input rule)",
+    "encoding.json": "the exact input encoding and output decoding",
+    "reference/inputs.npz": "reference images, labels, and what the chip receives for them",
+    "reference/expected.npz": "expected output spikes per step and predicted classes",
+    "README.md": "this bundle explained for the hardware team",
+}
+
+
+@dataclass
+class HandoffConfig:
+    """Options of ``neuropipe handoff``.
+
+    Attributes:
+        run: The run directory (with a deployment to ``target``).
+        target: ``loihi`` or ``spinnaker``.
+        out: The bundle's folder, or a ``.tar.gz`` file.
+        reference_inputs: How many test images go into ``reference/``.
+        force: Replace an existing bundle at ``out``.
+        seed: Seed of the reference inputs' Poisson spikes (``poisson`` encoding only).
+    """
+
+    run: Path
+    target: str
+    out: Path
+    reference_inputs: int = 16
+    force: bool = False
+    seed: int = 0
+
+
+def is_tarball(path: Path) -> bool:
+    """Whether ``path`` names a gzipped tar file."""
+    return Path(path).name.endswith(".tar.gz")
+
+
+def make_bundle(config: HandoffConfig) -> tuple[Manifest, Path]:
+    """Write the bundle; return its manifest and where it is.
+
+    Raises:
+        TargetError: For a target other than loihi or spinnaker.
+        InputError: For a reference count below 1.
+        RunDirError: If the run has no deployment to the target, or ``out`` exists (without
+            ``--force``, or is not a bundle).
+        InterruptedRun: On Ctrl-C (nothing is left at ``out``).
+    """
+    if config.target not in TARGETS:
+        raise TargetError(f"unknown handoff target '{config.target}': choose loihi or "
+                          "spinnaker")
+    if config.reference_inputs < 1:
+        raise InputError(f"--reference-inputs must be at least 1, got {config.reference_inputs}")
+    out = Path(config.out)
+    _refuse_existing(out, config.force)
+    run_root = Path(config.run)
+    record, folder = _deployment(run_root, config.target)
+    fix = "choose another --out"
+    check_writable(out.parent, fix)
+    x, labels, dataset, notes = _reference_images(run_root, record, config.reference_inputs)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial",
+                                        dir=out.parent))
+        staging.chmod(umask_mode(0o777))
+    except OSError as e:
+        raise write_error(e, out.parent, fix) from e
+    try:
+        root = staging / (out.name[:-len(".tar.gz")] if is_tarball(out) else out.name)
+        root.mkdir()
+        with make_progress() as progress:
+            manifest = _assemble(root, run_root, folder, record, config, x, labels, dataset,
+                                 notes, progress)
+        _move_into_place(staging, root, out)
+    except KeyboardInterrupt as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InterruptedRun(f"interrupted; nothing was written at {out}"
+                             + (" and the earlier bundle is kept" if out.exists() else "")) from e
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise write_error(e, out, f"{fix}; nothing was written at {out}") from e
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    return manifest, out
+
+
+def _refuse_existing(out: Path, force: bool) -> None:
+    """Refuse an existing ``out`` without ``--force``, and anything but a bundle with it."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if not force:
+        raise RunDirError(f"{out} already exists; pass --force to replace it (it is kept until "
+                          "the new bundle is complete)")
+    if is_tarball(out):
+        if not out.is_file():
+            raise RunDirError(f"{out} is not a file: --force only replaces bundles; choose "
+                              "another --out")
+        return
+    manifest = out / MANIFEST
+    try:
+        is_bundle = json.loads(manifest.read_text(encoding="utf-8")).get("type") == \
+            Manifest.type_tag
+    except (OSError, ValueError, AttributeError):
+        is_bundle = False
+    if not out.is_dir() or not is_bundle:
+        raise RunDirError(f"{out} is not a handoff bundle (no {MANIFEST}): --force only replaces "
+                          "bundles; choose another --out")
+
+
+def _deployment(run_root: Path, target: str) -> tuple[DeploymentRecord, Path]:
+    """The run's deployment record to ``target`` and its folder; a one-line hint if missing."""
+    if not run_root.is_dir():
+        raise RunDirError(f"run directory {run_root} does not exist: pass a folder made by "
+                          "'neuropipe train'")
+    folder = RunDir(run_root).target_dir(target)
+    path = folder / "deployment.json"
+    if not path.is_file():
+        raise RunDirError(f"{run_root} has no deployment to {target}: run 'neuropipe convert "
+                          f"{run_root} --target {target}' first")
+    record = DeploymentRecord.read(path)
+    if record.target != target:
+        raise RunDirError(f"{path} is a deployment to '{record.target}', not {target}")
+    needed = ["model.nir", "model.net"] if target == "loihi" else [
+        "model.nir", "network.npz", "pynn_network.py", "placement.json"]
+    missing = [name for name in needed if not (folder / name).is_file()]
+    if missing:
+        raise RunDirError(f"the deployment in {folder} lacks {', '.join(missing)}: re-deploy with "
+                          f"'neuropipe convert {run_root} --target {target} --force'")
+    return record, folder
+
+
+def _reference_images(run_root: Path, record: DeploymentRecord, n: int
+                      ) -> tuple[np.ndarray, np.ndarray, str, list[str]]:
+    """The first ``n`` test images of the deployment's dataset (as the model takes them)."""
+    from neuropipe.models.data.datasets import load_dataset
+    from neuropipe.models.training import to_tensor
+
+    dataset = record.provenance.dataset or "mnist"
+    data_dir = None
+    run = RunDir(run_root)
+    if run.config.is_file():
+        from neuropipe.models.records import TrainConfig
+
+        trained = TrainConfig.read(run.config)
+        if trained.dataset == dataset:
+            data_dir = trained.data_dir
+    data = load_dataset(dataset, data_dir)
+    notes = []
+    if n > len(data.test_y):
+        notes.append(f"{n} reference inputs were asked for; the test set has {len(data.test_y)}")
+        n = len(data.test_y)
+    x = to_tensor(data.test_x[:n]).numpy().astype(np.float64)
+    return x, np.asarray(data.test_y[:n], dtype=np.int64), dataset, notes
+
+
+def _graph_dt(run_root: Path, graph: Any) -> float:
+    """A run's graphs count time in steps (dt = 1); a bare graph's dt is in its metadata."""
+    if RunDir(run_root).config.is_file():
+        return 1.0
+    meta = dict(getattr(graph, "metadata", None) or {})
+    try:
+        return float(np.asarray(meta.get("dt", 1.0)).item())
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _assemble(root: Path, run_root: Path, folder: Path, record: DeploymentRecord,
+              config: HandoffConfig, x: np.ndarray, labels: np.ndarray, dataset: str,
+              notes: list[str], progress: Any) -> Manifest:
+    """Write every file of the bundle into ``root``; return the manifest written."""
+    from neuropipe.models.nir_export import read_nir
+    from neuropipe.targets.chain import to_chain
+
+    target = config.target
+    graph = read_nir(folder / "model.nir")
+    chain = to_chain(graph, _graph_dt(run_root, graph))
+    encoding = record.provenance.encoding or "constant"
+    steps = record.resources.steps_per_sample
+    task = progress.add_task("handoff: reference inputs", total=None)
+    make = loihi_reference if target == "loihi" else spinnaker_reference
+    deployed = folder / ("model.net" if target == "loihi" else "network.npz")
+    ref = make(chain, deployed, x, labels, encoding, record.timesteps, steps, config.seed,
+               dataset)
+    progress.update(task, total=1, completed=1)
+    shutil.copyfile(folder / "model.nir", root / "model.nir")
+    if target == "loihi":
+        shutil.copyfile(deployed, root / "model.net")
+        shutil.copyfile(LAVA_SCRIPT_SOURCE, root / simulate.LAVA_SCRIPT)
+    else:
+        from neuropipe.targets.spinnaker.network import write_network
+
+        write_network(str(root / "network.npz"), *ref.network)
+        shutil.copyfile(folder / "pynn_network.py", root / simulate.PYNN_SCRIPT)
+        shutil.copyfile(folder / "placement.json", root / "placement.json")
+    if ref.host_layer is not None:
+        np.savez(root / "host_layer.npz", **ref.host_layer)
+    (root / "reference").mkdir()
+    np.savez(root / "reference" / "inputs.npz", **ref.inputs)
+    ref.encoding.write(root / "encoding.json")
+    task = progress.add_task(f"handoff: {simulate.SHORT_NAMES[target]} run of reference/",
+                             total=None)
+    expected = simulate.output_spikes(root, target, len(x))
+    progress.update(task, total=1, completed=1)
+    window = (ref.encoding.window_start, ref.encoding.window_stop)
+    predicted = decode(expected, *window)
+    np.savez(root / "reference" / "expected.npz", output_spikes=expected, predicted=predicted,
+             window=np.array(window))
+    silent = int(np.sum(expected[:, window[0]:window[1]].sum(axis=(1, 2)) == 0))
+    if silent:
+        notes.append(f"{silent} of {len(x)} reference inputs cause no output spikes in the "
+                     "read-out window: for them a chip that stays silent also matches; more "
+                     "training, or more --reference-inputs, makes the reference stronger")
+    agree = [bool(np.array_equal(a, b)) for a, b in zip(expected, ref.fast_output, strict=True)]
+    fast = {"simulator": ref.fast_simulator, "samples_identical": int(sum(agree)),
+            "samples": len(agree),
+            "summary": f"{ref.fast_simulator} gives the same output spikes on {sum(agree)} of "
+                       f"{len(agree)} reference inputs."}
+    if not all(agree):
+        notes.append(f"the fast simulator the accuracy comes from differs from "
+                     f"{ref.simulator.split(':')[0]} on {len(agree) - sum(agree)} of "
+                     f"{len(agree)} reference inputs (first: sample {agree.index(False)})")
+    if encoding == "poisson":
+        notes.append("the deployment's accuracy was measured with input spikes drawn in batches "
+                     "of 500 images from convert's --seed; the reference inputs' spikes are "
+                     f"drawn for them alone with seed {config.seed} and stored in "
+                     "reference/inputs.npz")
+    manifest = Manifest(
+        created=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
+        target=target, model=record.provenance.model, dataset=dataset,
+        source_run=str(run_root.resolve()), versions=_versions(target),
+        deployed_with=dict(record.provenance.versions), resources=record.resources,
+        expected_accuracy=ExpectedAccuracy(
+            accuracy=record.accuracy, samples=record.samples,
+            reference_accuracy=record.reference_accuracy, simulator=ref.fast_simulator,
+            verification=record.verification),
+        energy=list(record.estimates), training_footprint=_training_footprint(run_root),
+        reference=ReferenceSummary(
+            samples=len(x), simulator=ref.simulator, labels=[int(v) for v in labels],
+            predicted=[int(v) for v in predicted],
+            output_spikes=[int(v) for v in expected[:, window[0]:window[1]].sum(axis=(1, 2))],
+            fast_simulator=fast),
+        notes=[*notes, *ref.notes, *record.notes])
+    manifest.files = describe_files(root, ROLES)  # the README lists them
+    write_text_atomic(root / "README.md", render(manifest, ref.encoding))
+    manifest.files = describe_files(root, ROLES)
+    manifest.write(root / MANIFEST)
+    write_text_atomic(root / CHECKSUMS, checksum_lines(root, manifest.files))
+    return manifest
+
+
+def _versions(target: str) -> dict[str, str]:
+    """Versions of neuropipe and of every library the bundle's files were made with."""
+    from neuropipe.targets.registry import get_target
+
+    versions = {}
+    for package in ("neuropipe", *COMMON_PACKAGES, *get_target(target).packages):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "missing"
+    return versions
+
+
+def _training_footprint(run_root: Path) -> TrainingFootprint | None:
+    """The run's training energy and CO2e, if it recorded them."""
+    from neuropipe.core.errors import NeuropipeError
+    from neuropipe.reports.energy_record import EnergyRecord
+
+    path = RunDir(run_root).energy
+    if not path.is_file():
+        return None
+    try:
+        energy = EnergyRecord.read(path)
+    except NeuropipeError:
+        return None
+    methods = {c.component: c.note or c.method for c in energy.total.components}
+    return TrainingFootprint(duration_s=energy.duration_s, energy_j=energy.total.total_j,
+                             methods=methods, kwh=energy.kwh, kwh_pue=energy.kwh_pue,
+                             co2e_kg=energy.co2e_kg, constants=dict(energy.constants),
+                             leaves_out=list(energy.leaves_out))
+
+
+def _move_into_place(staging: Path, root: Path, out: Path) -> None:
+    """Rename the finished bundle (or its tarball) onto ``out``; an old one goes only after."""
+    if is_tarball(out):
+        tmp = staging / "bundle.tar.gz"
+        with tarfile.open(tmp, "w:gz") as tar:
+            tar.add(root, arcname=root.name)
+        tmp.chmod(umask_mode(0o666))
+        os.replace(tmp, out)
+        return
+    old = None
+    if out.exists():
+        old = staging / "replaced"
+        out.rename(old)
+    try:
+        root.rename(out)
+    except BaseException:
+        if old is not None:
+            old.rename(out)
+        raise
+

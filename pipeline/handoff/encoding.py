@@ -1,0 +1,105 @@
+"""The exact input encoding and output decoding of a bundle (``encoding.json``).
+
+Everything a hardware team needs to turn an image into what the chip receives, and the chip's
+output spikes into a class: shapes, steps, the pixel rule, the host-side first layer (analogue
+input), the random-number rule of Poisson spikes, and the read-out window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuropipe.core.records import Record
+
+PIXEL_RULE = ("8-bit grey pixels p in 0..255 become floats x = p / 255 in [0, 1] (float32), "
+              "shaped (N, 1, 28, 28) and flattened in C-H-W order where a flat vector is needed")
+POISSON_RULE = ("input spike of pixel i at step t (0 <= t < timesteps) = (u < x_i) with u "
+                "uniform in [0, 1) from numpy.random.default_rng(seed).random((timesteps, N, "
+                "inputs)) drawn once for the N samples together; no input spikes in the "
+                "remaining steps")
+TIE_RULE = "ties go to the lowest class index (numpy.argmax)"
+
+
+@dataclass
+class InputEncoding(Record):
+    """How samples enter the deployed network and how its output is read.
+
+    Attributes:
+        target: ``loihi`` or ``spinnaker``.
+        dataset: Dataset the reference inputs come from.
+        input_shape: Shape of one sample as the model takes it (C, H, W).
+        pixel_rule: How raw pixels become the model's input values.
+        encoding: ``constant`` (the same analogue value every step) or ``poisson``.
+        timesteps: Steps each input is presented.
+        steps: Steps each sample runs on the device (input steps plus one step of delay per
+            synapse layer on the device).
+        chip_input: ``bias`` (Loihi: the first layer's neurons get the host-computed input as a
+            bias mantissa), ``current`` (SpiNNaker: as ``i_offset`` in nA) or ``spikes``.
+        chip_input_rule: The formula from input values to ``chip_input``.
+        host_layer: File holding the first layer's float weights when it runs on the host
+            (``host_layer.npz``), else empty.
+        constants: Constants of the rule (scale, bias exponent, neuron factors...).
+        seed: Seed of the reference inputs' Poisson spikes (``poisson`` only).
+        spike_rule: How Poisson spikes are drawn (``poisson`` only).
+        step_duration: What one step is (Lava step; 1 ms of real time on SpiNNaker).
+        output_layer: Name of the output population or layer, and its size in ``classes``.
+        classes: Output neurons (one per class).
+        decode: How the output spikes become a class.
+        window_start: First step (0-based) of the read-out window.
+        window_stop: One past its last step.
+    """
+
+    type_tag = "handoff-encoding"
+    target: str = ""
+    dataset: str = ""
+    input_shape: list[int] = field(default_factory=list)
+    pixel_rule: str = PIXEL_RULE
+    encoding: str = "constant"
+    timesteps: int = 0
+    steps: int = 0
+    chip_input: str = ""
+    chip_input_rule: str = ""
+    host_layer: str = ""
+    constants: dict[str, float | int | str] = field(default_factory=dict)
+    seed: int | None = None
+    spike_rule: str = ""
+    step_duration: str = ""
+    output_layer: str = ""
+    classes: int = 0
+    decode: str = ""
+    window_start: int = 0
+    window_stop: int = 0
+
+
+def decode(output_spikes: np.ndarray, window_start: int, window_stop: int) -> np.ndarray:
+    """Classes of output spikes ``(N, steps, classes)``: most spikes in the window, lowest wins."""
+    counts = np.asarray(output_spikes)[:, window_start:window_stop].sum(axis=1)
+    return np.argmax(counts, axis=1)
+
+
+def decode_rule(timesteps: int, window_start: int, window_stop: int) -> str:
+    """The decode rule in words, with the window's steps."""
+    return (f"class = the output neuron with the most spikes in steps {window_start}.."
+            f"{window_stop - 1} (0-based; the last {timesteps} steps of each sample, after the "
+            f"pipeline delay); {TIE_RULE}")
+
+
+LOIHI_BIAS_RULE = (
+    "bias_mant = clip(rint(scale * 64 * (leak * v_leak + gain * (W @ x + b)) / 2**bias_exp), "
+    "-4096, 4095) per first-layer neuron, with W, b from host_layer.npz and x the flattened "
+    "input; the neuron receives bias_mant << bias_exp (bias_exp is also the .net file's "
+    "input_bias_exp attribute) every step of the sample")
+LOIHI_SPIKES_RULE = ("input spikes enter the .net's first synapse layer (net.inp) as unary "
+                     "spikes, one row per step; they reach its neurons one step later")
+SPINNAKER_CURRENT_RULE = (
+    "i_offset (nA) of first-layer neuron j = gain_j * (W @ x)_j / p30_j added to the layer's "
+    "static i_offset (its bias), with W from host_layer.npz, gain and p30 in host_layer.npz "
+    "(p30 = tau_m / cm * (1 - exp(-1 / tau_m)), cm = 1 nF); network.npz's input_current holds "
+    "it for the reference inputs; it acts for the whole run")
+SPINNAKER_SPIKES_RULE = (
+    "a SpikeSourceArray emits input i's spike of step t at (t + 1 + 2) ms (pynn_network.py's "
+    "spike_times: NEST needs inputs after min_delay, so the run starts 2 ms earlier and the "
+    "layers' biases are switched on 1 ms before the first input step); every projection has "
+    "a 1 ms delay")
