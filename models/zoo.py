@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from neuropipe.core.errors import InputError, ModelError
-from neuropipe.models import ann, lsm, snn
+from neuropipe.models import ann, lsm, snn, stdp
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ class ModelSpec:
             width ``--hidden`` does not set.
         learning: ``backprop`` (Adam on a loss through ``training.train_epoch``) or a local
             rule the model runs itself (``ridge``, ``stdp``: see ``LocalLearner``).
+        default_timesteps: Steps per sample when ``--timesteps`` is not given.
+        default_encoding: Input encoding when ``--encoding`` is not given.
+        encodings: The encodings the model accepts.
     """
 
     name: str
@@ -51,6 +54,9 @@ class ModelSpec:
     default_lr: float = 5e-3
     default_hidden: int | None = None
     learning: str = "backprop"
+    default_timesteps: int = 16
+    default_encoding: str = "constant"
+    encodings: tuple[str, ...] = ("constant", "poisson")
 
     @property
     def takes_rate_penalty(self) -> bool:
@@ -79,6 +85,10 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("lsm", "snn", "liquid state machine: 2000 fixed random recurrent LIF, "
                   "ridge readout", lambda o: lsm.LiquidStateMachine(o.timesteps, o.encoding),
                   learning="ridge"),
+        ModelSpec("stdp", "snn", "Diehl & Cook (2015): 400 LIF, adaptive thresholds, lateral "
+                  "inhibition, unsupervised STDP, labelled-group votes",
+                  lambda o: stdp.DiehlCook(o.timesteps, o.encoding), learning="stdp",
+                  default_timesteps=48, default_encoding="poisson", encodings=("poisson",)),
     )
 }
 

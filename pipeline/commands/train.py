@@ -12,7 +12,7 @@ import typer
 def train(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(
-        metavar="MODEL", help="mlp, cnn, snn-mlp, snn-cnn or lsm.", show_default=False)],
+        metavar="MODEL", help="mlp, cnn, snn-mlp, snn-cnn, lsm or stdp.", show_default=False)],
     dataset: Annotated[str, typer.Option(help="mnist or fashion-mnist.")] = "mnist",
     data_dir: Annotated[Path | None, typer.Option(
         help="Folder of IDX files (default: $NEUROPIPE_DATA, else the packaged MNIST).")] = None,
@@ -23,9 +23,12 @@ def train(
         help="Peak Adam learning rate of the one-cycle schedule (default: the model's).")
                   ] = None,
     label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the loss.")] = 0.1,
-    timesteps: Annotated[int, typer.Option(help="Steps per sample (spiking models).")] = 16,
-    encoding: Annotated[str, typer.Option(help="constant or poisson (spiking models).")
-                        ] = "constant",
+    timesteps: Annotated[int | None, typer.Option(
+        help="Steps per sample (spiking models; default 16, stdp 48).", show_default=False)
+                         ] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="constant or poisson (spiking models; default constant, stdp poisson).",
+        show_default=False)] = None,
     neuron: Annotated[str, typer.Option(help="lif or cuba (spiking models).")] = "lif",
     hidden: Annotated[int | None, typer.Option(
         help="Hidden width of mlp and snn-mlp (default: 256 and 512).", show_default=False)
@@ -50,12 +53,15 @@ def train(
     from neuropipe.models.zoo import get_spec
     from neuropipe.pipeline.stages.train import run_training
 
+    spec = get_spec(model)
     config = TrainConfig(
         model=model, dataset=dataset, data_dir=str(data_dir) if data_dir else None,
         epochs=epochs, batch_size=batch_size,
-        lr=lr if lr is not None else get_spec(model).default_lr,
+        lr=lr if lr is not None else spec.default_lr,
         label_smoothing=label_smoothing,
-        timesteps=timesteps, encoding=encoding, neuron=neuron, seed=seed, device=device,
+        timesteps=timesteps if timesteps is not None else spec.default_timesteps,
+        encoding=encoding if encoding is not None else spec.default_encoding,
+        neuron=neuron, seed=seed, device=device,
         limit_train=limit_train, limit_test=limit_test, hidden=hidden,
         rate_penalty=rate_penalty,
     )

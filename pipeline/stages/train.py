@@ -44,6 +44,9 @@ def validate(config: TrainConfig) -> None:
         with_hidden = ", ".join(n for n, s in MODELS.items() if s.default_hidden is not None)
         raise InputError(f"--hidden sets the hidden width of {with_hidden}; model "
                          f"'{config.model}' has no such option: drop it")
+    if config.encoding not in spec.encodings:
+        raise InputError(f"'{config.model}' takes --encoding {' or '.join(spec.encodings)}, "
+                         f"not {config.encoding}")
     if not config.rate_penalty >= 0:
         raise InputError(f"--rate-penalty must be 0 or more, got {config.rate_penalty}")
     if config.rate_penalty and not spec.takes_rate_penalty:

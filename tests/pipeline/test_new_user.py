@@ -196,7 +196,10 @@ def cli_options(command: str) -> set[str]:
 
     from neuropipe.pipeline.cli import app
 
-    params = typer.main.get_command(app).commands[command].params
+    cmd = typer.main.get_command(app).commands[command]
+    # A command group (handoff): the options of all its subcommands.
+    commands = list(getattr(cmd, "commands", {}).values()) or [cmd]
+    params = [p for c in commands for p in c.params]
     return {opt for p in params if p.param_type_name == "option" for opt in p.opts} - {"--help"}
 
 
@@ -207,6 +210,7 @@ def cli_options(command: str) -> set[str]:
     "footprint",
     "doctor",
     "energy-report",
+    "handoff",
 ])
 def test_readme_synopsis_agrees_with_the_cli(command):
     synopsis = readme_synopsis((REPO / "README.md").read_text(encoding="utf-8"), command)
@@ -223,7 +227,7 @@ def test_every_command_has_a_synopsis_test():
 
     from neuropipe.pipeline.cli import app
 
-    tested = {"train", "convert", "measure", "footprint", "doctor", "energy-report"}
+    tested = {"train", "convert", "measure", "footprint", "doctor", "energy-report", "handoff"}
     assert set(typer.main.get_command(app).commands) == tested
 
 
