@@ -105,6 +105,8 @@ class TrainMetrics(Record):
         epochs: Per-epoch figures.
         device: Device used.
         versions: Versions of torch and the modelling library.
+        learning: How the weights were learned: ``backprop``, or the model's local rule
+            (``stdp``, ``ridge``).
     """
 
     type_tag = "train-metrics"
@@ -120,3 +122,12 @@ class TrainMetrics(Record):
     epochs: list[EpochMetrics] = field(default_factory=list)
     device: str = "cpu"
     versions: dict[str, str] = field(default_factory=dict)
+    learning: str = "backprop"
+
+    # Added after metrics were first written: runs from before it all learned by backprop.
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"learning": "backprop"}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainMetrics:
+        """Rebuild metrics, giving fields added later the value older runs had."""
+        return super().from_dict({**cls.ADDED_LATER, **data})

@@ -136,7 +136,7 @@ def _read_run(run: RunDir, label: str) -> tuple[list[ConfigRow], str]:
             raise RunDirError(f"{file} was evaluated on {record.provenance.dataset} but run "
                               f"{run.root} was trained on {train.dataset}: compare runs on one "
                               "dataset")
-        rows.append(_config_row(label, train, kind, record, training, _learning(metrics)))
+        rows.append(_config_row(label, train, kind, record, training, metrics.learning))
     return rows, train.dataset
 
 
@@ -150,14 +150,6 @@ def _kind(path: Path, metrics: TrainMetrics) -> str:
         raise RunDirError(f"{path}: field 'kind' is {metrics.kind!r}, not 'ann' or 'snn'; the "
                           "file is damaged: re-run training")
     return metrics.kind
-
-
-def _learning(metrics: TrainMetrics) -> str:
-    """How the run learned: its metrics' ``learning``, else ``backprop``.
-
-    Runs from before the field was recorded all trained by backprop (the only rule then).
-    """
-    return getattr(metrics, "learning", "") or "backprop"
 
 
 def _training_row(path: Path, energy: EnergyRecord) -> TrainingRow:

@@ -407,4 +407,5 @@ def _metrics(config: TrainConfig, source: str, model: torch.nn.Module,
                     sum(p.numel() for p in model.parameters() if p.requires_grad)),
         wall_time_s=wall, samples_per_s=(n_train * len(history) / wall) if wall else 0.0,
         epochs=history, device=config.device, versions=versions,
+        learning=get_spec(config.model).learning,
     )

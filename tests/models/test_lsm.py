@@ -100,6 +100,7 @@ def test_train_resume_and_convertible_run(tmp_path, cli):
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["kind"] == "snn" and metrics["test_accuracy"] > 0.5  # chance: 0.1
+    assert metrics["learning"] == "ridge"  # the energy report sets it against backprop
     assert metrics["parameters"] == 10 * 2000 + 10  # the readout; the reservoir is fixed
     energy = json.loads((out / "energy.json").read_text())
     assert set(energy["per_epoch"]) == {"1"}

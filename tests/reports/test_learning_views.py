@@ -93,3 +93,12 @@ def test_report_shows_both_views_and_reads_back():
     csv_text = render_csv(report)
     assert "training-at-equal-accuracy,lsm,lsm,,loihi,,,,ratio,0.4," in csv_text
     assert "sparsity,snn-p,snn-mlp,snn,loihi,,chip,m,rate_penalty,0.5," in csv_text
+
+
+def test_metrics_written_before_learning_was_recorded_read_as_backprop():
+    from neuropipe.models.records import TrainMetrics
+
+    old = TrainMetrics(model="mlp", kind="ann").to_dict()
+    del old["learning"]
+    assert TrainMetrics.from_dict(old).learning == "backprop"
+    assert TrainMetrics.from_dict({**old, "learning": "stdp"}).learning == "stdp"
