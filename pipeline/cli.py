@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         if type(e).__name__ == "NoArgsIsHelpError":  # a bare 'neuropipe': the help is printed
             return _exit(0, argv)
         ctx = getattr(e, "ctx", None)
-        where = f"neuropipe {ctx.info_name} --help" if ctx and ctx.parent else "neuropipe --help"
+        where = f"{ctx.command_path} --help" if ctx and ctx.parent else "neuropipe --help"
         message = e.format_message() if hasattr(e, "format_message") else str(e)
         print(f"error: {message} (see '{where}')", file=sys.stderr)
         code = getattr(e, "exit_code", 2)

@@ -37,7 +37,11 @@ from neuropipe.pipeline.handoff.manifest import (
     describe_files,
 )
 from neuropipe.pipeline.handoff.readme import render
-from neuropipe.pipeline.handoff.reference import loihi_reference, spinnaker_reference
+from neuropipe.pipeline.handoff.reference import (
+    loihi_reference,
+    readout_arrays,
+    spinnaker_reference,
+)
 from neuropipe.pipeline.progress import make_progress
 from neuropipe.targets.records import DeploymentRecord
 
@@ -54,6 +58,8 @@ ROLES = {
     "placement.json": "sPyNNaker's placement on a virtual SpiNN-5 board (cores, chips, routes)",
     "host_layer.npz": "the first layer, run on the host for analogue input (float weights and "
                       "the factors of the chip-input rule)",
+    "readout.npz": "the host readout: class scores W @ c + b of the output layer's spike "
+                   "counts c in the read-out window",
     "encoding.json": "the exact input encoding and output decoding",
     "reference/inputs.npz": "reference images, labels, and what the chip receives for them",
     "reference/expected.npz": "expected output spikes per step and predicted classes",
@@ -173,6 +179,10 @@ def _deployment(run_root: Path, target: str) -> tuple[DeploymentRecord, Path]:
     record = DeploymentRecord.read(path)
     if record.target != target:
         raise RunDirError(f"{path} is a deployment to '{record.target}', not {target}")
+    skipped = record.verification.get("netx_skipped")
+    if target == "loihi" and skipped and not (folder / "model.net").is_file():
+        raise RunDirError(f"the Loihi deployment in {folder} has no netx .net file, which a "
+                          f"Loihi handoff is built on: {skipped}")
     needed = ["model.nir", "model.net"] if target == "loihi" else [
         "model.nir", "network.npz", "pynn_network.py", "placement.json"]
     missing = [name for name in needed if not (folder / name).is_file()]
@@ -247,6 +257,9 @@ def _assemble(root: Path, run_root: Path, folder: Path, record: DeploymentRecord
         shutil.copyfile(folder / "placement.json", root / "placement.json")
     if ref.host_layer is not None:
         np.savez(root / "host_layer.npz", **ref.host_layer)
+    readout = readout_arrays(chain)
+    if readout is not None:
+        np.savez(root / "readout.npz", **readout)
     (root / "reference").mkdir()
     np.savez(root / "reference" / "inputs.npz", **ref.inputs)
     ref.encoding.write(root / "encoding.json")
@@ -255,7 +268,8 @@ def _assemble(root: Path, run_root: Path, folder: Path, record: DeploymentRecord
     expected = simulate.output_spikes(root, target, len(x))
     progress.update(task, total=1, completed=1)
     window = (ref.encoding.window_start, ref.encoding.window_stop)
-    predicted = decode(expected, *window)
+    predicted = decode(expected, *window, None if readout is None else
+                       (readout["weight"], readout["bias"]))
     np.savez(root / "reference" / "expected.npz", output_spikes=expected, predicted=predicted,
              window=np.array(window))
     silent = int(np.sum(expected[:, window[0]:window[1]].sum(axis=(1, 2)) == 0))

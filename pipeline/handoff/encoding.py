@@ -8,6 +8,7 @@ input), the random-number rule of Poisson spikes, and the read-out window.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -44,14 +45,18 @@ class InputEncoding(Record):
         seed: Seed of the reference inputs' Poisson spikes (``poisson`` only).
         spike_rule: How Poisson spikes are drawn (``poisson`` only).
         step_duration: What one step is (Lava step; 1 ms of real time on SpiNNaker).
-        output_layer: Name of the output population or layer, and its size in ``classes``.
-        classes: Output neurons (one per class).
+        output_layer: Name of the output population or layer.
+        classes: Number of classes (output neurons, or the host readout's scores).
+        readout: File of the host readout (``readout.npz``: class scores ``W c + b`` of the
+            output layer's spike counts ``c`` in the window), else empty: the class is the output
+            neuron with the most spikes.
         decode: How the output spikes become a class.
         window_start: First step (0-based) of the read-out window.
         window_stop: One past its last step.
     """
 
     type_tag = "handoff-encoding"
+    schema_version = 2
     target: str = ""
     dataset: str = ""
     input_shape: list[int] = field(default_factory=list)
@@ -68,29 +73,51 @@ class InputEncoding(Record):
     step_duration: str = ""
     output_layer: str = ""
     classes: int = 0
+    readout: str = ""
     decode: str = ""
     window_start: int = 0
     window_stop: int = 0
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InputEncoding:
+        """Rebuild a record; one of schema version 1 (before host readouts) reads as none."""
+        if data.get("type") == cls.type_tag and data.get("schema_version") == 1:
+            data = {**data, "schema_version": cls.schema_version, "readout": ""}
+        return super().from_dict(data)
 
-def decode(output_spikes: np.ndarray, window_start: int, window_stop: int) -> np.ndarray:
-    """Classes of output spikes ``(N, steps, classes)``: most spikes in the window, lowest wins."""
+
+def decode(output_spikes: np.ndarray, window_start: int, window_stop: int,
+           readout: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Classes of output spikes ``(N, steps, neurons)``.
+
+    Without a readout: the neuron with the most spikes in the window (ties: the lowest index).
+    With a host readout ``(W, b)``: the highest score ``W c + b`` of the window's counts ``c``.
+    """
     counts = np.asarray(output_spikes)[:, window_start:window_stop].sum(axis=1)
+    if readout is not None:
+        weight, bias = readout
+        counts = counts.astype(np.float64) @ np.asarray(weight).T + np.asarray(bias)
     return np.argmax(counts, axis=1)
 
 
-def decode_rule(timesteps: int, window_start: int, window_stop: int) -> str:
+def decode_rule(timesteps: int, window_start: int, window_stop: int, readout: bool = False
+                ) -> str:
     """The decode rule in words, with the window's steps."""
-    return (f"class = the output neuron with the most spikes in steps {window_start}.."
-            f"{window_stop - 1} (0-based; the last {timesteps} steps of each sample, after the "
-            f"pipeline delay); {TIE_RULE}")
+    window = (f"steps {window_start}..{window_stop - 1} (0-based; the last {timesteps} steps "
+              "of each sample, after the pipeline delay)")
+    if readout:
+        return (f"c = the output layer's spike counts per neuron in {window}; scores = W @ c + "
+                f"b with W, b from readout.npz (run on the host); class = argmax of the "
+                f"scores; {TIE_RULE}")
+    return f"class = the output neuron with the most spikes in {window}; {TIE_RULE}"
 
 
 LOIHI_BIAS_RULE = (
     "bias_mant = clip(rint(scale * 64 * (leak * v_leak + gain * (W @ x + b)) / 2**bias_exp), "
-    "-4096, 4095) per first-layer neuron, with W, b from host_layer.npz and x the flattened "
-    "input; the neuron receives bias_mant << bias_exp (bias_exp is also the .net file's "
-    "input_bias_exp attribute) every step of the sample")
+    "-4096, 4095) per first-layer neuron, with W, b, scale, leak, v_leak and gain (one value "
+    "per neuron) from host_layer.npz and x the flattened input; the neuron receives "
+    "bias_mant << bias_exp (bias_exp is also the .net file's input_bias_exp attribute) every "
+    "step of the sample")
 LOIHI_SPIKES_RULE = ("input spikes enter the .net's first synapse layer (net.inp) as unary "
                      "spikes, one row per step; they reach its neurons one step later")
 SPINNAKER_CURRENT_RULE = (

@@ -58,14 +58,25 @@ class Reference:
 def _common(target: str, dataset: str, chain: Any, encoding: str, timesteps: int, steps: int,
             seed: int) -> InputEncoding:
     start, stop = steps - timesteps, steps
+    readout = chain.readout is not None
     return InputEncoding(
         target=target, dataset=dataset, input_shape=[int(s) for s in chain.input_shape],
         encoding=encoding, timesteps=timesteps, steps=steps,
         seed=seed if encoding == "poisson" else None,
         spike_rule=enc.POISSON_RULE if encoding == "poisson" else "",
         output_layer=chain.layers[-1].neuron_name or chain.layers[-1].name,
-        classes=int(chain.layers[-1].neurons), decode=enc.decode_rule(timesteps, start, stop),
+        classes=int(chain.readout.classes if readout else chain.layers[-1].neurons),
+        readout="readout.npz" if readout else "",
+        decode=enc.decode_rule(timesteps, start, stop, readout),
         window_start=start, window_stop=stop)
+
+
+def readout_arrays(chain: Any) -> dict[str, np.ndarray] | None:
+    """``readout.npz`` of a chain with a host readout, else None."""
+    if chain.readout is None:
+        return None
+    return {"weight": np.asarray(chain.readout.weight, dtype=np.float64),
+            "bias": np.asarray(chain.readout.bias, dtype=np.float64)}
 
 
 def _per_neuron(value: Any, n: int) -> np.ndarray:
@@ -78,8 +89,7 @@ def loihi_reference(chain: Any, deployed_net: Path, x: np.ndarray, labels: np.nd
     """Chip inputs and emulator outputs of the reference images for the Loihi target.
 
     Raises:
-        RunDirError: If the deployment's ``model.net`` is not what its graph quantises to, or
-            its steps per sample are not the ones the layers need.
+        RunDirError: If the deployment's ``model.net`` is not what its graph quantises to.
     """
     from neuropipe.targets.float_sim import poisson_spikes
     from neuropipe.targets.loihi.emulator import emulate
@@ -97,10 +107,6 @@ def loihi_reference(chain: Any, deployed_net: Path, x: np.ndarray, labels: np.nd
                           "--force'")
     first = layers[0]
     on_chip = first.on_chip_synapses
-    expected_steps = timesteps + len(layers) - 1 + (1 if on_chip else 0)
-    if steps != expected_steps:
-        raise RunDirError(f"the Loihi deployment runs {steps} steps per sample, its layers need "
-                          f"{expected_steps}: re-deploy with 'neuropipe convert --force'")
     info = _common("loihi", dataset, chain, encoding, timesteps, steps, seed)
     info.step_duration = "one Lava/Loihi algorithmic time step"
     inputs: dict[str, np.ndarray] = {"images": x.astype(np.float32), "labels": labels,
@@ -123,6 +129,7 @@ def loihi_reference(chain: Any, deployed_net: Path, x: np.ndarray, labels: np.nd
         host_layer = {"weight": first.layer.weight, "bias": first.layer.bias,
                       "leak": _per_neuron(neuron.leak, n), "v_leak": _per_neuron(neuron.v_leak, n),
                       "gain": _per_neuron(neuron.input_gain, n),
+                      "scale": _per_neuron(first.scale, n),
                       "in_shape": np.array(first.layer.in_shape),
                       "out_shape": np.array(first.layer.out_shape)}
         if first.layer.kind == "conv":
@@ -130,8 +137,7 @@ def loihi_reference(chain: Any, deployed_net: Path, x: np.ndarray, labels: np.nd
                               padding=np.array(first.layer.padding))
         info.chip_input, info.chip_input_rule = "bias", enc.LOIHI_BIAS_RULE
         info.host_layer = "host_layer.npz"
-        info.constants = {"scale": float(first.scale), "bias_exp": int(first.bias_exp),
-                          "host_layer_kind": first.layer.kind}
+        info.constants = {"bias_exp": int(first.bias_exp), "host_layer_kind": first.layer.kind}
     fast = np.ascontiguousarray(result.spikes[-1].transpose(1, 0, 2))
     return Reference(inputs, fast, info, host_layer, simulator=LOIHI_SIMULATOR,
                      fast_simulator=LOIHI_FAST)
@@ -146,14 +152,10 @@ def spinnaker_reference(chain: Any, deployed_network: Path, x: np.ndarray, label
         RunDirError: If the deployment's ``network.npz`` is not the network its graph gives.
     """
     from neuropipe.targets.float_sim import poisson_spikes
-    from neuropipe.targets.spinnaker.fast_path import delay_depth, run_fast_path
+    from neuropipe.targets.spinnaker.fast_path import run_fast_path
     from neuropipe.targets.spinnaker.network import cell, network_file
     from neuropipe.targets.spinnaker.pynn_network import load
 
-    expected_steps = timesteps + delay_depth(chain, encoding)
-    if steps != expected_steps:
-        raise RunDirError(f"the SpiNNaker deployment runs {steps} steps per sample, its layers "
-                          f"need {expected_steps}: re-deploy with 'neuropipe convert --force'")
     xs = x.reshape(len(x), *chain.input_shape).astype(np.float64)
     spikes = (poisson_spikes(xs, timesteps, np.random.default_rng(seed))
               if encoding == "poisson" else None)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 
@@ -147,6 +148,9 @@ def check_files(root: Path) -> tuple[Manifest, list[str]]:
     """
     manifest, checksums = _read_manifest(root)
     listed = {f.path: f for f in manifest.files}
+    outside = [p for p in (*listed, *checksums) if p.startswith("/") or ".." in p.split("/")]
+    if outside:
+        raise BundleError(f"the bundle names a file outside itself: '{outside[0]}'")
     needed = REQUIRED.get(manifest.target)
     if needed is None:
         raise BundleError(f"{root / MANIFEST} names an unknown target '{manifest.target}'")
@@ -169,8 +173,8 @@ def check_files(root: Path) -> tuple[Manifest, list[str]]:
     return manifest, sorted(present - set(listed) - {MANIFEST, CHECKSUMS})
 
 
-def _load_expected(root: Path, manifest: Manifest) -> tuple[InputEncoding, np.ndarray,
-                                                            np.ndarray, np.ndarray]:
+def _load_expected(root: Path, manifest: Manifest) -> tuple[Any, ...]:
+    """Encoding, expected spikes, predicted classes, labels and readout; checked together."""
     try:
         encoding = InputEncoding.read(root / "encoding.json")
         with np.load(root / "reference" / "expected.npz", allow_pickle=False) as data:
@@ -178,17 +182,24 @@ def _load_expected(root: Path, manifest: Manifest) -> tuple[InputEncoding, np.nd
             predicted = np.asarray(data["predicted"])
         with np.load(root / "reference" / "inputs.npz", allow_pickle=False) as data:
             labels = np.asarray(data["labels"])
+        readout = None
+        if encoding.readout not in ("", "readout.npz"):
+            raise BundleError(f"encoding.json names an unexpected readout file "
+                              f"'{encoding.readout}'")
+        if encoding.readout:
+            with np.load(root / encoding.readout, allow_pickle=False) as data:
+                readout = (np.asarray(data["weight"]), np.asarray(data["bias"]))
     except (NeuropipeError, OSError, KeyError, ValueError) as e:
         raise BundleError(f"the bundle's reference files are not readable: {e}") from e
     if expected.ndim != 3 or len(expected) != len(predicted) or len(labels) != len(expected):
         raise BundleMismatch("reference/expected.npz: its arrays do not fit together")
-    decoded = decode(expected, encoding.window_start, encoding.window_stop)
+    decoded = decode(expected, encoding.window_start, encoding.window_stop, readout)
     wrong = np.flatnonzero(decoded != predicted)
     if wrong.size:
         raise BundleMismatch(f"reference/expected.npz: sample {wrong[0]}'s predicted class "
                              f"{predicted[wrong[0]]} is not what its spikes decode to "
                              f"({decoded[wrong[0]]})")
-    return encoding, expected, predicted, labels
+    return encoding, expected, predicted, labels, readout
 
 
 def verify_bundle(path: Path, show_progress: bool = False) -> VerifyResult:
@@ -201,7 +212,7 @@ def verify_bundle(path: Path, show_progress: bool = False) -> VerifyResult:
     started = time.perf_counter()
     with opened(path) as root:
         manifest, unlisted = check_files(root)
-        encoding, expected, predicted, labels = _load_expected(root, manifest)
+        encoding, expected, predicted, labels, readout = _load_expected(root, manifest)
         try:
             progress = make_progress()
             progress.disable = not show_progress  # rich's Progress then draws nothing
@@ -219,7 +230,7 @@ def verify_bundle(path: Path, show_progress: bool = False) -> VerifyResult:
     for k, (mine, theirs) in enumerate(zip(got, expected, strict=True)):
         if not np.array_equal(mine, theirs):
             step, neuron = np.argwhere(mine != theirs)[0]
-            now = decode(got[k:k + 1], encoding.window_start, encoding.window_stop)[0]
+            now = decode(got[k:k + 1], encoding.window_start, encoding.window_stop, readout)[0]
             raise BundleMismatch(
                 f"sample {k} (label {labels[k]}): output spikes differ from "
                 f"reference/expected.npz, first at step {step}, neuron {neuron} "

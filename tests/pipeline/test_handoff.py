@@ -105,7 +105,7 @@ def test_chip_input_rule_of_the_readme_reproduces_the_reference(loihi_bundle):
     with np.load(loihi_bundle / "host_layer.npz") as h, \
             np.load(loihi_bundle / "reference" / "inputs.npz") as inputs:
         x = inputs["images"].reshape(len(inputs["images"]), -1).astype(np.float64)
-        raw = c["scale"] * 64 * (h["leak"] * h["v_leak"] + h["gain"] * (x @ h["weight"].T
+        raw = h["scale"] * 64 * (h["leak"] * h["v_leak"] + h["gain"] * (x @ h["weight"].T
                                                                         + h["bias"]))
         mant = np.clip(np.rint(raw / 2 ** c["bias_exp"]), -4096, 4095)
         assert np.array_equal(mant, inputs["bias_mant"])
@@ -255,3 +255,43 @@ def test_spinnaker_bundle_verifies_on_nest_and_catches_a_tampered_network(deploy
     reseal(tmp_path / "moved")
     code, _, err = run_cli(["handoff", "verify", moved], capsys)
     assert code == 1 and "output spikes differ" in err, err
+
+
+def test_bare_graph_with_recurrence_and_host_readout(tmp_path, capsys):
+    """A NIR file made elsewhere: recurrent LIF layer, poisson input, a readout on the host."""
+    import nir
+
+    rng = np.random.default_rng(1)
+    n = 24
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([784])}),
+        "fc": nir.Affine(weight=rng.normal(0, 0.3, (n, 784)), bias=np.zeros(n)),
+        "lif": nir.LIF(tau=np.full(n, 5.0), r=np.ones(n), v_leak=np.zeros(n),
+                       v_threshold=np.ones(n), v_reset=np.zeros(n)),
+        "rec": nir.Linear(weight=rng.normal(0, 0.3, (n, n))),
+        "readout": nir.Affine(weight=rng.normal(0, 1.0, (10, n)), bias=rng.normal(0, 0.1, 10)),
+        "output": nir.Output(output_type={"output": np.array([10])}),
+    }
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"),
+             ("lif", "readout"), ("readout", "output")]
+    graph = nir.NIRGraph(nodes=nodes, edges=edges,
+                         metadata={"timesteps": 6, "encoding": "poisson"})
+    nir.write(str(tmp_path / "g.nir"), graph)
+    results = tmp_path / "g.neuropipe"
+    assert main(["convert", str(tmp_path / "g.nir"), "--target", "loihi", "--samples", "20",
+                 "--verify-samples", "1"]) == 0
+    code, out, err = run_cli(["handoff", str(results), "--target", "loihi", "--out",
+                              str(tmp_path / "bundle"), "--reference-inputs", "2"], capsys)
+    assert code == 0, err
+    encoding = json.loads((tmp_path / "bundle" / "encoding.json").read_text())
+    assert encoding["readout"] == "readout.npz" and encoding["chip_input"] == "spikes"
+    assert encoding["seed"] == 0 and "W @ c + b" in encoding["decode"]
+    with np.load(tmp_path / "bundle" / "reference" / "expected.npz") as data:
+        spikes, predicted = data["output_spikes"], data["predicted"]
+    with np.load(tmp_path / "bundle" / "readout.npz") as r:
+        window = spikes[:, encoding["window_start"]:encoding["window_stop"]].sum(axis=1)
+        assert np.array_equal(predicted, np.argmax(window @ r["weight"].T + r["bias"], axis=1))
+    assert spikes.shape[2] == n and spikes.sum() > 0
+    shutil.rmtree(results)
+    code, out, err = run_cli(["handoff", "verify", str(tmp_path / "bundle")], capsys)
+    assert code == 0, err
