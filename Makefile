@@ -9,19 +9,20 @@ STAMP := $(VENV)/.neuropipe-installed
 venv: $(STAMP)
 
 # Step 1: the stack, resolved normally (torch/torchvision pinned as a pair, numpy<2), with the
-#         SpiNNaker toolchain (PyNN, sPyNNaker, NEST; one release of every SpiNNaker package).
+#         SpiNNaker toolchain (PyNN, sPyNNaker, NEST; one release of every SpiNNaker package)
+#         and Ray Tune + Optuna for `neuropipe sweep` (pyarrow<26, pandas<3 beside numpy<2).
 # Step 2: lava-nc and lava-dl alone, without their stale metadata (they declare Python <3.11).
 # Step 3: neuropipe itself (editable), then the one Python 3.11 fix to Lava (idempotent).
 $(STAMP): pyproject.toml requirements/base.txt requirements/dev.txt requirements/lava.txt \
-		requirements/spinnaker.txt
+		requirements/spinnaker.txt requirements/sweep.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=23" 2>/dev/null || true
 	$(BIN)/python -m pip install -q -r requirements/base.txt -r requirements/dev.txt \
-		-r requirements/spinnaker.txt
+		-r requirements/spinnaker.txt -r requirements/sweep.txt
 	$(BIN)/python -m pip install -q --no-deps --ignore-requires-python -r requirements/lava.txt
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	$(BIN)/python -m neuropipe.targets.lava_setup
-	$(BIN)/python -c "import lava.proc.lif.process, lava.lib.dl.netx"
+	$(BIN)/python -c "import lava.proc.lif.process, lava.lib.dl.netx, ray.tune, optuna"
 	touch $(STAMP)
 
 lint: venv

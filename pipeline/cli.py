@@ -29,6 +29,7 @@ def _register() -> None:
         footprint,
         handoff,
         measure,
+        sweep,
         train,
     )
 
@@ -41,6 +42,7 @@ def _register() -> None:
     app.command("footprint")(footprint.footprint)
     app.command("doctor")(doctor.doctor)
     app.command("energy-report")(energy_report.energy_report)
+    app.command("sweep")(sweep.sweep)
     app.add_typer(handoff.app, name="handoff")
 
 

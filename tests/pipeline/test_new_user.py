@@ -211,6 +211,7 @@ def cli_options(command: str) -> set[str]:
     "doctor",
     "energy-report",
     "handoff",
+    "sweep",
 ])
 def test_readme_synopsis_agrees_with_the_cli(command):
     synopsis = readme_synopsis((REPO / "README.md").read_text(encoding="utf-8"), command)
@@ -227,7 +228,8 @@ def test_every_command_has_a_synopsis_test():
 
     from neuropipe.pipeline.cli import app
 
-    tested = {"train", "convert", "measure", "footprint", "doctor", "energy-report", "handoff"}
+    tested = {"train", "convert", "measure", "footprint", "doctor", "energy-report", "handoff",
+              "sweep"}
     assert set(typer.main.get_command(app).commands) == tested
 
 
