@@ -7,7 +7,13 @@ delay per layer), the current decays with Lava's +1 offset, ``u`` wraps at 24 bi
 at +-(2^23 - 1), the threshold is compared as ``vth << 6`` and spiking neurons reset to 0. A
 layer's recurrent Dense (from its own spikes back to its input) delivers the previous step's
 accumulation too, added to the feed-forward one at the neurons' input port (as Lava adds the
-messages of every connection into one InPort).
+messages of every connection into one InPort). Each Dense shifts its own accumulation by its own
+weight exponent (left for a positive one, right, rounding towards minus infinity, for a negative
+one), as Lava's bit-accurate Dense does before it sends it.
+
+The emulator also counts how often a neuron's current wrapped at 24 bits (an input too large for
+``u``): Lava wraps it the same way, so such a run is still bit-exact, but no longer what the graph
+means.
 """
 
 from __future__ import annotations
@@ -30,10 +36,15 @@ class EmulatorResult:
         spikes: Per layer, a bool array ``(steps, N, neurons)``.
         input_spikes: The input spikes ``(steps, N, inputs)`` fed to an on-chip first layer, or
             None when the first layer's synapses run on the host.
+        u_wraps: Per layer, how many neuron updates (over the batch and the steps) wrapped the
+            current ``u`` at 24 bits.
+        wrapped_samples: Bool ``(N,)``: the samples in which any neuron's current wrapped.
     """
 
     spikes: list[np.ndarray]
     input_spikes: np.ndarray | None
+    u_wraps: list[int] | None = None
+    wrapped_samples: np.ndarray | None = None
 
 
 def _decay(x: torch.Tensor, d: int) -> torch.Tensor:
@@ -58,20 +69,20 @@ def _synapse(fixed: FixedLayer, spikes: torch.Tensor) -> torch.Tensor:
         acc = torch.nn.functional.conv2d(s.reshape(len(s), *layer.in_shape), w,
                                          stride=layer.stride, padding=layer.padding)
         acc = acc.reshape(len(s), -1)
-    return _finish(fixed, acc, layer.kind == "conv")
+    return _finish(acc, fixed.weight_exp, layer.kind == "conv")
 
 
 def _recurrent(fixed: FixedLayer, spikes: torch.Tensor) -> torch.Tensor:
     """Integer accumulation of a layer's own ``spikes`` (N, neurons) through its recurrent Dense."""
     w = torch.as_tensor(fixed.recurrent, dtype=torch.float64)
-    return _finish(fixed, spikes.to(torch.float64) @ w.T, False)
+    return _finish(spikes.to(torch.float64) @ w.T, fixed.recurrent_exp, False)
 
 
-def _finish(fixed: FixedLayer, acc: torch.Tensor, conv: bool) -> torch.Tensor:
-    acc = acc.round().to(torch.int64)  # exact: integer sums far below 2^53
+def _finish(acc: torch.Tensor, e: int, conv: bool) -> torch.Tensor:
+    """Round the accumulation to integers (exact: sums far below 2^53), then shift it by ``e``."""
+    acc = acc.round().to(torch.int64)
     if conv:  # Lava's fixed-point Conv wraps its output to 24 signed bits
         acc = torch.remainder(acc + UV_LIMIT, 2 * UV_LIMIT) - UV_LIMIT
-    e = fixed.weight_exp
     return acc << e if e >= 0 else acc >> -e
 
 
@@ -109,13 +120,19 @@ def emulate(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None =
             "vth": fx.vth << ACT_SHIFT,
         })
     out = [np.zeros((steps, batch, fx.layer.neurons), dtype=bool) for fx in layers]
+    wraps = [0] * len(layers)
+    wrapped = torch.zeros(batch, dtype=torch.bool)
     x_spikes = torch.as_tensor(input_spikes) if input_spikes is not None else None
     for t in range(steps):
         prev = x_spikes[t] if x_spikes is not None else None
         new_buffers = []
         for i, (fx, st) in enumerate(zip(layers, state, strict=True)):
             a_in = st["a"]
-            u = _wrap_u(_decay(st["u"], fx.du + 1) + (a_in << ACT_SHIFT))
+            raw = _decay(st["u"], fx.du + 1) + (a_in << ACT_SHIFT)
+            u = _wrap_u(raw)
+            wrapped_now = u != raw
+            wraps[i] += int(wrapped_now.sum())
+            wrapped |= wrapped_now.any(dim=1)
             v = _decay(st["v"], fx.dv) + u + st["bias"]
             v = v.clamp(-UV_LIMIT + 1, UV_LIMIT - 1)
             s = v > st["vth"]
@@ -132,4 +149,4 @@ def emulate(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None =
             prev = s
         for i, buf in new_buffers:
             state[i]["a"] = buf
-    return EmulatorResult(out, input_spikes)
+    return EmulatorResult(out, input_spikes, wraps, wrapped.numpy())

@@ -1,7 +1,8 @@
 """Runs quantised layers in Lava's bit-accurate Loihi simulation (``Loihi2SimCfg('fixed_pt')``).
 
 A layer with a self-recurrent synapse gets a second Dense process from its LIF's ``s_out`` back
-to the same LIF's ``a_in`` (Lava adds both Dense outputs at the port).
+to the same LIF's ``a_in`` (Lava adds both Dense outputs at the port), with its own
+``weight_exp``.
 
 The network is compiled once; between samples the runner resets every neuron's ``u`` and ``v``
 and every synapse buffer, and loads the next sample (its input spikes, or its per-sample bias when
@@ -129,8 +130,10 @@ class LavaNetwork:
             if fx.recurrent is not None:
                 # The layer's own spikes back to its input: Lava's Dense sends the previous
                 # step's accumulation, so s_{t-1} reaches step t, as the NIR contract says.
-                rec = Dense(weights=fx.recurrent, weight_exp=fx.weight_exp, num_message_bits=0,
-                            name=f"recurrent{i}")
+                # Its own weight exponent: recurrent weights may be far larger (or coarser)
+                # than the feed-forward ones.
+                rec = Dense(weights=fx.recurrent, weight_exp=fx.recurrent_exp,
+                            num_message_bits=0, name=f"recurrent{i}")
                 lif.s_out.connect(rec.s_in)
                 rec.a_out.connect(lif.a_in)
                 self.synapses.append(rec)

@@ -16,6 +16,12 @@ A dense layer with a self-recurrent synapse is written as netx's ``dense_rec`` l
 the block's neurons back to their input, the same timing as the Lava runner's). netx's ``input``
 layer has no recurrent weights: a recurrent first layer whose synapses run on the host
 (constant input) cannot be written (``netx_problems`` says so; use poisson input).
+Nor can a recurrent layer whose two Dense processes need other weight exponents than 0 (see
+quantize.py: recurrent weights far larger than the feed-forward ones): netx reads integer
+weights and derives one exponent for ``weight`` and ``weight_rec`` together
+(``optimize_weight_bits`` on their concatenation in ``netx.hdf5.Network.create_dense``), so
+the file would either clip the recurrent weights or drop the feed-forward ones' low bits. Such
+a network gets no ``.net`` file rather than one that is not what Lava ran.
 Per-neuron thresholds are already folded into the weight rows (one ``vThMant`` per layer). A
 host readout is not part of the file: it runs on the host over the output layer's spike counts.
 """
@@ -58,7 +64,17 @@ def netx_problems(layers: list[FixedLayer]) -> list[str]:
                 f"('{first.layer.recurrent_name}') but its input synapses run on the host "
                 "(constant input), so netx would take it as its 'input' layer, which has no "
                 "recurrent weights: use --encoding poisson for a netx file of this network"]
-    return []
+    problems = []
+    for fx in layers:
+        if fx.recurrent is not None and (fx.weight_exp, fx.recurrent_exp) != (0, 0):
+            problems.append(
+                f"layer '{fx.layer.name}' runs its feed-forward and recurrent "
+                f"('{fx.layer.recurrent_name}') synapses with weight exponents "
+                f"{fx.weight_exp} and {fx.recurrent_exp}, to keep 8 bits for both; netx's "
+                "dense_rec layer derives one exponent for both from the file's integer "
+                "weights, so no .net file could hold what Lava ran (the Lava and emulator "
+                "runs are unaffected)")
+    return problems
 
 
 def write_netx(layers: list[FixedLayer], path: Path) -> None:

@@ -15,7 +15,19 @@ is the same mantissa ``round(S * v_ref)``: its incoming weight rows (feed-forwar
 and its bias are scaled by ``S_i`` instead of ``S``, exactly equivalent in exact arithmetic (NIR
 contract item 3). The same row scaling carries per-neuron ``r`` and ``v_leak``; dense layers only.
 A self-recurrent synapse becomes a second Dense from the layer's spikes back to its own input,
-quantised with the same row scales (its weights count toward the 8-bit limit of ``S``).
+quantised with the same row scales but its own weight exponent (Lava's Dense has one per
+process): its mantissas are ``gain * W_R * S_i / 2**e_R`` with ``e_R >= 0`` the smallest exponent
+that keeps them in 8 bits, so recurrent weights far larger than the feed-forward ones (lateral
+inhibition) no longer push the feed-forward weights to 0.
+
+The neurons' current ``u`` wraps at 24 bits, and one step's input enters it shifted left by 6:
+a step's summed input must stay below ``2**17`` threshold-mantissa units, or a strong inhibition
+wraps round into excitation. A layer with a recurrent synapse therefore keeps its threshold
+mantissa at most ``2**17 / RECURRENT_HEADROOM`` (room for one step's input of
+``RECURRENT_HEADROOM`` thresholds). When that caps ``S`` below the feed-forward weights' own
+8-bit limit, the feed-forward Dense gets a negative exponent (mantissas ``W * S_i * 2**-e_F``,
+Lava shifts the step's sum right by ``-e_F``, rounding towards minus infinity) and keeps its 8
+bits too. Without recurrence nothing changes: ``weight_exp`` 0 and ``S`` at the weights' limit.
 """
 
 from __future__ import annotations
@@ -37,6 +49,10 @@ ACT_SHIFT = 6  # synaptic input and threshold are shifted left by 6 in the neuro
 DECAY_UNITY = 4096  # 12-bit decay constants
 DU_NO_CURRENT = 4095  # with Lava's +1 offset, the current decays fully every step
 NETX_BIAS_EXP = 6  # netx builds LIF processes with bias_exp = 6
+U_LIMIT = 2**17  # one step's input (threshold-mantissa units) that u holds after the << 6
+RECURRENT_HEADROOM = 64  # thresholds of input per step a recurrent layer's u must hold
+WEIGHT_EXP_MIN = -8  # Loihi's weight exponent range
+WEIGHT_EXP_MAX = 7
 
 
 @dataclass
@@ -49,16 +65,19 @@ class FixedLayer:
             input): its input arrives as a per-sample bias instead.
         scale: Integer threshold units per float unit of membrane potential.
         weight: Integer weights (even, in [-256, 254]), layout as the float weights.
-        weight_exp: Lava's Dense/Conv ``weight_exp`` (0 here: the scale absorbs it).
+        weight_exp: Lava's Dense/Conv ``weight_exp``: 0 (the scale absorbs it), or negative on
+            a recurrent layer whose headroom caps the scale (see the module docstring).
         bias_mant: Per-neuron bias mantissa (static part; host layers add the input per sample).
         bias_exp: Shared bias exponent of the layer.
         dv: Voltage decay (12-bit).
         du: Current decay (12-bit).
         vth: Threshold mantissa (17-bit).
         max_weight_error: Largest absolute weight error, in float units of the original weights.
-        recurrent: Integer recurrent weights ``(neurons, neurons)`` (even, in [-256, 254]) of a
-            layer with a self-recurrent synapse, else None. Always on the chip.
+        recurrent: Integer recurrent weight mantissas ``(neurons, neurons)`` (even, in
+            [-256, 254]) of a layer with a self-recurrent synapse, else None. Always on the chip.
         max_recurrent_error: Largest absolute error of the recurrent weights (float units).
+        recurrent_exp: The recurrent Dense's own ``weight_exp`` (>= 0): each mantissa stands
+            for ``mantissa * 2**recurrent_exp`` threshold-mantissa units.
 
     ``scale`` is one float, or one value per neuron when thresholds (or ``r``, ``v_leak``)
     differ between neurons (row scaling, see the module docstring).
@@ -77,6 +96,7 @@ class FixedLayer:
     max_weight_error: float
     recurrent: np.ndarray | None = None
     max_recurrent_error: float = 0.0
+    recurrent_exp: int = 0
 
     def bias_raw(self, float_bias: np.ndarray) -> tuple[np.ndarray, int, int]:
         """Quantise a float bias (membrane units per step) into ``(mantissa, exponent, clipped)``.
@@ -153,17 +173,42 @@ def _rows(value: float | np.ndarray) -> float | np.ndarray:
     return value[:, None] if isinstance(value, np.ndarray) else value
 
 
-def _quantise_weights(float_w: np.ndarray, scale: float | np.ndarray) -> np.ndarray:
-    """``2 * rint(w * S / 2)`` in [-256, 254]: even, as Lava drops the LSB of mixed weights."""
-    w = np.rint(float_w * _rows(scale) / 2.0) * 2.0
+def _quantise_weights(float_w: np.ndarray, scale: float | np.ndarray,
+                      exp: int = 0) -> np.ndarray:
+    """Mantissas ``2 * rint(w * S / 2**exp / 2)`` in [-256, 254] of a Dense with exponent ``exp``.
+
+    Even, as Lava drops the least significant bit of mixed-sign weights.
+    """
+    w = np.rint(float_w * _rows(scale) / (2.0 ** exp) / 2.0) * 2.0
     return np.clip(w, WEIGHT_MIN, WEIGHT_MAX).astype(np.int64)
+
+
+def weight_exponent(peak: float) -> int:
+    """The smallest exponent ``e`` with ``peak / 2**e <= 254`` (8-bit mantissas).
+
+    ``peak`` is the largest weight in threshold-mantissa units; ``e`` stays in Loihi's range.
+    """
+    if peak <= 0:
+        return 0
+    exp = int(np.ceil(np.log2(peak / WEIGHT_MAX) - 1e-12))
+    return int(np.clip(exp, WEIGHT_EXP_MIN, WEIGHT_EXP_MAX))
+
+
+def _weight_error(w: np.ndarray, exp: int, scale: float | np.ndarray, gain: float | np.ndarray,
+                  float_w: np.ndarray) -> float:
+    """Largest |deployed - float| weight, in float units of the original weights."""
+    if not w.size:
+        return 0.0
+    return float(np.max(np.abs(w * 2.0 ** exp / _rows(scale * gain) - float_w)))
 
 
 def quantize_layer(layer: Layer, on_chip_synapses: bool) -> FixedLayer:
     """Quantise one layer (see the module docstring for the mapping).
 
-    The scale is the largest that keeps the threshold within 17 bits, the weights (recurrent
-    ones included) within 8 bits and the bias within a 13-bit mantissa with exponent up to 7.
+    The scale is the largest that keeps the threshold within 17 bits, the feed-forward weights
+    within 8 bits and the bias within a 13-bit mantissa with exponent up to 7; a layer with a
+    recurrent synapse also keeps the threshold mantissa within ``2**17 / RECURRENT_HEADROOM``,
+    and each of its two Dense processes gets the exponent that keeps its mantissas in 8 bits.
     For a host layer the bias bound is the largest input current any image in [0, 1] can
     cause, so per-sample biases never clip.
 
@@ -180,9 +225,13 @@ def quantize_layer(layer: Layer, on_chip_synapses: bool) -> FixedLayer:
     # Each neuron's scale relative to the layer's: 1 for a shared threshold.
     rel: float | np.ndarray = (np.broadcast_to(v_ref / vth, (layer.neurons,)).astype(np.float64)
                                if per_neuron else 1.0)
+    recurrent = layer.recurrent is not None
     limits = [VTH_MAX / max(v_ref, 1e-12)]
+    if recurrent:  # room for one step's input of RECURRENT_HEADROOM thresholds in u
+        limits.append(U_LIMIT / RECURRENT_HEADROOM / max(v_ref, 1e-12))
     gain = n.input_gain
     gain_w = _rows(gain) * layer.weight
+    peak_w = 0.0
     if on_chip_synapses:
         peak_w = float(np.max(np.abs(gain_w * _rows(rel)))) if gain_w.size else 0.0
         if peak_w > 0:
@@ -190,11 +239,6 @@ def quantize_layer(layer: Layer, on_chip_synapses: bool) -> FixedLayer:
         static = static_bias(layer)
     else:
         static = np.broadcast_to(host_input_bounds(layer), (layer.neurons,))
-    gain_r = None if layer.recurrent is None else _rows(gain) * layer.recurrent
-    if gain_r is not None:
-        peak_r = float(np.max(np.abs(gain_r * _rows(rel))))
-        if peak_r > 0:
-            limits.append(WEIGHT_MAX / peak_r)
     peak_b = float(np.max(np.abs(static * rel))) if static.size else 0.0
     # On-chip layers keep bias_exp = 6 (the bias in weight units), the exponent lava-dl's netx
     # format assumes; a host layer's per-sample bias may use any exponent up to 7.
@@ -207,25 +251,30 @@ def quantize_layer(layer: Layer, on_chip_synapses: bool) -> FixedLayer:
         bias_exp = NETX_BIAS_EXP
     else:
         _, bias_exp, _ = fit_bias(static * scale * (1 << ACT_SHIFT))
+    w_exp = 0
     if on_chip_synapses:
-        w = _quantise_weights(gain_w, scale)
-        err = float(np.max(np.abs(w / _rows(scale * gain) - layer.weight))) if w.size else 0.0
+        if recurrent:  # negative only when the headroom caps S below the weights' limit
+            w_exp = min(0, weight_exponent(peak_w * base))
+        w = _quantise_weights(gain_w, scale, w_exp)
+        err = _weight_error(w, w_exp, scale, gain, layer.weight)
         bias_mant, _, _ = fit_bias(static * scale * (1 << ACT_SHIFT), bias_exp)
     else:
         w, err = np.zeros((0,), dtype=np.int64), 0.0
         bias_mant = np.zeros(layer.neurons, dtype=np.int64)
-    rec, rec_err = None, 0.0
-    if gain_r is not None:
-        rec = _quantise_weights(gain_r, scale)
-        rec_err = float(np.max(np.abs(rec / _rows(scale * gain) - layer.recurrent)))
+    rec, rec_err, rec_exp = None, 0.0, 0
+    if recurrent:
+        gain_r = _rows(gain) * layer.recurrent
+        rec_exp = max(0, weight_exponent(float(np.max(np.abs(gain_r * _rows(scale))))))
+        rec = _quantise_weights(gain_r, scale, rec_exp)
+        rec_err = _weight_error(rec, rec_exp, scale, gain, layer.recurrent)
     vth_mant = int(round(v_ref * base))
     if vth_mant < 1:
         raise GraphError(f"layer '{layer.name}': its weights or biases are so large against the "
                          f"threshold ({v_ref:g}) that the threshold quantises to 0; "
                          "rescale the layer")
-    return FixedLayer(layer, on_chip_synapses, scale, w, 0, bias_mant, bias_exp,
+    return FixedLayer(layer, on_chip_synapses, scale, w, w_exp, bias_mant, bias_exp,
                       int(round(n.leak * DECAY_UNITY)), DU_NO_CURRENT, vth_mant, err, rec,
-                      rec_err)
+                      rec_err, rec_exp)
 
 
 def quantize_chain(chain: Chain, encoding: str) -> list[FixedLayer]:

@@ -18,7 +18,7 @@ from neuropipe.targets.float_sim import poisson_spikes, predict, simulate
 from neuropipe.targets.loihi import costs as loihi_costs
 from neuropipe.targets.loihi.emulator import emulate
 from neuropipe.targets.loihi.limits import loihi_problems
-from neuropipe.targets.loihi.quantize import FixedLayer, quantize_chain
+from neuropipe.targets.loihi.quantize import RECURRENT_HEADROOM, FixedLayer, quantize_chain
 from neuropipe.targets.records import (
     DeploymentRecord,
     EnergyEstimate,
@@ -109,6 +109,7 @@ class LoihiTarget:
         preds = np.zeros(n, dtype=np.int64)
         float_preds = np.zeros(n, dtype=np.int64)
         clipped_total = 0
+        wraps, wrapped_samples = [0] * L, 0
         verify: dict[str, Any] = {}
         first_batch: tuple[np.ndarray | None, np.ndarray | None, list[np.ndarray]] | None = None
         for start in range(0, n, batch_size):
@@ -118,6 +119,8 @@ class LoihiTarget:
             result = emulate(layers, steps, host_bias=host_bias, input_spikes=spikes_in)
             for i, s in enumerate(result.spikes):
                 spike_totals[i] += s.sum(axis=(0, 1))
+                wraps[i] += result.u_wraps[i]
+            wrapped_samples += int(result.wrapped_samples.sum())
             if spikes_in is not None:
                 input_totals += spikes_in.sum(axis=(0, 1))
             window = result.spikes[-1][offset + L - 1: offset + L - 1 + T]
@@ -136,6 +139,8 @@ class LoihiTarget:
         verify["float_prediction_agreement"] = float(np.mean(preds == float_preds))
         verify["float_accuracy"] = float(np.mean(float_preds == labels))
         verify["bias_values_clipped"] = int(clipped_total)
+        verify["current_wraps"] = int(sum(wraps))
+        verify["samples_with_current_wraps"] = wrapped_samples
         record = self._record(workload, layers, steps, n, preds, labels, spike_totals,
                               input_totals, verify, chain)
         if netx_file is None:
@@ -218,7 +223,7 @@ class LoihiTarget:
             elif report.kind == "recurrent":
                 fx = by_recurrent[report.name]
                 report.quantisation = {
-                    "weight_bits": 8, "weight_exp": fx.weight_exp, "scale": _scale(fx.scale),
+                    "weight_bits": 8, "weight_exp": fx.recurrent_exp, "scale": _scale(fx.scale),
                     "max_abs_weight_error": fx.max_recurrent_error,
                     "zero_after_quantisation": int(np.count_nonzero(fx.layer.recurrent)
                                                    - np.count_nonzero(fx.recurrent))}
@@ -260,6 +265,18 @@ class LoihiTarget:
                          "back to its own input (one step of delay, as the graph means); their "
                          "synops (every spike of the layer x its nonzero recurrent fan-out) are "
                          "listed as layers of kind 'recurrent'")
+            notes.append("each Dense has its own weight exponent (weight_exp of the layer and "
+                         "of its 'recurrent' entry): both keep 8-bit mantissas however far apart "
+                         "their magnitudes are; a recurrent layer's threshold mantissa is kept "
+                         f"at most 2^17 / {RECURRENT_HEADROOM} so that one step's input of up "
+                         f"to {RECURRENT_HEADROOM} thresholds fits the 24-bit current "
+                         "(current_wraps counts the neuron updates where it did not)")
+        if verify.get("current_wraps"):
+            notes.append(f"{verify['current_wraps']} neuron updates in "
+                         f"{verify['samples_with_current_wraps']} of {n} samples wrapped the "
+                         "24-bit current (one step's input too large for u: Lava and Loihi wrap "
+                         "it round to the other sign, so a strong inhibition excites); those "
+                         "samples do not compute exactly what the graph means")
         if readout is not None:
             notes.append(f"host readout '{readout.name}': class scores = W c + b of the output "
                          "layer's spike counts in the window, computed on the host; its "
