@@ -65,6 +65,8 @@ class SparsityPoint(Record):
         spikes: Spikes per inference.
         synops: Synaptic operations per inference on the device.
         energy_j: The default estimate's energy per inference.
+        device_j: Of which the device (chip or board): what spikes change, where the host's
+            share (a first layer computed on the host) stays the same.
         level: That estimate's level.
         cost_model: That estimate's cost model.
     """
@@ -78,6 +80,7 @@ class SparsityPoint(Record):
     spikes: float = 0.0
     synops: float = 0.0
     energy_j: float | None = None
+    device_j: float | None = None
     level: str = ""
     cost_model: str = ""
 
@@ -136,5 +139,6 @@ def sparsity_points(configs: list[ConfigRow]) -> list[SparsityPoint]:
             model=c.model, target=c.target, run=c.run, rate_penalty=c.rate_penalty,
             accuracy=c.accuracy, spikes=c.spikes, synops=c.synops,
             energy_j=e.total_j if e is not None and e.estimated else None,
+            device_j=e.device_j if e is not None and e.estimated else None,
             level=e.level_label if e is not None else "", cost_model=e.cost_model if e else ""))
     return sorted(points, key=lambda p: (p.model, p.target, p.rate_penalty, p.run))

@@ -75,7 +75,7 @@ def csv_rows(report: EnergyReport) -> list[dict[str, Any]]:
     for p in report.sparsity:
         for q, unit in (("rate_penalty", ""), ("accuracy", "fraction"),
                         ("spikes", "1/inference"), ("synops", "1/inference"),
-                        ("energy_j", "J")):
+                        ("energy_j", "J"), ("device_j", "J")):
             rows.append(dict(section="sparsity", run=p.run, model=p.model, kind="snn",
                              target=p.target, level=p.level, cost_model=p.cost_model,
                              quantity=q, value=getattr(p, q), unit=unit))

@@ -259,16 +259,20 @@ def sparsity_table(report: EnergyReport) -> Table:
     rows = [[p.model, p.target, p.run, f"{p.rate_penalty:g}", f"{p.accuracy:.2%}",
              count(p.spikes), count(p.synops),
              f"{joules(p.energy_j)} ({p.cost_model}; {p.level})" if p.energy_j is not None
-             else "n/a"]
+             else "n/a", joules(p.device_j)]
             for p in report.sparsity]
     return Table("Sparse codes: the rate-penalty trade-off",
                  ["model", "target", "run", "rate penalty", "accuracy", "spikes / inference",
-                  "synops / inference", "energy / inference (default estimate; level)"], rows,
+                  "synops / inference", "energy / inference (default estimate; level)",
+                  "of which the device"], rows,
                  intro=["Spiking runs of one model trained with different --rate-penalty "
                         "values (the loss gains the penalty times the mean spikes per neuron "
                         "and step): fewer spikes mean fewer synaptic operations, at some cost "
                         "in accuracy. Energies are each target's default estimate; compare "
-                        "them within a target only."])
+                        "them within a target only. Spikes change the device's share; work "
+                        "done on the host for the device (a first layer fed analogue pixels) "
+                        "and dense host targets, which compute every synapse every step, do "
+                        "not change with them."])
 
 
 def tables(report: EnergyReport) -> list[Table]:

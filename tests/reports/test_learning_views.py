@@ -75,6 +75,7 @@ def test_sparsity_lists_models_trained_at_two_or_more_penalties_in_penalty_order
     assert [(p.run, p.rate_penalty, p.spikes) for p in points] == [
         ("snn", 0.0, 900.0), ("snn-p", 0.5, 300.0)]
     assert points[1].energy_j == pytest.approx(4e-7) and points[1].level == "chip"
+    assert points[1].device_j == pytest.approx(4e-7)
     assert sparsity_points(rows()[:3]) == []
 
 
