@@ -3,15 +3,16 @@
 Run: .venv/bin/python bench/sweep_overhead.py [--quick]
 Four fixed trials of realistic length (the bundled mnist-small budget: 20,000 training images,
 2,000 test images on loihi and cpu, 4 images checked in Lava; mlp, cnn, snn-mlp; about 10-40 s
-each on one thread here) run four ways, in this order: a plain Python loop calling the same
-trial function in this process (the baseline); Ray Tune one trial at a time (a private local
-Ray started and shut down inside the timing, the trials fed as a grid, so both do the same
-work); Ray Tune two at a time (what a sweep does on this 2-core machine); and the plain loop
-again, as a control: the two loops differ only by the machine's noise, which bounds what the
-ratios can show. Printed: wall time of each, Ray's fixed costs (init, shutdown), the overhead
-per trial one at a time ((Ray - mean loop) / trials) and the ratios to the mean of the loops.
-Every trial writes the same run directory as a sweep's; the figures of each way are checked
-to agree (the trials are deterministic).
+each on one thread here) run, after an untimed warm-up of the same four on 500 images (what the
+first run of a network pays once is then not charged to the first way), four ways in this
+order: a plain Python loop calling the same trial function in this process (the baseline); Ray
+Tune one trial at a time (a private local Ray started and shut down inside the timing, the
+trials fed as a grid, so both do the same work); Ray Tune two at a time (what a sweep does on
+this 2-core machine); and the plain loop again, as a control: the two loops differ only by the
+machine's noise, which bounds what the ratios can show. Printed: wall time of each, Ray's fixed
+costs (init, shutdown), the overhead per trial one at a time ((Ray - mean loop) / trials) and
+the ratios to the mean of the loops. Every trial writes the same run directory as a sweep's;
+the figures of each way are checked to agree (the trials are deterministic).
 ``--quick`` uses the tiny budget (seconds per trial) to check the bench itself.
 On a shared machine the wall times move with the load: the load average is printed.
 """
@@ -106,6 +107,10 @@ def main() -> None:
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory(prefix="sweep-bench-") as tmp:
         root = Path(tmp)
+        # Warm-up, not timed: the same four trials on 500 images, so that what the first
+        # run of a network pays once (caches on disk, imports) is not charged to the loop.
+        warm = dataclasses.replace(spec, limit_train=500, limit_test=200, samples=100)
+        loop(warm, root / "warm")
         base, figures = loop(spec, root / "loop")
         print(f"plain loop, one at a time:  {base:7.1f} s  ({base / n:.1f} s per trial)",
               flush=True)

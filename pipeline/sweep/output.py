@@ -135,7 +135,7 @@ def pareto_png(spec: SweepSpec, results: list[TrialResult],
                     linewidth=1, zorder=2)
             for r in front:
                 o = r.targets[target.name]
-                ax.annotate(_label(r), (o.accuracy * 100, o.energy_j), fontsize=7,
+                ax.annotate(_label(r, target.name), (o.accuracy * 100, o.energy_j), fontsize=7,
                             xytext=(4, 4), textcoords="offset points")
         cost = sorted({r.targets[target.name].cost_model for r in results
                        if target.name in r.targets})
@@ -158,12 +158,16 @@ def pareto_png(spec: SweepSpec, results: list[TrialResult],
     return buf.getvalue()
 
 
-def _label(r: TrialResult) -> str:
+def _label(r: TrialResult, target: str) -> str:
+    """Model, hidden width and steps (where the target ran spikes), e.g. ``mlp h47 T23``."""
+    from neuropipe.pipeline.sweep.trial import converted
+
     p = r.params
     parts = [p.model]
     if p.hidden is not None:
         parts.append(f"h{p.hidden}")
-    parts.append(f"T{p.timesteps}")  # steps of the SNN, or of the converted ANN
+    if converted(p, target) is not False:  # an SNN, or an ANN converted for this target
+        parts.append(f"T{p.timesteps}")
     return " ".join(parts)
 
 

@@ -53,7 +53,7 @@ def run_sweep(spec: str, out: Path | None = None, trials: int | None = None,
     wall = time.perf_counter() - start
     if not outcome.results:
         if outcome.errors:
-            raise NeuropipeError(f"all {len(outcome.errors)} finished trials failed; the first: "
+            raise NeuropipeError(f"all {len(outcome.errors)} trials that ran failed; the first: "
                                  f"{outcome.errors[0]}")
         raise InterruptedRun(f"interrupted before any trial finished; continue with --resume "
                              f"--out {folder}")
@@ -110,6 +110,7 @@ def _open_folder(sweep: SweepSpec, spec: str, out: Path | None, trials: int | No
 def summary(sweep: SweepSpec, folder: Path, outcome: object, written: object, wall: float,
             address: str | None) -> list[str]:
     """What ``sweep`` prints: trials done, each target's front, the files."""
+    from neuropipe.pipeline.sweep.trial import converted
     from neuropipe.reports.report.text import joules
 
     where = f"Ray cluster {address}" if address else "local Ray"
@@ -130,16 +131,6 @@ def summary(sweep: SweepSpec, folder: Path, outcome: object, written: object, wa
     lines.append(f"written {folder}/: {', '.join(written.files)}")
     lines.append(f"energy report: {written.report_note}")
     return lines
-
-
-def converted(params: object, target: str) -> bool | None:
-    """True: an ANN converted to spikes for ``target``; False: an ANN run as it is; None: SNN."""
-    from neuropipe.models.zoo import get_spec
-    from neuropipe.targets.registry import get_target
-
-    if get_spec(params.model).kind != "ann":
-        return None
-    return not getattr(get_target(target), "runs_onnx", False)
 
 
 def describe(params: object, conversion: bool | None) -> str:

@@ -231,9 +231,9 @@ def connect(ray: Any, address: str | None) -> Path | None:
     """
     quiet = {"include_dashboard": False, "logging_level": logging.WARNING,
              "log_to_driver": False}
-    # Tune's own warnings (the Ctrl-C notice, trial errors, result files it does not keep) are
-    # said by the sweep's own lines, once.
-    logging.getLogger("ray.tune").setLevel(logging.ERROR)
+    # Tune's own messages (the Ctrl-C notice, each failed trial's traceback, result files it
+    # does not keep) are said by the sweep's own lines, once: a failed trial by its one line.
+    logging.getLogger("ray.tune").setLevel(logging.CRITICAL)
     if address is None:
         os.environ.pop("RAY_ADDRESS", None)  # address="local" must mean local
         ray.init(address="local", num_cpus=os.cpu_count() or 1, **quiet)

@@ -220,14 +220,21 @@ def train_step(spec: SweepSpec, params: TrialParams, run_dir: Path) -> bool:
     return False
 
 
-def convert_config(spec: SweepSpec, params: TrialParams, run_dir: Path, target: str) -> Any:
-    """The ``ConvertConfig`` of a trial on ``target`` (what ``neuropipe convert`` would get)."""
+def converted(params: TrialParams, target: str) -> bool | None:
+    """True: an ANN converted to spikes for ``target``; False: an ANN run as it is; None: SNN."""
     from neuropipe.models.zoo import get_spec
-    from neuropipe.pipeline.stages.convert import ConvertConfig
     from neuropipe.targets.registry import get_target
 
-    converts = get_spec(params.model).kind == "ann" and not getattr(get_target(target),
-                                                                     "runs_onnx", False)
+    if get_spec(params.model).kind != "ann":
+        return None
+    return not getattr(get_target(target), "runs_onnx", False)
+
+
+def convert_config(spec: SweepSpec, params: TrialParams, run_dir: Path, target: str) -> Any:
+    """The ``ConvertConfig`` of a trial on ``target`` (what ``neuropipe convert`` would get)."""
+    from neuropipe.pipeline.stages.convert import ConvertConfig
+
+    converts = bool(converted(params, target))
     return ConvertConfig(
         source=run_dir, target=target, samples=spec.samples,
         verify_samples=spec.verify_samples, seed=spec.seed, force=True,

@@ -161,6 +161,25 @@ def test_a_trial_run_twice_gives_the_same_result_and_reuses_its_steps(tmp_path):
     assert dep.samples == spec.samples
 
 
+def test_a_failed_trial_comes_back_as_its_own_line_and_unfinished_ones_do_not_count():
+    from types import SimpleNamespace
+
+    from neuropipe.pipeline.sweep.search import _outcome
+    from neuropipe.pipeline.sweep.trial import TrialResult
+
+    wrapped = RuntimeError("ray::ImplicitFunc.train() (pid=1)\n  File x, line 2\n"
+                           "neuropipe.pipeline.sweep.search.TrialFailed: trial a (mlp): "
+                           "target 'loihi' gives no figure for level 'arithmetic'\n")
+    done = json.dumps(TrialResult(trial="b").to_dict())
+    grid = [SimpleNamespace(error=wrapped, metrics={}),
+            SimpleNamespace(error=None, metrics={"record": done, "done": True}),
+            SimpleNamespace(error=None, metrics={"record": done, "done": False})]  # stopped
+    outcome = _outcome(grid, 4)
+    assert outcome.errors == ["trial a (mlp): target 'loihi' gives no figure for level "
+                              "'arithmetic'"]
+    assert [r.trial for r in outcome.results] == ["b"] and outcome.interrupted
+
+
 # Without Ray, and a wrong cluster ------------------------------------------------------------
 
 def test_without_ray_help_works_and_sweep_says_how_to_install(tmp_path):
