@@ -88,7 +88,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("stdp", "snn", "Diehl & Cook (2015): 400 LIF, adaptive thresholds, lateral "
                   "inhibition, unsupervised STDP, labelled-group votes",
                   lambda o: stdp.DiehlCook(o.timesteps, o.encoding), learning="stdp",
-                  default_timesteps=48, default_encoding="poisson", encodings=("poisson",)),
+                  default_timesteps=96, default_encoding="poisson", encodings=("poisson",)),
     )
 }
 

@@ -24,7 +24,7 @@ def train(
                   ] = None,
     label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the loss.")] = 0.1,
     timesteps: Annotated[int | None, typer.Option(
-        help="Steps per sample (spiking models; default 16, stdp 48).", show_default=False)
+        help="Steps per sample (spiking models; default 16, stdp 96).", show_default=False)
                          ] = None,
     encoding: Annotated[str | None, typer.Option(
         help="constant or poisson (spiking models; default constant, stdp poisson).",
