@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
@@ -344,7 +345,8 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
                                      loss="-", acc="-")
 
             def on_batch(done: int, loss: float, acc: float, task: int = task) -> None:
-                progress.update(task, completed=done, loss=f"{loss:.4f}", acc=f"{acc:.4f}")
+                # Local learners (lsm, stdp) have no loss while they learn: shown as "-".
+                progress.update(task, completed=done, loss=_shown(loss), acc=_shown(acc))
 
             load_start = load_average()
             meter.begin_window("epoch")
@@ -409,3 +411,8 @@ def _metrics(config: TrainConfig, source: str, model: torch.nn.Module,
         epochs=history, device=config.device, versions=versions,
         learning=get_spec(config.model).learning,
     )
+
+
+def _shown(value: float) -> str:
+    """A running figure for the progress bar; "-" while there is none (NaN)."""
+    return "-" if math.isnan(value) else f"{value:.4f}"
