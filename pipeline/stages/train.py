@@ -346,7 +346,7 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
 
             def on_batch(done: int, loss: float, acc: float, task: int = task) -> None:
                 # Local learners (lsm, stdp) have no loss while they learn: shown as "-".
-                progress.update(task, completed=done, loss=_shown(loss), acc=_shown(acc))
+                progress.update(task, completed=done, loss=_figure(loss), acc=_figure(acc))
 
             load_start = load_average()
             meter.begin_window("epoch")
@@ -413,6 +413,6 @@ def _metrics(config: TrainConfig, source: str, model: torch.nn.Module,
     )
 
 
-def _shown(value: float) -> str:
+def _figure(value: float) -> str:
     """A running figure for the progress bar; "-" while there is none (NaN)."""
     return "-" if math.isnan(value) else f"{value:.4f}"
