@@ -211,20 +211,30 @@ def _training_vs_accuracy(report: EnergyReport) -> Any:
 
 
 def _rate_penalty(report: EnergyReport) -> Any:
+    fig, axes = _figure(2)
     targets = list(dict.fromkeys(p.target for p in report.sparsity))
-    fig, axes = _figure(len(targets))
-    for ax, target in zip(axes, targets, strict=False):
-        points = [p for p in report.sparsity if p.target == target]
-        for model in dict.fromkeys(p.model for p in points):
-            mine = [p for p in points if p.model == model]
-            ax.plot([p.spikes for p in mine], [p.accuracy * 100 for p in mine], "o-",
-                    label=model)
-            for p in mine:
-                ax.annotate(f"{p.rate_penalty:g}", (p.spikes, p.accuracy * 100), fontsize=7,
+    colours = _colours(targets)
+    panels = ((axes[0], "spikes", "spikes per inference", False),
+              (axes[1], "device_j", "device energy per inference, J (each target's default "
+               "estimate; compare within a target)", True))
+    for ax, attr, label, log in panels:
+        for (model, target) in dict.fromkeys((p.model, p.target) for p in report.sparsity):
+            mine = [p for p in report.sparsity if p.model == model and p.target == target
+                    and getattr(p, attr) is not None]
+            if not mine:
+                continue
+            xs = [getattr(p, attr) for p in mine]
+            ax.plot(xs, [p.accuracy * 100 for p in mine], "o-", color=colours[target],
+                    label=f"{model} on {target}")
+            for p, x in zip(mine, xs, strict=True):
+                ax.annotate(f"{p.rate_penalty:g}", (x, p.accuracy * 100), fontsize=7,
                             xytext=(4, -10), textcoords="offset points")
-        ax.set_title(f"{target} (labels: rate penalty)", fontsize=9)
-        ax.set_xlabel("spikes per inference")
+        if log:
+            ax.set_xscale("log")
+        ax.set_xlabel(label, fontsize=8)
         ax.set_ylabel("accuracy on the target (%)")
-        ax.grid(True, alpha=0.3)
+        ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
+    fig.suptitle("Sparse codes: accuracy against spikes and device energy (labels: rate "
+                 "penalty)", fontsize=10)
     return fig
