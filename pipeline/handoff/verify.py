@@ -102,7 +102,10 @@ def opened(path: Path) -> Iterator[Path]:
                                           "path, '..', link or device): not extracted")
                 tar.extractall(folder, filter="data")
         except (tarfile.TarError, EOFError, OSError) as e:
-            raise BundleError(f"{path} is not a readable bundle (.tar.gz): {e}") from e
+            lines = str(e).strip().splitlines()  # mode r:* lists every method it tried
+            reason = lines[0] if len(lines) == 1 else (
+                "not a tar archive (plain, gzip, bzip2 or xz) or a truncated one")
+            raise BundleError(f"{path} is not a readable bundle (.tar.gz): {reason}") from e
         yield _root_of(folder, path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -98,10 +98,10 @@ def _open_folder(sweep: SweepSpec, spec: str, out: Path | None, trials: int | No
         return folder
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     folder = (out or DEFAULT_ROOT / f"{sweep.name}-{stamp}").resolve()
+    check_writable(folder, "choose another --out")  # first: refuses a file given as --out
     if folder.exists() and any(folder.iterdir()):
         hint = " (a sweep: continue it with --resume)" if (folder / SPEC_FILE).is_file() else ""
         raise RunDirError(f"{folder} already holds files{hint}; choose another --out")
-    check_writable(folder, "choose another --out")
     folder.mkdir(parents=True, exist_ok=True)
     sweep.write(folder / SPEC_FILE)
     return folder

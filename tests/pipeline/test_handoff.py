@@ -154,6 +154,13 @@ def test_missing_or_unreadable_bundles_exit_2(loihi_bundle, tmp_path, capsys):
         assert code == 2 and err.startswith("error: ") and "Traceback" not in err
 
 
+def test_a_file_that_is_not_a_tarball_is_one_line(tmp_path, capsys):
+    for name, data in (("notes.txt", b"hello"), ("junk.tar.gz", bytes(range(256)) * 4)):
+        (tmp_path / name).write_bytes(data)
+        code, _, err = run_cli(["handoff", "verify", str(tmp_path / name)], capsys)
+        assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
 def test_unsafe_tarball_members_are_not_extracted(tmp_path, capsys):
     evil = tmp_path / "evil.tar.gz"
     with tarfile.open(evil, "w:gz") as tar:

@@ -235,6 +235,15 @@ def test_resume_needs_a_sweep_and_a_new_sweep_refuses_a_used_folder(tmp_path, cl
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 
+def test_an_out_that_is_a_file_is_one_line_and_the_file_is_kept(tmp_path, cli):
+    mine = tmp_path / "notes.txt"
+    mine.write_text("mine")
+    for out in (mine, mine / "sweep"):
+        code, _, err = cli(["sweep", "mnist-tiny", "--out", str(out)])
+        assert code == 2 and "is a file, not a folder" in err and "Traceback" not in err
+    assert mine.read_text() == "mine"
+
+
 # Real sweeps on a private local Ray ----------------------------------------------------------
 
 MARK = f"sweep-test-{os.getpid()}"  # in the environment of every process our sweeps start
