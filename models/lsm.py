@@ -202,7 +202,8 @@ def _sparse_reservoir(neurons: int, connectivity: float, spectral_radius: float
     """Sparse Gaussian recurrent weights (no self-connections) scaled to ``spectral_radius``.
 
     Returns the COO indices ``(2, nnz)`` (target, source) and values. The largest eigenvalue
-    magnitude is computed with ARPACK (scipy), or densely for small reservoirs.
+    magnitude is computed densely (exact) up to ``DENSE_EIGVALS_UP_TO`` neurons, with ARPACK
+    (scipy, 20 eigenvalues) beyond.
     """
     mask = torch.rand(neurons, neurons) < connectivity
     mask.fill_diagonal_(False)
@@ -216,14 +217,20 @@ def _sparse_reservoir(neurons: int, connectivity: float, spectral_radius: float
     return index, value.to(torch.float32)
 
 
+DENSE_EIGVALS_UP_TO = 3000  # neurons; a dense 2,000 x 2,000 eigvals takes ~3 s on 2 cores
+
+
 def _spectral_radius(index: np.ndarray, value: np.ndarray, n: int) -> float:
     import scipy.sparse
     import scipy.sparse.linalg
 
     matrix = scipy.sparse.csr_matrix((value.astype(np.float64), (index[0], index[1])),
                                      shape=(n, n))
-    if n <= 64:
+    if n <= DENSE_EIGVALS_UP_TO:
+        # Exact. ARPACK's largest-magnitude search is not: a random reservoir's eigenvalues
+        # fill a disk, many close to its edge, and with k=1 it returned 0.978x the radius of
+        # the default 2,000-neuron reservoir (0.920 after scaling to "0.9").
         return float(np.max(np.abs(np.linalg.eigvals(matrix.toarray()))))
-    eig = scipy.sparse.linalg.eigs(matrix, k=1, which="LM", return_eigenvectors=False,
+    eig = scipy.sparse.linalg.eigs(matrix, k=20, which="LM", return_eigenvectors=False,
                                    v0=np.ones(n))
-    return float(np.abs(eig[0]))
+    return float(np.max(np.abs(eig)))

@@ -5,7 +5,7 @@ current-based synapses, with time compressed to the pipeline's input; see below)
 
 - Input: the pipeline's Poisson encoding, a spike with probability = pixel per step.
 - An excitatory layer of ``neurons`` LIF neurons (default 400) fed by all 784 inputs through
-  plastic weights ``w`` in [0, 1]. Each step ``v <- v - v/tau + I`` (``tau`` = 16 steps), a
+  plastic weights ``w`` in [0, 1]. Each step ``v <- v - v/tau + I`` (``tau`` = 32 steps), a
   spike where ``v > v_th + theta``, then ``v <- 0``.
 - Adaptive thresholds: ``theta_i`` grows by ``theta_plus`` at every spike of neuron ``i`` and
   decays with ``tau_theta`` (applied once per sample); after training it is fixed and

@@ -105,6 +105,8 @@ class LoihiTarget:
 
         task = progress.add_task("loihi: emulator", total=n) if progress else None
         spike_totals = [np.zeros(fx.layer.neurons) for fx in layers]
+        # Spikes a recurrent Dense delivered: all but the last step's (the run ends first).
+        fed_totals = [np.zeros(fx.layer.neurons) for fx in layers]
         input_totals = np.zeros(layers[0].layer.inputs)
         preds = np.zeros(n, dtype=np.int64)
         float_preds = np.zeros(n, dtype=np.int64)
@@ -119,6 +121,7 @@ class LoihiTarget:
             result = emulate(layers, steps, host_bias=host_bias, input_spikes=spikes_in)
             for i, s in enumerate(result.spikes):
                 spike_totals[i] += s.sum(axis=(0, 1))
+                fed_totals[i] += s[:-1].sum(axis=(0, 1))
                 wraps[i] += result.u_wraps[i]
             wrapped_samples += int(result.wrapped_samples.sum())
             if spikes_in is not None:
@@ -142,7 +145,7 @@ class LoihiTarget:
         verify["current_wraps"] = int(sum(wraps))
         verify["samples_with_current_wraps"] = wrapped_samples
         record = self._record(workload, layers, steps, n, preds, labels, spike_totals,
-                              input_totals, verify, chain)
+                              input_totals, verify, chain, fed_totals)
         if netx_file is None:
             return record
         return record.replace(artifacts={"netx": netx_file.name})
@@ -200,7 +203,8 @@ class LoihiTarget:
     def _record(self, workload: Workload, layers: list[FixedLayer], steps: int, n: int,
                 preds: np.ndarray, labels: np.ndarray, spike_totals: list[np.ndarray],
                 input_totals: np.ndarray, verify: dict[str, Any],
-                chain: chain_mod.Chain | None = None) -> DeploymentRecord:
+                chain: chain_mod.Chain | None = None,
+                fed_totals: list[np.ndarray] | None = None) -> DeploymentRecord:
         """Count on the deployed (quantised) network, cost it, and assemble the record."""
         activity, pre_spikes = [], input_totals / n
         for i, fx in enumerate(layers):
@@ -211,7 +215,9 @@ class LoihiTarget:
                 recurrent=fx.recurrent)
             activity.append(LayerActivity(deployed, fx.on_chip_synapses,
                                           pre_spikes if fx.on_chip_synapses else None,
-                                          spike_totals[i] / n, steps))
+                                          spike_totals[i] / n, steps,
+                                          None if fed_totals is None or fx.recurrent is None
+                                          else fed_totals[i] / n))
             pre_spikes = spike_totals[i] / n
         readout = chain.readout if chain is not None else None
         reports = count_layers(activity, readout)
@@ -263,7 +269,8 @@ class LoihiTarget:
         if any(fx.recurrent is not None for fx in layers):
             notes.append("recurrent synapses run as a second Lava Dense from a layer's spikes "
                          "back to its own input (one step of delay, as the graph means); their "
-                         "synops (every spike of the layer x its nonzero recurrent fan-out) are "
+                         "synops (every spike of the layer but the last step's, which the "
+                         "run ends before delivering, x its nonzero recurrent fan-out) are "
                          "listed as layers of kind 'recurrent'")
             notes.append("each Dense has its own weight exponent (weight_exp of the layer and "
                          "of its 'recurrent' entry): both keep 8-bit mantissas however far apart "

@@ -33,12 +33,15 @@ class FastResult:
         window_counts: Output spikes per sample and class in the read-out window ``(N, classes)``.
         output_raster: Output spikes per step ``(steps, N, classes)``.
         rasters: Per layer ``(steps, N, neurons)`` bool, when asked for.
+        fed_back: Per layer, spikes per sample and neuron of every step but the last
+            ``(N, neurons)``: what a recurrent projection delivered before the run ended.
     """
 
     counts: list[np.ndarray]
     window_counts: np.ndarray
     output_raster: np.ndarray
     rasters: list[np.ndarray] | None = None
+    fed_back: list[np.ndarray] | None = None
 
 
 def delay_depth(chain: Chain, encoding: str) -> int:
@@ -105,7 +108,8 @@ def run_fast_path(chain: Chain, x: np.ndarray, timesteps: int, steps: int, encod
                                   if t < timesteps else torch.zeros_like(previous_input))
         window = raster_out[depth:depth + timesteps].sum(dim=0)
     return FastResult([c.numpy() for c in counts], window.numpy(), raster_out.numpy(),
-                      None if rasters is None else [r.numpy() for r in rasters])
+                      None if rasters is None else [r.numpy() for r in rasters],
+                      [(c - p).numpy() for c, p in zip(counts, previous, strict=True)])
 
 
 def _synapse(layer, weight: torch.Tensor, bias: torch.Tensor, spikes: torch.Tensor

@@ -160,6 +160,7 @@ class SpiNNakerTarget:
         rng = np.random.default_rng(workload.seed)
         task = progress.add_task(f"{self.name}: fast path", total=n) if progress else None
         spike_totals = [np.zeros(layer.neurons) for layer in chain.layers]
+        fed_totals = [np.zeros(layer.neurons) for layer in chain.layers]
         input_totals = np.zeros(chain.layers[0].inputs)
         preds = np.zeros(n, dtype=np.int64)
         float_preds = np.zeros(n, dtype=np.int64)
@@ -172,6 +173,7 @@ class SpiNNakerTarget:
                                    keep_rasters=start == 0 and k > 0)
             for i, counts in enumerate(result.counts):
                 spike_totals[i] += counts.sum(axis=0)
+                fed_totals[i] += result.fed_back[i].sum(axis=0)
             if spikes is not None:
                 input_totals += spikes.sum(axis=(0, 1))
             preds[start:start + len(batch)] = predict(chain.scores(result.window_counts))
@@ -198,7 +200,7 @@ class SpiNNakerTarget:
             "float_accuracy": float(np.mean(float_preds == labels))})
         placement = self._place(network_path, out_dir, progress)
         return self._record(workload, chain, steps, n, preds, labels, spike_totals,
-                            input_totals, verify, placement)
+                            input_totals, verify, placement, fed_totals)
 
     def _verify_in_nest(self, network_path: Path, first: dict[str, Any], k: int,
                         progress: Any) -> dict[str, Any]:
@@ -246,14 +248,17 @@ class SpiNNakerTarget:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def _activity(self, chain: chain_mod.Chain, encoding: str, steps: int,
-                  spike_totals: list[np.ndarray], input_totals: np.ndarray, n: int
-                  ) -> list[LayerActivity]:
+                  spike_totals: list[np.ndarray], input_totals: np.ndarray, n: int,
+                  fed_totals: list[np.ndarray] | None = None) -> list[LayerActivity]:
         """Layers as deployed: PyNN takes the float weights, so they are counted as they are."""
         activity, pre = [], input_totals / n
         for i, layer in enumerate(chain.layers):
             on_chip = not (i == 0 and encoding == "constant")
+            # A recurrent projection delivers every step's spikes but the last one's.
+            fed = (None if fed_totals is None or layer.recurrent is None
+                   else fed_totals[i] / n)
             activity.append(LayerActivity(layer, on_chip, pre if on_chip else None,
-                                          spike_totals[i] / n, steps))
+                                          spike_totals[i] / n, steps, fed))
             pre = spike_totals[i] / n
         return activity
 
@@ -301,10 +306,11 @@ class SpiNNakerTarget:
     def _record(self, workload: Workload, chain: chain_mod.Chain, steps: int, n: int,
                 preds: np.ndarray, labels: np.ndarray, spike_totals: list[np.ndarray],
                 input_totals: np.ndarray, verify: dict[str, Any],
-                placement: dict[str, Any]) -> DeploymentRecord:
+                placement: dict[str, Any],
+                fed_totals: list[np.ndarray] | None = None) -> DeploymentRecord:
         encoding = workload.encoding
         reports = count_layers(self._activity(chain, encoding, steps, spike_totals,
-                                              input_totals, n), chain.readout)
+                                              input_totals, n, fed_totals), chain.readout)
         for report in reports:
             report.quantisation = {"weights": "float64 in the PyNN network (sPyNNaker stores "
                                               "them in 16-bit fixed point on the board)"}
@@ -331,7 +337,8 @@ class SpiNNakerTarget:
         if chain.recurrent:
             notes.append("recurrent synapses are PyNN projections from a population to itself "
                          "(1 ms delay, between every pair of its <=256-neuron blocks); their "
-                         "synops (every spike of the layer x its nonzero recurrent fan-out) are "
+                         "synops (every spike of the layer but the last step's, which the "
+                         "run ends before delivering, x its nonzero recurrent fan-out) are "
                          "listed as layers of kind 'recurrent'")
         if chain.readout is not None:
             notes.append(f"host readout '{chain.readout.name}': class scores = W c + b of the "

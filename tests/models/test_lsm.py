@@ -44,6 +44,17 @@ def test_reservoir_is_scaled_to_its_spectral_radius():
     assert np.all(np.diag(w) == 0) and 0 < (w != 0).mean() < 0.2
 
 
+def test_larger_reservoir_is_scaled_to_its_spectral_radius():
+    # Above 64 neurons; ARPACK with k=1 found a smaller eigenvalue here (radius 0.906).
+    from neuropipe.models.lsm import _sparse_reservoir
+
+    torch.manual_seed(1)
+    index, value = _sparse_reservoir(500, 0.02, 0.9)
+    w = np.zeros((500, 500))
+    w[index[0].numpy(), index[1].numpy()] = value.double().numpy()
+    assert np.isclose(np.abs(np.linalg.eigvals(w)).max(), 0.9, rtol=1e-4)
+
+
 def _simulate_graph(graph, x, timesteps):
     """The NIR contract of 2026-12-03, read independently in numpy (float64)."""
     n = graph.nodes["lif"].tau.shape[0]

@@ -147,6 +147,27 @@ def test_every_target_counts_the_hand_graph_alike(name, tmp_path):
         assert "netx_skipped" in record.verification and "netx" not in record.artifacts
 
 
+@pytest.mark.parametrize("name", ["cpu", "loihi", "spinnaker"])
+def test_spikes_of_the_last_step_are_not_counted_as_recurrent_synops(name, tmp_path):
+    """The hand graph for 5 steps: n1 spikes on t1, t2 and t4; t4 is the last step, so its
+    spike never passes the recurrent synapse (the run ends first): 3 synops, not 4, on every
+    target (the CPU's effective ACs counted them so already)."""
+    from neuropipe.targets.base import Workload
+    from neuropipe.targets.registry import get_target
+
+    target = get_target(name)
+    if not target.availability().available:
+        pytest.skip(target.availability().reason)
+    record = target.deploy(Workload(hand_graph(), np.ones((1, 2)), np.array([1]), timesteps=5),
+                           tmp_path, verify_samples=1)
+    layers = {r.kind: r for r in record.layers}
+    assert layers["dense"].spikes_per_inference == 4
+    if name == "cpu":
+        assert layers["recurrent"].ops["effective"] == 3.0
+    else:
+        assert layers["recurrent"].synops_per_inference == 3
+
+
 def test_per_neuron_thresholds_scale_rows_to_one_loihi_threshold():
     """IF, thresholds [1, 2], W = [[1], [1]]: v_ref 2, relative scales [2, 1]; the weight limit
     gives S = 254 / 2 = 127: row scales [254, 127], vth 2 * 127 = 254 for both neurons, weights
