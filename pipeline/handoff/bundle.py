@@ -181,8 +181,14 @@ def _deployment(run_root: Path, target: str) -> tuple[DeploymentRecord, Path]:
         raise RunDirError(f"{path} is a deployment to '{record.target}', not {target}")
     skipped = record.verification.get("netx_skipped")
     if target == "loihi" and skipped and not (folder / "model.net").is_file():
+        fix = ""
+        if "--encoding poisson" in skipped:  # a train run, or the results of a bare NIR file
+            fix = (f"; that is 'neuropipe convert {run_root} --target loihi --encoding poisson "
+                   "--force'" if RunDir(run_root).config.is_file() else
+                   "; that is 'neuropipe convert' of the NIR file again with --encoding poisson "
+                   "--force")
         raise RunDirError(f"the Loihi deployment in {folder} has no netx .net file, which a "
-                          f"Loihi handoff is built on: {skipped}")
+                          f"Loihi handoff is built on: {skipped}{fix}")
     needed = ["model.nir", "model.net"] if target == "loihi" else [
         "model.nir", "network.npz", "pynn_network.py", "placement.json"]
     missing = [name for name in needed if not (folder / name).is_file()]

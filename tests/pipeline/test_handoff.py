@@ -302,3 +302,36 @@ def test_bare_graph_with_recurrence_and_host_readout(tmp_path, capsys):
     shutil.rmtree(results)
     code, out, err = run_cli(["handoff", "verify", str(tmp_path / "bundle")], capsys)
     assert code == 0, err
+
+
+def test_recurrent_layer_with_host_input_names_the_convert_command(tmp_path, capsys):
+    """Constant input into a recurrent first layer has no .net file: the hint is a command."""
+    import nir
+
+    rng = np.random.default_rng(2)
+    n = 8
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([784])}),
+        "fc": nir.Affine(weight=rng.normal(0, 0.3, (n, 784)), bias=np.zeros(n)),
+        "lif": nir.LIF(tau=np.full(n, 5.0), r=np.ones(n), v_leak=np.zeros(n),
+                       v_threshold=np.ones(n), v_reset=np.zeros(n)),
+        "rec": nir.Linear(weight=rng.normal(0, 0.3, (n, n))),
+        "output": nir.Output(output_type={"output": np.array([n])}),
+    }
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "output")]
+    nir.write(str(tmp_path / "g.nir"), nir.NIRGraph(
+        nodes=nodes, edges=edges, metadata={"timesteps": 4, "encoding": "constant"}))
+    assert main(["convert", str(tmp_path / "g.nir"), "--target", "loihi", "--samples", "10",
+                 "--verify-samples", "0"]) == 0
+    capsys.readouterr()
+    results = tmp_path / "g.neuropipe"
+    code, _, err = run_cli(["handoff", str(results), "--target", "loihi", "--out",
+                            str(tmp_path / "bundle")], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "'neuropipe convert' of the NIR file again with --encoding poisson --force" in err
+    assert not (tmp_path / "bundle").exists()
+    assert main(["convert", str(tmp_path / "g.nir"), "--target", "loihi", "--encoding", "poisson",
+                 "--force", "--samples", "10", "--verify-samples", "0"]) == 0
+    code, _, err = run_cli(["handoff", str(results), "--target", "loihi", "--out",
+                            str(tmp_path / "bundle"), "--reference-inputs", "1"], capsys)
+    assert code == 0, err
