@@ -103,8 +103,8 @@ def loihi_reference(chain: Any, deployed_net: Path, x: np.ndarray, labels: np.nd
         difference = h5_difference(fresh, deployed_net)
     if difference:
         raise RunDirError(f"{deployed_net} is not what the deployment's model.nir quantises to "
-                          f"({difference}): re-deploy with 'neuropipe convert RUN --target loihi "
-                          "--force'")
+                          f"({difference}): re-deploy with 'neuropipe convert "
+                          f"{deployed_net.parent.parent.parent} --target loihi --force'")
     first = layers[0]
     on_chip = first.on_chip_synapses
     info = _common("loihi", dataset, chain, encoding, timesteps, steps, seed)
@@ -169,8 +169,8 @@ def spinnaker_reference(chain: Any, deployed_network: Path, x: np.ndarray, label
     if differs or not same_meta:
         what = f"arrays {', '.join(differs[:3])} differ" if differs else "its metadata differs"
         raise RunDirError(f"{deployed_network} is not the network the deployment's model.nir "
-                          f"gives ({what}): re-deploy with 'neuropipe convert RUN --target "
-                          "spinnaker --force'")
+                          f"gives ({what}): re-deploy with 'neuropipe convert "
+                          f"{deployed_network.parent.parent.parent} --target spinnaker --force'")
     result = run_fast_path(chain, xs, timesteps, steps, encoding, spikes)
     info = _common("spinnaker", dataset, chain, encoding, timesteps, steps, seed)
     info.step_duration = "1 ms of real time (PyNN timestep 1.0 ms)"
