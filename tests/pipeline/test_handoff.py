@@ -264,26 +264,35 @@ def test_spinnaker_bundle_verifies_on_nest_and_catches_a_tampered_network(deploy
     assert code == 1 and "output spikes differ" in err, err
 
 
-def test_bare_graph_with_recurrence_and_host_readout(tmp_path, capsys):
-    """A NIR file made elsewhere: recurrent LIF layer, poisson input, a readout on the host."""
+def write_recurrent_graph(path, n, seed, timesteps, encoding, readout):
+    """784 inputs -> n recurrent LIF neurons (-> a host readout to 10 classes), as a NIR file."""
     import nir
 
-    rng = np.random.default_rng(1)
-    n = 24
+    rng = np.random.default_rng(seed)
     nodes = {
         "input": nir.Input(input_type={"input": np.array([784])}),
         "fc": nir.Affine(weight=rng.normal(0, 0.3, (n, 784)), bias=np.zeros(n)),
         "lif": nir.LIF(tau=np.full(n, 5.0), r=np.ones(n), v_leak=np.zeros(n),
                        v_threshold=np.ones(n), v_reset=np.zeros(n)),
         "rec": nir.Linear(weight=rng.normal(0, 0.3, (n, n))),
-        "readout": nir.Affine(weight=rng.normal(0, 1.0, (10, n)), bias=rng.normal(0, 0.1, 10)),
-        "output": nir.Output(output_type={"output": np.array([10])}),
     }
-    edges = [("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"),
-             ("lif", "readout"), ("readout", "output")]
-    graph = nir.NIRGraph(nodes=nodes, edges=edges,
-                         metadata={"timesteps": 6, "encoding": "poisson"})
-    nir.write(str(tmp_path / "g.nir"), graph)
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif")]
+    if readout:
+        nodes["readout"] = nir.Affine(weight=rng.normal(0, 1.0, (10, n)),
+                                      bias=rng.normal(0, 0.1, 10))
+        edges += [("lif", "readout"), ("readout", "output")]
+    else:
+        edges += [("lif", "output")]
+    nodes["output"] = nir.Output(output_type={"output": np.array([10 if readout else n])})
+    nir.write(str(path), nir.NIRGraph(nodes=nodes, edges=edges,
+                                      metadata={"timesteps": timesteps, "encoding": encoding}))
+
+
+def test_bare_graph_with_recurrence_and_host_readout(tmp_path, capsys):
+    """A NIR file made elsewhere: recurrent LIF layer, poisson input, a readout on the host."""
+    n = 24
+    write_recurrent_graph(tmp_path / "g.nir", n, seed=1, timesteps=6, encoding="poisson",
+                          readout=True)
     results = tmp_path / "g.neuropipe"
     assert main(["convert", str(tmp_path / "g.nir"), "--target", "loihi", "--samples", "20",
                  "--verify-samples", "1"]) == 0
@@ -306,21 +315,8 @@ def test_bare_graph_with_recurrence_and_host_readout(tmp_path, capsys):
 
 def test_recurrent_layer_with_host_input_names_the_convert_command(tmp_path, capsys):
     """Constant input into a recurrent first layer has no .net file: the hint is a command."""
-    import nir
-
-    rng = np.random.default_rng(2)
-    n = 8
-    nodes = {
-        "input": nir.Input(input_type={"input": np.array([784])}),
-        "fc": nir.Affine(weight=rng.normal(0, 0.3, (n, 784)), bias=np.zeros(n)),
-        "lif": nir.LIF(tau=np.full(n, 5.0), r=np.ones(n), v_leak=np.zeros(n),
-                       v_threshold=np.ones(n), v_reset=np.zeros(n)),
-        "rec": nir.Linear(weight=rng.normal(0, 0.3, (n, n))),
-        "output": nir.Output(output_type={"output": np.array([n])}),
-    }
-    edges = [("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "output")]
-    nir.write(str(tmp_path / "g.nir"), nir.NIRGraph(
-        nodes=nodes, edges=edges, metadata={"timesteps": 4, "encoding": "constant"}))
+    write_recurrent_graph(tmp_path / "g.nir", 8, seed=2, timesteps=4, encoding="constant",
+                          readout=False)
     assert main(["convert", str(tmp_path / "g.nir"), "--target", "loihi", "--samples", "10",
                  "--verify-samples", "0"]) == 0
     capsys.readouterr()
