@@ -60,10 +60,13 @@ class Target(Protocol):
     Attributes:
         name: The registered name (``loihi``, ``spinnaker``, ``cpu``, ``gpu``).
         description: One line for ``--help`` and reports.
+        levels: The levels its energy estimates can be at (``core.levels``); a sweep objective
+            at another level is refused before anything runs.
     """
 
     name: str
     description: str
+    levels: tuple[str, ...]
 
     def availability(self) -> Availability:
         """Probe whether the backend runs here (cheap; never raises)."""

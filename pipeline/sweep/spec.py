@@ -314,7 +314,7 @@ def check(spec: SweepSpec) -> None:
         SpecError: The first problem found.
     """
     from neuropipe.models.zoo import MODELS
-    from neuropipe.targets.registry import target_names
+    from neuropipe.targets.registry import get_target, target_names
 
     sp = spec.space
     unknown = [m for m in sp.models if m not in MODELS]
@@ -332,6 +332,10 @@ def check(spec: SweepSpec) -> None:
         if t.level not in LEVELS:
             raise SpecError(f"[[targets]] {t.name}: unknown level '{t.level}' (choose from "
                             f"{', '.join(LEVELS)})")
+        offered = get_target(t.name).levels
+        if t.level not in offered:
+            raise SpecError(f"[[targets]] {t.name}: its energy figures are at level "
+                            f"{' or '.join(offered)}, never '{t.level}'")
     if len(set(names)) != len(names):
         raise SpecError(f"[[targets]] names a target twice: {', '.join(names)}")
     bad = [e for e in sp.encoding if e not in ENCODINGS]

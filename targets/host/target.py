@@ -68,6 +68,7 @@ class HostTarget:
     description = ""
     device = "cpu"
     packages = ("onnxruntime", "onnx", "torch")
+    levels = ("system", "arithmetic", "measured")  # measured: where the meter has a counter
     runs_onnx = True  # a conventional network is deployed as its ONNX model, not converted
     measures = True  # the pipeline passes its energy meter to deploy()
     default_model: CostModel = host_costs.DEGNAN_CPU

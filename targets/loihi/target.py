@@ -42,6 +42,7 @@ class LoihiTarget:
     name = "loihi"
     description = "Intel Loihi via Lava's bit-accurate simulation; Davies et al. 2018 costs"
     packages = ("lava-nc", "lava-dl")
+    levels = ("chip",)
 
     def availability(self) -> Availability:
         """Lava and lava-dl's netx import, with Lava's Python 3.11 fix in place."""

@@ -99,6 +99,7 @@ class SpiNNakerTarget:
     description = ("SpiNNaker 1 via PyNN: sPyNNaker placement on a virtual SpiNN-5 board, NEST "
                    "reference; SpiNNMachine board model and Hoeppner 2019 per-op costs")
     packages = ("pynn", "nest-simulator", "spynnaker", "spinnmachine", "spinnfrontendcommon")
+    levels = ("system", "chip")
     neurons_per_core = spin_costs.NEURONS_PER_CORE
     placement_note = ("a virtual board maps the network but records no spikes and measures no "
                       "energy: spikes come from the fast path (checked against NEST), cores, "
@@ -369,6 +370,7 @@ class SpiNNaker2Target(SpiNNakerTarget):
     description = ("SpiNNaker 2, estimated: the spinnaker target's network and NEST reference; "
                    "Hoeppner 2019 per-op costs, placement estimated (152 PEs per chip)")
     packages = ("pynn", "nest-simulator")
+    levels = ("chip",)
     placement_note = ("SpiNNaker 2 runs the same PyNN network here: spikes come from the fast "
                       "path (checked against NEST); placement is an estimate (no public mapper)")
 

@@ -44,6 +44,8 @@ models = ["mlp"]
 @pytest.mark.parametrize(("text", "wanted"), [
     (GOOD.replace('["mlp"]', '["resnet"]'), "unknown model 'resnet'"),
     (GOOD.replace('level = "chip"', 'level = "board"'), "unknown level 'board'"),
+    (GOOD.replace('level = "chip"', 'level = "measured"'),
+     "loihi: its energy figures are at level chip, never 'measured'"),
     (GOOD.replace('name = "loihi"', 'name = "tpu"'), "unknown target 'tpu'"),
     (GOOD.replace("trials = 2", "trials = 0"), "trials must be a whole number >= 1"),
     (GOOD.replace("[space]", "[space]\nhidden = [64, 16]"), "low <= high"),

@@ -48,6 +48,7 @@ def test_every_registered_target_honours_the_contract(name, graph_kind, rng, mak
     assert record.estimates and sum(e.default for e in record.estimates) == 1
     for estimate in record.estimates:
         assert estimate.level in LEVELS and estimate.sources
+        assert estimate.level in target.levels  # what a sweep spec is checked against
         assert estimate.total_j == pytest.approx(sum(
             t.joules_per_inference for t in estimate.terms if t.joules_per_inference is not None))
         assert estimate.total_j == pytest.approx(
