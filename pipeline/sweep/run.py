@@ -125,8 +125,10 @@ def summary(sweep: SweepSpec, folder: Path, outcome: object, written: object, wa
         for r in front:
             o = r.targets[target.name]
             what = describe(r.params, converted(r.params, target.name))
+            training = (f", training {joules(r.training_energy_j)} "
+                        f"({r.training_energy_method})" if sweep.training_energy else "")
             lines.append(f"  {what}: accuracy {o.accuracy:.4f}, "
-                         f"{joules(o.energy_j)} per inference ({o.cost_model}); "
+                         f"{joules(o.energy_j)} per inference ({o.cost_model}){training}; "
                          f"{Path(r.run).name}")
     lines.append(f"written {folder}/: {', '.join(written.files)}")
     lines.append(f"energy report: {written.report_note}")

@@ -387,3 +387,25 @@ def test_resume_refuses_a_changed_spec(sweep_run, tmp_path, cli):
         code, out, err = cli(["sweep", str(spec), "--out", str(sweep_run["out"]), "--resume",
                               *flags])
         assert code == 2 and wanted in err and err.count("\n") == 1, err
+
+
+def test_summary_shows_training_energy_when_it_is_an_objective():
+    """A front member that looks dominated must show the third objective that keeps it there."""
+    from types import SimpleNamespace
+
+    from neuropipe.pipeline.sweep.run import summary
+    from neuropipe.pipeline.sweep.spec import SweepSpec, TargetSpec
+    from neuropipe.pipeline.sweep.trial import TargetOutcome, TrialParams, TrialResult
+
+    result = TrialResult(trial="t1", run="/x/runs/t1-mlp", params=TrialParams(model="mlp"),
+                         training_energy_j=12.5, training_energy_method="estimate",
+                         targets={"cpu": TargetOutcome(target="cpu", accuracy=0.9, energy_j=2e-3,
+                                                       level="system", cost_model="degnan-cpu")})
+    outcome = SimpleNamespace(results=[result], expected=1, errors=[])
+    written = SimpleNamespace(fronts={"cpu": [result]}, files=["trials.csv"], report_note="-")
+    spec = SweepSpec(name="s", targets=[TargetSpec(name="cpu", level="system")])
+    line = next(x for x in summary(spec, Path("/x"), outcome, written, 1.0, None) if "t1-mlp" in x)
+    assert "training" not in line
+    spec.training_energy = True
+    line = next(x for x in summary(spec, Path("/x"), outcome, written, 1.0, None) if "t1-mlp" in x)
+    assert "training 12.5 J (estimate)" in line
