@@ -25,10 +25,15 @@ class Record:
     Subclasses are dataclasses that set ``type_tag`` and ``schema_version``. ``to_dict`` puts both
     in front of the fields; ``from_dict`` checks them and rebuilds the record. Nested records and
     lists of records are serialised recursively.
+
+    ``ADDED_LATER`` names fields added to a schema after records were first written, with the
+    value that reproduces what records without them meant: such a record still reads, without a
+    new schema version. Any other missing field is refused.
     """
 
     type_tag: ClassVar[str] = "record"
     schema_version: ClassVar[int] = 1
+    ADDED_LATER: ClassVar[dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -49,7 +54,8 @@ class Record:
 
         Raises:
             RunDirError: If the tag or version does not match this class, or a field is
-                missing (a field is never silently given its default).
+                missing (a field is never silently given its default; only ``ADDED_LATER``
+                fields take the value they declare).
 
         """
         tag = data.get("type")
@@ -61,6 +67,7 @@ class Record:
                 f"'{tag}' record has schema version {version}, this neuropipe reads "
                 f"{cls.schema_version}: re-run the stage that wrote it"
             )
+        data = {**cls.ADDED_LATER, **data}
         missing = [f.name for f in dataclasses.fields(cls) if f.name not in data]
         if missing:
             raise RunDirError(f"'{tag}' record lacks {', '.join(missing)}: it is damaged or was "

@@ -55,11 +55,6 @@ class TrainConfig(Record):
     # what runs without them did: an older config.json still loads (and resumes) as it was.
     ADDED_LATER: ClassVar[dict[str, Any]] = {"hidden": None, "rate_penalty": 0.0}
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Rebuild a configuration, giving fields added later their original behaviour."""
-        return super().from_dict({**cls.ADDED_LATER, **data})
-
     def same_training(self, other: TrainConfig) -> list[str]:
         """Return the fields (other than ``epochs``) in which ``other`` differs from this one."""
         mine, theirs = self.to_dict(), other.to_dict()
@@ -126,8 +121,3 @@ class TrainMetrics(Record):
 
     # Added after metrics were first written: runs from before it all learned by backprop.
     ADDED_LATER: ClassVar[dict[str, Any]] = {"learning": "backprop"}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainMetrics:
-        """Rebuild metrics, giving fields added later the value older runs had."""
-        return super().from_dict({**cls.ADDED_LATER, **data})

@@ -76,6 +76,23 @@ def test_a_record_lacking_a_field_is_refused_naming_the_file_and_field(tmp_path)
         _Outer.read(tmp_path / "r.json")
 
 
+def test_only_fields_declared_added_later_may_be_missing():
+    from typing import ClassVar
+
+    @dataclasses.dataclass
+    class _Grown(Record):
+        type_tag = "test-grown"
+        name: str = ""
+        width: int | None = 7
+        ADDED_LATER: ClassVar[dict] = {"width": None}  # what records without it meant
+
+    old = {"type": "test-grown", "schema_version": 1, "name": "x"}
+    assert _Grown.from_dict(old) == _Grown(name="x", width=None)  # not the default, 7
+    assert _Grown.from_dict({**old, "width": 3}).width == 3
+    with pytest.raises(RunDirError, match="lacks name"):
+        _Grown.from_dict({"type": "test-grown", "schema_version": 1, "width": 3})
+
+
 def test_a_truncated_deployment_record_is_refused(tmp_path):
     from neuropipe.targets.records import DeploymentRecord
 
