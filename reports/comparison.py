@@ -18,6 +18,7 @@ from neuropipe.core.records import Record
 from neuropipe.reports.learning_views import (
     SparsityPoint,
     TrainingChoice,
+    best_per_run,
     sparsity_points,
     training_choices,
 )
@@ -410,10 +411,7 @@ def default_threshold(configs: list[ConfigRow]) -> float:
 
     That is the lowest, over runs, of each run's best accuracy on any target.
     """
-    best: dict[str, float] = {}
-    for c in configs:
-        best[c.run] = max(best.get(c.run, 0.0), c.accuracy)
-    return min(best.values())
+    return min(c.accuracy for c in best_per_run(configs).values())
 
 
 def baseline_target(configs: list[ConfigRow]) -> str | None:
