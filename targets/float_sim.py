@@ -81,7 +81,8 @@ def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "const
                         padding=layer.padding).reshape(n, -1)
                 if recurrent[i] is not None:
                     current = current + last[i] @ recurrent[i].T
-                    fed_back[i] += last[i].sum(dim=0)
+                    if recurrent_inputs is not None:
+                        fed_back[i] += last[i].sum(dim=0)
                 leak, v_leak, gain, v_th, v_reset = params[i]
                 v[i] = v[i] - leak * v[i] + leak * v_leak + gain * current
                 s = (v[i] > v_th).to(torch.float32)

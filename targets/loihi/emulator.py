@@ -120,8 +120,8 @@ def emulate(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None =
             "vth": fx.vth << ACT_SHIFT,
         })
     out = [np.zeros((steps, batch, fx.layer.neurons), dtype=bool) for fx in layers]
-    wraps = [0] * len(layers)
-    wrapped = torch.zeros(batch, dtype=torch.bool)
+    # Wrapped neuron updates per layer and sample; totals and wrapped samples derive at the end.
+    wraps = [torch.zeros(batch, dtype=torch.int64) for _ in layers]
     x_spikes = torch.as_tensor(input_spikes) if input_spikes is not None else None
     for t in range(steps):
         prev = x_spikes[t] if x_spikes is not None else None
@@ -130,9 +130,7 @@ def emulate(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None =
             a_in = st["a"]
             raw = _decay(st["u"], fx.du + 1) + (a_in << ACT_SHIFT)
             u = _wrap_u(raw)
-            wrapped_now = u != raw
-            wraps[i] += int(wrapped_now.sum())
-            wrapped |= wrapped_now.any(dim=1)
+            wraps[i] += (u != raw).sum(dim=1)
             v = _decay(st["v"], fx.dv) + u + st["bias"]
             v = v.clamp(-UV_LIMIT + 1, UV_LIMIT - 1)
             s = v > st["vth"]
@@ -149,4 +147,6 @@ def emulate(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None =
             prev = s
         for i, buf in new_buffers:
             state[i]["a"] = buf
-    return EmulatorResult(out, input_spikes, wraps, wrapped.numpy())
+    per_sample = torch.stack(wraps).sum(dim=0) if wraps else torch.zeros(batch, dtype=torch.int64)
+    return EmulatorResult(out, input_spikes, [int(w.sum()) for w in wraps],
+                          (per_sample > 0).numpy())

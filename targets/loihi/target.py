@@ -121,8 +121,10 @@ class LoihiTarget:
             clipped_total += clipped
             result = emulate(layers, steps, host_bias=host_bias, input_spikes=spikes_in)
             for i, s in enumerate(result.spikes):
-                spike_totals[i] += s.sum(axis=(0, 1))
-                fed_totals[i] += s[:-1].sum(axis=(0, 1))
+                total = s.sum(axis=(0, 1))
+                spike_totals[i] += total
+                if layers[i].recurrent is not None:  # only a recurrent layer's is used
+                    fed_totals[i] += total - s[-1].sum(axis=0)
                 wraps[i] += result.u_wraps[i]
             wrapped_samples += int(result.wrapped_samples.sum())
             if spikes_in is not None:
