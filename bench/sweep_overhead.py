@@ -50,7 +50,9 @@ def loop(spec, root: Path) -> tuple[float, dict]:
 
 
 def exact(metrics: dict) -> dict:
-    return {k: v for k, v in metrics.items() if k != "training_energy_j"}
+    from neuropipe.pipeline.sweep.spec import TRAINING_ENERGY
+
+    return {k: v for k, v in metrics.items() if k != TRAINING_ENERGY}
 
 
 def bench_trial(config: dict, spec: dict, root: str) -> None:
@@ -65,10 +67,9 @@ def on_ray(spec, root: Path, concurrent: int) -> tuple[float, float, float, dict
     import ray
     from ray import tune
 
-    from neuropipe.pipeline.sweep.search import RAY_ENV, connect
+    from neuropipe.pipeline.sweep.search import connect, require_ray
 
-    for name, value in RAY_ENV.items():
-        os.environ.setdefault(name, value)
+    require_ray()  # Ray's quiet environment, as a sweep sets it
     start = time.perf_counter()
     connect(ray, None)
     init = time.perf_counter() - start

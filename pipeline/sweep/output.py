@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neuropipe.core.files import atomic_path, write_json_atomic, write_text_atomic
+from neuropipe.core.files import write_bytes_atomic, write_json_atomic, write_text_atomic
 from neuropipe.pipeline.sweep.pareto import fronts
 from neuropipe.pipeline.sweep.spec import SweepSpec
-from neuropipe.pipeline.sweep.trial import TrialResult
+from neuropipe.pipeline.sweep.trial import TrialResult, converted
 
 PARAMS = ("model", "epochs", "lr", "hidden", "timesteps", "encoding", "rate_penalty",
           "percentile")
@@ -40,8 +40,7 @@ def write_outputs(spec: SweepSpec, out: Path, results: list[TrialResult]) -> Wri
     write_json_atomic(out / "front.json", {t: [front_row(r, t) for r in rs]
                                            for t, rs in best.items()})
     write_text_atomic(out / "front.csv", front_csv(best))
-    with atomic_path(out / "pareto.png") as tmp:
-        tmp.write_bytes(pareto_png(spec, results, best))
+    write_bytes_atomic(out / "pareto.png", pareto_png(spec, results, best))
     written.files = ["trials.csv", "trials.json", "front.csv", "front.json", "pareto.png"]
     written.report_note = _report(out, best)
     if not written.report_note.startswith("not written"):
@@ -160,8 +159,6 @@ def pareto_png(spec: SweepSpec, results: list[TrialResult],
 
 def _label(r: TrialResult, target: str) -> str:
     """Model, hidden width and steps (where the target ran spikes), e.g. ``mlp h47 T23``."""
-    from neuropipe.pipeline.sweep.trial import converted
-
     p = r.params
     parts = [p.model]
     if p.hidden is not None:

@@ -35,9 +35,7 @@ def run_sweep(spec: str, out: Path | None = None, trials: int | None = None,
         from neuropipe.pipeline.sweep.search import check_reachable
 
         check_reachable(address)
-    folder = _open_folder(sweep, spec, out, trials, resume)
-    if resume:
-        sweep = SweepSpec.read(folder / SPEC_FILE)
+    folder, sweep = _open_folder(sweep, spec, out, trials, resume)
     start = time.perf_counter()
     with make_progress() as progress:
         task = progress.add_task(f"{sweep.name}: trials", total=sweep.trials)
@@ -71,8 +69,8 @@ def run_sweep(spec: str, out: Path | None = None, trials: int | None = None,
 
 
 def _open_folder(sweep: SweepSpec, spec: str, out: Path | None, trials: int | None,
-                 resume: bool) -> Path:
-    """The sweep's folder: new (refusing one with files), or the one ``--resume`` continues."""
+                 resume: bool) -> tuple[Path, SweepSpec]:
+    """The sweep's folder and spec: new (refusing a folder with files), or as ``--resume`` saved."""
     if resume:
         if out is None:
             raise InputError("--resume needs --out DIR: the sweep to continue")
@@ -95,7 +93,7 @@ def _open_folder(sweep: SweepSpec, spec: str, out: Path | None, trials: int | No
             raise RunDirError(f"{folder} has no Ray Tune state to resume (stopped before the "
                               "search started?): start again with another --out")
         check_writable(folder, "make it writable, or copy the sweep elsewhere and resume that")
-        return folder
+        return folder, saved
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     folder = (out or DEFAULT_ROOT / f"{sweep.name}-{stamp}").resolve()
     check_writable(folder, "choose another --out")  # first: refuses a file given as --out
@@ -104,7 +102,7 @@ def _open_folder(sweep: SweepSpec, spec: str, out: Path | None, trials: int | No
         raise RunDirError(f"{folder} already holds files{hint}; choose another --out")
     folder.mkdir(parents=True, exist_ok=True)
     sweep.write(folder / SPEC_FILE)
-    return folder
+    return folder, sweep
 
 
 def summary(sweep: SweepSpec, folder: Path, outcome: object, written: object, wall: float,
