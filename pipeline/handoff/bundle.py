@@ -21,7 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from neuropipe.core.errors import InputError, InterruptedRun, RunDirError, TargetError
+from neuropipe.core.errors import (
+    InputError,
+    InterruptedRun,
+    NeuropipeError,
+    RunDirError,
+    TargetError,
+)
 from neuropipe.core.files import check_writable, umask_mode, write_error, write_text_atomic
 from neuropipe.core.rundir import RunDir
 from neuropipe.pipeline.handoff import simulate
@@ -130,16 +136,12 @@ def make_bundle(config: HandoffConfig) -> tuple[Manifest, Path]:
                                  notes, progress)
         _move_into_place(staging, root, out)
     except KeyboardInterrupt as e:
-        shutil.rmtree(staging, ignore_errors=True)
         raise InterruptedRun(f"interrupted; nothing was written at {out}"
                              + (" and the earlier bundle is kept" if out.exists() else "")) from e
     except OSError as e:
-        shutil.rmtree(staging, ignore_errors=True)
         raise write_error(e, out, f"{fix}; nothing was written at {out}") from e
-    except BaseException:
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(staging, ignore_errors=True)
     return manifest, out
 
 
@@ -171,8 +173,8 @@ def _deployment(run_root: Path, target: str) -> tuple[DeploymentRecord, Path]:
     if not run_root.is_dir():
         raise RunDirError(f"run directory {run_root} does not exist: pass a folder made by "
                           "'neuropipe train'")
-    folder = RunDir(run_root).target_dir(target)
-    path = folder / "deployment.json"
+    path = RunDir(run_root).deployment(target)
+    folder = path.parent
     if not path.is_file():
         raise RunDirError(f"{run_root} has no deployment to {target}: run 'neuropipe convert "
                           f"{run_root} --target {target}' first")
@@ -278,7 +280,8 @@ def _assemble(root: Path, run_root: Path, folder: Path, record: DeploymentRecord
                        (readout["weight"], readout["bias"]))
     np.savez(root / "reference" / "expected.npz", output_spikes=expected, predicted=predicted,
              window=np.array(window))
-    silent = int(np.sum(expected[:, window[0]:window[1]].sum(axis=(1, 2)) == 0))
+    window_spikes = expected[:, window[0]:window[1]].sum(axis=(1, 2))
+    silent = int(np.sum(window_spikes == 0))
     if silent:
         notes.append(f"{silent} of {len(x)} reference inputs cause no output spikes in the "
                      "read-out window: for them a chip that stays silent also matches; more "
@@ -310,7 +313,7 @@ def _assemble(root: Path, run_root: Path, folder: Path, record: DeploymentRecord
         reference=ReferenceSummary(
             samples=len(x), simulator=ref.simulator, labels=[int(v) for v in labels],
             predicted=[int(v) for v in predicted],
-            output_spikes=[int(v) for v in expected[:, window[0]:window[1]].sum(axis=(1, 2))],
+            output_spikes=[int(v) for v in window_spikes],
             fast_simulator=fast),
         notes=[*notes, *ref.notes, *record.notes])
     manifest.files = describe_files(root, ROLES)  # the README lists them
@@ -336,7 +339,6 @@ def _versions(target: str) -> dict[str, str]:
 
 def _training_footprint(run_root: Path) -> TrainingFootprint | None:
     """The run's training energy and CO2e, if it recorded them."""
-    from neuropipe.core.errors import NeuropipeError
     from neuropipe.reports.energy_record import EnergyRecord
 
     path = RunDir(run_root).energy

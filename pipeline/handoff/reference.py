@@ -83,6 +83,14 @@ def _per_neuron(value: Any, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)).copy()
 
 
+def _geometry(layer: Any) -> dict[str, np.ndarray]:
+    """A host layer's shapes (and a convolution's stride and padding) for ``host_layer.npz``."""
+    shapes = {"in_shape": np.array(layer.in_shape), "out_shape": np.array(layer.out_shape)}
+    if layer.kind == "conv":
+        shapes.update(stride=np.array(layer.stride), padding=np.array(layer.padding))
+    return shapes
+
+
 def loihi_reference(chain: Any, deployed_net: Path, x: np.ndarray, labels: np.ndarray,
                     encoding: str, timesteps: int, steps: int, seed: int, dataset: str
                     ) -> Reference:
@@ -129,12 +137,7 @@ def loihi_reference(chain: Any, deployed_net: Path, x: np.ndarray, labels: np.nd
         host_layer = {"weight": first.layer.weight, "bias": first.layer.bias,
                       "leak": _per_neuron(neuron.leak, n), "v_leak": _per_neuron(neuron.v_leak, n),
                       "gain": _per_neuron(neuron.input_gain, n),
-                      "scale": _per_neuron(first.scale, n),
-                      "in_shape": np.array(first.layer.in_shape),
-                      "out_shape": np.array(first.layer.out_shape)}
-        if first.layer.kind == "conv":
-            host_layer.update(stride=np.array(first.layer.stride),
-                              padding=np.array(first.layer.padding))
+                      "scale": _per_neuron(first.scale, n), **_geometry(first.layer)}
         info.chip_input, info.chip_input_rule = "bias", enc.LOIHI_BIAS_RULE
         info.host_layer = "host_layer.npz"
         info.constants = {"bias_exp": int(first.bias_exp), "host_layer_kind": first.layer.kind}
@@ -181,10 +184,7 @@ def spinnaker_reference(chain: Any, deployed_network: Path, x: np.ndarray, label
         first = chain.layers[0]
         params = cell(first)
         host_layer = {"weight": first.weight, "bias": first.bias, "gain": params["gain"],
-                      "p30": params["p30"], "in_shape": np.array(first.in_shape),
-                      "out_shape": np.array(first.out_shape)}
-        if first.kind == "conv":
-            host_layer.update(stride=np.array(first.stride), padding=np.array(first.padding))
+                      "p30": params["p30"], **_geometry(first)}
         info.chip_input, info.chip_input_rule = "current", enc.SPINNAKER_CURRENT_RULE
         info.host_layer = "host_layer.npz"
         info.constants = {"cm_nF": 1.0, "host_layer_kind": first.kind}

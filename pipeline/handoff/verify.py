@@ -176,7 +176,7 @@ def check_files(root: Path) -> tuple[Manifest, list[str]]:
     return manifest, sorted(present - set(listed) - {MANIFEST, CHECKSUMS})
 
 
-def _load_expected(root: Path, manifest: Manifest) -> tuple[Any, ...]:
+def _load_expected(root: Path) -> tuple[Any, ...]:
     """Encoding, expected spikes, predicted classes, labels and readout; checked together."""
     try:
         encoding = InputEncoding.read(root / "encoding.json")
@@ -215,7 +215,7 @@ def verify_bundle(path: Path, show_progress: bool = False) -> VerifyResult:
     started = time.perf_counter()
     with opened(path) as root:
         manifest, unlisted = check_files(root)
-        encoding, expected, predicted, labels, readout = _load_expected(root, manifest)
+        encoding, expected, predicted, labels, readout = _load_expected(root)
         try:
             progress = make_progress()
             progress.disable = not show_progress  # rich's Progress then draws nothing
