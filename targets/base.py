@@ -32,8 +32,12 @@ class Workload:
         inputs: Evaluation samples, float32 in [0, 1], shape ``(N, *input_shape)``.
         labels: Integer class labels, shape ``(N,)``.
         timesteps: Simulation steps per sample (before any pipeline delay a backend adds).
-        encoding: ``"constant"`` (the same analogue input every step) or ``"poisson"``
-            (Bernoulli spikes with probability equal to the pixel value each step).
+        encoding: ``"constant"`` (the same analogue input every step), ``"poisson"``
+            (Bernoulli spikes with probability equal to the pixel value each step), ``"graded"``
+            (Loihi 2: the pixels enter the chip once per sample as graded spikes into the first
+            synapse layer) or ``"sdnn"`` (Loihi 2: a conventional network run as itself, as a
+            sigma-delta network with graded messages). A target accepts those in its
+            ``encodings``.
         dt: The step the graph's continuous time constants are discretised with. neuropipe's
             own graphs use dt = 1 (time in steps); graphs from elsewhere may need another.
         seed: Seed of the input spike generator (``poisson`` encoding).
@@ -62,11 +66,14 @@ class Target(Protocol):
         description: One line for ``--help`` and reports.
         levels: The levels its energy estimates can be at (``core.levels``); a sweep objective
             at another level is refused before anything runs.
+        encodings: The input encodings (``Workload.encoding``) it runs; ``convert`` refuses
+            another before any work, naming the targets that take it.
     """
 
     name: str
     description: str
     levels: tuple[str, ...]
+    encodings: tuple[str, ...]
 
     def availability(self) -> Availability:
         """Probe whether the backend runs here (cheap; never raises)."""

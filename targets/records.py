@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from neuropipe.core.records import Record
 
@@ -153,10 +153,14 @@ class Counts(Record):
         router_traversals: Packets times routers each passes (None where not modelled).
         ops: Conventional operations (host targets): ``dense_macs``, ``dense_acs``,
             ``effective_macs``, ``effective_acs`` per inference.
+        graded_events: Graded (integer-valued) synaptic events on the device: each nonzero
+            graded message times its nonzero deployed fan-out (Loihi 2 graded input, sigma-delta
+            networks). Counted apart from ``synops``, which are binary spikes' events.
     """
 
     type_tag = "counts"
     schema_version = 2
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"graded_events": 0.0}
     synops: float = 0.0
     neuron_updates: float = 0.0
     host_macs: float = 0.0
@@ -165,6 +169,7 @@ class Counts(Record):
     packets: float | None = None
     router_traversals: float | None = None
     ops: dict[str, float] = field(default_factory=dict)
+    graded_events: float = 0.0
 
 
 @dataclass
@@ -242,10 +247,16 @@ class DeploymentRecord(Record):
         leaves_out: What the energy figures do not include.
         artifacts: Files written beside the record, relative to its folder.
         notes: Anything else a reviewer should know.
+        network: What runs on the device: ``ann`` (a conventional network: its ONNX model on a
+            host, a sigma-delta network on Loihi, the ANN on the same-silicon accelerator) or
+            ``snn`` (a spiking network, trained or converted). ``""`` in records written before
+            the field existed: readers then take ``ann`` for an ANN run on a host target and
+            ``snn`` otherwise (what those records meant).
     """
 
     type_tag = "deployment"
     schema_version = 2
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"network": ""}
     target: str = ""
     accuracy: float = 0.0
     reference_accuracy: float | None = None
@@ -266,6 +277,7 @@ class DeploymentRecord(Record):
     leaves_out: list[str] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    network: str = ""
 
     def replace(self, **changes: Any) -> DeploymentRecord:
         """Return a copy with some fields changed."""

@@ -69,6 +69,7 @@ class HostTarget:
     device = "cpu"
     packages = ("onnxruntime", "onnx", "torch")
     levels = ("system", "arithmetic", "measured")  # measured: where the meter has a counter
+    encodings = ("constant", "poisson")
     runs_onnx = True  # a conventional network is deployed as its ONNX model, not converted
     measures = True  # the pipeline passes its energy meter to deploy()
     default_model: CostModel = host_costs.DEGNAN_CPU
@@ -327,7 +328,8 @@ class HostTarget:
             reference_accuracy=workload.reference_accuracy, samples=n,
             timesteps=workload.timesteps if workload.graph is not None else 1, counts=counts,
             estimates=estimates, layers=reports, verification=verification,
-            resources=resources, leaves_out=leaves_out, artifacts=artifacts, notes=notes)
+            resources=resources, leaves_out=leaves_out, artifacts=artifacts, notes=notes,
+            network="snn" if workload.graph is not None else "ann")
 
     def _cores(self) -> int:
         import torch

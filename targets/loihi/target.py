@@ -43,6 +43,7 @@ class LoihiTarget:
     description = "Intel Loihi via Lava's bit-accurate simulation; Davies et al. 2018 costs"
     packages = ("lava-nc", "lava-dl")
     levels = ("chip",)
+    encodings = ("constant", "poisson")  # graded and sdnn: issue 17
 
     def availability(self) -> Availability:
         """Lava and lava-dl's netx import, with Lava's Python 3.11 fix in place."""
@@ -305,4 +306,4 @@ class LoihiTarget:
             reference_accuracy=workload.reference_accuracy, samples=n,
             timesteps=workload.timesteps, counts=counts, estimates=[estimate], layers=reports,
             verification=verify, resources=resources, leaves_out=list(model.leaves_out),
-            artifacts={}, notes=notes)
+            artifacts={}, notes=notes, network="snn")

@@ -100,6 +100,7 @@ class SpiNNakerTarget:
                    "reference; SpiNNMachine board model and Hoeppner 2019 per-op costs")
     packages = ("pynn", "nest-simulator", "spynnaker", "spinnmachine", "spinnfrontendcommon")
     levels = ("system", "chip")
+    encodings = ("constant", "poisson")  # no graded spikes on SpiNNaker
     neurons_per_core = spin_costs.NEURONS_PER_CORE
     placement_note = ("a virtual board maps the network but records no spikes and measures no "
                       "energy: spikes come from the fast path (checked against NEST), cores, "
@@ -354,7 +355,7 @@ class SpiNNakerTarget:
             leaves_out=list(next(e for e in estimates if e.default).leaves_out),
             artifacts={"network": "network.npz", "pynn_script": "pynn_network.py",
                        "placement": "placement.json"},
-            notes=notes)
+            notes=notes, network="snn")
 
 
 class SpiNNaker2Target(SpiNNakerTarget):

@@ -58,6 +58,9 @@ def test_every_registered_target_honours_the_contract(name, graph_kind, rng, mak
             assert (term.joules_per_inference is None) == (term.method == "not-estimated")
             if term.joules_per_inference is None:
                 assert term.note  # why it is not estimated
+    assert record.network in ("ann", "snn")
+    assert set(target.encodings) <= {"constant", "poisson", "graded", "sdnn"}
+    assert "constant" in target.encodings
     default = record.default_estimate
     assert record.energy_per_inference_j == default.total_j
     assert record.energy_per_inference_j == pytest.approx(
