@@ -16,6 +16,11 @@ LOIHI2_STATIC_SOURCE = ("lava-dl PilotNet tutorials (Loihi 2 board): static powe
 LOIHI_CORES_PER_CHIP = 128
 LOIHI_NEURONS_PER_CORE = 1024
 
+GRADED_EVENT_SOURCE = (
+    "stand-in: Davies et al., IEEE Micro 38(1), 2018: 23.6 pJ per synaptic spike op (Loihi 1 "
+    "minimum); no per-operation energy is published for Loihi 2's graded spikes, and a graded "
+    "event (a multiply by its integer payload) may cost more")
+
 LOIHI_1 = CostModel(
     name="loihi1-davies2018",
     level="chip",
@@ -26,6 +31,11 @@ LOIHI_1 = CostModel(
                "Davies et al., IEEE Micro 38(1), 2018: 23.6 pJ per synaptic spike op (minimum)"),
         # Davies et al. 2018: energy per neuron update, active neuron (81 pJ; 52 pJ inactive).
         # Marked "(check)" in our references; KerasSpiking's ModelEnergy uses the same 81 pJ.
+        # Loihi 2's graded spikes (integer payloads) have no published energy: Loihi 1's
+        # minimum per synaptic spike op stands in, and a graded event (a multiply by the
+        # payload) may cost more. The measured Loihi 2 figures (PilotNet) bound the magnitude.
+        OpCost("graded_events", "graded_events", 23.6, "pJ/event", "dynamic", "chip",
+               GRADED_EVENT_SOURCE),
         OpCost("neuron_updates", "neuron_updates", 81.0, "pJ/update", "dynamic", "chip",
                "Davies et al., IEEE Micro 38(1), 2018: 81 pJ per active neuron update (52 pJ "
                "inactive) (check); as used by KerasSpiking ModelEnergy"),
@@ -40,6 +50,9 @@ LOIHI_1 = CostModel(
     notes=(
         "Lava's Loihi2SimCfg simulates Loihi 2 semantics, but the only published per-operation "
         "energies are Loihi 1's (Davies et al. 2018): no per-synop figure exists for Loihi 2.",
+        "Graded synaptic events (Loihi 2's integer-valued spikes: graded input, sigma-delta "
+        "networks) are costed with Loihi 1's per-synop minimum as a stand-in: none is published "
+        "for Loihi 2, and a graded event may cost more than a binary one.",
         "Minimum per-op energies: spike routing between cores (1.7 pJ in-tile, 3.0-4.2 pJ per "
         "tile hop) and static power are not included.",
     ),

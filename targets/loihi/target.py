@@ -254,7 +254,8 @@ class LoihiTarget:
                         "rows and bias: one shared vth_mant; scale is [min, max] over neurons")
         counts = totals(reports, float(input_totals.sum() / n))
         model = loihi_costs.LOIHI_1
-        quantities = {"synops": counts.synops, "neuron_updates": counts.neuron_updates,
+        quantities = {"synops": counts.synops, "graded_events": counts.graded_events,
+                      "neuron_updates": counts.neuron_updates,
                       "host_macs": counts.host_macs, "seconds": None}
         estimate = EnergyEstimate.from_terms(model, energy_terms(quantities, model), True)
         cores = sum(math.ceil(fx.layer.neurons / loihi_costs.LOIHI_NEURONS_PER_CORE)

@@ -200,9 +200,10 @@ def test_published_constants_per_operation():
                              model)
         return {t.name: t.joules_per_inference for t in terms}
 
-    assert joules(LOIHI_1, synops=1e6, neuron_updates=1e6, host_macs=1e6) == pytest.approx(
-        {"synops": 23.6e-6, "neuron_updates": 81e-6, "host_input_layer": 8.6e-3,
-         "static": None})
+    assert joules(LOIHI_1, synops=1e6, graded_events=2e6, neuron_updates=1e6,
+                  host_macs=1e6) == pytest.approx(
+        {"synops": 23.6e-6, "graded_events": 47.2e-6, "neuron_updates": 81e-6,
+         "host_input_layer": 8.6e-3, "static": None})
     assert joules(SPINNAKER1_PER_OP, synops=1e3, neuron_updates=1e3, host_macs=0) == \
         pytest.approx({"synops": 13.3e-6, "neuron_updates": 26e-6, "host_input_layer": 0.0})
     assert joules(SPINNAKER2_PER_OP, synops=1e3, neuron_updates=1e3, host_macs=0) == \
