@@ -28,17 +28,24 @@ class SimulationError(NeuropipeError):
 
 
 def _run(args: list[str], what: str, cwd: Path) -> None:
-    """Run ``python ARGS`` quietly in ``cwd``; a failure becomes one line."""
+    """Run ``python -I ARGS`` quietly in ``cwd``; a failure becomes one line.
+
+    ``-I`` (isolated mode) keeps the script's own folder, the current folder, ``PYTHON*``
+    variables and the user's site-packages off ``sys.path``: a module planted beside a
+    bundle's script is never imported in place of a library.
+    """
     env = {**os.environ, "PYNEST_QUIET": "1", "XDG_CONFIG_HOME": str(cwd),
            "MPLCONFIGDIR": str(cwd / "mpl"), "OMP_NUM_THREADS": "1"}
     try:
-        proc = subprocess.run([sys.executable, *args], capture_output=True, text=True,
+        proc = subprocess.run([sys.executable, "-I", *args], capture_output=True, text=True,
                               cwd=cwd, env=env, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired as e:
         raise SimulationError(f"{what} took over {TIMEOUT_S} s") from e
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()] or ["?"]
         raise SimulationError(f"{what} failed: {lines[-1][:400]}")
+    if not (cwd / "spikes.npz").is_file():
+        raise SimulationError(f"{what} exited without writing its output spikes")
 
 
 def output_spikes(bundle: Path, target: str, samples: int) -> np.ndarray:

@@ -1,25 +1,38 @@
 """``neuropipe handoff verify``: checksums, then a re-simulation from the bundle's files only.
 
-Exit status: 0 when every file matches its checksum and every reference sample's output spikes
-are reproduced; 1 naming the first file or sample that differs (``BundleMismatch``); 2 for a
-bundle that cannot be read or is incomplete (``BundleError``).
+A bundle comes from someone else, so verify runs nothing it has not checked and accepts nothing
+it has not used. In order, before any of the bundle's code runs: every file must be in the
+manifest (an unlisted file is refused, not ignored); every checksum must match; the bundle's
+script must be byte for byte the one this neuropipe writes; every other file is rebuilt from
+``model.nir`` and the reference images (the deployed network, the chip input, the host layer,
+the host readout, ``encoding.json``, the README) and compared; the manifest's claims about
+``reference/`` are compared with its files. Only then is the script run (``python -I`` in a
+temporary folder, so nothing beside it is imported), and its output spikes compared with
+``reference/expected.npz`` spike for spike; the fast simulator's agreement the manifest records
+is recomputed, not trusted.
+
+Exit status: 0 when all of that holds; 1 naming the first file or sample that differs, is
+damaged, is not listed, or that verify did not use (``BundleMismatch``); 2 for a path that is
+not a bundle or an incomplete one (``BundleError``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import tarfile
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
-from neuropipe.core.errors import NeuropipeError
+from neuropipe.core.errors import NeuropipeError, RunDirError
 from neuropipe.pipeline.handoff import simulate
 from neuropipe.pipeline.handoff.encoding import InputEncoding, decode
 from neuropipe.pipeline.handoff.manifest import (
@@ -61,7 +74,8 @@ class VerifyResult:
         output_spikes: Output spikes compared.
         simulator: What re-simulated them.
         seconds: Wall time of the verification.
-        unlisted: Files present in the bundle but not in its manifest (ignored).
+        fast_identical: Samples on which neuropipe's fast simulator, run again by verify on
+            the bundle's network, gives the reference output spikes exactly.
     """
 
     target: str
@@ -72,7 +86,7 @@ class VerifyResult:
     output_spikes: int
     simulator: str
     seconds: float
-    unlisted: list[str] = field(default_factory=list)
+    fast_identical: int = 0
 
 
 @contextlib.contextmanager
@@ -142,15 +156,26 @@ def _read_manifest(root: Path) -> tuple[Manifest, dict[str, str]]:
     return manifest, checksums
 
 
-def check_files(root: Path) -> tuple[Manifest, list[str]]:
-    """Check every checksum; return the manifest and the files it does not list.
+def check_files(root: Path) -> Manifest:
+    """Check that the manifest lists every file and every checksum matches; return it.
 
     Raises:
         BundleError: A missing file, or a bundle without the files its target needs.
-        BundleMismatch: The first file whose SHA-256 differs (or is listed differently).
+        BundleMismatch: A file the manifest does not list, or the first file whose SHA-256
+            differs (or is listed differently).
     """
     manifest, checksums = _read_manifest(root)
     listed = {f.path: f for f in manifest.files}
+    present = {p.relative_to(root).as_posix() for p in root.rglob("*")
+               if p.is_file() or p.is_symlink()}
+    unlisted = sorted(present - set(listed) - {MANIFEST, CHECKSUMS})
+    if unlisted:
+        raise BundleMismatch(f"{unlisted[0]} is in the bundle but not in its manifest: verify "
+                             "runs nothing beside files it has checked; remove it, or ask for "
+                             "the bundle again")
+    links = sorted(p for p in present if (root / p).is_symlink())
+    if links:
+        raise BundleMismatch(f"{links[0]} is a symbolic link: a bundle holds plain files only")
     outside = [p for p in (*listed, *checksums) if p.startswith("/") or ".." in p.split("/")]
     if outside:
         raise BundleError(f"the bundle names a file outside itself: '{outside[0]}'")
@@ -172,50 +197,239 @@ def check_files(root: Path) -> tuple[Manifest, list[str]]:
     extra = sorted(set(checksums) - set(listed) - {MANIFEST})
     if extra:
         raise BundleMismatch(f"{CHECKSUMS} lists {extra[0]}, which the manifest does not")
-    present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
-    return manifest, sorted(present - set(listed) - {MANIFEST, CHECKSUMS})
+    return manifest
+
+
+def check_script(root: Path, target: str) -> None:
+    """Refuse a bundle script that is not byte for byte the one this neuropipe writes.
+
+    The script is code from whoever made the bundle; verify runs only a copy it can vouch for.
+    """
+    from neuropipe.pipeline.handoff.bundle import LAVA_SCRIPT_SOURCE
+
+    if target == "loihi":
+        name, ours = simulate.LAVA_SCRIPT, LAVA_SCRIPT_SOURCE
+    else:
+        from neuropipe.targets.spinnaker.target import SCRIPT as ours
+        name = simulate.PYNN_SCRIPT
+    if (root / name).read_bytes() != Path(ours).read_bytes():
+        raise BundleMismatch(f"{name} is not the script this neuropipe writes into bundles: "
+                             "verify does not run code it has not checked; verify with the "
+                             "neuropipe version the manifest names")
+
+
+def _npz(root: Path, name: str) -> dict[str, np.ndarray]:
+    """Every array of one of the bundle's ``.npz`` files; a damaged one is named."""
+    try:
+        with np.load(root / name, allow_pickle=False) as data:
+            return {k: np.asarray(data[k]) for k in data.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise BundleMismatch(f"{name} is damaged (not a readable .npz: {e}); its checksum "
+                             "was recomputed after the damage") from e
+
+
+def _array(arrays: dict[str, np.ndarray], name: str, key: str) -> np.ndarray:
+    if key not in arrays:
+        raise BundleMismatch(f"{name} lacks the array '{key}'")
+    return arrays[key]
 
 
 def _load_expected(root: Path) -> tuple[Any, ...]:
-    """Encoding, expected spikes, predicted classes, labels and readout; checked together."""
+    """Encoding, expected spikes, predicted classes, inputs and readout; checked together."""
     try:
         encoding = InputEncoding.read(root / "encoding.json")
-        with np.load(root / "reference" / "expected.npz", allow_pickle=False) as data:
-            expected = np.asarray(data["output_spikes"], dtype=bool)
-            predicted = np.asarray(data["predicted"])
-        with np.load(root / "reference" / "inputs.npz", allow_pickle=False) as data:
-            labels = np.asarray(data["labels"])
-        readout = None
-        if encoding.readout not in ("", "readout.npz"):
-            raise BundleError(f"encoding.json names an unexpected readout file "
-                              f"'{encoding.readout}'")
-        if encoding.readout:
-            with np.load(root / encoding.readout, allow_pickle=False) as data:
-                readout = (np.asarray(data["weight"]), np.asarray(data["bias"]))
-    except (NeuropipeError, OSError, KeyError, ValueError) as e:
-        raise BundleError(f"the bundle's reference files are not readable: {e}") from e
-    if expected.ndim != 3 or len(expected) != len(predicted) or len(labels) != len(expected):
-        raise BundleMismatch("reference/expected.npz: its arrays do not fit together")
-    decoded = decode(expected, encoding.window_start, encoding.window_stop, readout)
+    except NeuropipeError as e:
+        raise BundleMismatch(f"encoding.json is damaged: {e}") from e
+    expected_npz = _npz(root, "reference/expected.npz")
+    expected = _array(expected_npz, "reference/expected.npz", "output_spikes")
+    predicted = _array(expected_npz, "reference/expected.npz", "predicted")
+    inputs = _npz(root, "reference/inputs.npz")
+    labels = _array(inputs, "reference/inputs.npz", "labels")
+    readout = None
+    if encoding.readout not in ("", "readout.npz"):
+        raise BundleMismatch(f"encoding.json names an unexpected readout file "
+                             f"'{encoding.readout}'")
+    if encoding.readout:
+        arrays = _npz(root, encoding.readout)
+        readout = (_array(arrays, encoding.readout, "weight"),
+                   _array(arrays, encoding.readout, "bias"))
+    if expected.dtype != bool or expected.ndim != 3 or predicted.ndim != 1 or \
+            len(expected) != len(predicted) or labels.shape != predicted.shape:
+        raise BundleMismatch("reference/expected.npz: its arrays do not fit together or with "
+                             "reference/inputs.npz")
+    try:
+        decoded = decode(expected, encoding.window_start, encoding.window_stop, readout)
+    except ValueError as e:
+        raise BundleMismatch(f"{encoding.readout}: its shapes do not fit the output spikes "
+                             f"({e})") from e
     wrong = np.flatnonzero(decoded != predicted)
     if wrong.size:
         raise BundleMismatch(f"reference/expected.npz: sample {wrong[0]}'s predicted class "
                              f"{predicted[wrong[0]]} is not what its spikes decode to "
                              f"({decoded[wrong[0]]})")
-    return encoding, expected, predicted, labels, readout
+    window = _array(expected_npz, "reference/expected.npz", "window")
+    if window.tolist() != [encoding.window_start, encoding.window_stop]:
+        raise BundleMismatch("reference/expected.npz: its read-out window is not encoding.json's")
+    return encoding, expected, predicted, inputs, readout
+
+
+def _same(name: str, mine: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> None:
+    """Refuse ``theirs`` (a bundle file's arrays) unless it holds exactly ``mine``."""
+    for key in sorted(set(mine) | set(theirs)):
+        if key not in theirs or key not in mine:
+            raise BundleMismatch(f"{name}: the array '{key}' is in only one of the bundle's "
+                                 "file and what its model.nir and reference images give")
+        a, b = np.asarray(mine[key]), np.asarray(theirs[key])
+        if a.shape != b.shape or a.dtype != b.dtype or not np.array_equal(a, b):
+            raise BundleMismatch(f"{name}: '{key}' is not what the bundle's model.nir and "
+                                 "reference images give")
+
+
+def rebuild(root: Path, manifest: Manifest, encoding: InputEncoding,
+            inputs: dict[str, np.ndarray], readout: Any) -> np.ndarray:
+    """Rebuild every data file from ``model.nir`` and the reference images; compare each.
+
+    The target's own public functions (those ``neuropipe handoff`` made the files with) turn
+    the bundle's graph into the deployed network (``model.net`` must be what it quantises to;
+    ``network.npz`` what it gives), the chip input of the images, the host layer and readout.
+
+    Returns:
+        The fast simulator's output spikes of the reference inputs ``(N, steps, classes)``.
+    """
+    from neuropipe.models.nir_export import read_nir
+    from neuropipe.pipeline.handoff.bundle import _graph_dt
+    from neuropipe.pipeline.handoff.reference import (
+        loihi_reference,
+        readout_arrays,
+        spinnaker_reference,
+    )
+    from neuropipe.targets.chain import to_chain
+
+    try:
+        graph = read_nir(root / "model.nir")
+        chain = to_chain(graph, _graph_dt(root, graph))
+    except NeuropipeError as e:
+        raise BundleMismatch(f"model.nir is damaged or not a network this neuropipe deploys: "
+                             f"{e}") from e
+    images = _array(inputs, "reference/inputs.npz", "images")
+    labels = _array(inputs, "reference/inputs.npz", "labels")
+    make = loihi_reference if manifest.target == "loihi" else spinnaker_reference
+    deployed = root / ("model.net" if manifest.target == "loihi" else "network.npz")
+    try:
+        ref = make(chain, deployed, images.astype(np.float64), labels, encoding.encoding,
+                   encoding.timesteps, encoding.steps, encoding.seed or 0, encoding.dataset)
+    except RunDirError as e:  # drop the deployment's re-deploy hint: this is a bundle
+        raise BundleMismatch(str(e).split(": re-deploy with")[0].replace(
+            "the deployment's model.nir", "the bundle's model.nir")) from e
+    except (NeuropipeError, ValueError, OSError, KeyError) as e:
+        raise BundleMismatch(f"{deployed.name} does not fit model.nir or the reference "
+                             f"inputs: {e}") from e
+    _same("reference/inputs.npz", ref.inputs, inputs)
+    if ref.encoding.to_dict() != encoding.to_dict():
+        changed = [k for k, v in ref.encoding.to_dict().items() if encoding.to_dict()[k] != v]
+        raise BundleMismatch(f"encoding.json: '{changed[0]}' is not what the bundle's "
+                             "model.nir gives")
+    used = {"model.nir", deployed.name, "encoding.json", "reference/inputs.npz",
+            "reference/expected.npz", "README.md",
+            simulate.LAVA_SCRIPT if manifest.target == "loihi" else simulate.PYNN_SCRIPT}
+    if ref.host_layer is not None:
+        _same("host_layer.npz", ref.host_layer, _npz(root, "host_layer.npz"))
+        used.add("host_layer.npz")
+    mine = readout_arrays(chain)
+    if (mine is None) != (readout is None):
+        raise BundleMismatch("readout.npz: the bundle's model.nir "
+                             f"{'has no' if mine is None else 'has a'} host readout")
+    if mine is not None:
+        _same("readout.npz", mine, {"weight": readout[0], "bias": readout[1]})
+        used.add("readout.npz")
+    if ref.network is not None:
+        from neuropipe.targets.spinnaker.pynn_network import load
+
+        try:
+            meta, arrays = load(str(deployed))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            raise BundleMismatch(f"network.npz is damaged: {e}") from e
+        if meta != ref.network[0]:
+            raise BundleMismatch("network.npz: its metadata is not what model.nir gives")
+        _same("network.npz", ref.network[1], arrays)
+        _check_placement(root, manifest)
+        used.add("placement.json")
+    unused = sorted({f.path for f in manifest.files} - used)
+    if unused:
+        raise BundleMismatch(f"{unused[0]} is in the manifest but verify does not use it for "
+                             f"a {manifest.target} bundle of this model: it was not checked")
+    return np.asarray(ref.fast_output, dtype=bool)
+
+
+def _check_placement(root: Path, manifest: Manifest) -> None:
+    """``placement.json`` must give the manifest's resources (cores, chips, boards...)."""
+    from neuropipe.targets.registry import get_target
+
+    try:
+        placement = json.loads((root / "placement.json").read_text(encoding="utf-8"))
+        resources = get_target("spinnaker")._resources(  # the deployment's own reading
+            placement, manifest.resources.steps_per_sample)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise BundleMismatch(f"placement.json is damaged: {type(e).__name__}: {e}") from e
+    if resources.to_dict() != manifest.resources.to_dict():
+        raise BundleMismatch(f"placement.json does not give the manifest's resources (cores, "
+                             f"chips, boards): {resources.cores} cores on {resources.chips} "
+                             f"chip(s), the manifest says {manifest.resources.cores} on "
+                             f"{manifest.resources.chips}")
+
+
+def check_claims(root: Path, manifest: Manifest, encoding: InputEncoding, expected: np.ndarray,
+                 predicted: np.ndarray, labels: np.ndarray) -> None:
+    """The manifest's summary of ``reference/`` and the README must be what the files give."""
+    from neuropipe.pipeline.handoff.readme import render
+
+    ref = manifest.reference
+    window = expected[:, encoding.window_start:encoding.window_stop].sum(axis=(1, 2))
+    claims = (("samples", ref.samples, len(expected)),
+              ("labels", ref.labels, labels.tolist()),
+              ("predicted", ref.predicted, predicted.tolist()),
+              ("output_spikes", ref.output_spikes, window.tolist()))
+    for name, claimed, actual in claims:
+        if claimed != actual:
+            raise BundleMismatch(f"{MANIFEST}: reference.{name} is not what reference/ holds")
+    readme = Manifest.from_dict(manifest.to_dict())
+    readme.files = [f for f in readme.files if f.path != "README.md"]
+    if (root / "README.md").read_text(encoding="utf-8", errors="replace") != \
+            render(readme, encoding):
+        raise BundleMismatch("README.md is not the README this neuropipe writes for the "
+                             "bundle's manifest: it was edited")
+
+
+def _fast_agreement(manifest: Manifest, fast: np.ndarray, expected: np.ndarray) -> int:
+    """Samples on which the fast simulator gives the reference spikes; the manifest's claim."""
+    same = [bool(np.array_equal(a, b)) for a, b in zip(fast, expected, strict=True)] \
+        if fast.shape == expected.shape else [False] * len(expected)
+    claimed = manifest.reference.fast_simulator
+    if claimed.get("samples_identical") != sum(same) or claimed.get("samples") != len(same):
+        raise BundleMismatch(
+            f"{MANIFEST}: the fast simulator is said to agree on "
+            f"{claimed.get('samples_identical')} of {claimed.get('samples')} reference inputs; "
+            f"run again by verify it agrees on {sum(same)} of {len(same)}")
+    return sum(same)
 
 
 def verify_bundle(path: Path, show_progress: bool = False) -> VerifyResult:
     """Verify a bundle folder or ``.tar.gz``.
 
     Raises:
-        BundleError: Unreadable or incomplete bundle, or its network cannot be simulated.
-        BundleMismatch: The first file or reference sample that differs.
+        BundleError: Not a bundle, an incomplete one, or its network cannot be simulated.
+        BundleMismatch: The first file or reference sample that differs, is damaged, is not
+            listed, or is not used by verify.
     """
     started = time.perf_counter()
     with opened(path) as root:
-        manifest, unlisted = check_files(root)
-        encoding, expected, predicted, labels, readout = _load_expected(root)
+        manifest = check_files(root)
+        check_script(root, manifest.target)
+        encoding, expected, predicted, inputs, readout = _load_expected(root)
+        labels = inputs["labels"]
+        fast = rebuild(root, manifest, encoding, inputs, readout)
+        check_claims(root, manifest, encoding, expected, predicted, labels)
+        fast_identical = _fast_agreement(manifest, fast, expected)
         try:
             progress = make_progress()
             progress.disable = not show_progress  # rich's Progress then draws nothing
@@ -243,4 +457,4 @@ def verify_bundle(path: Path, show_progress: bool = False) -> VerifyResult:
         target=manifest.target, model=manifest.model, files=len(manifest.files) + 1,
         samples=len(expected), correct=int(np.sum(predicted == labels)),
         output_spikes=int(expected.sum()), simulator=manifest.reference.simulator,
-        seconds=time.perf_counter() - started, unlisted=unlisted)
+        seconds=time.perf_counter() - started, fast_identical=fast_identical)

@@ -121,8 +121,24 @@ def test_tampered_weight_is_caught_by_checksum_and_by_resimulation(loihi_bundle,
         f["layer/1/weight"][...] = -w
     code, _, err = run_cli(["handoff", "verify", str(bad)], capsys)
     assert code == 1 and "model.net" in err and "SHA-256" in err
-    reseal(bad)  # checksums now agree: only the re-simulation can tell
+    reseal(bad)  # checksums now agree: the graph it was quantised from tells
     code, _, err = run_cli(["handoff", "verify", str(bad)], capsys)
+    assert code == 1 and "model.net is not what the bundle's model.nir quantises to" in err, err
+
+
+def test_the_resimulation_is_compared_spike_for_spike(loihi_bundle, tmp_path, capsys,
+                                                      monkeypatch):
+    from neuropipe.pipeline.handoff import simulate
+
+    real = simulate.output_spikes
+
+    def one_spike_more(*args):
+        spikes = real(*args)
+        spikes[0, -1, 0] = ~spikes[0, -1, 0]
+        return spikes
+
+    monkeypatch.setattr(simulate, "output_spikes", one_spike_more)
+    code, _, err = run_cli(["handoff", "verify", str(loihi_bundle)], capsys)
     assert code == 1 and "sample 0" in err and "output spikes differ" in err, err
 
 
@@ -261,7 +277,19 @@ def test_spinnaker_bundle_verifies_on_nest_and_catches_a_tampered_network(deploy
         np.savez_compressed(fh, **arrays)
     reseal(tmp_path / "moved")
     code, _, err = run_cli(["handoff", "verify", moved], capsys)
-    assert code == 1 and "output spikes differ" in err, err
+    assert code == 1 and "network.npz" in err and "model.nir" in err, err
+
+
+def test_spinnaker_placement_must_give_the_manifests_resources(deployed, tmp_path, capsys):
+    bundle = tmp_path / "spinnaker"
+    assert run_cli(["handoff", str(deployed), "--target", "spinnaker", "--out", str(bundle),
+                    "--reference-inputs", "1"], capsys)[0] == 0
+    placement = json.loads((bundle / "placement.json").read_text())
+    placement["populations"][0]["cores"].pop()
+    (bundle / "placement.json").write_text(json.dumps(placement))
+    reseal(bundle)
+    code, _, err = run_cli(["handoff", "verify", str(bundle)], capsys)
+    assert code == 1 and "placement.json does not give the manifest's resources" in err, err
 
 
 def write_recurrent_graph(path, n, seed, timesteps, encoding, readout):
@@ -331,3 +359,132 @@ def test_recurrent_layer_with_host_input_names_the_convert_command(tmp_path, cap
     code, _, err = run_cli(["handoff", str(results), "--target", "loihi", "--out",
                             str(tmp_path / "bundle"), "--reference-inputs", "1"], capsys)
     assert code == 0, err
+
+
+# Issue 22: a bundle comes from someone else; verify runs nothing it has not checked.
+
+PLANT = "import pathlib\npathlib.Path({marker!r}).write_text('ran')\n"
+
+
+def plant(folder, marker, name="numpy.py"):
+    (folder / name).write_text(PLANT.format(marker=str(marker)))
+
+
+def add_to_manifest(bundle, path):
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"].append({"type": "handoff-file", "schema_version": 1, "path": path,
+                              "sha256": "", "bytes": 0, "role": ""})
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    reseal(bundle)
+
+
+def test_a_planted_module_is_refused_before_anything_runs(loihi_bundle, tmp_path, capsys):
+    marker = tmp_path / "marker"
+    bad = copy_of(loihi_bundle, tmp_path)
+    plant(bad, marker)
+    code, _, err = run_cli(["handoff", "verify", str(bad)], capsys)
+    assert code == 1 and "numpy.py" in err and "not in its manifest" in err, err
+    assert len(err.strip().splitlines()) == 1 and not marker.exists()
+    add_to_manifest(bad, "numpy.py")  # listed and sealed: still never imported
+    code, _, err = run_cli(["handoff", "verify", str(bad)], capsys)
+    assert code == 1 and "numpy.py" in err and "not checked" in err, err
+    assert not marker.exists()
+
+
+def test_scripts_run_isolated_from_the_folder_beside_them(tmp_path):
+    """``python -I``: a numpy.py beside the script is not what ``import numpy`` finds."""
+    from neuropipe.pipeline.handoff.simulate import _run
+
+    marker, work = tmp_path / "marker", tmp_path / "work"
+    work.mkdir()
+    plant(tmp_path, marker)
+    (tmp_path / "script.py").write_text(
+        "import numpy\nnumpy.savez('spikes.npz', x=numpy.zeros(1))\n")
+    _run([str(tmp_path / "script.py")], "a script", work)
+    assert (work / "spikes.npz").is_file() and not marker.exists()
+
+
+@pytest.mark.parametrize("name, damage, words", [
+    ("run_lava.py", b"", "not the script this neuropipe writes"),
+    ("reference/expected.npz", "truncate", "reference/expected.npz is damaged"),
+    ("reference/inputs.npz", b"", "reference/inputs.npz is damaged"),
+    ("host_layer.npz", b"", "host_layer.npz is damaged"),
+    ("README.md", b"# a README\n", "README.md"),
+])
+def test_damaged_files_under_recomputed_checksums_are_one_line_exit_1(
+        loihi_bundle, tmp_path, capsys, name, damage, words):
+    bad = copy_of(loihi_bundle, tmp_path)
+    data = (bad / name).read_bytes()
+    (bad / name).write_bytes(data[:len(data) // 2] if damage == "truncate" else damage)
+    reseal(bad)
+    code, _, err = run_cli(["handoff", "verify", str(bad)], capsys)
+    assert code == 1 and words in err, err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_a_host_layer_that_does_not_give_the_chip_input_is_caught(loihi_bundle, tmp_path,
+                                                                   capsys):
+    bad = copy_of(loihi_bundle, tmp_path)
+    with np.load(bad / "host_layer.npz") as data:
+        arrays = dict(data)
+    arrays["weight"] = arrays["weight"] * 1.01
+    np.savez(bad / "host_layer.npz", **arrays)
+    reseal(bad)
+    code, _, err = run_cli(["handoff", "verify", str(bad)], capsys)
+    assert code == 1 and "host_layer.npz: 'weight'" in err, err
+
+
+def rewrite_expected(bundle, change):
+    """Change the expected spikes, then cover every track: classes, manifest, checksums."""
+    from neuropipe.pipeline.handoff.encoding import decode
+
+    with np.load(bundle / "reference" / "expected.npz") as data:
+        arrays = dict(data)
+    spikes = change(arrays["output_spikes"].copy())
+    assert spikes.sum() == arrays["output_spikes"].sum()  # the totals are kept
+    assert not np.array_equal(spikes, arrays["output_spikes"])
+    start, stop = arrays["window"]
+    arrays.update(output_spikes=spikes, predicted=decode(spikes, start, stop))
+    np.savez(bundle / "reference" / "expected.npz", **arrays)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["reference"]["predicted"] = arrays["predicted"].tolist()
+    manifest["reference"]["output_spikes"] = spikes[:, start:stop].sum(axis=(1, 2)).tolist()
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    reseal(bundle)
+
+
+def _shift_one_spike(spikes):
+    k, t, n = np.argwhere(spikes[:, :-1] & ~spikes[:, 1:])[0]
+    spikes[k, t, n], spikes[k, t + 1, n] = False, True
+    return spikes
+
+
+def _swap_samples(spikes):
+    k = next(k for k in range(1, len(spikes)) if not np.array_equal(spikes[0], spikes[k]))
+    spikes[[0, k]] = spikes[[k, 0]]
+    return spikes
+
+
+def _permute_neurons(spikes):
+    counts = spikes.sum(axis=(0, 1))
+    a, b = np.argsort(counts)[-1], np.argsort(counts)[0]
+    spikes[..., [a, b]] = spikes[..., [b, a]]
+    return spikes
+
+
+@pytest.mark.parametrize("change", [_shift_one_spike, _swap_samples, _permute_neurons])
+def test_tampering_that_keeps_the_totals_is_caught(loihi_bundle, tmp_path, capsys, change):
+    bad = copy_of(loihi_bundle, tmp_path)
+    rewrite_expected(bad, change)
+    code, _, err = run_cli(["handoff", "verify", str(bad)], capsys)
+    assert code == 1 and "error: " in err, err
+
+
+def test_the_fast_path_agreement_is_recomputed_not_trusted(loihi_bundle, tmp_path, capsys):
+    bad = copy_of(loihi_bundle, tmp_path)
+    manifest = json.loads((bad / "manifest.json").read_text())
+    manifest["reference"]["fast_simulator"]["samples_identical"] -= 1
+    (bad / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    reseal(bad)
+    code, _, err = run_cli(["handoff", "verify", str(bad)], capsys)
+    assert code == 1 and f"run again by verify it agrees on {REFS} of {REFS}" in err, err
