@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import os
 import typing
 from pathlib import Path
@@ -72,6 +73,15 @@ class Record:
         if missing:
             raise RunDirError(f"'{tag}' record lacks {', '.join(missing)}: it is damaged or was "
                               "written by another version; re-run the stage that wrote it")
+        for name, optional in _float_fields(cls).items():
+            value = data[name]
+            if not (value is None and optional) and not _is_finite_number(value):
+                raise RunDirError(f"'{tag}' record's '{name}' is {json.dumps(value)[:40]}, not a "
+                                  "finite number: it is damaged; re-run the stage that wrote it")
+        bad = _non_finite(data)
+        if bad:
+            raise RunDirError(f"'{tag}' record holds {bad}, which is not a finite number: it is "
+                              "damaged; re-run the stage that wrote it")
         kwargs = {f.name: _decode(data[f.name]) for f in dataclasses.fields(cls)}
         for name, (shape, kind) in _nested_records(cls).items():
             if not _holds(kwargs[name], shape, kind):
@@ -133,6 +143,42 @@ def _nested_records(cls: type) -> dict[str, tuple[str, type[Record]]]:
                 and issubclass(args[1], Record):
             out[f.name] = ("dict", args[1])
     return out
+
+
+@functools.cache
+def _float_fields(cls: type) -> dict[str, bool]:
+    """Fields of ``cls`` declared ``float`` (``True`` where ``None`` is allowed too)."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):
+        return {}
+    out = {}
+    for f in dataclasses.fields(cls):
+        hint = hints.get(f.name)
+        if hint is float:
+            out[f.name] = False
+        elif set(typing.get_args(hint)) == {float, type(None)}:
+            out[f.name] = True
+    return out
+
+
+def _is_finite_number(value: Any) -> bool:
+    """An int or float (not a bool) that is neither NaN nor infinite."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
+def _non_finite(value: Any) -> str:
+    """The first NaN or infinity anywhere in decoded JSON (``json`` reads them), or ``''``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    children = value.values() if isinstance(value, dict) else (
+        value if isinstance(value, list) else ())
+    for child in children:
+        found = _non_finite(child)
+        if found:
+            return found
+    return ""
 
 
 def _holds(value: Any, shape: str, kind: type[Record]) -> bool:

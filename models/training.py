@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from neuropipe.core.errors import ModelError
 from neuropipe.models.local import LocalLearner
 from neuropipe.models.snn import SpikingNet
 
@@ -96,6 +97,10 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
                                            label_smoothing=label_smoothing)
         if rate is not None:
             loss = loss + rate_penalty * rate.mean()
+        if not torch.isfinite(loss):
+            raise ModelError(f"training diverged: the loss is {float(loss.detach())} after "
+                             f"{seen:,} samples of this epoch; lower --lr (or the rate "
+                             "penalty) and train again")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
+from typing import Any
 
 import typer
 
@@ -65,6 +67,26 @@ def _root(ctx: typer.Context) -> None:
 _register()
 
 
+def _finite_only(command: Any) -> None:
+    """Give every parameter of ``command`` and its subcommands a check refusing NaN and inf."""
+    for param in command.params:
+        if not getattr(param.callback, "refuses_non_finite", False):
+            param.callback = _refusing_non_finite(param.callback)
+    for sub in getattr(command, "commands", {}).values():
+        _finite_only(sub)
+
+
+def _refusing_non_finite(callback: Any) -> Any:
+    def check(ctx: Any, param: Any, value: Any) -> Any:
+        for v in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(v, float) and not math.isfinite(v):
+                raise typer.BadParameter(f"{v} is not a finite number", ctx=ctx, param=param)
+        return callback(ctx, param, value) if callback is not None else value
+
+    check.refuses_non_finite = True  # type: ignore[attr-defined]
+    return check
+
+
 INTERRUPTED = "error: interrupted; files already written are kept (train: re-run with --resume)"
 
 
@@ -80,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The exit status (also raised as ``SystemExit`` by typer for usage errors).
     """
+    command = typer.main.get_command(app)
+    _finite_only(command)
     try:
-        result = app(args=argv, prog_name="neuropipe", standalone_mode=False)
+        result = command(args=argv, prog_name="neuropipe", standalone_mode=False)
     except NeuropipeError as e:
         print(f"error: {e}", file=sys.stderr)
         code = e.exit_code
@@ -95,7 +119,14 @@ def main(argv: list[str] | None = None) -> int:
         code = getattr(e, "exit_code", 2)
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    except (KeyboardInterrupt, typer.Abort):
+    except typer.Abort as e:
+        if isinstance(e.__context__, EOFError):  # click turns EOFError into Abort too
+            print(f"error: a file ended early ({e.__context__ or 'EOFError'}): it is empty or "
+                  "truncated; re-create it with the command that wrote it", file=sys.stderr)
+            return _exit(2, argv)
+        print(INTERRUPTED, file=sys.stderr)
+        code = InterruptedRun.exit_code
+    except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
         code = InterruptedRun.exit_code
     else:

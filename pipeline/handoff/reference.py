@@ -11,6 +11,7 @@ the fast simulator's output is kept to state how far it agrees.
 from __future__ import annotations
 
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,7 +164,12 @@ def spinnaker_reference(chain: Any, deployed_network: Path, x: np.ndarray, label
     spikes = (poisson_spikes(xs, timesteps, np.random.default_rng(seed))
               if encoding == "poisson" else None)
     meta, arrays = network_file(chain, timesteps, encoding, steps, xs, spikes)
-    old_meta, old_arrays = load(str(deployed_network))
+    try:
+        old_meta, old_arrays = load(str(deployed_network))
+    except (EOFError, OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        raise RunDirError(f"{deployed_network} is damaged ({type(e).__name__}: {e}): re-deploy "
+                          f"with 'neuropipe convert {deployed_network.parent.parent.parent} "
+                          "--target spinnaker --force'") from e
     inputs_key = "input_current" if encoding == "constant" else "input_spikes"
     differs = [k for k in sorted(set(arrays) | set(old_arrays)) if k != inputs_key and (
         k not in arrays or k not in old_arrays or not np.array_equal(arrays[k], old_arrays[k]))]

@@ -488,3 +488,13 @@ def test_the_fast_path_agreement_is_recomputed_not_trusted(loihi_bundle, tmp_pat
     reseal(bad)
     code, _, err = run_cli(["handoff", "verify", str(bad)], capsys)
     assert code == 1 and f"run again by verify it agrees on {REFS} of {REFS}" in err, err
+
+
+def test_an_empty_deployed_network_is_named_not_called_an_interruption(deployed, tmp_path,
+                                                                       capsys):
+    run = shutil.copytree(deployed, tmp_path / "run")
+    (run / "targets" / "spinnaker" / "network.npz").write_bytes(b"")
+    code, _, err = run_cli(["handoff", str(run), "--target", "spinnaker", "--out",
+                            str(tmp_path / "b")], capsys)
+    assert code == 2 and "network.npz is damaged" in err and "interrupted" not in err, err
+    assert not (tmp_path / "b").exists()
