@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
 import sys
 from typing import Any
 
@@ -87,6 +89,25 @@ def _refusing_non_finite(callback: Any) -> Any:
     return check
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    """SIGTERM (``kill``, ``timeout``) ends a command as Ctrl-C does: staging is removed."""
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Any:
+    """Handle SIGTERM like Ctrl-C while a command runs (in the main thread only)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 INTERRUPTED = "error: interrupted; files already written are kept (train: re-run with --resume)"
 
 
@@ -105,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     _finite_only(command)
     try:
-        result = command(args=argv, prog_name="neuropipe", standalone_mode=False)
+        with _sigterm_as_ctrl_c():
+            result = command(args=argv, prog_name="neuropipe", standalone_mode=False)
     except NeuropipeError as e:
         print(f"error: {e}", file=sys.stderr)
         code = e.exit_code

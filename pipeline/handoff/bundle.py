@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from neuropipe.core.errors import (
 )
 from neuropipe.core.files import check_writable, umask_mode, write_error, write_text_atomic
 from neuropipe.core.rundir import RunDir
+from neuropipe.core.staging import make_staging, remove_staging
 from neuropipe.pipeline.handoff import simulate
 from neuropipe.pipeline.handoff.encoding import decode
 from neuropipe.pipeline.handoff.manifest import (
@@ -123,8 +123,7 @@ def make_bundle(config: HandoffConfig) -> tuple[Manifest, Path]:
     x, labels, dataset, notes = _reference_images(run_root, record, config.reference_inputs)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial",
-                                        dir=out.parent))
+        staging = make_staging(out.parent, f".{out.name}.", ".partial")
         staging.chmod(umask_mode(0o777))
     except OSError as e:
         raise write_error(e, out.parent, fix) from e
@@ -141,7 +140,7 @@ def make_bundle(config: HandoffConfig) -> tuple[Manifest, Path]:
     except OSError as e:
         raise write_error(e, out, f"{fix}; nothing was written at {out}") from e
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_staging(staging)
     return manifest, out
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from neuropipe.core.errors import (
 )
 from neuropipe.core.files import check_writable, umask_mode, write_bytes_atomic, write_error
 from neuropipe.core.rundir import RunDir
+from neuropipe.core.staging import exclusive, make_staging, remove_staging
 from neuropipe.pipeline.progress import console, make_progress
 from neuropipe.targets.base import Workload
 from neuropipe.targets.records import DeploymentRecord, Provenance
@@ -148,12 +149,20 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
         from neuropipe.reports.meter import Meter
 
         options["meter"] = Meter()
+    held = contextlib.ExitStack()  # one convert per run and target at a time
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{config.target}.", dir=final.parent))
+        held.enter_context(exclusive(final.parent / f".{config.target}.lock", str(final)))
+        if not config.force:  # again, now that no other convert can be writing it
+            _refuse_to_replace(final / "deployment.json")
+        staging = make_staging(final.parent, f".{config.target}.")
         staging.chmod(umask_mode(0o777))
     except OSError as e:
+        held.close()
         raise write_error(e, final.parent, fix) from e
+    except BaseException:
+        held.close()
+        raise
     try:
         with make_progress() as progress:
             record = target.deploy(workload, staging, progress=progress, **options)
@@ -170,15 +179,13 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
         record.write(staging / "deployment.json")
         _swap_in(staging, final)
     except KeyboardInterrupt as e:
-        shutil.rmtree(staging, ignore_errors=True)
         raise InterruptedRun(f"interrupted; nothing was written and any earlier deployment in "
                              f"{final} is kept") from e
     except OSError as e:
-        shutil.rmtree(staging, ignore_errors=True)
         raise write_error(e, final, f"{fix}; any earlier deployment is kept") from e
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    finally:
+        remove_staging(staging)  # after the swap, only its PID marker is left
+        held.close()
     if Path(config.source).is_dir() and prepared.own_settings:
         # The run's model.nir is the trained model with its own settings; a deployment with
         # other steps or encoding keeps its graph in its own folder only.

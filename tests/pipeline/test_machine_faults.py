@@ -83,3 +83,116 @@ def test_an_empty_npz_is_a_damaged_file_not_an_interruption(capsys, monkeypatch)
     monkeypatch.setattr(footprint, "strubell_footprint", empty_file)
     code, _, err = run_cli(["footprint", "--power-w", "1", "--hours", "1"], capsys)
     assert code == 2 and "interrupted" not in err and "empty or truncated" in err, err
+
+
+def test_sigterm_is_handled_like_ctrl_c(capsys, monkeypatch):
+    import os
+    import signal
+    import time
+
+    from neuropipe.reports import footprint
+
+    def terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # never reached: the handler raises at once
+
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(footprint, "strubell_footprint", terminated)
+    code, _, err = run_cli(["footprint", "--power-w", "1", "--hours", "1"], capsys)
+    assert code == 130 and err.startswith("error: interrupted"), err
+    assert signal.getsignal(signal.SIGTERM) is previous  # put back afterwards
+
+
+def dead_pid():
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_staging_is_removed_only_when_its_process_is_gone(tmp_path):
+    import os
+
+    from neuropipe.core.staging import make_staging, remove_stale
+
+    for name, pid in ((".loihi.dead", dead_pid()), (".loihi.live", os.getpid()),
+                      (".spinnaker.dead", dead_pid())):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.net").write_bytes(b"partial")
+        (tmp_path / f"{name}.pid").write_text(f"{pid}\n")
+    (tmp_path / ".loihi.nomarker").mkdir()
+    assert remove_stale(tmp_path, ".loihi.") == [tmp_path / ".loihi.dead"]
+    new = make_staging(tmp_path, ".loihi.")
+    assert (tmp_path / f"{new.name}.pid").read_text() == f"{os.getpid()}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".loihi.live", ".loihi.live.pid", ".loihi.nomarker", ".spinnaker.dead",
+         ".spinnaker.dead.pid", new.name, f"{new.name}.pid"])
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from neuropipe.core.staging import exclusive
+with exclusive(Path(sys.argv[1]), "it"):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """Another process holding a lock file until the test ends."""
+    import subprocess
+    import sys
+
+    def hold(lock):
+        child = subprocess.Popen([sys.executable, "-c", HOLD, str(lock)],
+                                 stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "held"
+        children.append(child)
+        return child
+
+    children = []
+    yield hold
+    for child in children:
+        child.kill()
+        child.wait()
+
+
+def test_a_lock_held_by_another_process_is_refused_naming_it(tmp_path, holder):
+    from neuropipe.core.staging import exclusive
+
+    lock = tmp_path / ".loihi.lock"
+    child = holder(lock)
+    with pytest.raises(RunDirError, match=f"another neuropipe \\(PID {child.pid}\\)"):
+        with exclusive(lock, "the deployment"):
+            pass
+    child.kill()
+    child.wait()
+    with exclusive(lock, "the deployment"):
+        assert lock.read_text() == f"{__import__('os').getpid()}\n"
+    assert not lock.exists()  # removed with the lock: nothing is left in targets/
+
+
+def test_two_converts_at_once_the_second_is_refused(tmp_path, idx_dir, holder, capsys):
+    from tests.pipeline.test_failure_paths import small_nir
+
+    idx_dir(tmp_path / "idx", n_train=10, n_test=6)
+    small_nir(tmp_path / "m.nir")
+    targets = tmp_path / "m.neuropipe" / "targets"
+    targets.mkdir(parents=True)
+    (targets / ".loihi.stale").mkdir()
+    (targets / ".loihi.stale.pid").write_text(f"{dead_pid()}\n")
+    args = ["convert", str(tmp_path / "m.nir"), "--timesteps", "3", "--verify-samples", "0",
+            "--data-dir", str(tmp_path / "idx")]
+    child = holder(targets / ".loihi.lock")
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and f"another neuropipe (PID {child.pid}) is writing" in err, err
+    assert not (targets / "loihi").exists()
+    child.kill()
+    child.wait()
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in targets.iterdir()) == ["loihi"]  # the stale staging too
