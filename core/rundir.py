@@ -165,3 +165,23 @@ def default_run_path(model: str, root: Path = DEFAULT_RUNS_ROOT) -> Path:
         n += 1
         candidate = root / f"{model}-{stamp}-{n}"
     return candidate
+
+
+def refuse_inside_targets(out: str | Path, flag: str = "--out") -> None:
+    """Refuse an output inside a run's ``targets/``, whose folders ``convert`` replaces.
+
+    A run's ``targets/`` is a folder of that name beside the run's ``config.json``, or one
+    holding a deployment (``*/deployment.json``, as a bare graph's results do).
+
+    Raises:
+        InputError: Naming the ``targets/`` folder.
+    """
+    from neuropipe.core.errors import InputError
+
+    resolved = Path(out).resolve()
+    for folder in (resolved, *resolved.parents):
+        if folder.name == "targets" and folder.is_dir() and (
+                (folder.parent / "config.json").is_file()
+                or any(folder.glob("*/deployment.json"))):
+            raise InputError(f"{flag} {out} is inside {folder}, whose folders 'neuropipe "
+                             "convert' replaces: choose a folder outside it")

@@ -28,7 +28,7 @@ from neuropipe.core.errors import (
     TargetError,
 )
 from neuropipe.core.files import check_writable, umask_mode, write_error, write_text_atomic
-from neuropipe.core.rundir import RunDir
+from neuropipe.core.rundir import RunDir, refuse_inside_targets
 from neuropipe.core.staging import make_staging, remove_staging
 from neuropipe.pipeline.handoff import simulate
 from neuropipe.pipeline.handoff.encoding import decode
@@ -115,6 +115,7 @@ def make_bundle(config: HandoffConfig) -> tuple[Manifest, Path]:
     if config.reference_inputs < 1:
         raise InputError(f"--reference-inputs must be at least 1, got {config.reference_inputs}")
     out = Path(config.out)
+    refuse_inside_targets(out)
     _refuse_existing(out, config.force)
     run_root = Path(config.run)
     record, folder = _deployment(run_root, config.target)

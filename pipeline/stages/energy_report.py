@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from neuropipe.core.errors import RunDirError
-from neuropipe.core.rundir import RunDir
+from neuropipe.core.rundir import RunDir, refuse_inside_targets
 from neuropipe.models.records import TrainConfig, TrainMetrics
 from neuropipe.reports.comparison import (
     Comparison,
@@ -70,6 +70,7 @@ def run_energy_report(config: ReportConfig) -> tuple[EnergyReport, Path, list[st
     if config.accuracy is not None:
         check_threshold(config.accuracy)
     out = config.out or DEFAULT_OUT
+    refuse_inside_targets(out)
     check_out(out)
     comparison = read_runs(config.runs)
     stamp = _dt.datetime.now().astimezone().isoformat(timespec="seconds")

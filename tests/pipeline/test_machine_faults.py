@@ -196,3 +196,19 @@ def test_two_converts_at_once_the_second_is_refused(tmp_path, idx_dir, holder, c
     code, _, err = run_cli(args, capsys)
     assert code == 0, err
     assert sorted(p.name for p in targets.iterdir()) == ["loihi"]  # the stale staging too
+
+
+@pytest.mark.parametrize("args", [
+    ["handoff", "RUN", "--target", "loihi", "--out", "RUN/targets/bundle"],
+    ["handoff", "RUN", "--target", "loihi", "--out", "RUN/targets/loihi/b.tar.gz"],
+    ["energy-report", "RUN", "--out", "RUN/targets/report"],
+    ["energy-report", "RUN", "--out", "RUN/targets"],
+])
+def test_outputs_inside_a_runs_targets_are_refused(tmp_path, capsys, args):
+    run = tmp_path / "run"
+    (run / "targets" / "loihi").mkdir(parents=True)
+    (run / "config.json").write_text("{}")
+    before = sorted(run.rglob("*"))
+    code, _, err = run_cli([a.replace("RUN", str(run)) for a in args], capsys)
+    assert code == 2 and f"is inside {run / 'targets'}" in err, err
+    assert len(err.strip().splitlines()) == 1 and sorted(run.rglob("*")) == before
