@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -103,5 +104,11 @@ def check_writable(folder: str | os.PathLike[str], fix: str = "choose another fo
 
 def write_error(error: OSError, path: str | os.PathLike[str], fix: str) -> WriteError:
     """The one-line ``WriteError`` for an ``OSError`` raised while writing ``path``."""
-    name = error.filename or path
-    return WriteError(f"cannot write {name}: {error.strerror or error}; {fix}")
+    name = Path(path)
+    if error.filename:  # a file inside the destination, but never a source or a temporary
+        inner = Path(os.fsdecode(error.filename)).resolve()
+        if name.resolve() in inner.parents and not inner.name.startswith("."):
+            name = inner
+    reason = "no space left on the device" if error.errno == errno.ENOSPC else (
+        error.strerror or error)
+    return WriteError(f"cannot write {name}: {reason}; {fix}")

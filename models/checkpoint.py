@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import pickle
 import zipfile
 from pathlib import Path
@@ -11,16 +12,22 @@ import torch
 from torch import nn
 
 from neuropipe.core.errors import ModelError
-from neuropipe.core.files import atomic_path
+from neuropipe.core.files import write_bytes_atomic
 from neuropipe.core.rundir import RunDir
 from neuropipe.models.records import TrainConfig
 from neuropipe.models.zoo import ModelOptions, build_model
 
 
 def save_atomic(obj: Any, path: Path) -> None:
-    """``torch.save`` ``obj`` to ``path`` through a temporary file and a rename."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    """``torch.save`` ``obj`` to ``path`` through a temporary file and a rename.
+
+    The bytes are made in memory first: torch's own writer turns a full disk into a
+    ``RuntimeError`` (``unexpected pos``), a plain write gives the ``OSError`` (ENOSPC) that
+    names the destination.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def load_safely(path: Path) -> Any:

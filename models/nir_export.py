@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from neuropipe.core.errors import GraphError
-from neuropipe.core.files import atomic_path
+from neuropipe.core.files import write_bytes_atomic
 from neuropipe.models.norse_import import import_norse_torch
 from neuropipe.models.snn import DT, SpikingNet
 
@@ -173,11 +173,18 @@ def export_recurrent(w_in: Any, b_in: Any, w_rec: Any, tau: float, v_threshold: 
 
 
 def write_nir(graph: Any, path: Path) -> None:
-    """Write ``graph`` to ``path`` atomically (through a temporary file)."""
+    """Write ``graph`` to ``path`` atomically (through a temporary file).
+
+    The HDF5 bytes are made in memory first: HDF5 writing into a full disk fails in its
+    destructors (a traceback per object, then a crash), a plain write gives one ``OSError``.
+    """
+    import io
+
     import nir
 
-    with atomic_path(path) as tmp:
-        nir.write(str(tmp), graph)
+    buffer = io.BytesIO()
+    nir.write(buffer, graph)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def read_nir(path: Path) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shutil
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -204,6 +205,7 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
     if resume and force:
         raise InputError("--resume continues the run in --out and --force replaces it: "
                          "choose one")
+    existed = True
     if resume:  # the run's own data, as saved in its configuration
         run, config, aside = open_run(config, out, resume, force, given)
         check_writable(run.root, "make it writable, or copy the run elsewhere and resume "
@@ -213,6 +215,7 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
         out = out or default_run_path(config.model)
         check_writable(out, "choose another --out")
         data = load_dataset(config.dataset, config.data_dir)  # before touching the disk
+        existed = Path(out).is_dir()
         run, config, aside = open_run(config, out, resume, force)
     for note in data.notes:
         console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
@@ -220,6 +223,7 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
         outcome = _train_run(config, run, data, resume)
     except BaseException as e:
         interrupted = isinstance(e, KeyboardInterrupt | InterruptedRun)
+        new = not resume and aside is None and not run.checkpoint.is_file()
         if aside is not None and not run.checkpoint.is_file():
             aside.restore()  # not one epoch of the new run: the earlier run is worth more
             aside = None
@@ -229,11 +233,25 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
         if isinstance(e, KeyboardInterrupt):
             raise InterruptedRun(f"interrupted before the first epoch; re-run, or continue "
                                  f"with --resume --out {run.root}") from e
+        if new and not interrupted:
+            _discard_new_run(run.root, existed)  # a full disk, a divergence: no epoch to keep
         raise
     finally:
         if aside is not None:
             aside.discard()
     return outcome
+
+
+def _discard_new_run(root: Path, existed: bool) -> None:
+    """Remove what a new run wrote before it saved an epoch (the folder too, if it made it)."""
+    if existed:
+        for path in root.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _train_run(config: TrainConfig, run: RunDir, data: Dataset, resume: bool) -> TrainOutcome:
@@ -371,8 +389,10 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
             record = energy_record(per_epoch={k: Measurement.from_dict(v)
                                               for k, v in energy.windows.items()},
                                    machine=machine_conditions(energy.machine))
-            with _writes_to(run, f"{epoch - 1} earlier epoch(s) are saved; make room or make "
-                                 f"it writable, then continue with --resume --out {run.root}"):
+            fix = (f"{epoch - 1} earlier epoch(s) are saved; make room or make it writable, "
+                   f"then continue with --resume --out {run.root}") if run.checkpoint.is_file() \
+                else "no epoch was saved and the new run is removed; make room and train again"
+            with _writes_to(run, fix):
                 learned = ({"learner": model.learner_state()} if optimizer is None
                            else {"optimizer": optimizer.state_dict()})
                 save_atomic({"epoch": epoch, "model": model.state_dict(), **learned,

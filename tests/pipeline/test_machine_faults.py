@@ -212,3 +212,56 @@ def test_outputs_inside_a_runs_targets_are_refused(tmp_path, capsys, args):
     code, _, err = run_cli([a.replace("RUN", str(run)) for a in args], capsys)
     assert code == 2 and f"is inside {run / 'targets'}" in err, err
     assert len(err.strip().splitlines()) == 1 and sorted(run.rglob("*")) == before
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 12 kB tmpfs (root only; the test is skipped where mounting is not permitted)."""
+    import subprocess
+
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12k", "tmpfs", str(folder)],
+                             capture_output=True).returncode == 0
+    if not mounted:
+        pytest.skip("mounting a tmpfs is not permitted here")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_during_training_is_one_line_and_leaves_nothing(tiny_disk, capsys):
+    code, _, err = run_cli(["train", "mlp", "--limit-train", "64", "--limit-test", "32",
+                            "--out", str(tiny_disk / "run")], capsys)
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 2 and errors == [
+        f"error: cannot write {tiny_disk / 'run'}: no space left on the device; no epoch was "
+        "saved and the new run is removed; make room and train again"], err
+    assert "Traceback" not in err and list(tiny_disk.iterdir()) == []
+
+
+def test_a_full_disk_during_convert_is_one_line_and_leaves_no_file(tiny_disk, tmp_path,
+                                                                   idx_dir, capsys):
+    from tests.pipeline.test_failure_paths import small_nir
+
+    idx_dir(tmp_path / "idx", n_train=10, n_test=6)
+    small_nir(tmp_path / "m.nir")
+    out = tiny_disk / "out"
+    code, _, err = run_cli(["convert", str(tmp_path / "m.nir"), "--target", "cpu", "--timesteps",
+                            "3", "--data-dir", str(tmp_path / "idx"), "--out", str(out)], capsys)
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 2 and "no space left" in err and str(out / "targets" / "cpu") in err, err
+    assert len(errors) == 1 and "Traceback" not in err  # beside the progress bar
+    assert [p for p in tiny_disk.rglob("*") if not p.is_dir()] == []
+
+
+def test_a_write_error_names_the_destination_not_the_source(tmp_path):
+    import errno
+
+    from neuropipe.core.files import write_error
+
+    full = OSError(errno.ENOSPC, "No space left on device", "/elsewhere/model.net")
+    assert str(write_error(full, tmp_path / "bundle", "choose another --out")) == (
+        f"cannot write {tmp_path / 'bundle'}: no space left on the device; choose another --out")
+    inner = OSError(errno.EACCES, "Permission denied", str(tmp_path / "bundle" / "a.npz"))
+    assert str(write_error(inner, tmp_path / "bundle", "fix")).startswith(
+        f"cannot write {tmp_path / 'bundle' / 'a.npz'}: Permission denied")
