@@ -181,7 +181,9 @@ class AsicTarget:
             for o in host_ops.ann_layer_ops(layers, shapes,
                                             {k: v / n for k, v in nonzero.items()})]
         counts = Counts(ops={"dense_macs": float(sum(r.ops["dense"] for r in reports)),
-                             "effective_macs": float(sum(r.ops["effective"] for r in reports))})
+                             "dense_acs": 0.0,
+                             "effective_macs": float(sum(r.ops["effective"] for r in reports)),
+                             "effective_acs": 0.0})
         shutil.copyfile(workload.onnx, out_dir / "model.onnx")
         return deployment_record(
             self.name, accuracy=float(np.mean(preds == labels)),

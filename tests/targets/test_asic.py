@@ -131,7 +131,8 @@ def test_one_dense_ann_layer_by_hand(tmp_path):
     # Dense: 6 connections per image. Zero-skip on 8-bit weights: image 1 has pixels 0 and 1
     # (fan-out 2 and 0: 0.001 quantises to 0), image 2 pixel 2 (fan-out 2): 2 per image;
     # nonzero inputs read: (2 + 1) / 2 = 1.5.
-    assert record.counts.ops == {"dense_macs": 6, "effective_macs": 2}
+    assert record.counts.ops == {"dense_macs": 6, "dense_acs": 0, "effective_macs": 2,
+                                 "effective_acs": 0}
     # Memories: weights 6 B, inputs 3 B, biases 2 x 4 B, outputs 2 B.
     shared = {"ann_bias_read": 2 * sram(8), "ann_bias_add": 2 * 0.1,
               "ann_output_write": 2 * sram(2)}
