@@ -10,6 +10,7 @@ from neuropipe.targets.base import Target
 # name -> "module:Class". Modules are imported only when the target is used, so a missing SDK
 # never breaks the CLI.
 TARGETS: dict[str, str] = {
+    "asic": "neuropipe.targets.asic.target:AsicTarget",
     "cpu": "neuropipe.targets.host.target:CpuTarget",
     "gpu": "neuropipe.targets.host.target:GpuTarget",
     "loihi": "neuropipe.targets.loihi.target:LoihiTarget",

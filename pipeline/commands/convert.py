@@ -12,8 +12,9 @@ def convert(
     source: Annotated[Path, typer.Argument(help="A run directory or a .nir file.",
                                            metavar="SOURCE")],
     target: Annotated[str, typer.Option(
-        help="Deployment target: loihi, spinnaker, spinnaker2, cpu or gpu; several separated "
-             "by commas; or all (those available here; see 'neuropipe doctor').")] = "loihi",
+        help="Deployment target: loihi, spinnaker, spinnaker2, cpu, gpu or asic; several "
+             "separated by commas; or all (those available here; see 'neuropipe doctor')."
+    )] = "loihi",
     timesteps: Annotated[int | None, typer.Option(help="Steps per sample.")] = None,
     samples: Annotated[int | None, typer.Option(help="Test images to evaluate (default all).")
                        ] = None,

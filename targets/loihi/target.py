@@ -107,7 +107,8 @@ class LoihiTarget:
 
         task = progress.add_task("loihi: emulator", total=n) if progress else None
         spike_totals = [np.zeros(fx.layer.neurons) for fx in layers]
-        # Spikes a recurrent Dense delivered: all but the last step's (the run ends first).
+        # Spikes a Dense delivered (to the next layer, or back through a recurrent Dense): all
+        # but the last step's (the run ends first).
         fed_totals = [np.zeros(fx.layer.neurons) for fx in layers]
         input_totals = np.zeros(layers[0].layer.inputs)
         preds = np.zeros(n, dtype=np.int64)
@@ -124,7 +125,7 @@ class LoihiTarget:
             for i, s in enumerate(result.spikes):
                 total = s.sum(axis=(0, 1))
                 spike_totals[i] += total
-                if layers[i].recurrent is not None:  # only a recurrent layer's is used
+                if layers[i].recurrent is not None or i < L - 1:  # not the output layer's
                     fed_totals[i] += total - s[-1].sum(axis=0)
                 wraps[i] += result.u_wraps[i]
             wrapped_samples += int(result.wrapped_samples.sum())
@@ -222,7 +223,7 @@ class LoihiTarget:
                                           spike_totals[i] / n, steps,
                                           None if fed_totals is None or fx.recurrent is None
                                           else fed_totals[i] / n))
-            pre_spikes = spike_totals[i] / n
+            pre_spikes = (spike_totals if fed_totals is None else fed_totals)[i] / n
         readout = chain.readout if chain is not None else None
         reports = count_layers(activity, readout)
         by_name = {fx.layer.name: fx for fx in layers}
@@ -271,6 +272,8 @@ class LoihiTarget:
                      "output spikes of the delayed window of the same length")
         notes.append("counts are taken on the quantised weights Lava runs: a weight that "
                      "quantises to 0 is no synapse")
+        notes.append("synops count delivered spikes only: a layer's spikes of the last step "
+                     "never reach the next layer before the run ends")
         if any(fx.recurrent is not None for fx in layers):
             notes.append("recurrent synapses run as a second Lava Dense from a layer's spikes "
                          "back to its own input (one step of delay, as the graph means); their "

@@ -261,7 +261,8 @@ class SpiNNakerTarget:
                    else fed_totals[i] / n)
             activity.append(LayerActivity(layer, on_chip, pre if on_chip else None,
                                           spike_totals[i] / n, steps, fed))
-            pre = spike_totals[i] / n
+            # The next projection delivers every step's spikes but the last one's.
+            pre = (spike_totals if fed_totals is None else fed_totals)[i] / n
         return activity
 
     @staticmethod
@@ -332,6 +333,8 @@ class SpiNNakerTarget:
             "neurons are PyNN IF_curr_delta (delta synapses, no synaptic current, tau_refrac 0); "
             "see network.npz's meta for the mapping of time constants, threshold and reset",
             self.placement_note,
+            "synops count delivered spikes only: a layer's spikes of the last step never reach "
+            "the next population before the run ends (they are still sent as packets)",
         ]
         if encoding == "constant":
             notes.append("constant (analogue) input: the first layer's synapses run on the host "

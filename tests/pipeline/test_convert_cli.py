@@ -251,7 +251,7 @@ def test_several_targets_each_written_as_it_completes(runs, capsys):
 def test_an_unknown_target_in_a_list_is_refused_before_any_work(runs, capsys):
     code, _, err = convert([str(runs / "snn"), "--target", "cpu,tpu"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "unknown target 'tpu': choose from cpu, gpu, loihi" in err
+    assert "unknown target 'tpu': choose from asic, cpu, gpu, loihi" in err
     assert not (runs / "snn" / "targets" / "cpu").exists()
 
 

@@ -75,5 +75,6 @@ def test_every_registered_target_honours_the_contract(name, graph_kind, rng, mak
 
 
 def test_unknown_target_lists_the_registered_ones():
-    with pytest.raises(TargetError, match="unknown target 'tpu': choose one of cpu, gpu, loihi"):
+    with pytest.raises(TargetError,
+                       match="unknown target 'tpu': choose one of asic, cpu, gpu, loihi"):
         get_target("tpu")
