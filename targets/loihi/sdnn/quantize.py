@@ -93,8 +93,12 @@ class SdnnLayer:
         return self.act_scale * 2.0 ** self.state_exp
 
     def weight_bits(self) -> int:
-        """Bits the largest weight mantissa uses (sign included)."""
-        peak = int(np.max(np.abs(self.weight))) if self.weight.size else 0
+        """Bits the largest weight mantissa uses, sign included (8 at most).
+
+        The mantissas are even (Lava drops the least significant bit of mixed-sign weights),
+        so ``[-256, 254]`` is 8 bits.
+        """
+        peak = int(np.max(np.abs(self.weight))) // 2 if self.weight.size else 0
         return int(math.ceil(math.log2(peak + 1))) + 1 if peak else 1
 
 
