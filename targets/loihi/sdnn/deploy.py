@@ -181,11 +181,12 @@ def deploy_sdnn(target: str, workload: Workload, out_dir: Path, verify_samples: 
         "state_overflows": int(sum(tally.overflows)),
         "max_message": [int(m) for m in tally.max_message],
         "message_bits": MESSAGE_BITS,
-        "netx_skipped": "no .net file: netx's SDNN layers (lava.lib.dl.netx.hdf5) run every "
-                        "SigmaDelta with state_exp 6 and one network-wide spike_exp, and its Conv "
-                        "blocks cannot carry a weight exponent; this deployment requantises "
-                        "each layer with its own state_exp (0..7) and Dense weight_exp, which "
-                        "the format has no field for",
+        "netx_skipped": "no .net file: lava-dl's netx reader (lava.lib.dl.netx.hdf5, neuron "
+                        "type SDNN) builds every SigmaDelta with state_exp 6 and scales its bias "
+                        "by 2^(spike_exp + 6), and its output layer is a ReLU SigmaDelta or a "
+                        "bias-free Sigma; this deployment gives each layer its own state_exp "
+                        "(0..7) and bias in sigma units and an identity output layer with a "
+                        "bias, which the format cannot hold exactly",
         "threshold_trade_off": _trade_off(layers, x, labels, steps, fans, batch_size,
                                           delta_threshold),
     })
