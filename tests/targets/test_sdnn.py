@@ -17,9 +17,9 @@ def hand_layer(weight, bias, relu, state_exp, vth=0):
 
 
 def hand_network(vth=0):
-    # Hidden: w0 . x + [0, 6], ReLU, messages act >> 1; output: w1 . m, identity.
+    # Hidden: w0 . x + [0, 6], ReLU, messages act >> 1; output: w1 . m + [1, -3], identity.
     return [hand_layer([[2, 4], [-2, 2]], [0, 6], True, 1, vth),
-            hand_layer([[2, 0], [4, -2]], [0, 0], False, 0)]
+            hand_layer([[2, 0], [4, -2]], [1, -3], False, 0)]
 
 
 def events_of(layers, x, result):
@@ -31,24 +31,24 @@ def events_of(layers, x, result):
 def test_hand_computed_messages_and_events():
     layers, x = hand_network(), np.array([[3, 1]])
     result = emulate_sdnn(layers, x, 3)
-    # Step 0: the bias alone: act [0, 6] -> message [0, 3]; the input reaches layer 0 at step 1:
-    # sigma [10, -4], act [10, 2], delta [10, -4] -> [5, -2]; nothing changes at step 2.
-    assert result.messages[0][:, 0].tolist() == [[0, 3], [5, -2], [0, 0]]
-    # Output: w1 . [0, 3] = [0, -6] at step 1, w1 . [5, -2] = [10, 24] at step 2.
-    assert result.messages[1][:, 0].tolist() == [[0, 0], [0, -6], [10, 24]]
-    assert result.scores.tolist() == [[10, 18]]  # = w1 . ([10, 2] >> 1)
-    # Events: input 2 pixels x fan-out 2 = 4; layer 0: step 0 one message x fan-out 1, step 1
-    # [5, -2] x fan-outs [2, 1] = 3; the output goes to the host: 0.
-    assert events_of(layers, x, result) == [4.0, 4.0, 0.0]
+    # Step 0: the input is sent; nothing reaches the layers yet (biases wait for the input).
+    # Step 1: layer 0 gets w0 . x = [10, -4] and its bias [0, 6]: act [10, 2] -> [5, 1].
+    assert result.messages[0][:, 0].tolist() == [[0, 0], [5, 1], [0, 0]]
+    # Step 2: the output gets w1 . [5, 1] = [10, 18] and its bias [1, -3].
+    assert result.messages[1][:, 0].tolist() == [[0, 0], [0, 0], [11, 15]]
+    assert result.scores.tolist() == [[11, 15]]
+    # Events: input 2 pixels x fan-out 2 = 4; layer 0: [5, 1] x fan-outs [2, 1] = 3; the
+    # output goes to the host: 0; the 3 nonzero biases enter as one message each.
+    assert events_of(layers, x, result) == [4.0, 3.0, 0.0, 3.0]
 
 
 def test_hand_computed_delta_threshold_keeps_small_changes_as_residue():
     layers, x = hand_network(vth=3), np.array([[3, 1]])  # |delta| >= 3 << 1 = 6 is sent
     result = emulate_sdnn(layers, x, 3)
-    # Step 1: delta [10, -4]: -4 stays as residue (and stays below 6 at step 2).
-    assert result.messages[0][:, 0].tolist() == [[0, 3], [5, 0], [0, 0]]
-    assert result.scores.tolist() == [[10, 14]]  # w1 . [5, 3]
-    assert events_of(layers, x, result) == [4.0, 3.0, 0.0]
+    # Step 1: delta [10, 2]: 2 stays as residue (and stays below 6 at step 2).
+    assert result.messages[0][:, 0].tolist() == [[0, 0], [5, 0], [0, 0]]
+    assert result.scores.tolist() == [[11, 17]]  # w1 . [5, 0] + [1, -3]
+    assert events_of(layers, x, result) == [4.0, 2.0, 0.0, 3.0]
 
 
 def small_ann(rng, conv):

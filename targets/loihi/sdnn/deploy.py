@@ -75,6 +75,7 @@ class _Tally:
         inputs = int(np.prod(layers[0].layer.in_shape))
         self.nonzero = [np.zeros(inputs)] + [np.zeros(fx.layer.neurons) for fx in layers]
         self.preds = np.zeros(n, dtype=np.int64)
+        self.bias_messages = sum(int(np.count_nonzero(fx.bias)) for fx in layers)
         self.overflows = [0] * len(layers)
         self.max_message = [0] * len(layers)
 
@@ -104,8 +105,12 @@ def _run_all(layers: list[SdnnLayer], x: np.ndarray, steps: int, batch_size: int
 
 
 def _events(tally: _Tally, fans: list[np.ndarray], n: int) -> list[float]:
-    """Graded events per inference, per sender (input first)."""
-    return [float(np.dot(nz, fan)) / n for nz, fan in zip(tally.nonzero, fans, strict=True)]
+    """Graded events per inference: per sender (input first), then the bias messages.
+
+    Each layer's nonzero biases enter once per image as one message per neuron (fan-out 1).
+    """
+    senders = [float(np.dot(nz, fan)) / n for nz, fan in zip(tally.nonzero, fans, strict=True)]
+    return [*senders, float(tally.bias_messages)]
 
 
 def verify_in_lava(layers: list[SdnnLayer], steps: int, x_int: np.ndarray, emulated: Any,
@@ -254,7 +259,8 @@ def _layer_report(fx: SdnnLayer, events_in: float, messages: float, steps: int) 
             "graded_events_in": float(events_in),
             "zero_after_quantisation": int(np.count_nonzero(layer.weight)
                                            - np.count_nonzero(fx.weight))},
-        ops={"graded_messages_out": float(messages)})
+        ops={"graded_messages_out": float(messages),
+             "bias_messages_in": int(np.count_nonzero(fx.bias))})
 
 
 def _notes(layers: list[SdnnLayer], steps: int, verify: dict[str, Any], n: int,
@@ -270,14 +276,17 @@ def _notes(layers: list[SdnnLayer], steps: int, verify: dict[str, Any], n: int,
         "8-bit mixed-sign weight mantissas with a per-layer weight exponent (Dense) and "
         f"state exponent; hidden activations of about {ACTIVATION_BITS} bits at their "
         f"calibration maximum, sent as {MESSAGE_BITS}-bit graded messages; 24-bit state",
-        f"each image runs {steps} steps ({len(layers)} layers + 1): layer i receives its last "
-        "input at step i + 1 (one step of delay per synapse layer), so the output layer has "
-        "settled at the last step. Lava's SigmaDelta applies its bias from the first step, so "
-        "each layer first sends its bias-only activation and then the change once its input "
-        "arrives; both are counted",
+        f"each image runs {steps} steps ({len(layers)} layers + 1): layer i (from 0) receives "
+        "its input at step i + 1 (one step of delay per synapse layer), so the output layer has "
+        "settled at the last step. Each layer's bias enters its neurons at that same step, as "
+        "one message per neuron from a bias source (the SigmaDelta's own bias, which Lava "
+        "applies from the first step, is 0): so each neuron sends its activation once and, at "
+        "delta threshold 0, nothing after (with the bias from step 0, every layer would first "
+        "send its bias-only activation and then corrections)",
         "graded events = nonzero messages x nonzero deployed fan-out, summed over the steps "
-        "(the input's one message per nonzero pixel, then every layer's messages); the output "
-        "layer's messages go to the host and cause no events. Costed with Loihi 1's 23.6 pJ "
+        "(the input's one message per nonzero pixel, every hidden layer's messages, and one "
+        "event per nonzero bias message); the output layer's messages go to the host and "
+        "cause no events. Costed with Loihi 1's 23.6 pJ "
         "per synaptic op as a stated stand-in (none is published for Loihi 2's graded "
         "events); the sigma/delta updates are costed as neuron updates (81 pJ, Loihi 1, a "
         "stand-in too): every neuron once per step run",

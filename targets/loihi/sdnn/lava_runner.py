@@ -2,9 +2,11 @@
 
 Processes: a ``RingBuffer`` source sending the image's integer messages at the first step, then
 per layer a graded ``Dense`` (``num_message_bits=16``) or ``Conv`` and a ``SigmaDelta`` (ReLU for
-hidden layers, ``ActivationMode.UNIT`` for the output layer), and a sink on every SigmaDelta's
-``s_out``. The network is compiled once; between samples every SigmaDelta's ``sigma``, ``act``,
-``residue`` and ``error`` and every synapse buffer are reset to 0.
+hidden layers, ``ActivationMode.UNIT`` for the output layer, its own ``bias`` 0), a bias source
+(a ``RingBuffer`` sending layer ``i``'s bias into the SigmaDelta's ``a_in`` at step ``i + 1``,
+with the layer's first input; Lava adds the messages arriving at a port) and a sink on every
+SigmaDelta's ``s_out``. The network is compiled once; between samples every SigmaDelta's
+``sigma``, ``act``, ``residue`` and ``error`` and every synapse buffer are reset to 0.
 """
 
 from __future__ import annotations
@@ -54,7 +56,11 @@ class LavaSdnn:
             sd = SigmaDelta(shape=shape, vth=fx.vth, bias=0, state_exp=fx.state_exp,
                             spike_exp=0, act_mode=ActivationMode.RELU if fx.relu
                             else ActivationMode.UNIT, name=f"sigma_delta{i}")
-            sd.bias.init = _layout(fx.bias, layer.out_shape).astype(np.int32)
+            bias = np.zeros((*shape, steps), dtype=np.int32)
+            if i + 1 < steps:
+                bias[..., i + 1] = _layout(fx.bias, layer.out_shape)
+            bias_source = Source(data=bias)
+            bias_source.s_out.connect(sd.a_in)
             if layer.kind == "dense":
                 weights = fx.weight
                 if len(prev_shape) == 3:  # (W, H, C) in Lava; torch flattens (C, H, W)
