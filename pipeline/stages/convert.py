@@ -495,6 +495,9 @@ def _prepare_onnx(config: ConvertConfig, run: RunDir, model: Any, name: str) -> 
         raise RunDirError(f"{run.onnx} is missing: re-run 'neuropipe train {name}' to export it")
     notes = [f"reference: the trained {name} in PyTorch on the same images"]
     if config.encoding == "sdnn":
+        if config.timesteps is not None:
+            notes.append("--timesteps was not used here: a sigma-delta network runs its "
+                         "layers + 1 steps on a static image")
         return Prepared(None, run, 1, "sdnn", 1.0, lambda x: predict(
             model, torch.as_tensor(x)).numpy(), notes, name, onnx=str(run.onnx))
     for flag, value in (("--timesteps", config.timesteps), ("--encoding", config.encoding),
