@@ -22,7 +22,12 @@ def convert(
         help="Images also run in the target's reference simulator (Lava for loihi, NEST for "
              "spinnaker) and compared spike for spike.")
                               ] = 16,
-    encoding: Annotated[str | None, typer.Option(help="constant or poisson.")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="constant or poisson; sdnn (loihi): an mlp or cnn run as a sigma-delta "
+             "network.")] = None,
+    delta_threshold: Annotated[float, typer.Option(
+        help="sdnn: delta threshold as a fraction of each layer's activation range "
+             "(0 = exact).")] = 0.0,
     dt: Annotated[float | None, typer.Option(help="Step of a bare graph's time constants.")
                   ] = None,
     dataset: Annotated[str | None, typer.Option(
@@ -46,7 +51,7 @@ def convert(
         source=source, target=names[0], timesteps=timesteps, samples=samples,
         verify_samples=verify_samples, encoding=encoding, dt=dt, dataset=dataset,
         data_dir=str(data_dir) if data_dir else None, percentile=percentile, seed=seed,
-        out=out, force=force)
+        out=out, force=force, delta_threshold=delta_threshold)
     if len(names) == 1 and target.strip() != "all":
         from neuropipe.pipeline.stages.convert import run_convert
 
@@ -77,6 +82,8 @@ def summary_lines(record: object, path: Path) -> list[str]:
     ref = f"{record.reference_accuracy:.4f}" if record.reference_accuracy is not None else "n/a"
     match = record.verification.get("spike_match")
     checked = "" if match is None else f"; spike match {match:.4f}"
+    if record.verification.get("activation_match") is not None:  # a sigma-delta network
+        checked = f"; activation match {record.verification['activation_match']:.4f}"
     counts = record.counts
     steps = f", {record.timesteps} steps" if record.layers and any(
         layer.neuron_updates_per_inference for layer in record.layers) else ""
@@ -94,6 +101,8 @@ def summary_lines(record: object, path: Path) -> list[str]:
         lines.append(f"  per inference: {counts.synops:,.0f} synops, "
                      f"{counts.neuron_updates:,.0f} neuron updates, {counts.host_macs:,.0f} "
                      "host MACs"
+                     + (f", {counts.graded_events:,.0f} graded events"
+                        if counts.graded_events else "")
                      + (f", {counts.packets:,.0f} packets" if counts.packets is not None else ""))
     for e in record.estimates:
         kinds = {t.kind for t in e.terms if t.joules_per_inference is not None}

@@ -50,6 +50,8 @@ class ConvertConfig:
         seed: Seed of input spikes.
         out: Where results of a bare ``.nir`` file go (default ``<stem>.neuropipe/`` beside it).
         force: Replace an existing deployment of the same target.
+        delta_threshold: ``sdnn``: hidden layers' delta threshold, a fraction of each layer's
+            calibrated activation range (0 sends every change: the exact network).
     """
 
     source: Path
@@ -65,6 +67,7 @@ class ConvertConfig:
     seed: int = 0
     out: Path | None = None
     force: bool = False
+    delta_threshold: float = 0.0
 
 
 @dataclass
@@ -104,8 +107,10 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
             raise InputError(f"--{name} must be at least 1, got {value}")
     if config.verify_samples < 0:
         raise InputError(f"--verify-samples must be 0 or more, got {config.verify_samples}")
-    if config.encoding not in (None, "constant", "poisson"):
-        raise InputError(f"unknown encoding '{config.encoding}': choose constant or poisson")
+    if config.encoding not in (None, "constant", "poisson", "sdnn"):
+        raise InputError(f"unknown encoding '{config.encoding}': choose constant, poisson or "
+                         "sdnn")
+    _check_sdnn_options(config, target)
     if not 0 < config.percentile <= 100:
         raise InputError(f"--percentile must be in (0, 100], got {config.percentile}")
     if Path(config.source).is_dir():
@@ -124,7 +129,8 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     data = load_dataset(dataset, data_dir)
     for note in data.notes:
         console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
-    prepared = _prepare(config, data, conventional=getattr(target, "runs_onnx", False))
+    prepared = _prepare(config, data, conventional=getattr(target, "runs_onnx", False)
+                        or config.encoding == "sdnn")
     final = prepared.run.target_dir(config.target)
     if prepared.graph is not None:
         problems = target.supports(prepared.graph, prepared.dt)
@@ -145,6 +151,9 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
                         reference_accuracy=float(np.mean(reference_preds == labels)),
                         onnx=prepared.onnx)
     options: dict[str, Any] = {"verify_samples": config.verify_samples}
+    if prepared.encoding == "sdnn":  # activation ranges from training images, not test ones
+        options.update(calibration=to_tensor(data.train_x[:SDNN_CALIBRATION]).numpy(),
+                       delta_threshold=config.delta_threshold)
     if getattr(target, "measures", False):
         from neuropipe.reports.meter import Meter
 
@@ -195,6 +204,21 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
             raise write_error(e, prepared.run.nir, f"{fix} (the deployment in {final} is "
                               "complete)") from e
     return record, final / "deployment.json"
+
+
+SDNN_CALIBRATION = 2000  # training images that set a sigma-delta network's activation ranges
+
+
+def _check_sdnn_options(config: ConvertConfig, target: Any) -> None:
+    """Refuse ``--encoding sdnn`` on a target without it, and a delta threshold without sdnn."""
+    if config.encoding == "sdnn" and "sdnn" not in target.encodings:
+        raise InputError(f"target '{config.target}' does not run --encoding sdnn: use "
+                         "--target loihi")
+    if config.delta_threshold != 0.0 and config.encoding != "sdnn":
+        raise InputError("--delta-threshold is for --encoding sdnn")
+    if not 0.0 <= config.delta_threshold < 1.0:
+        raise InputError(f"--delta-threshold must be in [0, 1) (a fraction of each layer's "
+                         f"activation range), got {config.delta_threshold}")
 
 
 def _write_fix(config: ConvertConfig) -> str:
@@ -405,6 +429,10 @@ def _prepare_trained(config: ConvertConfig, run: RunDir, data: Any, conventional
     from neuropipe.models.nir_export import export_snn
     from neuropipe.models.training import predict, to_tensor
 
+    if config.encoding == "sdnn" and is_snn:
+        raise InputError(f"--encoding sdnn runs a conventional network (mlp, cnn) as a "
+                         f"sigma-delta network; {train_config.model} is a spiking model: use "
+                         "--encoding constant or poisson")
     if conventional and not is_snn:
         return _prepare_onnx(config, run, model, train_config.model)
     timesteps = config.timesteps or (train_config.timesteps if is_snn else
@@ -473,6 +501,12 @@ def _prepare_onnx(config: ConvertConfig, run: RunDir, model: Any, name: str) -> 
     if not run.onnx.is_file():
         raise RunDirError(f"{run.onnx} is missing: re-run 'neuropipe train {name}' to export it")
     notes = [f"reference: the trained {name} in PyTorch on the same images"]
+    if config.encoding == "sdnn":
+        if config.timesteps is not None:
+            notes.append("--timesteps was not used here: a sigma-delta network runs its "
+                         "layers + 1 steps on a static image")
+        return Prepared(None, run, 1, "sdnn", 1.0, lambda x: predict(
+            model, torch.as_tensor(x)).numpy(), notes, name, onnx=str(run.onnx))
     for flag, value in (("--timesteps", config.timesteps), ("--encoding", config.encoding),
                         ("--percentile", None if config.percentile == 99.9 else 1)):
         if value is not None:
@@ -490,6 +524,10 @@ def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
     from neuropipe.targets.chain import to_chain
     from neuropipe.targets.float_sim import poisson_spikes, predict, simulate
 
+    if config.encoding == "sdnn":
+        raise InputError(f"--encoding sdnn runs a conventional network (a run of mlp or cnn) "
+                         f"as a sigma-delta network; {path} is a spiking graph: use --encoding "
+                         "constant or poisson")
     graph = read_nir(path)
     meta = dict(getattr(graph, "metadata", None) or {})
     timesteps = config.timesteps or _metadata_number(path, meta, "timesteps", int, 0)

@@ -43,7 +43,7 @@ class LoihiTarget:
     description = "Intel Loihi via Lava's bit-accurate simulation; Davies et al. 2018 costs"
     packages = ("lava-nc", "lava-dl")
     levels = ("chip",)
-    encodings = ("constant", "poisson")  # graded and sdnn: issue 17
+    encodings = ("constant", "poisson", "sdnn")  # graded: issue 17
 
     def availability(self) -> Availability:
         """Lava and lava-dl's netx import, with Lava's Python 3.11 fix in place."""
@@ -76,8 +76,11 @@ class LoihiTarget:
         return loihi_problems(chain)
 
     def deploy(self, workload: Workload, out_dir: Path, verify_samples: int = 16,
-               batch_size: int = 500, progress: Any = None) -> DeploymentRecord:
+               batch_size: int = 500, progress: Any = None, **options: Any) -> DeploymentRecord:
         """Quantise, emulate every sample, verify the first ones in Lava, count and cost.
+
+        A conventional network (``workload.encoding == "sdnn"``, ``workload.onnx`` set) runs as a
+        sigma-delta network instead (``targets/loihi/sdnn``).
 
         Args:
             workload: Graph, samples and presentation.
@@ -85,7 +88,13 @@ class LoihiTarget:
             verify_samples: Samples also run in Lava and compared spike for spike.
             batch_size: Samples per emulator batch.
             progress: A rich ``Progress`` to report on, or None.
+            options: For ``sdnn``: ``calibration`` images and ``delta_threshold``.
         """
+        if workload.encoding == "sdnn":
+            from neuropipe.targets.loihi.sdnn.deploy import deploy_sdnn
+
+            return deploy_sdnn(self.name, workload, out_dir, verify_samples, batch_size,
+                               progress, **options)
         chain = chain_mod.to_chain(workload.graph, workload.dt)
         layers = quantize_chain(chain, workload.encoding)
         T, L = workload.timesteps, len(layers)

@@ -278,3 +278,33 @@ def test_a_nir_file_with_a_read_only_out_is_refused(runs, tmp_path, read_only, c
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "cannot write to" in err and "choose another --out" in err
     assert list(box.iterdir()) == []
+
+
+def test_mlp_runs_on_loihi_as_a_sigma_delta_network(runs, capsys):
+    from neuropipe.targets.records import DeploymentRecord
+
+    code, out, err = convert([str(runs / "mlp"), "--encoding", "sdnn", "--samples", "60",
+                              "--verify-samples", "2"], capsys)
+    assert code == 0, err
+    assert "activation match 1.0000" in out and "graded events" in out
+    path = runs / "mlp" / "targets" / "loihi" / "deployment.json"
+    record = DeploymentRecord.read(path)
+    assert record.network == "ann" and record.provenance.encoding == "sdnn"
+    assert record.timesteps == 3 and record.counts.synops == 0
+    assert record.counts.neuron_updates == (256 + 10) * 3
+    assert record.verification["activation_match"] == 1.0
+    assert record.counts.graded_events > 0
+    assert record.default_estimate.cost_model == "loihi1-davies2018"
+    assert DeploymentRecord.from_dict(record.to_dict()) == record
+    assert json.loads(path.read_text()) == record.to_dict()
+    thresholds = [row["delta_threshold"] for row in record.verification["threshold_trade_off"]]
+    assert thresholds[0] == 0.0 and len(thresholds) >= 3
+
+
+def test_sdnn_refused_for_a_spiking_run(runs, capsys):
+    before = sorted(p.name for p in (runs / "snn").rglob("*"))
+    code, out, err = convert([str(runs / "snn"), "--encoding", "sdnn", "--target", "loihi",
+                              "--force"], capsys)
+    assert code == 2
+    assert "sdnn runs a conventional network (mlp, cnn)" in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in (runs / "snn").rglob("*")) == before

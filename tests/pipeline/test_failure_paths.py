@@ -193,3 +193,21 @@ def test_ctrl_c_outside_a_stage_is_one_line_and_exit_130(monkeypatch, cli):
     assert code == 130 and out == ""
     assert err.strip() == ("error: interrupted; files already written are kept (train: re-run "
                            "with --resume)")
+
+
+def test_sdnn_refused_for_a_bare_spiking_graph(tmp_path, idx_dir, cli):
+    idx_dir(tmp_path / "idx", n_train=10, n_test=6)
+    small_nir(tmp_path / "m.nir")
+    code, _, err = cli(["convert", str(tmp_path / "m.nir"), "--encoding", "sdnn",
+                        "--timesteps", "3", "--data-dir", str(tmp_path / "idx")])
+    assert code == 2 and "is a spiking graph" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.neuropipe").exists()
+
+
+def test_delta_threshold_needs_sdnn(tmp_path, idx_dir, cli):
+    idx_dir(tmp_path / "idx", n_train=10, n_test=6)
+    small_nir(tmp_path / "m.nir")
+    code, _, err = cli(["convert", str(tmp_path / "m.nir"), "--delta-threshold", "0.1",
+                        "--timesteps", "3", "--data-dir", str(tmp_path / "idx")])
+    assert code == 2 and "--delta-threshold is for --encoding sdnn" in err
+    assert not (tmp_path / "m.neuropipe").exists()
