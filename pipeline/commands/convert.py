@@ -22,8 +22,8 @@ def convert(
              "spinnaker) and compared spike for spike.")
                               ] = 16,
     encoding: Annotated[str | None, typer.Option(
-        help="constant, poisson, or one a target lists (graded: Loihi 2's graded spikes; see "
-             "'neuropipe doctor').")] = None,
+        help="constant or poisson; graded (loihi only: Loihi 2 graded spikes, the first layer "
+             "on the chip); or any other encoding a target lists.")] = None,
     dt: Annotated[float | None, typer.Option(help="Step of a bare graph's time constants.")
                   ] = None,
     dataset: Annotated[str | None, typer.Option(
