@@ -63,6 +63,8 @@ class LayerActivity:
         recurrent_spikes: Mean spikes per inference of each neuron that passed through the
             layer's recurrent synapse (on the chip), for a layer with one; None otherwise
             (``output_spikes`` is used).
+        graded_inputs: Mean nonzero graded messages per inference of each of its inputs (an
+            on-chip layer fed graded spikes, counted as graded events); None otherwise.
     """
 
     layer: Layer
@@ -71,6 +73,7 @@ class LayerActivity:
     output_spikes: np.ndarray
     steps: int
     recurrent_spikes: np.ndarray | None = None
+    graded_inputs: np.ndarray | None = None
 
 
 def recurrent_fan_out(layer: Layer) -> np.ndarray:
@@ -105,6 +108,9 @@ def count_layers(activity: list[LayerActivity], readout: Readout | None = None
                  ) -> list[LayerReport]:
     """Per-layer counts: synops = input spikes x nonzero fan-out, updates = neurons x steps.
 
+    A layer fed graded spikes counts graded events instead: nonzero graded messages x nonzero
+    fan-out (each message is one event per nonzero synapse, whatever its payload).
+
     A host layer does one dense-equivalent pass per inference: its nonzero weights as MACs.
     A layer's recurrent synapse follows it as a report of kind ``recurrent`` (its spikes x
     recurrent fan-out, on the chip); a host readout comes last as a report of kind
@@ -113,7 +119,9 @@ def count_layers(activity: list[LayerActivity], readout: Readout | None = None
     reports = []
     for act in activity:
         layer = act.layer
-        syn = synops(layer, act.input_spikes) if act.on_chip else 0.0
+        syn = synops(layer, act.input_spikes) if act.on_chip and act.input_spikes is not None \
+            else 0.0
+        graded = synops(layer, act.graded_inputs) if act.graded_inputs is not None else 0.0
         reports.append(LayerReport(
             name=layer.name, kind=layer.kind, neurons=layer.neurons,
             synapses=int(np.count_nonzero(layer.weight)),
@@ -121,7 +129,8 @@ def count_layers(activity: list[LayerActivity], readout: Readout | None = None
             spikes_per_inference=float(np.sum(act.output_spikes)),
             synops_per_inference=syn,
             host_macs_per_inference=0.0 if act.on_chip else float(macs(layer)),
-            neuron_updates_per_inference=float(layer.neurons * act.steps)))
+            neuron_updates_per_inference=float(layer.neurons * act.steps),
+            graded_events_per_inference=graded))
         if layer.recurrent is not None:
             fed = act.output_spikes if act.recurrent_spikes is None else act.recurrent_spikes
             reports.append(recurrent_report(layer, fed))
@@ -137,4 +146,5 @@ def totals(reports: list[LayerReport], input_spikes: float = 0.0) -> Counts:
         neuron_updates=float(sum(r.neuron_updates_per_inference for r in reports)),
         host_macs=float(sum(r.host_macs_per_inference for r in reports)),
         spikes=float(sum(r.spikes_per_inference for r in reports)),
-        input_spikes=float(input_spikes))
+        input_spikes=float(input_spikes),
+        graded_events=float(sum(r.graded_events_per_inference for r in reports)))

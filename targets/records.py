@@ -122,10 +122,14 @@ class LayerReport(Record):
         ops: Conventional operations of the layer per inference (host targets): ``dense``
             (what the hardware executes), ``effective`` (nonzero input x nonzero weight) and
             ``op`` (``MAC`` or ``AC``).
+        graded_events_per_inference: Graded (integer-valued) synaptic events it received on
+            the device per inference: nonzero graded messages x nonzero deployed fan-out
+            (apart from ``synops_per_inference``, binary spikes' events).
     """
 
     type_tag = "layer-report"
     schema_version = 3
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"graded_events_per_inference": 0.0}
     name: str = ""
     kind: str = ""
     neurons: int = 0
@@ -137,6 +141,7 @@ class LayerReport(Record):
     neuron_updates_per_inference: float = 0.0
     quantisation: dict[str, Any] = field(default_factory=dict)
     ops: dict[str, Any] = field(default_factory=dict)
+    graded_events_per_inference: float = 0.0
 
 
 @dataclass

@@ -23,8 +23,9 @@ def convert(
              "spinnaker) and compared spike for spike.")
                               ] = 16,
     encoding: Annotated[str | None, typer.Option(
-        help="constant or poisson; sdnn (loihi): an mlp or cnn run as a sigma-delta "
-             "network.")] = None,
+        help="constant or poisson; graded (loihi only: Loihi 2 graded spikes, the first layer "
+             "on the chip); sdnn (loihi only: an mlp or cnn run as a sigma-delta network); or "
+             "any other encoding a target lists.")] = None,
     delta_threshold: Annotated[float, typer.Option(
         help="sdnn: delta threshold as a fraction of each layer's activation range "
              "(0 = exact).")] = 0.0,
@@ -44,22 +45,36 @@ def convert(
 ) -> None:
     """Run SOURCE on one or more targets; write targets/<target>/deployment.json in the run."""
     from neuropipe.core.errors import NeuropipeError
-    from neuropipe.pipeline.stages.convert import ConvertConfig, run_convert_many, target_list
+    from neuropipe.pipeline.stages.convert import (
+        ConvertConfig,
+        check_encoding,
+        encoding_refusal,
+        run_convert_many,
+        target_list,
+    )
 
     names = target_list(target)
+    every = target.strip() == "all"
+    # An explicit list is refused whole before any work; with 'all', the targets that cannot
+    # run the encoding are skipped with the reason (all that can run it, run).
+    check_encoding(encoding, [] if every else names)
+    cannot = {n: why for n in names if encoding and (why := encoding_refusal(encoding, n))}
+    names = [n for n in names if n not in cannot]
     config = ConvertConfig(
         source=source, target=names[0], timesteps=timesteps, samples=samples,
         verify_samples=verify_samples, encoding=encoding, dt=dt, dataset=dataset,
         data_dir=str(data_dir) if data_dir else None, percentile=percentile, seed=seed,
         out=out, force=force, delta_threshold=delta_threshold)
-    if len(names) == 1 and target.strip() != "all":
+    if len(names) == 1 and not every:
         from neuropipe.pipeline.stages.convert import run_convert
 
         record, path = run_convert(config)
         for line in summary_lines(record, path):
             typer.echo(line)
         return
-    outcomes = run_convert_many(config, names, skip_unavailable=target.strip() == "all")
+    outcomes = run_convert_many(config, names, skip_unavailable=every)
+    for name, why in cannot.items():
+        typer.echo(f"{name}: skipped: {why}")
     for outcome in outcomes:
         if outcome.record is not None:
             for line in summary_lines(outcome.record, outcome.path):
@@ -98,11 +113,11 @@ def summary_lines(record: object, path: Path) -> list[str]:
                      f"MACs + {ops['effective_acs']:,.0f} ACs; "
                      f"{counts.neuron_updates:,.0f} neuron updates")
     else:
-        lines.append(f"  per inference: {counts.synops:,.0f} synops, "
+        graded = (f"{counts.graded_events:,.0f} graded events, " if counts.graded_events
+                  else "")
+        lines.append(f"  per inference: {graded}{counts.synops:,.0f} synops, "
                      f"{counts.neuron_updates:,.0f} neuron updates, {counts.host_macs:,.0f} "
                      "host MACs"
-                     + (f", {counts.graded_events:,.0f} graded events"
-                        if counts.graded_events else "")
                      + (f", {counts.packets:,.0f} packets" if counts.packets is not None else ""))
     for e in record.estimates:
         kinds = {t.kind for t in e.terms if t.joules_per_inference is not None}

@@ -37,7 +37,8 @@ class InputEncoding(Record):
         steps: Steps each sample runs on the device (input steps plus one step of delay per
             synapse layer on the device).
         chip_input: ``bias`` (Loihi: the first layer's neurons get the host-computed input as a
-            bias mantissa), ``current`` (SpiNNaker: as ``i_offset`` in nA) or ``spikes``.
+            bias mantissa), ``current`` (SpiNNaker: as ``i_offset`` in nA), ``spikes`` or
+            ``graded spikes`` (Loihi 2: integer payloads once per sample).
         chip_input_rule: The formula from input values to ``chip_input``.
         host_layer: File holding the first layer's float weights when it runs on the host
             (``host_layer.npz``), else empty.
@@ -120,6 +121,18 @@ LOIHI_BIAS_RULE = (
     "step of the sample")
 LOIHI_SPIKES_RULE = ("input spikes enter the .net's first synapse layer (net.inp) as unary "
                      "spikes, one row per step; they reach its neurons one step later")
+
+
+def loihi_graded_rule(pixel_max: int, bits: int) -> str:
+    """How the image becomes graded input spikes (``--encoding graded``)."""
+    return (f"payload p_i = rint(x_i * {pixel_max}) (integers 0..{pixel_max}, {bits} message "
+            f"bits) of every input i, sent once per sample at step 0 as one graded spike into "
+            f"the .net's first synapse layer (net.inp; load with netx.hdf5.Network(net_config, "
+            f"input_message_bits={bits}), the file's input_message_bits attribute); zero "
+            "payloads send nothing; the first layer's current holds it (iDecay 0) from step 1 "
+            "to the end of the sample")
+
+
 SPINNAKER_CURRENT_RULE = (
     "i_offset (nA) of first-layer neuron j = gain_j * (W @ x)_j / p30_j added to the layer's "
     "static i_offset (its bias), with W from host_layer.npz, gain and p30 in host_layer.npz "

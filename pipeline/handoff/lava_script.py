@@ -12,7 +12,10 @@ layout):
 - ``bias_mant`` (int, sample x neuron, flattened C-H-W order): the first layer's synapses run on
   the host; its neurons (the netx ``input`` layer) receive the host-computed input as their bias
   mantissa, with the exponent stored in the ``.net`` file's ``input_bias_exp`` attribute;
-- ``spikes`` (bool, sample x step x input): spikes fed into ``net.inp`` from a ring buffer.
+- ``spikes`` (bool, sample x step x input): spikes fed into ``net.inp`` from a ring buffer; or,
+  when the ``.net`` file's ``input_message_bits`` attribute is above 0, integer graded payloads
+  (one graded spike per pixel at step 0), and the network is loaded with that many input
+  message bits.
 
 ``steps`` (in the same file) is how many steps each sample runs. The output layer's spikes are
 saved as ``output_spikes`` (bool, sample x step x neuron).
@@ -64,14 +67,18 @@ def from_lava(data: np.ndarray) -> np.ndarray:
     return data.reshape(-1, data.shape[-1]).T.astype(bool)
 
 
-def input_layer(path: str) -> tuple[tuple, int | None]:
-    """Shape of the ``.net`` file's first layer and its input bias exponent (if any)."""
+def input_layer(path: str) -> tuple[tuple, int | None, int]:
+    """Shape of the ``.net`` file's first layer, its input bias exponent, its input bits.
+
+    The exponent is None when the first layer takes spikes; the bits are 0 for unary spikes.
+    """
     import h5py
 
     with h5py.File(path, "r") as f:
         shape = tuple(int(s) for s in np.asarray(f["layer/0/shape"]).ravel())
         exp = f.attrs.get("input_bias_exp")
-    return shape, None if exp is None else int(exp)
+        bits = int(f.attrs.get("input_message_bits", 0))
+    return shape, None if exp is None else int(exp), bits
 
 
 def run_sample(netx, path: str, inputs: dict, k: int, steps: int, hardware: bool
@@ -82,8 +89,8 @@ def run_sample(netx, path: str, inputs: dict, k: int, steps: int, hardware: bool
     from lava.proc.io.sink import RingBuffer as Sink
     from lava.proc.io.source import RingBuffer as Source
 
-    shape, bias_exp = input_layer(path)
-    net = netx.hdf5.Network(net_config=path)
+    shape, bias_exp, bits = input_layer(path)
+    net = netx.hdf5.Network(net_config=path, input_message_bits=bits)
     sink = Sink(shape=net.out.shape, buffer=steps)
     net.out.connect(sink.a_in)
     if "bias_mant" in inputs:

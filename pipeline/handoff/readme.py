@@ -92,7 +92,10 @@ def _how_to_run(manifest: Manifest, e: InputEncoding) -> list[str]:
             "from lava.proc.io.sink import RingBuffer as Sink",
             "from lava.proc.io.source import RingBuffer",
             "inputs = np.load('reference/inputs.npz')", "k = 0  # sample",
-            "net = netx.hdf5.Network(net_config='model.net')  # a fresh network per sample",
+            "net = netx.hdf5.Network(net_config='model.net'"
+            + (f", input_message_bits={e.constants.get('input_message_bits')}"
+               if e.chip_input == "graded spikes" else "")
+            + ")  # a fresh network per sample",
             f"sink = Sink(shape=net.out.shape, buffer={e.steps})",
             "net.out.connect(sink.a_in)", *load_input,
             f"net.run(condition=RunSteps(num_steps={e.steps}), "

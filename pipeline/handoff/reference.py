@@ -121,7 +121,16 @@ def loihi_reference(chain: Any, deployed_net: Path, x: np.ndarray, labels: np.nd
     inputs: dict[str, np.ndarray] = {"images": x.astype(np.float32), "labels": labels,
                                      "steps": np.array(steps)}
     host_layer = None
-    if on_chip:
+    if first.graded_max:
+        spikes = np.zeros((steps, len(x), first.layer.inputs), dtype=np.int32)
+        spikes[0] = first.graded_payload(x.reshape(len(x), -1))
+        result = emulate(layers, steps, input_spikes=spikes)
+        inputs["spikes"] = np.ascontiguousarray(spikes.transpose(1, 0, 2))
+        info.chip_input = "graded spikes"
+        info.chip_input_rule = enc.loihi_graded_rule(first.graded_max, first.input_message_bits)
+        info.constants = {"input_message_bits": first.input_message_bits,
+                          "pixel_max": first.graded_max}
+    elif on_chip:
         spikes = np.zeros((steps, len(x), first.layer.inputs), dtype=bool)
         spikes[:timesteps] = poisson_spikes(x, timesteps, np.random.default_rng(seed))
         result = emulate(layers, steps, input_spikes=spikes)

@@ -107,9 +107,7 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
             raise InputError(f"--{name} must be at least 1, got {value}")
     if config.verify_samples < 0:
         raise InputError(f"--verify-samples must be 0 or more, got {config.verify_samples}")
-    if config.encoding not in (None, "constant", "poisson", "sdnn"):
-        raise InputError(f"unknown encoding '{config.encoding}': choose constant, poisson or "
-                         "sdnn")
+    check_encoding(config.encoding, [config.target])
     _check_sdnn_options(config, target)
     if not 0 < config.percentile <= 100:
         raise InputError(f"--percentile must be in (0, 100], got {config.percentile}")
@@ -219,6 +217,52 @@ def _check_sdnn_options(config: ConvertConfig, target: Any) -> None:
     if not 0.0 <= config.delta_threshold < 1.0:
         raise InputError(f"--delta-threshold must be in [0, 1) (a fraction of each layer's "
                          f"activation range), got {config.delta_threshold}")
+
+
+# Encodings that deploy a model trained with constant (analogue) input in another form.
+DEPLOYMENT_ENCODINGS = ("graded",)
+
+
+def encoding_takers(encoding: str) -> list[str]:
+    """The registered targets whose ``encodings`` list ``encoding``.
+
+    Raises:
+        InputError: If no registered target lists it, naming every encoding some target runs.
+    """
+    from neuropipe.targets.registry import target_names
+
+    listed = {name: tuple(get_target(name).encodings) for name in target_names()}
+    takers = [name for name, encodings in listed.items() if encoding in encodings]
+    if not takers:
+        known = list(dict.fromkeys(e for encodings in listed.values() for e in encodings))
+        raise InputError(f"unknown encoding '{encoding}' for --encoding: choose "
+                         f"{', '.join(known)}")
+    return takers
+
+
+def encoding_refusal(encoding: str, name: str) -> str:
+    """Why target ``name`` cannot take ``encoding`` ('' if it can)."""
+    encodings = tuple(get_target(name).encodings)
+    if encoding in encodings:
+        return ""
+    return (f"--encoding {encoding} runs on {', '.join(encoding_takers(encoding))} only; "
+            f"target '{name}' takes {', '.join(encodings)}")
+
+
+def check_encoding(encoding: str | None, names: list[str]) -> None:
+    """Refuse, before any work, an encoding that a named target cannot run.
+
+    Generic over the targets' ``encodings``: a target that adds one needs no change here.
+
+    Raises:
+        InputError: Naming the option, the targets that take the encoding and what to do.
+    """
+    if encoding is None:
+        return
+    encoding_takers(encoding)  # unknown everywhere: one message naming the choices
+    refused = [why for name in names if (why := encoding_refusal(encoding, name))]
+    if refused:
+        raise InputError(f"{'; '.join(refused)}: choose another --encoding or --target")
 
 
 def _write_fix(config: ConvertConfig) -> str:
@@ -437,23 +481,29 @@ def _prepare_trained(config: ConvertConfig, run: RunDir, data: Any, conventional
         return _prepare_onnx(config, run, model, train_config.model)
     timesteps = config.timesteps or (train_config.timesteps if is_snn else
                                      CONVERTED_TIMESTEPS)
+    deployed = config.encoding in DEPLOYMENT_ENCODINGS
+    notes = _encoding_notes(config.encoding, train_config.encoding if is_snn else "constant")
     if is_snn:
         model.timesteps = timesteps
-        if config.encoding:
+        if config.encoding and not deployed:
             model.encoding = config.encoding
+        elif deployed:  # its reference: the model read with the analogue input it holds
+            model.encoding = "constant"
         graph = export_snn(model)
 
         def reference(x: np.ndarray) -> np.ndarray:
             return predict(model, torch.as_tensor(x), seed=config.seed).numpy()
 
-        return Prepared(graph, run, timesteps, model.encoding, 1.0, reference,
-                        [f"reference: the trained norse model ({train_config.model}) on the same "
-                         "images"], train_config.model)
+        return Prepared(graph, run, timesteps, config.encoding if deployed else model.encoding,
+                        1.0, reference,
+                        [*notes, f"reference: the trained norse model ({train_config.model}) on "
+                         "the same images"], train_config.model)
     from neuropipe.models.conversion import convert_ann
 
     calibration = to_tensor(data.train_x[:2000])
     converted = convert_ann(model, calibration, percentile=config.percentile,
-                            timesteps=timesteps, encoding=config.encoding or "constant")
+                            timesteps=timesteps,
+                            encoding="constant" if deployed else config.encoding or "constant")
     ann_preds_holder: dict[str, Any] = {}
 
     def reference(x: np.ndarray) -> np.ndarray:
@@ -473,11 +523,12 @@ def _prepare_trained(config: ConvertConfig, run: RunDir, data: Any, conventional
                                               converted.encoding, part)))
         return np.concatenate(preds)
 
-    notes = [f"ANN-to-SNN conversion of {train_config.model}: ReLU -> IF, weights and biases "
+    notes += [f"ANN-to-SNN conversion of {train_config.model}: ReLU -> IF, weights and biases "
              f"normalised by the {config.percentile}th percentile of each layer's activations "
              "on 2,000 training images (Diehl et al. 2015; Rueckauer et al. 2017)",
              "reference: the converted SNN in float (PyTorch) simulation on the same images"]
-    prepared = Prepared(converted.graph, run, timesteps, converted.encoding, 1.0, reference,
+    prepared = Prepared(converted.graph, run, timesteps,
+                        config.encoding if deployed else converted.encoding, 1.0, reference,
                         notes, f"{train_config.model} (converted to IF neurons)")
     original = prepared.reference
 
@@ -533,8 +584,9 @@ def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
     timesteps = config.timesteps or _metadata_number(path, meta, "timesteps", int, 0)
     if not timesteps:
         raise InputError(f"{path} does not say how many steps to run: pass --timesteps")
-    encoding = config.encoding or str(meta.get("encoding", "constant"))
-    if encoding not in ("constant", "poisson"):
+    trained = str(meta.get("encoding", "constant"))
+    encoding = config.encoding or trained
+    if encoding not in ("constant", "poisson", *DEPLOYMENT_ENCODINGS):
         raise GraphError(f"{path} names an unknown input encoding '{encoding}' in its metadata: "
                          "pass --encoding constant or poisson")
     dt = config.dt or _metadata_number(path, meta, "dt", float, 1.0)
@@ -546,8 +598,24 @@ def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
         if encoding == "poisson":
             spikes = poisson_spikes(x, timesteps, np.random.default_rng(config.seed))
         return predict(simulate(chain, x.reshape(len(x), *chain.input_shape), timesteps,
-                                encoding, spikes))
+                                "constant" if encoding in DEPLOYMENT_ENCODINGS else encoding,
+                                spikes))
 
     return Prepared(graph, run, timesteps, encoding, dt, reference,
-                    [f"source: NIR file {path}; reference: float (PyTorch) simulation of the "
+                    [*_encoding_notes(config.encoding, trained),
+                     f"source: NIR file {path}; reference: float (PyTorch) simulation of the "
                      f"graph with dt = {dt:g}"])
+
+
+def _encoding_notes(encoding: str | None, trained: str) -> list[str]:
+    """Notes on deploying with ``encoding`` a model trained (or meant) for ``trained`` input."""
+    if encoding not in DEPLOYMENT_ENCODINGS:
+        return []
+    notes = [f"--encoding {encoding}: the analogue pixels enter the device as graded spikes and "
+             "the first layer holds them as a constant current; the reference is the model "
+             "with constant (analogue) input"]
+    if trained == "poisson":
+        notes.append(f"--encoding {encoding}: this model was trained with poisson input; read "
+                     "with graded analogue input it sees what it was not trained on (a "
+                     "legitimate deployment, but its accuracy may differ from training's)")
+    return notes

@@ -11,6 +11,10 @@ messages of every connection into one InPort). Each Dense shifts its own accumul
 weight exponent (left for a positive one, right, rounding towards minus infinity, for a negative
 one), as Lava's bit-accurate Dense does before it sends it.
 
+Graded input (Loihi 2's integer-valued spikes) enters the same way: the first synapse layer
+multiplies each integer payload by its weights; a first layer with ``du = -1`` (Lava's effective
+current decay ``du + 1 = 0``) holds the current it received.
+
 The emulator also counts how often a neuron's current wrapped at 24 bits (an input too large for
 ``u``): Lava wraps it the same way, so such a run is still bit-exact, but no longer what the graph
 means.
@@ -94,7 +98,8 @@ def emulate(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None =
         layers: The quantised layers (``quantize_chain``).
         steps: Steps to run (the inference window plus one step of delay per layer).
         host_bias: For a host first layer: per-sample bias mantissas ``(N, neurons)``.
-        input_spikes: For an on-chip first layer: bool spikes ``(steps, N, inputs)``.
+        input_spikes: For an on-chip first layer: bool spikes, or integer graded payloads,
+            ``(steps, N, inputs)``.
 
     Returns:
         The spikes of every layer.

@@ -6,7 +6,9 @@ to the same LIF's ``a_in`` (Lava adds both Dense outputs at the port), with its 
 
 The network is compiled once; between samples the runner resets every neuron's ``u`` and ``v``
 and every synapse buffer, and loads the next sample (its input spikes, or its per-sample bias when
-the first layer's synapses run on the host), so that each sample starts from rest.
+the first layer's synapses run on the host), so that each sample starts from rest. Graded input
+(integer payloads) goes through the same source into a first Dense or Conv with
+``num_message_bits`` set, whose LIF holds its current (``du = -1``).
 """
 
 from __future__ import annotations
@@ -113,14 +115,15 @@ class LavaNetwork:
                         c, h, w = layers[i - 1].layer.out_shape
                         weights = weights.reshape(-1, c, h, w).transpose(0, 3, 2, 1).reshape(
                             weights.shape[0], -1)
-                    syn = Dense(weights=weights, weight_exp=fx.weight_exp, num_message_bits=0,
-                                name=f"dense{i}")
+                    syn = Dense(weights=weights, weight_exp=fx.weight_exp,
+                                num_message_bits=fx.input_message_bits, name=f"dense{i}")
                     syn_in, syn_out = syn.s_in, syn.a_out
                 else:
                     syn = Conv(weight=_lava_conv_weight(fx.weight),
                                input_shape=self._lava_shape(layer.in_shape),
                                padding=layer.padding[::-1], stride=layer.stride[::-1],
-                               weight_exp=fx.weight_exp, num_message_bits=0, name=f"conv{i}")
+                               weight_exp=fx.weight_exp, num_message_bits=fx.input_message_bits,
+                               name=f"conv{i}")
                     syn_in, syn_out = syn.s_in, syn.a_out
                 if prev_port.shape != syn_in.shape:
                     prev_port = prev_port.reshape(syn_in.shape)
@@ -157,7 +160,8 @@ class LavaNetwork:
 
         Args:
             host_bias: Bias mantissas of a host first layer ``(neurons,)``.
-            input_spikes: Input spikes ``(steps, inputs)`` of an on-chip first layer.
+            input_spikes: Input spikes ``(steps, inputs)`` of an on-chip first layer (bool, or
+                integer graded payloads).
         """
         from lava.magma.core.run_conditions import RunSteps
         from lava.magma.core.run_configs import Loihi2SimCfg

@@ -9,7 +9,11 @@ When the first layer's synapses run on the host (constant input), that layer bec
 ``input`` layer: its neurons receive the host-computed input through their bias, one value per
 neuron and sample (mantissas with the exponent stored in the file's ``input_bias_exp``
 attribute). Otherwise the file starts with a shape-only ``input`` layer and input spikes enter
-the first ``dense`` or ``conv`` layer.
+the first ``dense`` or ``conv`` layer. With graded input (integer payloads) the file's
+``input_message_bits`` attribute gives the payload's bits, to pass as
+``netx.hdf5.Network(net_config, input_message_bits=N)``; the first layer's ``iDecay`` is 0 (netx
+maps it to ``du = iDecay - 1 = -1``: the current holds) and its weights are integers with
+exponent 0, which netx reads exactly.
 
 A dense layer with a self-recurrent synapse is written as netx's ``dense_rec`` layer (its
 ``weight_rec`` read by ``netx.hdf5.Network`` into a ``RecurrentDense`` block: a second Dense from
@@ -91,6 +95,8 @@ def write_netx(layers: list[FixedLayer], path: Path) -> None:
 
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["producer"] = "neuropipe"
+        # Graded input: load with netx.hdf5.Network(..., input_message_bits=N) (N stored here).
+        f.attrs["input_message_bits"] = layers[0].input_message_bits
         index = 0
         first = layers[0]
         if not first.on_chip_synapses:
@@ -149,8 +155,9 @@ def run_netx(path: Path, layers: list[FixedLayer], steps: int, host_bias: np.nda
     quiet_children_on_interrupt()
     netx = import_netx()
     out = []
+    bits = layers[0].input_message_bits
     for k in range(samples):
-        net = netx.hdf5.Network(net_config=str(path))
+        net = netx.hdf5.Network(net_config=str(path), input_message_bits=bits)
         sink = Sink(shape=net.out.shape, buffer=steps)
         net.out.connect(sink.a_in)
         if host_bias is not None:

@@ -28,6 +28,17 @@ mantissa at most ``2**17 / RECURRENT_HEADROOM`` (room for one step's input of
 8-bit limit, the feed-forward Dense gets a negative exponent (mantissas ``W * S_i * 2**-e_F``,
 Lava shifts the step's sum right by ``-e_F``, rounding towards minus infinity) and keeps its 8
 bits too. Without recurrence nothing changes: ``weight_exp`` 0 and ``S`` at the weights' limit.
+
+Graded input (``--encoding graded``, Loihi 2's integer-valued spikes): the first layer's synapses
+run on the chip and take each pixel once per sample as one graded spike, an integer payload
+``p = rint(x * P)`` with ``P = 2**b - 1``. The first LIF layer holds that current: ``du = -1``
+(netx ``iDecay = 0``; Lava's effective current decay ``du + 1`` is then 0), so the spike sent at
+step 0 sets ``u = (W p) << 6`` from step 1 on, which is re-sending the input every step, one
+step later. Its weights are integers ``gain * W * S_i / P`` with exponent 0 (netx cannot hold a
+fractional weight); the current must stay within 24 bits for any image in [0, 1]
+(``sum_j |W_ij| * P < 2**17``), which caps ``S``. So the payload's bits trade the weights'
+resolution against the pixels': ``b`` from 4 to 8 (8: MNIST's own pixel values) is chosen per
+network by the smallest estimated current error (``quantize_graded``).
 """
 
 from __future__ import annotations
@@ -48,6 +59,9 @@ BIAS_EXP_MAX = 7  # 3-bit exponent
 ACT_SHIFT = 6  # synaptic input and threshold are shifted left by 6 in the neuron
 DECAY_UNITY = 4096  # 12-bit decay constants
 DU_NO_CURRENT = 4095  # with Lava's +1 offset, the current decays fully every step
+DU_HELD = -1  # netx iDecay 0: Lava's effective current decay du + 1 = 0, the current holds
+GRADED_PIXEL_BITS = 8  # MNIST's own pixels: 0..255
+GRADED_PIXEL_MAX = 2**GRADED_PIXEL_BITS - 1
 NETX_BIAS_EXP = 6  # netx builds LIF processes with bias_exp = 6
 U_LIMIT = 2**17  # one step's input (threshold-mantissa units) that u holds after the << 6
 RECURRENT_HEADROOM = 64  # thresholds of input per step a recurrent layer's u must hold
@@ -78,6 +92,8 @@ class FixedLayer:
         max_recurrent_error: Largest absolute error of the recurrent weights (float units).
         recurrent_exp: The recurrent Dense's own ``weight_exp`` (>= 0): each mantissa stands
             for ``mantissa * 2**recurrent_exp`` threshold-mantissa units.
+        graded_max: For a first layer fed graded spikes, the largest payload (255: a pixel of 1);
+            0 when its input is binary spikes or a host bias.
 
     ``scale`` is one float, or one value per neuron when thresholds (or ``r``, ``v_leak``)
     differ between neurons (row scaling, see the module docstring).
@@ -97,6 +113,17 @@ class FixedLayer:
     recurrent: np.ndarray | None = None
     max_recurrent_error: float = 0.0
     recurrent_exp: int = 0
+    graded_max: int = 0
+
+    @property
+    def input_message_bits(self) -> int:
+        """Bits of the graded payload this layer's synapses take (0: binary spikes)."""
+        return int(self.graded_max).bit_length()
+
+    def graded_payload(self, x: np.ndarray) -> np.ndarray:
+        """Integer payloads ``rint(x * graded_max)`` of analogue inputs ``x`` in [0, 1]."""
+        x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+        return np.rint(x * self.graded_max).astype(np.int32)
 
     def bias_raw(self, float_bias: np.ndarray) -> tuple[np.ndarray, int, int]:
         """Quantise a float bias (membrane units per step) into ``(mantissa, exponent, clipped)``.
@@ -277,7 +304,99 @@ def quantize_layer(layer: Layer, on_chip_synapses: bool) -> FixedLayer:
                       rec_err, rec_exp)
 
 
+def graded_current_peak(w: np.ndarray, exp: int, pixel_max: int) -> int:
+    """Largest |summed input| (threshold-mantissa units) of mantissas ``w``, payloads <= P.
+
+    That is a neuron's positive (or negative) weights all fully on, shifted by ``exp``.
+    """
+    rows = w.reshape(w.shape[0], -1)
+    peak = max(int(np.clip(rows, 0, None).sum(1).max(initial=0)),
+               int(-np.clip(rows, None, 0).sum(1).min(initial=0)))
+    return (peak * pixel_max) >> -exp if exp < 0 else (peak * pixel_max) << exp
+
+
+def _graded_at(layer: Layer, pixel_max: int) -> tuple[float, FixedLayer]:
+    """Quantise a graded first layer for payloads 0..pixel_max; return its estimated error.
+
+    The error is the variance of one neuron's held current (float units, mean over neurons)
+    for payloads spread evenly over [0, pixel_max]: weight rounding (``P**2 / 36`` mantissa
+    units squared per nonzero weight) plus, below 255 levels, the rounding of MNIST's 8-bit
+    pixels to the payload (``W**2 / 12`` per weight).
+    """
+    n = layer.neuron
+    vth = np.asarray(n.v_threshold, dtype=np.float64)
+    v_ref = float(vth.max())
+    per_neuron = any(isinstance(v, np.ndarray) for v in (n.v_threshold, n.r, n.v_leak))
+    rel: float | np.ndarray = (np.broadcast_to(v_ref / vth, (layer.neurons,)).astype(np.float64)
+                               if per_neuron else 1.0)
+    gain_w = _rows(n.input_gain) * layer.weight
+    rows = (gain_w * _rows(rel)).reshape(layer.weight.shape[0], -1)
+    bound = float(max(np.clip(rows, 0, None).sum(1).max(initial=0),
+                      -np.clip(rows, None, 0).sum(1).min(initial=0)))
+    peak_w = float(np.max(np.abs(rows))) if rows.size else 0.0
+    static = static_bias(layer)
+    peak_b = float(np.max(np.abs(static * rel))) if static.size else 0.0
+    limits = [VTH_MAX / max(v_ref, 1e-12)]
+    if bound > 0:
+        limits.append((U_LIMIT - 1) / bound)
+    if peak_b > 0:
+        limits.append(BIAS_MANT_MAX / peak_b)
+    if peak_w > 0:
+        limits.append(WEIGHT_MAX * pixel_max / peak_w)
+    base = float(min(limits))
+    while True:  # rounding may push a row's sum past 2**17: shrink the scale until it fits
+        scale = base * rel
+        w = _quantise_weights(gain_w / pixel_max, scale)
+        if graded_current_peak(w, 0, pixel_max) < U_LIMIT:
+            break
+        base *= 0.99
+    nonzero = np.count_nonzero(rows) / max(layer.weight.shape[0], 1)
+    var = nonzero * pixel_max**2 / 36.0
+    if pixel_max < GRADED_PIXEL_MAX:
+        var += float(np.sum(w.astype(np.float64) ** 2)) / max(layer.weight.shape[0], 1) / 12.0
+    err = _weight_error(w, 0, scale / pixel_max, n.input_gain, layer.weight)
+    bias_mant, _, _ = fit_bias(static * scale * (1 << ACT_SHIFT), NETX_BIAS_EXP)
+    vth_mant = int(round(v_ref * base))
+    if vth_mant < 1:
+        raise GraphError(f"layer '{layer.name}': its weights or biases are so large against the "
+                         f"threshold ({v_ref:g}) that the threshold quantises to 0; "
+                         "rescale the layer")
+    fixed = FixedLayer(layer, True, scale, w, 0, bias_mant, NETX_BIAS_EXP,
+                       int(round(n.leak * DECAY_UNITY)), DU_HELD, vth_mant, err,
+                       graded_max=pixel_max)
+    return var / base**2, fixed
+
+
+def quantize_graded(layer: Layer, pixel_bits: int | None = None) -> FixedLayer:
+    """Quantise a first layer fed graded spikes whose current holds (module docstring).
+
+    The weight exponent is 0: lava-dl's netx reads integer weights and can express no
+    fractional weight (nor does Lava's Conv apply an exponent), so the ``.net`` file holds
+    exactly what Lava ran. The scale is the largest that keeps the threshold within 17 bits,
+    the static bias within its mantissa (exponent 6), the weights within 8 bits and the held
+    current of any image in [0, 1] within 24 bits. The payload's bits (``pixel_bits``, else
+    chosen from 4 to 8) trade the weights' resolution (integers per payload unit) against the
+    pixels' own: the choice with the smallest estimated current error wins (``_graded_at``).
+
+    Raises:
+        GraphError: If the layer is recurrent, a conv layer has per-neuron values, or the
+            threshold quantises to 0.
+    """
+    if layer.recurrent is not None:
+        raise GraphError(f"layer '{layer.name}' has a recurrent synapse: graded input needs a "
+                         "current that holds, and its recurrent input would then never decay; "
+                         "use --encoding constant or poisson")
+    quantize_layer(layer, on_chip_synapses=True)  # refuses per-neuron values on a conv layer
+    bits = [pixel_bits] if pixel_bits else list(range(GRADED_PIXEL_BITS, 3, -1))
+    return min((_graded_at(layer, 2**b - 1) for b in bits), key=lambda c: c[0])[1]
+
+
 def quantize_chain(chain: Chain, encoding: str) -> list[FixedLayer]:
-    """Quantise every layer; with ``constant`` input the first layer's synapses run on the host."""
-    return [quantize_layer(layer, on_chip_synapses=not (i == 0 and encoding == "constant"))
+    """Quantise every layer.
+
+    With ``constant`` input the first layer's synapses run on the host; with ``graded`` input
+    they run on the chip, fed one graded spike per pixel (``quantize_graded``).
+    """
+    return [quantize_graded(layer) if i == 0 and encoding == "graded" else
+            quantize_layer(layer, on_chip_synapses=not (i == 0 and encoding == "constant"))
             for i, layer in enumerate(chain.layers)]

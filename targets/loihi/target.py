@@ -36,6 +36,40 @@ def _scale(scale: float | np.ndarray) -> float | list[float]:
     return float(scale)
 
 
+def _graded_fields(fx: FixedLayer) -> dict[str, Any]:
+    """The quantisation fields of a first layer fed graded spikes."""
+    return {
+        "input_message_bits": fx.input_message_bits,
+        "graded_payload": f"rint(pixel * {fx.graded_max}): integers 0..{fx.graded_max}, one "
+                          "graded spike per nonzero pixel at step 0",
+        "held_current": "du = -1 (netx iDecay 0): the current does not decay, it holds W p "
+                        "for the whole sample",
+        "graded_events": "graded_events_per_inference = nonzero pixels x nonzero deployed "
+                         "fan-out, once per sample; synops_per_inference (binary) is 0"}
+
+
+def _graded_notes(fx: FixedLayer, steps: int, timesteps: int) -> list[str]:
+    """What a deployment with graded input says about it."""
+    return [
+        f"graded input: each nonzero pixel enters the chip once per sample, at step 0, as one "
+        f"{fx.input_message_bits}-bit graded spike (payload rint(pixel * {fx.graded_max})) "
+        f"into the first {fx.layer.kind} layer ('{fx.layer.name}', weight_exp "
+        f"{fx.weight_exp}); its neurons hold that current (du = -1, netx iDecay 0) for the "
+        "whole sample instead of taking it as a host bias: no host MACs for the first layer",
+        "graded events (counts.graded_events) = nonzero pixels x nonzero deployed fan-out, "
+        "once per sample, counted apart from binary synops (spikes of the later layers)",
+        "graded events are costed with Loihi 1's 23.6 pJ per synaptic spike op (Davies et al. "
+        "2018) as a stand-in: no per-operation energy is published for Loihi 2's graded "
+        "spikes, and a graded event (a multiply by its payload) may cost more. Magnitude "
+        "check: Loihi 2 measured 1.661 mJ per inference (1.094 mJ dynamic) for LIF PilotNet "
+        "on a board (lava-dl PilotNet tutorial, system level), a far larger network",
+        f"step convention with graded input: the held current reaches the first layer at step "
+        f"1, so each sample still runs {timesteps} steps of input plus one step of delay per "
+        f"synapse layer on the chip ({steps} steps, as with poisson input); the first layer's "
+        "static bias acts from step 0",
+    ]
+
+
 class LoihiTarget:
     """Intel Loihi, simulated bit-accurately by Lava (``Loihi2SimCfg(select_tag='fixed_pt')``)."""
 
@@ -43,7 +77,7 @@ class LoihiTarget:
     description = "Intel Loihi via Lava's bit-accurate simulation; Davies et al. 2018 costs"
     packages = ("lava-nc", "lava-dl")
     levels = ("chip",)
-    encodings = ("constant", "poisson", "sdnn")  # graded: issue 17
+    encodings = ("constant", "poisson", "graded", "sdnn")
 
     def availability(self) -> Availability:
         """Lava and lava-dl's netx import, with Lava's Python 3.11 fix in place."""
@@ -99,6 +133,7 @@ class LoihiTarget:
         layers = quantize_chain(chain, workload.encoding)
         T, L = workload.timesteps, len(layers)
         on_chip_input = layers[0].on_chip_synapses
+        graded = layers[0].graded_max > 0
         steps = T + L - 1 + (1 if on_chip_input else 0)
         offset = 1 if on_chip_input else 0
         x = np.asarray(workload.inputs, dtype=np.float64)
@@ -107,6 +142,10 @@ class LoihiTarget:
         rng = np.random.default_rng(workload.seed)
 
         def inputs_for(batch: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, int]:
+            if graded:  # one graded spike per pixel at step 0; the first layer holds it
+                spikes = np.zeros((steps, len(batch), layers[0].layer.inputs), dtype=np.int16)
+                spikes[0] = layers[0].graded_payload(batch.reshape(len(batch), -1))
+                return None, spikes, 0
             if on_chip_input:
                 spikes = np.zeros((steps, len(batch), layers[0].layer.inputs), dtype=bool)
                 spikes[:T] = poisson_spikes(batch, T, rng)
@@ -138,13 +177,13 @@ class LoihiTarget:
                     fed_totals[i] += total - s[-1].sum(axis=0)
                 wraps[i] += result.u_wraps[i]
             wrapped_samples += int(result.wrapped_samples.sum())
-            if spikes_in is not None:
-                input_totals += spikes_in.sum(axis=(0, 1))
+            if spikes_in is not None:  # spikes, or nonzero graded messages
+                input_totals += (spikes_in != 0).sum(axis=(0, 1))
             window = result.spikes[-1][offset + L - 1: offset + L - 1 + T]
             preds[start:start + len(batch)] = predict(chain.scores(window.sum(axis=0)))
-            sim_spikes = spikes_in[:T] if spikes_in is not None else None
-            float_preds[start:start + len(batch)] = predict(simulate(
-                chain, batch, T, workload.encoding, sim_spikes))
+            sim_spikes = spikes_in[:T] if spikes_in is not None and not graded else None
+            float_preds[start:start + len(batch)] = predict(simulate(  # graded: held input
+                chain, batch, T, "constant" if graded else workload.encoding, sim_spikes))
             if first_batch is None:
                 first_batch = (host_bias, spikes_in, result.spikes)
             if progress:
@@ -227,11 +266,13 @@ class LoihiTarget:
             deployed = dataclasses.replace(
                 fx.layer, weight=fx.weight if fx.on_chip_synapses else fx.layer.weight,
                 recurrent=fx.recurrent)
+            graded_in = pre_spikes if fx.graded_max else None
             activity.append(LayerActivity(deployed, fx.on_chip_synapses,
-                                          pre_spikes if fx.on_chip_synapses else None,
+                                          pre_spikes if fx.on_chip_synapses and not
+                                          fx.graded_max else None,
                                           spike_totals[i] / n, steps,
                                           None if fed_totals is None or fx.recurrent is None
-                                          else fed_totals[i] / n))
+                                          else fed_totals[i] / n, graded_in))
             pre_spikes = (spike_totals if fed_totals is None else fed_totals)[i] / n
         readout = chain.readout if chain is not None else None
         reports = count_layers(activity, readout)
@@ -258,6 +299,8 @@ class LoihiTarget:
                     "zero_after_quantisation": int(np.count_nonzero(fx.layer.weight)
                                                    - np.count_nonzero(fx.weight))
                     if fx.on_chip_synapses else 0}
+                if fx.graded_max:
+                    report.quantisation.update(_graded_fields(fx))
                 if isinstance(fx.scale, np.ndarray):
                     report.quantisation["per_neuron_rows"] = (
                         "per-neuron thresholds (r, v_leak) folded into each neuron's weight "
@@ -271,11 +314,13 @@ class LoihiTarget:
         cores = sum(math.ceil(fx.layer.neurons / loihi_costs.LOIHI_NEURONS_PER_CORE)
                     for fx in layers)
         notes = list(model.notes)
+        if layers[0].graded_max:
+            notes.extend(_graded_notes(layers[0], steps, workload.timesteps))
         if not layers[0].on_chip_synapses:
             notes.append("constant (analogue) input: the first layer's synapses run on the host "
                          "once per sample and reach the chip as a per-neuron bias; their MACs "
-                         "are costed as CPU work (term host_input_layer). Use --encoding poisson "
-                         "to put every synapse on the chip.")
+                         "are costed as CPU work (term host_input_layer). Use --encoding graded "
+                         "(Loihi 2 graded spikes) or poisson to put every synapse on the chip.")
         notes.append(f"each sample runs {steps} steps: {workload.timesteps} of input plus one "
                      "step of delay per synapse layer on the chip; the class is read from the "
                      "output spikes of the delayed window of the same length")
