@@ -112,8 +112,8 @@ def spike_rate(report: EnergyReport) -> Any:
     levels = list(dict.fromkeys(t.level for t in ties))
     fig, axes = figure(len(levels), width=6.2, height=4.2, cols=2)
     cmap = colormaps["tab10"]
-    colours = {f"{t.run} on {t.target}": cmap(i % 10)
-               for i, t in enumerate(dict.fromkeys(f"{t.run} on {t.target}" for t in ties))}
+    names = dict.fromkeys(f"{t.run} on {t.target}" for t in ties)
+    colours = {name: cmap(i % 10) for i, name in enumerate(names)}
     for ax, level in zip(axes, levels, strict=False):
         mine = [t for t in ties if t.level == level]
         top = max(max(2 * (t.rate or 0), 1.5 * (t.tie_rate or 0)) for t in mine)

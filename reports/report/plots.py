@@ -25,7 +25,7 @@ def render_plots(report: EnergyReport) -> dict[str, bytes]:
     from neuropipe.reports.report.headline import headline, spike_rate
 
     plots = {"answer.png": _png(headline(report))}
-    if report.spike_ties:
+    if any(t.rate for t in report.spike_ties):
         plots["spike_rate.png"] = _png(spike_rate(report))
     plots.update({"layer_ops.png": _png(_layer_ops(report)),
              "training_energy.png": _png(_training(report)),
