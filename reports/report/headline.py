@@ -72,7 +72,10 @@ def headline(report: EnergyReport) -> Any:
                             arrowprops=dict(arrowstyle="-", color="0.6", lw=0.6))
         ax.axvline(report.threshold * 100, color="tab:red", linewidth=1, linestyle=":")
         ax.set_yscale("log")
-        ax.margins(x=0.25, y=0.35)
+        ax.margins(y=0.35)
+        xs = [p[0] for p in points(report, level)] + [report.threshold * 100]
+        pad = max((max(xs) - min(xs)) * 0.25, 0.25)
+        ax.set_xlim(min(xs) - pad, min(max(xs) + pad, 100.0 + pad / 4))
         title = f"{level} level"
         if line is not None and line.ratio is not None:
             title += f": bio-inspired / conventional = {line.ratio:.3g}×"
@@ -82,19 +85,21 @@ def headline(report: EnergyReport) -> Any:
         ax.set_xlabel("accuracy on the target (%)")
         ax.set_ylabel(f"energy per inference, J ({level} level only)")
         ax.grid(True, which="both", alpha=0.3)
-    _legend(fig, report)
+    hollow = any(not p[4] for lv in levels for p in points(report, lv))
+    _legend(fig, report, hollow)
     return fig
 
 
-def _legend(fig: Any, report: EnergyReport) -> None:
+def _legend(fig: Any, report: EnergyReport, hollow: bool) -> None:
     """One legend for the figure, below the panels (never over data)."""
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], marker=v["marker"], linestyle="", color=v["color"],
                       markersize=8, label=v["label"]) for v in SIDES.values()]
-    handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none",
-                          markeredgecolor="0.3", markersize=8,
-                          label="hollow: chip part only, first layer on the host"))
+    if hollow:
+        handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none",
+                              markeredgecolor="0.3", markersize=8,
+                              label="hollow: chip part only, first layer on the host"))
     handles.append(Line2D([], [], color="tab:red", linestyle=":",
                           label=f"equal-accuracy threshold {report.threshold:.2%}"))
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)

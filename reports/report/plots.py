@@ -111,7 +111,7 @@ def _training(report: EnergyReport) -> Any:
     if values and min(values) > 0 and max(values) / min(values) > 100:
         ax.set_xscale("log")
     ax.invert_yaxis()
-    ax.set_xlabel("training energy × PUE, J (grey: estimate, blue: measured)")
+    ax.set_xlabel("training energy incl. PUE, J (grey: estimate, blue: measured)")
     ax.margins(x=0.3)
     return fig
 
@@ -161,7 +161,7 @@ def _training_vs_accuracy(report: EnergyReport) -> Any:
     handles += [Line2D([], [], marker="D", linestyle="", color="0.5", label="estimated energy")]
     handles += ax.get_legend_handles_labels()[0]
     ax.legend(handles=handles, fontsize=7, loc="best")
-    ax.set_xlabel("training energy × PUE, J")
+    ax.set_xlabel("training energy incl. PUE, J")
     ax.set_ylabel("best accuracy on any target (%)")
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title("Training energy vs accuracy, by learning rule", fontsize=10)

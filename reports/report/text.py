@@ -118,7 +118,7 @@ def training_cell(config: ConfigRow) -> str:
 def training_energy(config: ConfigRow) -> str:
     """The one way training energy is shown everywhere: joules × PUE, labelled."""
     t = config.training
-    return f"{joules(t.joules_pue)} × PUE ({joules(t.joules)} at the plug, PUE {t.pue:g})"
+    return f"{joules(t.joules_pue)} incl. PUE ({joules(t.joules)} at the plug × PUE {t.pue:g})"
 
 
 def network_word(config: ConfigRow) -> str:
@@ -142,7 +142,7 @@ def configs_table(report: EnergyReport) -> Table:
                "ops / inference",
                *[f"energy / inference, {lv} level" for lv in levels],
                "host work apart (other level)", "time / inference",
-               "training energy × PUE"]
+               "training energy incl. PUE"]
     rows = []
     for c in report.comparison.configs:
         ref = f" ({c.reference_accuracy:.2%})" if c.reference_accuracy is not None else ""
@@ -226,7 +226,7 @@ def break_even_table(report: EnergyReport) -> Table:
     rows = []
     for b in report.break_even:
         base = f"{b.baseline_run} on {b.baseline_target}" if b.baseline_run else "—"
-        rows.append([f"{b.run} on {b.target}", b.level, f"{joules(b.training_j)} × PUE",
+        rows.append([f"{b.run} on {b.target}", b.level, joules(b.training_j),
                      f"{joules(b.inference_j)} ({b.cost_model})", base,
                      joules(b.baseline_training_j) if b.baseline_run else "—",
                      joules(b.baseline_inference_j) if b.baseline_run else "—",
@@ -237,14 +237,14 @@ def break_even_table(report: EnergyReport) -> Table:
              if no_base else [])
     return Table(
         "Break-even: training energy plus N inferences", [
-            "configuration", "level", "training energy × PUE", "energy / inference",
+            "configuration", "level", "training energy incl. PUE", "energy / inference",
             "baseline", "baseline training", "baseline energy / inference",
             "break-even N", "verdict"], rows,
         intro=["Total energy after N inferences = training energy + N × energy per inference. "
                "Training energy is shown the same way everywhere: the run's energy.json energy × "
-               "PUE, in joules (measured or estimated: see the training table); inference "
-               "energy is the figure at the row's level. A configuration that costs more to "
-               "train but less per inference "
+               "PUE ('incl. PUE'), in joules (measured or estimated: see the training table); "
+               "inference energy is the figure at the row's level. A configuration that costs "
+               "more to train but less per inference "
                "pays back after N = (training − baseline training) / (baseline inference − "
                "inference) inferences. Only figures at the same level are set against each "
                "other."], notes=notes)
@@ -263,7 +263,7 @@ def training_table(report: EnergyReport) -> Table:
                      ", ".join(f"{k}: {v}" for k, v in t.methods.items()) or "unknown"])
     leaves = sorted({x for c in seen.values() for x in c.training.leaves_out})
     return Table("Training energy (from each run's energy.json)",
-                 ["run", "model", "training energy × PUE", "at the plug (before PUE)", "PUE",
+                 ["run", "model", "training energy incl. PUE", "at the plug (before PUE)", "PUE",
                   "kWh × PUE", "kg CO2e", "method by component"], rows,
                  notes=["Training figures leave out: " + "; ".join(leaves)] if leaves else [])
 
@@ -280,7 +280,7 @@ def training_choice_table(report: EnergyReport) -> Table:
     return Table(
         f"Training energy at equal accuracy ({report.threshold:.2%}): how each run learned",
         ["run", "model", "learning", "best accuracy (target)", "reaches threshold",
-         "training energy × PUE (method)", "cheapest backprop run reaching it",
+         "training energy incl. PUE (method)", "cheapest backprop run reaching it",
          "ratio to it"], rows,
         intro=["Each run's training energy (kWh × PUE, in joules) next to its best accuracy on "
                "any target. Runs that learn without backpropagation (STDP, a closed-form "

@@ -260,3 +260,17 @@ def test_a_failure_while_writing_leaves_nothing_behind(cli, runs, tmp_path, monk
     refused(cli, [*runs, "--format", "json"], "cannot write the report", out)
     assert (out / "report.json").read_bytes() == before
     assert leftovers(out.parent) == ["out"]
+
+
+def test_demo_summary_gives_each_level_its_own_column(runs, capsys, monkeypatch):
+    from neuropipe.pipeline.demo import summary
+
+    monkeypatch.setenv("COLUMNS", "200")
+    summary(runs[0].parent)
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if "accuracy" in line)
+    # One column per level (arithmetic, chip, system): never two levels in one column.
+    assert header.index("arithmetic") < header.index("chip") < header.index("system")
+    assert "one level per column (arithmetic, chip, system)" in " ".join(out.split())
+    # Training energy as the report shows it: with PUE, labelled.
+    assert "mlp: 100 J incl. PUE (63.3 J at the plug × PUE 1.58)" in " ".join(out.split())
