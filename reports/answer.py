@@ -117,9 +117,13 @@ def decisive_fact(config: ConfigRow, estimate: EstimateRow, baseline_j: float) -
     t = tie(config, estimate, baseline_j)
     fixed = {n: j for n, j in estimate.terms.items() if not is_spike_term(n)}
     if t.verdict == FIXED_EXCEEDS:
-        name = max(fixed, key=fixed.__getitem__) if fixed else "its fixed terms"
-        return (f"its terms that do not scale with spikes ({_named(fixed)}) alone cost more "
-                f"than the conventional figure: no spike rate would tie ({name} dominates)")
+        from neuropipe.reports.comparison import joules_text as j
+
+        top = max(fixed, key=fixed.__getitem__) if fixed else ""
+        share = (f" ({top.replace('_', ' ')}: {fixed[top] / t.fixed_j:.0%} of them)"
+                 if top and t.fixed_j > 0 else "")
+        return (f"its terms that do not scale with spikes already cost {j(t.fixed_j)}{share}, "
+                f"more than the conventional {j(baseline_j)}: no spike rate would tie")
     if t.verdict == TIES and t.tie_rate is not None and t.rate is not None:
         side = "below" if t.rate < t.tie_rate else "above"
         return (f"it fires {t.rate:.3g} spikes per synapse per inference, {side} the "
@@ -128,11 +132,6 @@ def decisive_fact(config: ConfigRow, estimate: EstimateRow, baseline_j: float) -
         name = max(estimate.terms, key=estimate.terms.__getitem__)
         return f"{name} is {estimate.terms[name] / figure:.0%} of its figure"
     return "no breakdown of its figure is recorded"
-
-
-def _named(terms: dict[str, float]) -> str:
-    return ", ".join(n.replace("_", " ") for n in sorted(terms, key=terms.__getitem__,
-                                                          reverse=True)) or "none"
 
 
 def _admitted(config: ConfigRow) -> str:

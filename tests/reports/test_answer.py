@@ -204,3 +204,27 @@ def test_break_even_wording_with_equal_training_energy():
     rep = build(chip_configs())
     be = next(b for b in rep.break_even if b.target == "loihi" and b.run == "snn")
     assert "until 0 inferences" not in verdict(be)
+
+
+def test_fixed_terms_above_the_baseline_decide_it():
+    from neuropipe.reports.answer import decisive_fact
+
+    spin = chip_configs()[4]
+    # Neuron updates alone, 4 µJ, exceed the conventional 0.2 µJ.
+    assert decisive_fact(spin, spin.estimates[0], 2e-7) == (
+        "its terms that do not scale with spikes already cost 4 µJ (neuron updates: 100% of "
+        "them), more than the conventional 200 nJ: no spike rate would tie")
+
+
+def test_coinciding_points_are_drawn_once_and_labelled_for_both():
+    from neuropipe.reports.report.headline import points
+
+    configs = [cfg("mlp", "cpu", "ann", 0.98, [est("arithmetic", {"macs": 1e-6})]),
+               cfg("mlp", "gpu", "ann", 0.98, [est("arithmetic", {"macs": 1e-6})]),
+               cfg("snn", "loihi", "snn", 0.98, [est("chip", {"synops": 1e-7})], synops=5,
+                   synapses=10)]
+    rep = build(configs)
+    (point,) = points(rep, "arithmetic")
+    assert point[3] == ["mlp on cpu, gpu"] and point[5] == {"mlp on cpu", "mlp on gpu"}
+    # The chip panel holds the chip figure only; no panel is empty.
+    assert [p[1] for p in points(rep, "chip")] == [1e-7]
