@@ -54,6 +54,8 @@ class SpikeTie(Record):
         tie_synops: Synaptic events per inference at which the two figures are equal.
         tie_rate: The same per deployed synapse (None: no tie, or synapses unknown).
         verdict: ``ties``, ``fixed-terms-exceed`` (no rate ties) or ``no-spike-term``.
+        whole_on_device: False when its first layer runs on the host: then a chip-level row
+            compares the chip part only (the host term is shown apart).
     """
 
     type_tag = "report-spike-tie"
@@ -74,6 +76,7 @@ class SpikeTie(Record):
     tie_synops: float | None = None
     tie_rate: float | None = None
     verdict: str = NO_SPIKE_TERM
+    whole_on_device: bool = True
 
     def energy_at(self, rate: float) -> float:
         """The figure at ``rate`` spikes per synapse (fixed terms plus scaled spike terms)."""
@@ -89,7 +92,8 @@ def tie(config: ConfigRow, estimate: EstimateRow, baseline_j: float) -> SpikeTie
                    cost_model=estimate.cost_model, accuracy=config.accuracy,
                    synapses=config.device_synapses, synops=config.synops, rate=rate,
                    energy_j=estimate.figure_j, spike_j=estimate.spike_j,
-                   fixed_j=estimate.figure_j - estimate.spike_j, baseline_j=baseline_j)
+                   fixed_j=estimate.figure_j - estimate.spike_j, baseline_j=baseline_j,
+                   whole_on_device=not (config.host_first_layer and estimate.off_level_j > 0))
     if row.fixed_j >= baseline_j:
         row.verdict = FIXED_EXCEEDS
     elif row.spike_j > 0 and row.synops > 0:

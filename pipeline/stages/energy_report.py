@@ -230,8 +230,12 @@ def _network(record: DeploymentRecord, kind: str) -> str:
 
 
 def layer_name(name: str, kind: str, index: int) -> str:
-    """A readable layer name: ONNX node paths (``/1/Gemm``) become ``dense 1``, ``conv 2``..."""
-    if "/" in name or not name:
+    """A readable layer name, by position where the recorded one is not readable.
+
+    ONNX node paths (``/1/Gemm``) and bare NIR node indices (``3``) become ``dense 1``,
+    ``conv 2``...; other names are kept.
+    """
+    if "/" in name or not name or name.isdigit():
         return f"{kind or 'layer'} {index + 1}"
     return name
 

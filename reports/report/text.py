@@ -352,7 +352,9 @@ def spike_table(report: EnergyReport) -> Table:
             tie = (f"none: the fixed terms alone ({joules(t.fixed_j)}) exceed the baseline")
         else:
             tie = "none: no term of the figure scales with spikes"
-        rows.append([f"{t.run} on {t.target}", t.level, f"{t.accuracy:.2%}", count(t.synapses),
+        who = f"{t.run} on {t.target}" + ("" if t.whole_on_device else
+                                          " (chip part only: first layer on the host)")
+        rows.append([who, t.level, f"{t.accuracy:.2%}", count(t.synapses),
                      count(t.synops), rate, f"{joules(t.energy_j)} ({t.cost_model})",
                      f"{joules(t.spike_j)} / {joules(t.fixed_j)}",
                      f"{t.baseline_run} on {t.baseline_target}: {joules(t.baseline_j)}", tie])

@@ -274,3 +274,11 @@ def test_demo_summary_gives_each_level_its_own_column(runs, capsys, monkeypatch)
     assert "one level per column (arithmetic, chip, system)" in " ".join(out.split())
     # Training energy as the report shows it: with PUE, labelled.
     assert "mlp: 100 J incl. PUE (63.3 J at the plug × PUE 1.58)" in " ".join(out.split())
+
+
+def test_layer_names_are_readable_not_onnx_node_paths():
+    from neuropipe.pipeline.stages.energy_report import layer_name
+
+    assert layer_name("/1/Gemm", "dense", 0) == "dense 1"
+    assert layer_name("3", "dense", 1) == "dense 2"
+    assert layer_name("fc1", "dense", 0) == "fc1"
