@@ -271,8 +271,15 @@ class ConfigRow(Record):
 
     @property
     def device_synapses(self) -> int:
-        """Nonzero synapses deployed on the device (host layers not counted)."""
-        return sum(lr.synapses for lr in self.layers if lr.on != "host")
+        """Nonzero deployed synapses on the device that receive spikes.
+
+        Host layers are not counted, nor layers fed graded values (a graded first layer on the
+        chip: its synapses see no binary spike, ``synops`` 0); when no layer receives a spike,
+        every device synapse counts (the rate is then 0).
+        """
+        device = [lr for lr in self.layers if lr.on != "host"]
+        spiking = [lr for lr in device if lr.synops > 0]
+        return sum(lr.synapses for lr in (spiking or device))
 
     @property
     def spikes_per_synapse(self) -> float | None:

@@ -52,24 +52,21 @@ def headline(report: EnergyReport) -> Any:
     levels = [lv for lv in report.levels if points(report, lv)]
     fig, axes = figure(len(levels), width=6.2, height=4.4, cols=2 if len(levels) == 4 else 3)
     answer = {ln.level: ln for ln in report.answer.lines}
+    panels: list[tuple[Any, list[tuple[float, float, str, Any]]]] = []
     for ax, level in zip(axes, levels, strict=False):
         line = answer.get(level)
         picks = {line.bio, line.conventional} if line else set()
+        labels_here = []
         for acc, joules, side, labels, whole, members in points(report, level):
             style = SIDES[side]
             ax.scatter(acc, joules, marker=style["marker"], s=60, zorder=3,
                        facecolors=style["color"] if whole else "none",
                        edgecolors=style["color"], linewidths=1.5)
             if members & picks or not whole:
-                up = side == "bio-inspired"
-                ax.annotate(" + ".join(labels) + ("\n(chip part; first layer on the host)"
-                                                  if not whole else ""),
-                            (acc, joules), fontsize=8, xytext=(0, 14 if up else -16),
-                            textcoords="offset points", ha="center",
-                            va="bottom" if up else "top", color=style["color"],
-                            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none",
-                                      alpha=0.85),
-                            arrowprops=dict(arrowstyle="-", color="0.6", lw=0.6))
+                text = " + ".join(labels) + ("" if whole else
+                                             "\n(chip part; first layer on the host)")
+                labels_here.append((acc, joules, text, style["color"]))
+        panels.append((ax, labels_here))
         ax.axvline(report.threshold * 100, color="tab:red", linewidth=1, linestyle=":")
         ax.set_yscale("log")
         ax.margins(y=0.35)
@@ -87,7 +84,64 @@ def headline(report: EnergyReport) -> Any:
         ax.grid(True, which="both", alpha=0.3)
     hollow = any(not p[4] for lv in levels for p in points(report, lv))
     _legend(fig, report, hollow)
+    place_labels(fig, panels)
     return fig
+
+
+# Where a label may sit around its point: offset in points, horizontal and vertical alignment.
+_SPOTS = ((0, 12, "center", "bottom"), (0, -12, "center", "top"), (10, 0, "left", "center"),
+          (-10, 0, "right", "center"), (10, 10, "left", "bottom"), (-10, 10, "right", "bottom"),
+          (10, -10, "left", "top"), (-10, -10, "right", "top"))
+
+
+def place_labels(fig: Any, panels: list[tuple[Any, list[tuple[float, float, str, Any]]]]
+                 ) -> None:
+    """Label points where the text overlaps no other label, no point and stays in its panel.
+
+    Each label tries the spots around its point in turn; if none is free, it takes the one
+    with the least overlap.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for ax, labels in panels:
+        frame = ax.get_window_extent(renderer)
+        dots = [d for c in ax.collections for d in ax.transData.transform(c.get_offsets())]
+        placed: list[Any] = []
+        for x, y, text, colour in labels:
+            best = None
+            for dx, dy, ha, va in _SPOTS:
+                ann = ax.annotate(text, (x, y), fontsize=8, xytext=(dx, dy),
+                                  textcoords="offset points", ha=ha, va=va, color=colour,
+                                  bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none",
+                                            alpha=0.85))
+                box = ann.get_window_extent(renderer).expanded(1.05, 1.1)
+                cost = (sum(_overlap(box, b) for b in placed)
+                        + sum(box.padded(5).contains(px, py) for px, py in dots) * 50.0
+                        + (0.0 if _inside(box, frame) else 1e6))
+                if best is None or cost < best[0]:
+                    if best is not None:
+                        best[1].remove()
+                    best = (cost, ann, box)
+                else:
+                    ann.remove()
+                if cost == 0:
+                    break
+            if best is not None:
+                placed.append(best[2])
+
+
+def _overlap(a: Any, b: Any) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _inside(box: Any, frame: Any) -> bool:
+    return (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
+            and box.y1 <= frame.y1)
 
 
 def _legend(fig: Any, report: EnergyReport, hollow: bool) -> None:
@@ -105,6 +159,10 @@ def _legend(fig: Any, report: EnergyReport, hollow: bool) -> None:
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
 
 
+def _tie_name(t: Any) -> str:
+    return f"{t.run} on {t.target}" + ("" if t.whole_on_device else " (chip part)")
+
+
 def spike_rate(report: EnergyReport) -> Any:
     """Per level, each SNN's energy against spikes per synapse; baselines as horizontal lines."""
     import numpy as np
@@ -117,14 +175,15 @@ def spike_rate(report: EnergyReport) -> Any:
     levels = list(dict.fromkeys(t.level for t in ties))
     fig, axes = figure(len(levels), width=6.2, height=4.2, cols=2)
     cmap = colormaps["tab10"]
-    names = dict.fromkeys(f"{t.run} on {t.target}" for t in ties)
+    names = dict.fromkeys(_tie_name(t) for t in ties)
     colours = {name: cmap(i % 10) for i, name in enumerate(names)}
     for ax, level in zip(axes, levels, strict=False):
         mine = [t for t in ties if t.level == level]
-        top = max(max(2 * (t.rate or 0), 1.5 * (t.tie_rate or 0)) for t in mine)
-        x = np.linspace(0, top, 200)
+        top = max(max(3 * (t.rate or 0), 2 * (t.tie_rate or 0)) for t in mine)
+        low = min(t.rate or top for t in mine) / 3
+        x = np.logspace(np.log10(low), np.log10(top), 200)
         for t in mine:
-            colour = colours[f"{t.run} on {t.target}"]
+            colour = colours[_tie_name(t)]
             ax.plot(x, [t.energy_at(v) for v in x], color=colour)
             ax.plot([t.rate], [t.energy_j], "o", color=colour, markersize=7)
             if t.tie_rate is not None and t.tie_rate <= top:
@@ -133,9 +192,11 @@ def spike_rate(report: EnergyReport) -> Any:
                                            t.baseline_j) for t in mine):
             ax.axhline(joules, color="0.3", linestyle="--", linewidth=1)
             ax.annotate(f"baseline: {base}", (0.01, joules), xycoords=("axes fraction", "data"),
+                        bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8),
                         fontsize=8, xytext=(0, 3), textcoords="offset points", color="0.3")
         ax.set_yscale("log")
-        ax.set_xlim(0, top)
+        ax.set_xscale("log")
+        ax.set_xlim(low, top)
         ax.set_title(f"{level} level", fontsize=10)
         ax.set_xlabel("spikes per synapse per inference (synaptic events / deployed synapses)")
         ax.set_ylabel(f"energy per inference, J ({level} level)")

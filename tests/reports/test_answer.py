@@ -228,3 +228,14 @@ def test_coinciding_points_are_drawn_once_and_labelled_for_both():
     assert point[3] == ["mlp on cpu, gpu"] and point[5] == {"mlp on cpu", "mlp on gpu"}
     # The chip panel holds the chip figure only; no panel is empty.
     assert [p[1] for p in points(rep, "chip")] == [1e-7]
+
+
+def test_spikes_per_synapse_counts_only_synapses_that_receive_spikes():
+    # A graded first layer on the chip (1,000 synapses, no binary events) and a spiking second
+    # layer (100 synapses, 250 events): 250 / 100 = 2.5 spikes per synapse, not 250 / 1,100.
+    c = cfg("snn", "asic", "snn", 0.98, [est("chip", {"synops": 1e-7})])
+    c.layers = [LayerRow(name="dense 1", synapses=1000, synops=0.0),
+                LayerRow(name="dense 2", synapses=100, synops=250.0),
+                LayerRow(name="host", synapses=5000, synops=0.0, on="host")]
+    c.synops = 250.0
+    assert c.device_synapses == 100 and c.spikes_per_synapse == pytest.approx(2.5)
