@@ -148,11 +148,10 @@ def _no_pair(configs: list[ConfigRow], equal: list[ConfigRow], line: AnswerLine,
     if not line.bio:
         if line.excluded:
             hosts = [c for c in equal if c.label in line.excluded]
-            parts = [f"{c.label} ({j(e.figure_j)} on the chip, {j(e.off_level_j)} for its "
-                     f"first layer on the host)" for c in hosts
+            parts = [f"{c.label}: {j(e.figure_j)} on the chip, {j(e.off_level_j)} for its "
+                     f"first layer on the host" for c in hosts
                      if (e := c.at_level(level)) is not None]
-            reasons.append(f"no bio-inspired inference runs wholly on a chip: "
-                           f"{'; '.join(parts)}")
+            reasons.append(f"no bio-inspired inference runs wholly on a chip ({'; '.join(parts)})")
         elif any(not c.conventional and c.at_level(level) for c in configs):
             reasons.append(f"no bio-inspired configuration with a {level}-level figure reaches "
                            "equal accuracy")

@@ -13,7 +13,7 @@ PLOTS = {
     "answer.png": "At equal accuracy: conventional vs bio-inspired, energy per inference by level",
     "spike_rate.png": "Where spikes pay: energy per inference against spikes per synapse",
     "layer_ops.png": "Operations per layer and inference",
-    "training_energy.png": "Training energy per run (kWh × PUE)",
+    "training_energy.png": "Training energy per run (incl. PUE)",
     "break_even.png": "Break-even: training + N × inference energy",
     "training_vs_accuracy.png": "Training energy vs best accuracy, by learning rule",
     "rate_penalty.png": "Sparse codes: accuracy vs spikes per inference at each rate penalty",
@@ -119,7 +119,9 @@ def _training(report: EnergyReport) -> Any:
 def _break_even(report: EnergyReport) -> Any:
     import numpy as np
 
-    levels = list(dict.fromkeys(b.level for b in report.break_even))
+    from neuropipe.core.levels import in_level_order
+
+    levels = in_level_order({b.level for b in report.break_even})
     fig, axes = figure(len(levels))
     colours = _colours(report.comparison.targets)
     n = np.logspace(0, 12, 200)

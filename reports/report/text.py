@@ -232,8 +232,8 @@ def break_even_table(report: EnergyReport) -> Table:
                      joules(b.baseline_inference_j) if b.baseline_run else "—",
                      inferences(b.n) if b.n is not None else "—", verdict(b)])
     no_base = [b for b in report.break_even if b.verdict == NO_BASELINE]
-    notes = (["Where there is no baseline figure at a level, the lines training + N × inference "
-              "are still drawn in the break-even plot and written to JSON and CSV."]
+    notes = (["Where there is no conventional baseline at a level, the lines training + N × "
+              "inference are still drawn in the break-even plot and written to JSON and CSV."]
              if no_base else [])
     return Table(
         "Break-even: training energy plus N inferences", [
@@ -344,7 +344,7 @@ def spike_table(report: EnergyReport) -> Table:
 
     rows = []
     for t in report.spike_ties:
-        rate = f"{t.rate:.3g}" if t.rate is not None else "unknown (no synapse count)"
+        rate = f"{t.rate:.3g}" if t.rate is not None else "unknown"
         if t.verdict == TIES:
             tie = (f"{t.tie_rate:.3g} ({count(t.tie_synops)} events)" if t.tie_rate is not None
                    else f"{count(t.tie_synops)} events")
@@ -354,7 +354,8 @@ def spike_table(report: EnergyReport) -> Table:
             tie = "none: no term of the figure scales with spikes"
         who = f"{t.run} on {t.target}" + ("" if t.whole_on_device else
                                           " (chip part only: first layer on the host)")
-        rows.append([who, t.level, f"{t.accuracy:.2%}", count(t.synapses),
+        rows.append([who, t.level, f"{t.accuracy:.2%}",
+                     count(t.synapses) if t.synapses else "not recorded",
                      count(t.synops), rate, f"{joules(t.energy_j)} ({t.cost_model})",
                      f"{joules(t.spike_j)} / {joules(t.fixed_j)}",
                      f"{t.baseline_run} on {t.baseline_target}: {joules(t.baseline_j)}", tie])
