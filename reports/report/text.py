@@ -132,12 +132,12 @@ def levels_section(report: EnergyReport) -> list[str]:
     from neuropipe.core.levels import LEVEL_DEFINITIONS
 
     return [f"{lv}: {LEVEL_DEFINITIONS.get(lv, 'a level this neuropipe does not define')}"
-            for lv in report.comparison.levels]
+            for lv in (report.levels or report.comparison.levels)]
 
 
 def configs_table(report: EnergyReport) -> Table:
     """One row per model x target, an energy column per level."""
-    levels = report.comparison.levels
+    levels = report.levels or report.comparison.levels
     headers = ["run (model, kind)", "target", "network on the device", "accuracy (reference)",
                "ops / inference",
                *[f"energy / inference, {lv} level" for lv in levels],
