@@ -102,7 +102,7 @@ def build_answer(configs: list[ConfigRow], threshold: float, levels: list[str]) 
             line.ratio = bio[1].figure_j / conv[1].figure_j
             line.fact = decisive_fact(bio[0], bio[1], conv[1].figure_j)
         else:
-            line.reason = _no_pair(configs, equal, line, level, threshold)
+            line.reason = _no_pair(configs, equal, line, level)
         lines.append(line)
     return Answer(threshold=threshold, test=TEST, admitted=admitted, lines=lines,
                   sentences=_sentences(threshold, admitted, lines))
@@ -140,8 +140,9 @@ def _admitted(config: ConfigRow) -> str:
             f"{low:.2%}–{high:.2%})")
 
 
-def _no_pair(configs: list[ConfigRow], equal: list[ConfigRow], line: AnswerLine, level: str,
-             threshold: float) -> str:
+def _no_pair(configs: list[ConfigRow], equal: list[ConfigRow], line: AnswerLine, level: str
+             ) -> str:
+    """Why ``level`` has no pair, in one line."""
     from neuropipe.reports.comparison import joules_text as j
 
     reasons = []
