@@ -41,35 +41,39 @@ def run_demo(root: Path = DEMO_ROOT) -> int:
 
 
 def summary(root: Path) -> None:
-    """Print one row per run and target: accuracy and the default energy figure with its level."""
-    from neuropipe.core.rundir import RunDir
-    from neuropipe.models.records import TrainMetrics
-    from neuropipe.reports.energy_record import EnergyRecord
-    from neuropipe.reports.report.text import joules
-    from neuropipe.targets.records import DeploymentRecord
+    """Print one row per run and target: accuracy and its figure at each level, one column each.
 
+    Figures of different levels never share a column; host work costed at another level (a
+    first layer on the host) has its own. Training energy is shown as the report shows it.
+    """
+    from neuropipe.pipeline.stages.energy_report import read_runs
+    from neuropipe.reports.report.text import joules, training_energy
+
+    comparison = read_runs([root / "mlp", root / "snn-mlp"])
+    levels = comparison.levels
     table = Table(title="neuropipe demo: MNIST, trained here, deployed to every target here")
-    for column in ("run", "target", "accuracy", "energy / inference", "level"):
-        table.add_column(column, justify="left" if column in ("run", "target") else "right")
-    for name in ("mlp", "snn-mlp"):
-        run = RunDir(root / name)
-        metrics = TrainMetrics.read(run.metrics)
-        energy = EnergyRecord.read(run.energy)
-        methods = "/".join(sorted({c.method for c in energy.total.components}))
-        table.add_row(name, "training", f"{metrics.test_accuracy:.4f}",
-                      f"{joules(energy.total.total_j)} total", methods)
-        for path in sorted((run.root / "targets").glob("*/deployment.json")):
-            dep = DeploymentRecord.read(path)
-            main = dep.default_estimate
-            table.add_row("", dep.target, f"{dep.accuracy:.4f}", joules(main.total_j),
-                          main.level)
+    for column in ("run", "target", "net", "accuracy", *levels, "host work",
+                   "training incl. PUE"):
+        table.add_column(column, justify="left" if column in ("run", "target", "net")
+                         else "right")
+    seen: set[str] = set()
+    for c in comparison.configs:
+        cells = [joules(e.figure_j) if (e := c.at_level(lv)) is not None else "—"
+                 for lv in levels]
+        host = max((e.off_level_j for e in c.estimates), default=0.0)
+        train = joules(c.training.joules_pue) if c.run not in seen else ""
+        seen.add(c.run)
+        table.add_row(c.run if train else "", c.target, "ANN" if c.conventional else "SNN",
+                      f"{c.accuracy:.4f}", *cells, joules(host) if host else "—", train)
     console = Console()
     console.print(table)
-    console.print("Each figure is the target's default cost model (named in its "
-                  "deployment.json); levels differ (chip, system, arithmetic, measured) and are "
-                  "not comparable across: the report compares like with like. Training energy "
-                  "is an estimate where the machine has no counter. Details: each run's "
-                  "energy.json and targets/*/deployment.json.")
+    console.print(f"Energy per inference, one level per column ({', '.join(levels)}): levels "
+                  "are not comparable across columns. 'host work' is a first layer computed on "
+                  "the host (system level), never summed into a chip figure. 'training incl. "
+                  "PUE' is each run's training energy × PUE, as the report shows it ("
+                  + "; ".join(f"{c.run}: {training_energy(c)}, {c.training.method}"
+                              for c in {c.run: c for c in comparison.configs}.values())
+                  + "). The answer at equal accuracy opens the report.")
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from neuropipe.core.errors import InputError
 from neuropipe.core.levels import in_level_order
 from neuropipe.core.records import Record
+from neuropipe.reports.answer import Answer
 from neuropipe.reports.learning_views import (
     SparsityPoint,
     TrainingChoice,
@@ -22,9 +24,15 @@ from neuropipe.reports.learning_views import (
     sparsity_points,
     training_choices,
 )
+from neuropipe.reports.spike_ties import SpikeTie
+from neuropipe.reports.uncertainty import within_interval
 
-# Targets that run the conventional baseline, in order of preference (decision of the issue).
+# Host targets, in order of preference for naming a baseline target.
 HOST_TARGETS = ("cpu", "gpu")
+# The two sides of the comparison: a conventional network (network ``ann``) on any device, and a
+# bio-inspired one (network ``snn``: trained SNNs, converted ANNs, reservoirs, STDP...).
+CONVENTIONAL = "conventional"
+BIO = "bio-inspired"
 J_PER_KWH = 3.6e6
 # Accuracies within this of the threshold count as reaching it (fractions printed to 4 places).
 ACCURACY_TOLERANCE = 1e-9
@@ -48,9 +56,18 @@ class EstimateRow(Record):
             meter that could not measure), and the estimate is never compared.
         sources: Citations of the constants.
         leaves_out: What the figure does not include.
+        off_level_j: Of ``total_j``, terms costed at another level than the estimate's own
+            (host work at system level inside a chip estimate): never part of the figure at
+            ``level``, shown apart.
+        off_level_terms: Names of those terms.
+        spike_j: Of the figure, the terms that scale with spikes (``synops``, ``synops_*``,
+            ``spike_queue*``, ``router_packets``...).
+        terms: Joules per inference of each estimated term at the estimate's level, by name.
     """
 
     type_tag = "report-estimate"
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"off_level_j": 0.0, "off_level_terms": [],
+                                             "spike_j": 0.0, "terms": {}}
     cost_model: str = ""
     level: str = ""
     default: bool = False
@@ -63,6 +80,15 @@ class EstimateRow(Record):
     estimated: bool = True
     sources: list[str] = field(default_factory=list)
     leaves_out: list[str] = field(default_factory=list)
+    off_level_j: float = 0.0
+    off_level_terms: list[str] = field(default_factory=list)
+    spike_j: float = 0.0
+    terms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def figure_j(self) -> float:
+        """Joules per inference at the estimate's own level: ``total_j`` less ``off_level_j``."""
+        return self.total_j - self.off_level_j
 
     @property
     def other_levels(self) -> list[str]:
@@ -89,9 +115,12 @@ class LayerRow(Record):
         neuron_updates: Neuron updates.
         spikes: Spikes emitted.
         dense_ops: Operations a host target executes for the layer (None for other targets).
+        synapses: Nonzero synapses feeding it, as deployed.
+        on: ``chip``, or ``host`` for a first layer computed on the host.
     """
 
     type_tag = "report-layer"
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"synapses": 0, "on": "chip"}
     name: str = ""
     kind: str = ""
     neurons: int = 0
@@ -100,6 +129,8 @@ class LayerRow(Record):
     neuron_updates: float = 0.0
     spikes: float = 0.0
     dense_ops: float | None = None
+    synapses: int = 0
+    on: str = "chip"
 
     @property
     def ops(self) -> float:
@@ -175,10 +206,17 @@ class ConfigRow(Record):
         notes: The deployment's notes.
         learning: How the run learned its weights (``backprop``, ``stdp``, ``ridge``...).
         rate_penalty: The run's spike-rate penalty (0: none).
+        network: What runs on the device: ``ann`` (conventional) or ``snn`` (bio-inspired);
+            ``""`` from records written before deployments said so (see ``side``).
+        encoding: The deployment's input encoding (``constant``, ``poisson``, ``graded``,
+            ``sdnn``; ``""`` where unknown).
+        graded_events: Graded synaptic events per inference on the device.
     """
 
     type_tag = "report-config"
     schema_version = 2
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"network": "", "encoding": "",
+                                             "graded_events": 0.0}
     run: str = ""
     model: str = ""
     kind: str = ""
@@ -204,6 +242,50 @@ class ConfigRow(Record):
     notes: list[str] = field(default_factory=list)
     learning: str = "backprop"
     rate_penalty: float = 0.0
+    network: str = ""
+    encoding: str = ""
+    graded_events: float = 0.0
+
+    @property
+    def resolved_network(self) -> str:
+        """``network``, or for older records: ``ann`` for an ANN run on cpu/gpu, else ``snn``."""
+        if self.network:
+            return self.network
+        return "ann" if self.kind == "ann" and self.target in HOST_TARGETS else "snn"
+
+    @property
+    def conventional(self) -> bool:
+        """True when a conventional network (an ANN) runs on the device."""
+        return self.resolved_network == "ann"
+
+    @property
+    def side(self) -> str:
+        """``conventional`` or ``bio-inspired``."""
+        return CONVENTIONAL if self.conventional else BIO
+
+    @property
+    def host_first_layer(self) -> bool:
+        """True when part of the inference (a first layer) runs on the host, not the device."""
+        return self.target not in HOST_TARGETS and (
+            self.host_macs > 0 or any(lr.on == "host" for lr in self.layers))
+
+    @property
+    def device_synapses(self) -> int:
+        """Nonzero deployed synapses on the device that receive spikes.
+
+        Host layers are not counted, nor layers fed graded values (a graded first layer on the
+        chip: its synapses see no binary spike, ``synops`` 0); when no layer receives a spike,
+        every device synapse counts (the rate is then 0).
+        """
+        device = [lr for lr in self.layers if lr.on != "host"]
+        spiking = [lr for lr in device if lr.synops > 0]
+        return sum(lr.synapses for lr in (spiking or device))
+
+    @property
+    def spikes_per_synapse(self) -> float | None:
+        """Synaptic events per deployed synapse per inference (None: synapses unknown)."""
+        n = self.device_synapses
+        return self.synops / n if n > 0 else None
 
     @property
     def label(self) -> str:
@@ -282,7 +364,7 @@ class Comparison(Record):
 
 @dataclass
 class Selection(Record):
-    """The cheapest configuration on one target at one level reaching the accuracy threshold.
+    """The cheapest configuration of one side on one target at one level at equal accuracy.
 
     Attributes:
         target: Target name.
@@ -290,18 +372,29 @@ class Selection(Record):
         run: Run of the cheapest configuration (None: nothing on this target reaches it).
         accuracy: Its accuracy.
         cost_model: Cost model of its figure.
-        energy_j: Its energy per inference at this level.
-        level_label: The figure's level, naming terms at other levels.
+        energy_j: Its energy per inference at this level (terms at other levels left out).
+        level_label: The figure's level.
         baseline_run: Run of the conventional baseline at this level (None: none).
         baseline_target: Target of the baseline.
         baseline_cost_model: Cost model of the baseline's figure.
         baseline_energy_j: The baseline's energy per inference at this level.
         baseline_level_label: The baseline figure's level label.
         ratio: ``energy_j / baseline_energy_j`` (None when either is missing).
-        comment: Why a figure or ratio is missing, or that levels inside the figures differ.
+        comment: Why a figure or ratio is missing, or what the figures leave apart.
+        side: ``conventional`` or ``bio-inspired``.
+        admitted: True when the run reaches the threshold only within the uncertainty of its
+            test set (see ``neuropipe.reports.uncertainty``).
+        baseline_basis: Why that baseline: the ANN on the same target, or the cheapest
+            conventional figure at this level on another target.
+        host_j: Work done on the host at another level (a host first layer), not in
+            ``energy_j``.
+        whole_on_device: False when part of the inference (a first layer) runs on the host.
     """
 
     type_tag = "report-selection"
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"side": BIO, "admitted": False,
+                                             "baseline_basis": "", "host_j": 0.0,
+                                             "whole_on_device": True}
     target: str = ""
     level: str = ""
     run: str | None = None
@@ -316,6 +409,11 @@ class Selection(Record):
     baseline_level_label: str = ""
     ratio: float | None = None
     comment: str = ""
+    side: str = BIO
+    admitted: bool = False
+    baseline_basis: str = ""
+    host_j: float = 0.0
+    whole_on_device: bool = True
 
 
 # Break-even verdicts of a configuration against the baseline.
@@ -381,10 +479,15 @@ class EnergyReport(Record):
         training_choice: Each run's training energy at its best accuracy, against the cheapest
             backprop run reaching the threshold.
         sparsity: Spiking runs of one model at different rate penalties (empty if none).
+        levels: The levels the equal-accuracy views and the answer cover.
+        accuracy_test: How equal accuracy is decided.
+        answer: At equal accuracy, bio-inspired against conventional, level by level.
+        spike_ties: Per spiking configuration and level, the spike rate that would tie the
+            conventional baseline.
     """
 
     type_tag = "energy-report"
-    schema_version = 2
+    schema_version = 3
     comparison: Comparison = field(default_factory=Comparison)
     threshold: float = 0.0
     threshold_source: str = ""
@@ -394,6 +497,10 @@ class EnergyReport(Record):
     created: str = ""
     training_choice: list[TrainingChoice] = field(default_factory=list)
     sparsity: list[SparsityPoint] = field(default_factory=list)
+    levels: list[str] = field(default_factory=list)
+    accuracy_test: str = ""
+    answer: Answer = field(default_factory=Answer)
+    spike_ties: list[SpikeTie] = field(default_factory=list)
 
 
 def check_threshold(accuracy: float) -> None:
@@ -415,80 +522,129 @@ def default_threshold(configs: list[ConfigRow]) -> float:
 
 
 def baseline_target(configs: list[ConfigRow]) -> str | None:
-    """``cpu`` if an ANN run is deployed there, else ``gpu`` if one is, else None."""
-    for target in HOST_TARGETS:
-        if any(c.kind == "ann" and c.target == target for c in configs):
-            return target
-    return None
+    """The target of conventional configurations: ``cpu``, else ``gpu``, else the first other."""
+    have = {c.target for c in configs if c.conventional}
+    return next((t for t in (*HOST_TARGETS, *sorted(have)) if t in have), None)
 
 
 def reaches(config: ConfigRow, threshold: float) -> bool:
-    """True if the configuration's accuracy reaches ``threshold``."""
+    """True if the configuration reaches ``threshold``, exactly or within its test set's noise.
+
+    See ``neuropipe.reports.uncertainty.TEST``.
+    """
+    return reaches_exactly(config, threshold) or within_interval(config.accuracy, config.samples,
+                                                                 threshold)
+
+
+def reaches_exactly(config: ConfigRow, threshold: float) -> bool:
+    """True if the measured accuracy itself reaches ``threshold``."""
     return config.accuracy >= threshold - ACCURACY_TOLERANCE
 
 
 def cheapest(configs: list[ConfigRow], level: str) -> tuple[ConfigRow, EstimateRow] | None:
-    """The configuration whose figure at ``level`` is lowest (ties: the first given)."""
+    """The configuration whose figure at ``level`` is lowest (ties: the first given).
+
+    The figure is ``EstimateRow.figure_j``: terms at other levels (host work) are left out.
+    """
     best = None
     for c in configs:
         e = c.at_level(level)
-        if e is not None and (best is None or e.total_j < best[1].total_j):
+        if e is not None and (best is None or e.figure_j < best[1].figure_j):
             best = (c, e)
     return best
 
 
-def equal_accuracy(configs: list[ConfigRow], threshold: float) -> list[Selection]:
-    """Per target and level, the cheapest configuration reaching ``threshold``, vs the baseline.
+def conventional_baseline(configs: list[ConfigRow], target: str, level: str, threshold: float
+                          ) -> tuple[ConfigRow, EstimateRow, str] | None:
+    """The conventional baseline of ``target`` at ``level``, and why it is that one.
 
-    The baseline at a level is the cheapest ANN configuration on the baseline target (``cpu``,
-    else ``gpu``) that reaches the threshold and has a figure at that level. Figures at
-    different levels are never compared: with no baseline figure at a level the ratio is None
-    and the comment says so.
+    The ANN on the same target when one reaches the threshold with a figure at that level (an
+    SNN on Loihi against the sigma-delta ANN on Loihi; on the same-silicon ASIC, the ANN on it);
+    else the cheapest conventional configuration reaching the threshold with a figure at that
+    level, on any target. Only configurations whose network is an ANN are candidates: a spiking
+    network on cpu is never a baseline.
     """
-    base_target = baseline_target(configs)
-    base_pool = [c for c in configs if c.kind == "ann" and c.target == base_target
-                 and reaches(c, threshold)]
+    pool = [c for c in configs if c.conventional and reaches(c, threshold)]
+    same = cheapest([c for c in pool if c.target == target], level)
+    if same is not None:
+        return same[0], same[1], f"the ANN on {target}"
+    best = cheapest(pool, level)
+    if best is None:
+        return None
+    return best[0], best[1], f"cheapest conventional {level}-level figure (on {best[0].target})"
+
+
+def equal_accuracy(configs: list[ConfigRow], threshold: float,
+                   levels: list[str] | None = None) -> list[Selection]:
+    """Per target, level and side, the cheapest configuration reaching ``threshold``.
+
+    Each is set against ``conventional_baseline`` at the same level. Figures at different levels
+    are never compared; host work costed at another level is shown apart (``host_j``).
+    """
     rows = []
     for target in _targets(configs):
         on_target = [c for c in configs if c.target == target]
         for level in _levels(on_target):
-            rows.append(_select(on_target, level, threshold, base_target, base_pool))
+            if levels is not None and level not in levels:
+                continue
+            for side in (BIO, CONVENTIONAL):
+                mine = [c for c in on_target if c.side == side and c.at_level(level)]
+                if mine:
+                    rows.append(_select(configs, mine, level, threshold, side))
     return rows
 
 
-def _select(on_target: list[ConfigRow], level: str, threshold: float, base_target: str | None,
-            base_pool: list[ConfigRow]) -> Selection:
-    target = on_target[0].target
-    row = Selection(target=target, level=level, baseline_target=base_target or "")
-    pick = cheapest([c for c in on_target if reaches(c, threshold)], level)
+def _select(configs: list[ConfigRow], mine: list[ConfigRow], level: str, threshold: float,
+            side: str) -> Selection:
+    target = mine[0].target
+    row = Selection(target=target, level=level, side=side)
+    pick = cheapest([c for c in mine if reaches(c, threshold)], level)
     if pick is None:
-        row.comment = f"no configuration on {target} reaches {threshold:.2%}"
+        row.comment = f"no {side} configuration on {target} reaches {threshold:.2%}"
         return row
     config, estimate = pick
     row.run, row.accuracy, row.cost_model = config.run, config.accuracy, estimate.cost_model
-    row.energy_j, row.level_label = estimate.total_j, estimate.level_label
-    base = cheapest(base_pool, level)
+    row.energy_j, row.level_label = estimate.figure_j, estimate.level
+    row.admitted = not reaches_exactly(config, threshold)
+    row.host_j, row.whole_on_device = estimate.off_level_j, not config.host_first_layer
+    comments = []
+    if estimate.off_level_j > 0:
+        comments.append(f"first layer on the host: {joules_text(estimate.off_level_j)} at "
+                        f"{'/'.join(estimate.other_levels) or 'another'} level "
+                        f"({', '.join(estimate.off_level_terms)}) not in this {level}-level "
+                        "figure; not the whole inference on the chip")
+    base = conventional_baseline(configs, target, level, threshold)
     if base is None:
-        row.comment = _no_baseline_reason(base_target, base_pool, threshold)
+        comments.append(_no_baseline_reason(configs, level, threshold))
+        row.comment = "; ".join(comments)
         return row
-    row.baseline_run, row.baseline_cost_model = base[0].run, base[1].cost_model
-    row.baseline_energy_j, row.baseline_level_label = base[1].total_j, base[1].level_label
-    row.ratio = estimate.total_j / base[1].total_j if base[1].total_j > 0 else None
-    if base[0] is config:
-        row.comment = "this is the baseline"
-    elif estimate.other_levels or base[1].other_levels:
-        row.comment = (f"same {level} level, but the figures include terms at other levels "
-                       f"({estimate.level_label} vs {base[1].level_label})")
+    b_config, b_est, row.baseline_basis = base
+    row.baseline_run, row.baseline_target = b_config.run, b_config.target
+    row.baseline_cost_model = b_est.cost_model
+    row.baseline_energy_j, row.baseline_level_label = b_est.figure_j, b_est.level
+    row.ratio = estimate.figure_j / b_est.figure_j if b_est.figure_j > 0 else None
+    if b_config is config:
+        comments.append("this is the baseline")
+    row.comment = "; ".join(comments)
     return row
 
 
-def _no_baseline_reason(base_target: str | None, pool: list[ConfigRow], threshold: float
-                        ) -> str:
-    if base_target is None:
-        return "no conventional baseline: no ANN run is deployed on cpu or gpu"
-    if not pool:
-        return f"no ANN on {base_target} reaches {threshold:.2%}"
-    return "no baseline figure at this level"
+def _no_baseline_reason(configs: list[ConfigRow], level: str, threshold: float) -> str:
+    conventional = [c for c in configs if c.conventional]
+    if not conventional:
+        return "no conventional baseline: no ANN is deployed on any target"
+    if not any(c.at_level(level) for c in conventional):
+        return (f"no conventional configuration has a {level}-level figure (deploy an ANN on a "
+                "target with figures at this level)")
+    return f"no conventional configuration with a {level}-level figure reaches {threshold:.2%}"
+
+
+def joules_text(value: float) -> str:
+    """An energy with a readable unit, for comments."""
+    for unit, scale in (("kJ", 1e3), ("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value / 1e-12:.3g} pJ"
 
 
 def break_even_n(training_j: float, inference_j: float, base_training_j: float,
@@ -501,13 +657,14 @@ def break_even_n(training_j: float, inference_j: float, base_training_j: float,
     Returns:
         ``(N, verdict)``: ``pays-back`` (costs more to train, less per inference: cheaper after
         N), ``overtaken`` (costs less to train, more per inference: cheaper until N),
-        ``always-cheaper`` or ``never`` (N None).
+        ``always-cheaper`` or ``never`` (N None; equal training energy and a dearer inference
+        is ``never``: dearer from the first inference).
     """
     d_train = training_j - base_training_j
     d_inf = inference_j - base_inference_j
     if d_train > 0 and d_inf < 0:
         return d_train / -d_inf, PAYS_BACK
-    if d_train <= 0 and d_inf > 0:
+    if d_train < 0 and d_inf > 0:
         return -d_train / d_inf, OVERTAKEN
     if d_train <= 0 and d_inf <= 0:
         return None, ALWAYS
@@ -544,14 +701,26 @@ def break_even(configs: list[ConfigRow], selection: list[Selection]) -> list[Bre
 
 
 def build_report(comparison: Comparison, threshold: float | None = None,
-                 created: str = "") -> EnergyReport:
+                 created: str = "", level: str | None = None) -> EnergyReport:
     """The report of ``comparison`` at ``threshold`` (default: see ``default_threshold``).
 
+    Args:
+        comparison: The configurations.
+        threshold: Accuracy threshold (default: ``default_threshold``).
+        created: Timestamp.
+        level: Restrict the equal-accuracy views and the answer to this level.
+
     Raises:
-        InputError: If ``threshold`` is outside (0, 1], or there is nothing to compare.
+        InputError: If ``threshold`` is outside (0, 1], there is nothing to compare, or no
+            configuration has a figure at ``level``.
     """
+    from neuropipe.reports.answer import build_answer
+    from neuropipe.reports.spike_ties import spike_ties
+    from neuropipe.reports.uncertainty import TEST
+
     if not comparison.configs:
         raise InputError("no deployments to compare")
+    levels = check_level(comparison, level)
     if threshold is None:
         value = default_threshold(comparison.configs)
         source = (f"default: {value:.2%} is the highest accuracy every compared run reaches on "
@@ -559,14 +728,32 @@ def build_report(comparison: Comparison, threshold: float | None = None,
     else:
         check_threshold(threshold)
         value, source = float(threshold), "given with --accuracy"
-    selection = equal_accuracy(comparison.configs, value)
+    selection = equal_accuracy(comparison.configs, value, levels)
     return EnergyReport(comparison=comparison, threshold=value, threshold_source=source,
                         baseline_target=baseline_target(comparison.configs),
                         selection=selection,
                         break_even=break_even(comparison.configs, selection), created=created,
                         training_choice=training_choices(comparison.configs, value,
                                                          ACCURACY_TOLERANCE),
-                        sparsity=sparsity_points(comparison.configs))
+                        sparsity=sparsity_points(comparison.configs), levels=levels,
+                        accuracy_test=TEST,
+                        answer=build_answer(comparison.configs, value, levels),
+                        spike_ties=spike_ties(comparison.configs, value, levels))
+
+
+def check_level(comparison: Comparison, level: str | None) -> list[str]:
+    """The levels the report shows: ``[level]``, or every level of the comparison.
+
+    Raises:
+        InputError: If no configuration has a figure at ``level``.
+    """
+    have = comparison.levels
+    if level is None:
+        return have
+    if level not in have:
+        raise InputError(f"--level {level}: no compared run has a figure at that level; levels "
+                         f"available: {', '.join(have) or 'none'}")
+    return [level]
 
 
 def _targets(configs: list[ConfigRow]) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from neuropipe.core.records import Record
+from neuropipe.reports.uncertainty import within_interval
 
 if TYPE_CHECKING:  # the comparison module builds these views into its report record
     from neuropipe.reports.comparison import ConfigRow
@@ -99,14 +100,16 @@ def training_choices(configs: list[ConfigRow], threshold: float, tolerance: floa
     """Every run's training energy, and its ratio to the cheapest backprop run at the threshold.
 
     The baseline is the backprop run, among those whose best accuracy reaches ``threshold``
-    (within ``tolerance``), with the least training energy (kWh x PUE). Runs below the
+    (within ``tolerance``, or within the Wilson 95% interval of its test set, as the
+    equal-accuracy view decides), with the least training energy (kWh x PUE). Runs below the
     threshold get no ratio: their training is not comparable at equal accuracy.
     """
     best = best_per_run(configs)
     rows = [TrainingChoice(run=run, model=c.model, learning=c.learning or BACKPROP,
                            accuracy=c.accuracy, target=c.target,
                            training_j=c.training.joules_pue, method=c.training.method,
-                           reaches=c.accuracy >= threshold - tolerance)
+                           reaches=c.accuracy >= threshold - tolerance
+                           or within_interval(c.accuracy, c.samples, threshold))
             for run, c in best.items()]
     pool = [r for r in rows if r.reaches and r.learning == BACKPROP]
     base = min(pool, key=lambda r: r.training_j, default=None)

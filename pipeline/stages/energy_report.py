@@ -17,6 +17,7 @@ from neuropipe.core.errors import RunDirError
 from neuropipe.core.rundir import RunDir, refuse_inside_targets
 from neuropipe.models.records import TrainConfig, TrainMetrics
 from neuropipe.reports.comparison import (
+    HOST_TARGETS,
     Comparison,
     ConfigRow,
     EnergyReport,
@@ -29,6 +30,7 @@ from neuropipe.reports.comparison import (
 )
 from neuropipe.reports.energy_record import EnergyRecord
 from neuropipe.reports.report.output import check_out, parse_formats, publish, render_files
+from neuropipe.reports.spike_ties import is_spike_term
 from neuropipe.targets.records import (
     DeploymentRecord,
     EnergyEstimate,
@@ -47,12 +49,14 @@ class ReportConfig:
         out: Output folder (default ``energy-report/`` in the current folder).
         accuracy: Threshold of the equal-accuracy view (default: see ``build_report``).
         formats: Comma-separated output formats (``md,html,json,csv``).
+        level: Restrict the equal-accuracy views and the answer to one level (default: all).
     """
 
     runs: list[Path]
     out: Path | None = None
     accuracy: float | None = None
     formats: str = "md,html,json,csv"
+    level: str | None = None
 
 
 def run_energy_report(config: ReportConfig) -> tuple[EnergyReport, Path, list[str]]:
@@ -62,7 +66,8 @@ def run_energy_report(config: ReportConfig) -> tuple[EnergyReport, Path, list[st
         The report, the output folder and the names of the files written.
 
     Raises:
-        InputError: For a bad ``--accuracy``, ``--format`` or an unwritable ``--out``.
+        InputError: For a bad ``--accuracy``, ``--format``, an unwritable ``--out``, or a
+            ``--level`` at which no compared run has a figure.
         RunDirError: For a run that is missing, damaged, lacks deployments, or is on another
             dataset than the others.
     """
@@ -74,7 +79,7 @@ def run_energy_report(config: ReportConfig) -> tuple[EnergyReport, Path, list[st
     check_out(out)
     comparison = read_runs(config.runs)
     stamp = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    report = build_report(comparison, config.accuracy, created=stamp)
+    report = build_report(comparison, config.accuracy, created=stamp, level=config.level)
     files = render_files(report, formats)
     publish(out, files)
     return report, out, sorted(files)
@@ -206,13 +211,34 @@ def _config_row(label: str, train: TrainConfig, kind: str, record: DeploymentRec
         packets=counts.packets, latency_s=record.resources.time_per_inference_s,
         cores=record.resources.cores, chips=record.resources.chips,
         estimates=[_estimate_row(e) for e in record.estimates],
-        layers=[LayerRow(name=lr.name, kind=lr.kind, neurons=lr.neurons,
+        layers=[LayerRow(name=layer_name(lr.name, lr.kind, i), kind=lr.kind, neurons=lr.neurons,
                          synops=lr.synops_per_inference, host_macs=lr.host_macs_per_inference,
                          neuron_updates=lr.neuron_updates_per_inference,
-                         spikes=lr.spikes_per_inference, dense_ops=_dense_ops(lr))
-                for lr in record.layers],
+                         spikes=lr.spikes_per_inference, dense_ops=_dense_ops(lr),
+                         synapses=int(lr.synapses), on=lr.synapses_on or "chip")
+                for i, lr in enumerate(record.layers)],
         training=training, leaves_out=list(record.leaves_out), notes=list(record.notes),
-        learning=learning, rate_penalty=float(train.rate_penalty))
+        learning=learning, rate_penalty=float(train.rate_penalty),
+        network=_network(record, kind), encoding=record.provenance.encoding,
+        graded_events=float(counts.graded_events))
+
+
+def _network(record: DeploymentRecord, kind: str) -> str:
+    """``record.network``; for records written before it existed, what they meant."""
+    if record.network in ("ann", "snn"):
+        return record.network
+    return "ann" if kind == "ann" and record.target in HOST_TARGETS else "snn"
+
+
+def layer_name(name: str, kind: str, index: int) -> str:
+    """A readable layer name, by position where the recorded one is not readable.
+
+    ONNX node paths (``/1/Gemm``) and bare NIR node indices (``3``) become ``dense 1``,
+    ``conv 2``...; other names are kept.
+    """
+    if "/" in name or not name or name.isdigit():
+        return f"{kind or 'layer'} {index + 1}"
+    return name
 
 
 def _dense_ops(layer: LayerReport) -> float | None:
@@ -221,15 +247,23 @@ def _dense_ops(layer: LayerReport) -> float | None:
 
 
 def _estimate_row(e: EnergyEstimate) -> EstimateRow:
+    """The estimate as a report row; terms at another level than its own are kept apart."""
     estimated = [t for t in e.terms if t.joules_per_inference is not None]
     levels = list(dict.fromkeys([e.level] + [t.level for t in estimated
                                              if t.level and t.joules_per_inference]))
+    off = [t for t in estimated if t.level and t.level != e.level and t.joules_per_inference]
+    own = [t for t in estimated if t not in off]
     return EstimateRow(cost_model=e.cost_model, level=e.level, default=e.default,
                        total_j=e.total_j, device_j=e.dynamic_j + e.static_j, static_j=e.static_j,
                        host_j=e.host_j, term_levels=levels,
                        not_estimated=[t.name for t in e.terms if t.joules_per_inference is None],
                        estimated=bool(estimated),
-                       sources=list(e.sources), leaves_out=list(e.leaves_out))
+                       sources=list(e.sources), leaves_out=list(e.leaves_out),
+                       off_level_j=sum(t.joules_per_inference or 0.0 for t in off),
+                       off_level_terms=[t.name for t in off],
+                       spike_j=sum(t.joules_per_inference or 0.0 for t in own
+                                   if is_spike_term(t.name)),
+                       terms={t.name: float(t.joules_per_inference or 0.0) for t in own})
 
 
 def _missing(labels: list[str], configs: list[ConfigRow]) -> list[MissingTarget]:

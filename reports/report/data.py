@@ -36,7 +36,7 @@ def csv_rows(report: EnergyReport) -> list[dict[str, Any]]:
             note = ("default; " if e.default else "") + e.level_label
             if e.not_estimated:
                 note += "; not estimated: " + ", ".join(e.not_estimated)
-            for q in ("total_j", "device_j", "static_j", "host_j"):
+            for q in ("figure_j", "total_j", "device_j", "static_j", "host_j", "off_level_j"):
                 rows.append(dict(section="energy-per-inference", **who, level=e.level,
                                  cost_model=e.cost_model, quantity=q, value=getattr(e, q),
                                  unit="J", note=note))
@@ -57,8 +57,25 @@ def csv_rows(report: EnergyReport) -> list[dict[str, Any]]:
             rows.append(dict(section="equal-accuracy", run=s.run or "", target=s.target,
                              level=s.level, cost_model=s.cost_model, quantity=q,
                              value=getattr(s, q), unit=unit,
-                             note=f"baseline: {s.baseline_run or '-'} on "
-                                  f"{s.baseline_target or '-'}; {s.comment}"))
+                             note=f"{s.side}; baseline: {s.baseline_run or '-'} on "
+                                  f"{s.baseline_target or '-'} ({s.baseline_basis or '-'}); "
+                                  f"{s.comment}"))
+    for ln in report.answer.lines:
+        for q, unit in (("bio_j", "J"), ("conventional_j", "J"), ("ratio", "")):
+            rows.append(dict(section="answer", level=ln.level, quantity=q, value=getattr(ln, q),
+                             unit=unit, note=f"bio-inspired: {ln.bio or '-'}; conventional: "
+                                             f"{ln.conventional or '-'}; "
+                                             f"{ln.fact or ln.reason}"))
+    for t in report.spike_ties:
+        for q, unit in (("synapses", "synapses"), ("synops", "1/inference"),
+                        ("rate", "spikes/synapse/inference"), ("energy_j", "J"),
+                        ("spike_j", "J"), ("fixed_j", "J"), ("baseline_j", "J"),
+                        ("tie_synops", "1/inference"), ("tie_rate", "spikes/synapse/inference")):
+            rows.append(dict(section="spike-tie", run=t.run, kind="snn", target=t.target,
+                             level=t.level, cost_model=t.cost_model, quantity=q,
+                             value=getattr(t, q), unit=unit,
+                             note=f"{t.verdict}; baseline: {t.baseline_run} on "
+                                  f"{t.baseline_target}"))
     for b in report.break_even:
         for q in ("training_j", "inference_j", "baseline_training_j", "baseline_inference_j",
                   "n"):

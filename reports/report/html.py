@@ -18,7 +18,7 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.5em; vertical-align: top; text
 th { background: #f0f0f0; } tr:nth-child(even) td { background: #fafafa; }
 .wide { overflow-x: auto; } figure { margin: 1em 0; } figcaption { font-size: 0.9em; color: #555; }
 img { max-width: 100%; border: 1px solid #eee; } .intro, .note { max-width: 60em; }
-li { margin: 0.2em 0; }
+li { margin: 0.2em 0; } .answer { max-width: 60em; font-size: 1.05em; margin: 0.4em 0; }
 """
 
 
@@ -30,8 +30,17 @@ def table(t: text.Table) -> str:
     intro = "".join(f'<p class="intro">{escape(p)}</p>' for p in t.intro)
     notes = ("<ul>" + "".join(f'<li class="note">{escape(n)}</li>' for n in t.notes) + "</ul>"
              if t.notes else "")
+    if t.title == "Answer":
+        intro = "".join(f'<p class="answer">{escape(p)}</p>' for p in t.intro)
     return (f"<h2>{escape(t.title)}</h2>{intro}<div class=\"wide\"><table><thead><tr>{head}"
             f"</tr></thead><tbody>{body}</tbody></table></div>{notes}")
+
+
+def _figure(name: str, png: bytes) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    title = escape(PLOTS.get(name, name))
+    return (f'<figure><img alt="{title}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{title}</figcaption></figure>")
 
 
 def render_html(report: EnergyReport, plots: dict[str, bytes]) -> str:
@@ -42,14 +51,21 @@ def render_html(report: EnergyReport, plots: dict[str, bytes]) -> str:
              f"{escape(report.comparison.dataset)}: "
              + ", ".join(f"<code>{escape(p)}</code>" for p in report.comparison.sources.values())
              + ".</p>"]
-    parts += [table(t) for t in text.tables(report)]
-    if plots:
+    parts.append(table(text.answer_table(report)))
+    if text.HEADLINE in plots:
+        parts.append(_figure(text.HEADLINE, plots[text.HEADLINE]))
+    parts.append("<h2>Levels</h2><p>Every energy figure is labelled with one of these levels; "
+                 "figures at different levels are never compared.</p><ul>"
+                 + "".join(f"<li>{escape(d)}</li>" for d in text.levels_section(report))
+                 + "</ul>")
+    for t in text.tables(report):
+        parts.append(table(t))
+        if t.title.startswith(text.SPIKE_TITLE) and text.SPIKE_PLOT in plots:
+            parts.append(_figure(text.SPIKE_PLOT, plots[text.SPIKE_PLOT]))
+    rest = [n for n in plots if n not in (text.HEADLINE, text.SPIKE_PLOT)]
+    if rest:
         parts.append("<h2>Plots</h2>")
-        for name, png in plots.items():
-            data = base64.b64encode(png).decode("ascii")
-            title = escape(PLOTS.get(name, name))
-            parts.append(f'<figure><img alt="{title}" src="data:image/png;base64,{data}">'
-                         f"<figcaption>{title}</figcaption></figure>")
+        parts += [_figure(name, plots[name]) for name in rest]
     parts.append("<h2>What each figure leaves out</h2>")
     for title, items in text.leaves_out_sections(report):
         parts.append(f"<p><strong>{escape(title)}</strong></p><ul>"

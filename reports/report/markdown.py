@@ -27,11 +27,20 @@ def render_markdown(report: EnergyReport, plots: list[str]) -> str:
     lines = [f"# {text.TITLE}: {', '.join(report.comparison.runs)}", "",
              f"Made {report.created} from runs on {report.comparison.dataset}: "
              + ", ".join(f"`{p}`" for p in report.comparison.sources.values()) + ".", ""]
+    lines += table(text.answer_table(report))
+    if text.HEADLINE in plots:
+        lines += [f"![{PLOTS[text.HEADLINE]}]({text.HEADLINE})", ""]
+    lines += ["## Levels", "", "Every energy figure is labelled with one of these levels; "
+              "figures at different levels are never compared.", ""]
+    lines += [f"- {d}" for d in text.levels_section(report)] + [""]
     for t in text.tables(report):
         lines += table(t)
-    if plots:
+        if t.title.startswith(text.SPIKE_TITLE) and text.SPIKE_PLOT in plots:
+            lines += [f"![{PLOTS[text.SPIKE_PLOT]}]({text.SPIKE_PLOT})", ""]
+    rest = [n for n in plots if n not in (text.HEADLINE, text.SPIKE_PLOT)]
+    if rest:
         lines += ["## Plots", ""]
-        lines += [f"![{PLOTS.get(name, name)}]({name})\n" for name in plots]
+        lines += [f"![{PLOTS.get(name, name)}]({name})\n" for name in rest]
     lines += ["## What each figure leaves out", ""]
     for title, items in text.leaves_out_sections(report):
         lines += [f"**{title}**", "", *[f"- {i}" for i in items], ""]

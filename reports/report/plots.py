@@ -10,30 +10,35 @@ from neuropipe.reports.comparison import ConfigRow, EnergyReport
 
 # File name -> title, in the order the report shows them.
 PLOTS = {
-    "energy_vs_accuracy.png": "Energy per inference vs accuracy (log scale), per level",
+    "answer.png": "At equal accuracy: conventional vs bio-inspired, energy per inference by level",
+    "spike_rate.png": "Where spikes pay: energy per inference against spikes per synapse",
     "layer_ops.png": "Operations per layer and inference",
-    "training_energy.png": "Training energy per run (kWh × PUE)",
+    "training_energy.png": "Training energy per run (incl. PUE)",
     "break_even.png": "Break-even: training + N × inference energy",
     "training_vs_accuracy.png": "Training energy vs best accuracy, by learning rule",
     "rate_penalty.png": "Sparse codes: accuracy vs spikes per inference at each rate penalty",
 }
-MARKERS = {"ann": "s", "snn": "o"}
 
 
 def render_plots(report: EnergyReport) -> dict[str, bytes]:
     """Every plot of the report as PNG bytes, by file name."""
-    plots = {"energy_vs_accuracy.png": _png(_energy_vs_accuracy(report)),
-             "layer_ops.png": _png(_layer_ops(report)),
+    from neuropipe.reports.report.headline import headline, spike_rate
+
+    plots = {"answer.png": _png(headline(report))}
+    if any(t.rate for t in report.spike_ties):
+        plots["spike_rate.png"] = _png(spike_rate(report))
+    plots.update({"layer_ops.png": _png(_layer_ops(report)),
              "training_energy.png": _png(_training(report)),
              "break_even.png": _png(_break_even(report)),
-             "training_vs_accuracy.png": _png(_training_vs_accuracy(report))}
+             "training_vs_accuracy.png": _png(_training_vs_accuracy(report))})
     if report.sparsity:
         plots["rate_penalty.png"] = _png(_rate_penalty(report))
     return plots
 
 
-def _figure(panels: int, width: float = 6.0, height: float = 4.2, cols: int = 2
+def figure(panels: int, width: float = 6.0, height: float = 4.2, cols: int = 2
             ) -> tuple[Any, list[Any]]:
+    """A figure with ``panels`` axes on a grid of ``cols`` columns, constrained layout."""
     from matplotlib.figure import Figure
 
     cols = min(cols, max(panels, 1))
@@ -65,56 +70,9 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
     return front
 
 
-def _energy_vs_accuracy(report: EnergyReport) -> Any:
-    levels = report.comparison.levels
-    fig, axes = _figure(len(levels))
-    colours = _colours(report.comparison.targets)
-    for ax, level in zip(axes, levels, strict=False):
-        points = []
-        for c in report.comparison.configs:
-            e = c.at_level(level)
-            if e is None or e.total_j <= 0:
-                continue
-            points.append((c.accuracy * 100, e.total_j))
-            ax.scatter(c.accuracy * 100, e.total_j, color=colours[c.target],
-                       marker=MARKERS.get(c.kind, "^"), s=40, zorder=3,
-                       edgecolors="black" if e.other_levels else "none")
-        front = pareto_front(points)
-        if front:
-            ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="0.4",
-                    linestyle="--", linewidth=1, label="Pareto front")
-            for c in report.comparison.configs:
-                e = c.at_level(level)
-                if e is not None and (c.accuracy * 100, e.total_j) in front:
-                    ax.annotate(c.label, (c.accuracy * 100, e.total_j), fontsize=7,
-                                xytext=(4, 4), textcoords="offset points")
-        ax.axvline(report.threshold * 100, color="tab:red", linewidth=0.8, linestyle=":",
-                   label=f"threshold {report.threshold:.2%}")
-        ax.set_yscale("log")
-        ax.set_title(f"{level} level")
-        ax.set_xlabel("accuracy on the target (%)")
-        ax.set_ylabel(f"energy per inference, J ({level} level)")
-        ax.grid(True, which="both", alpha=0.3)
-        _legend(ax, colours)
-    fig.suptitle("Energy per inference vs accuracy (outlined: includes terms at another level)",
-                 fontsize=10)
-    return fig
-
-
-def _legend(ax: Any, colours: dict[str, Any]) -> None:
-    from matplotlib.lines import Line2D
-
-    handles = [Line2D([], [], marker="o", linestyle="", color=col, label=t)
-               for t, col in colours.items()]
-    handles += [Line2D([], [], marker=m, linestyle="", color="0.5", label=k)
-                for k, m in MARKERS.items()]
-    handles += ax.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, fontsize=7, loc="best")
-
-
 def _layer_ops(report: EnergyReport) -> Any:
     runs = report.comparison.runs
-    fig, axes = _figure(len(runs), width=5.0, height=3.2, cols=3)
+    fig, axes = figure(len(runs), width=5.0, height=3.2, cols=3)
     colours = _colours(report.comparison.targets)
     for ax, run in zip(axes, runs, strict=False):
         configs: list[ConfigRow] = [c for c in report.comparison.configs if c.run == run]
@@ -139,7 +97,7 @@ def _layer_ops(report: EnergyReport) -> Any:
 
 
 def _training(report: EnergyReport) -> Any:
-    fig, (ax,) = _figure(1, width=7.0, height=0.5 + 0.35 * len(report.comparison.runs))
+    fig, (ax,) = figure(1, width=7.0, height=0.5 + 0.35 * len(report.comparison.runs))
     seen: dict[str, ConfigRow] = {}
     for c in report.comparison.configs:
         seen.setdefault(c.run, c)
@@ -153,7 +111,7 @@ def _training(report: EnergyReport) -> Any:
     if values and min(values) > 0 and max(values) / min(values) > 100:
         ax.set_xscale("log")
     ax.invert_yaxis()
-    ax.set_xlabel("training energy × PUE, J (grey: estimate, blue: measured)")
+    ax.set_xlabel("training energy incl. PUE, J (grey: estimate, blue: measured)")
     ax.margins(x=0.3)
     return fig
 
@@ -161,8 +119,10 @@ def _training(report: EnergyReport) -> Any:
 def _break_even(report: EnergyReport) -> Any:
     import numpy as np
 
-    levels = list(dict.fromkeys(b.level for b in report.break_even))
-    fig, axes = _figure(len(levels))
+    from neuropipe.core.levels import in_level_order
+
+    levels = in_level_order({b.level for b in report.break_even})
+    fig, axes = figure(len(levels))
     colours = _colours(report.comparison.targets)
     n = np.logspace(0, 12, 200)
     for ax, level in zip(axes, levels, strict=False):
@@ -183,7 +143,7 @@ def _break_even(report: EnergyReport) -> Any:
 
 
 def _training_vs_accuracy(report: EnergyReport) -> Any:
-    fig, (ax,) = _figure(1, width=7.0, height=4.5)
+    fig, (ax,) = figure(1, width=7.0, height=4.5)
     rules = list(dict.fromkeys(r.learning for r in report.training_choice))
     colours = _colours(rules)
     for r in report.training_choice:
@@ -203,7 +163,7 @@ def _training_vs_accuracy(report: EnergyReport) -> Any:
     handles += [Line2D([], [], marker="D", linestyle="", color="0.5", label="estimated energy")]
     handles += ax.get_legend_handles_labels()[0]
     ax.legend(handles=handles, fontsize=7, loc="best")
-    ax.set_xlabel("training energy × PUE, J")
+    ax.set_xlabel("training energy incl. PUE, J")
     ax.set_ylabel("best accuracy on any target (%)")
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title("Training energy vs accuracy, by learning rule", fontsize=10)
@@ -211,7 +171,7 @@ def _training_vs_accuracy(report: EnergyReport) -> Any:
 
 
 def _rate_penalty(report: EnergyReport) -> Any:
-    fig, axes = _figure(2)
+    fig, axes = figure(2)
     targets = list(dict.fromkeys(p.target for p in report.sparsity))
     colours = _colours(targets)
     panels = ((axes[0], "spikes", "spikes per inference", False),

@@ -20,6 +20,9 @@ from neuropipe.reports.comparison import (
 )
 
 TITLE = "Energy report"
+HEADLINE = "answer.png"
+SPIKE_PLOT = "spike_rate.png"
+SPIKE_TITLE = "Where spikes pay"
 
 
 @dataclass
@@ -76,9 +79,9 @@ def level_cell(config: ConfigRow, level: str) -> str:
     e = config.at_level(level)
     if e is None:
         return "—"
-    text = f"{joules(e.total_j)} ({e.cost_model}{', default' if e.default else ''}"
-    if e.other_levels:
-        text += f"; incl. {'/'.join(e.other_levels)}-level terms"
+    text = f"{joules(e.figure_j)} ({e.cost_model}{', default' if e.default else ''}"
+    if e.off_level_j:
+        text += "; host work apart"
     low, high, n = config.range_at(level)
     if n > 1:
         text += f"; range {joules(low)}–{joules(high)} over {n} models"
@@ -98,90 +101,124 @@ def ops_cell(config: ConfigRow) -> str:
             f"{count(config.neuron_updates)} neuron updates")
 
 
-def split_cell(config: ConfigRow) -> str:
-    """Device vs host energy of the default estimate, with its level."""
-    e = config.default_estimate
-    if e is None:
-        return "n/a"
-    return f"device {joules(e.device_j)} + host {joules(e.host_j)} ({e.level_label})"
+def host_cell(config: ConfigRow) -> str:
+    """Work done on the host at another level than the figure's (a host first layer)."""
+    parts = [f"{joules(e.off_level_j)} ({', '.join(e.off_level_terms)}; "
+             f"{'/'.join(e.other_levels)} level, beside {e.cost_model})"
+             for e in config.estimates if e.off_level_j > 0]
+    return "; ".join(dict.fromkeys(parts)) or "—"
 
 
 def training_cell(config: ConfigRow) -> str:
-    """KWh x PUE, joules, CO2e and method of the run's training."""
+    """Training energy × PUE (what break-even uses), CO2e and method of the run's training."""
     t = config.training
-    return (f"{t.kwh_pue:.3g} kWh×PUE ({joules(t.joules_pue)}), {t.co2e_kg:.3g} kg CO2e, "
-            f"{t.method}")
+    return f"{training_energy(config)}, {t.co2e_kg:.3g} kg CO2e, {t.method}"
+
+
+def training_energy(config: ConfigRow) -> str:
+    """The one way training energy is shown everywhere: joules × PUE, labelled."""
+    t = config.training
+    return f"{joules(t.joules_pue)} incl. PUE ({joules(t.joules)} at the plug × PUE {t.pue:g})"
+
+
+def network_word(config: ConfigRow) -> str:
+    """``conventional (ANN)`` or ``bio-inspired (SNN)``, with the input encoding if known."""
+    word = "conventional (ANN)" if config.conventional else "bio-inspired (SNN)"
+    return word + (f", {config.encoding} input" if config.encoding else "")
+
+
+def levels_section(report: EnergyReport) -> list[str]:
+    """What each level shown means (from ``core.levels``), to read before the tables."""
+    from neuropipe.core.levels import LEVEL_DEFINITIONS
+
+    return [f"{lv}: {LEVEL_DEFINITIONS.get(lv, 'a level this neuropipe does not define')}"
+            for lv in (report.levels or report.comparison.levels)]
 
 
 def configs_table(report: EnergyReport) -> Table:
     """One row per model x target, an energy column per level."""
-    levels = report.comparison.levels
-    headers = ["run (model, kind)", "target", "accuracy (reference)",
+    levels = report.levels or report.comparison.levels
+    headers = ["run (model, kind)", "target", "network on the device", "accuracy (reference)",
                "ops / inference",
                *[f"energy / inference, {lv} level" for lv in levels],
-               "device vs host (default estimate)", "time / inference", "training energy"]
+               "host work apart (other level)", "time / inference",
+               "training energy incl. PUE"]
     rows = []
     for c in report.comparison.configs:
         ref = f" ({c.reference_accuracy:.2%})" if c.reference_accuracy is not None else ""
         who = f"{c.run} ({c.kind})" if c.run == c.model else f"{c.run} ({c.model}, {c.kind})"
-        rows.append([who, c.target, f"{c.accuracy:.2%}{ref}",
+        rows.append([who, c.target, network_word(c), f"{c.accuracy:.2%}{ref}",
                      ops_cell(c),
-                     *[level_cell(c, lv) for lv in levels], split_cell(c), seconds(c.latency_s),
+                     *[level_cell(c, lv) for lv in levels], host_cell(c), seconds(c.latency_s),
                      training_cell(c)])
     notes = [f"missing: {m.run} on {m.target}" for m in report.comparison.missing]
     return Table("Every model on every target", headers, rows, notes=notes, intro=[
         f"{len(report.comparison.configs)} configurations of {len(report.comparison.runs)} runs "
         f"on {report.comparison.dataset}. Energy per inference is given per level (arithmetic, "
         "chip, system, measured); figures at different levels are different quantities and are "
-        "never compared. Each cell names the cost model ('default' marks the deployment's "
-        "headline estimate) and, where several cost models give a figure at that level, their "
-        "range."])
+        "never compared. A level's column holds figures at that level only: work done on the "
+        "host for a device (a first layer fed analogue pixels, costed at system level) is in "
+        "its own column, never summed into a chip figure. Each cell names the cost model "
+        "('default' marks the deployment's headline estimate) and, where several cost models "
+        "give a figure at that level, their range."])
 
 
 def selection_table(report: EnergyReport) -> Table:
-    """The equal-accuracy view: cheapest per target and level, ratio against the baseline."""
+    """The equal-accuracy view: cheapest per target, level and side, against its baseline."""
     rows = []
     for s in report.selection:
         if s.run is None:
-            rows.append([s.target, s.level, "—", "—", "—", "—", "—", "—", s.comment])
+            rows.append([s.target, s.level, s.side, "—", "—", "—", "—", "—", "—", "—",
+                         s.comment])
             continue
-        baseline = f"{s.baseline_run} on {s.baseline_target}" if s.baseline_run else "—"
+        baseline = (f"{s.baseline_run} on {s.baseline_target} ({s.baseline_basis})"
+                    if s.baseline_run else "—")
         ratio = f"{s.ratio:.3g}×" if s.ratio is not None else "—"
-        rows.append([s.target, s.level, s.run, f"{s.accuracy:.2%}",
-                     f"{joules(s.energy_j)} ({s.cost_model}; {s.level_label})", baseline,
-                     f"{joules(s.baseline_energy_j)} ({s.baseline_cost_model}; "
-                     f"{s.baseline_level_label})" if s.baseline_run else "—", ratio,
-                     s.comment])
-    base = report.baseline_target
+        mark = " (admitted within the 95% interval)" if s.admitted else ""
+        rows.append([s.target, s.level, s.side, s.run, f"{s.accuracy:.2%}{mark}",
+                     f"{joules(s.energy_j)} ({s.cost_model})",
+                     joules(s.host_j) if s.host_j else "—", baseline,
+                     f"{joules(s.baseline_energy_j)} ({s.baseline_cost_model})"
+                     if s.baseline_run else "—", ratio, s.comment])
     return Table(
         f"Equal accuracy: cheapest configuration reaching {report.threshold:.2%}",
-        ["target", "level", "cheapest run", "accuracy", "energy / inference (level)",
-         "conventional baseline", "baseline energy / inference (same level)",
+        ["target", "level", "side", "cheapest run", "accuracy",
+         "energy / inference (this level only)", "host work apart (other level)",
+         "conventional baseline (why)", "baseline energy / inference (same level)",
          "ratio to baseline", "comment"], rows,
-        intro=[f"Threshold {report.threshold:.2%} ({report.threshold_source}). For each target "
-               "and each level at which it has figures, the configuration reaching the threshold "
-               "with the lowest energy per inference. The conventional baseline is the cheapest "
-               "ANN run deployed on " + (f"'{base}'" if base else "a host target (cpu, else gpu)")
-               + " that reaches the threshold, with its figure at the same level; a ratio below "
-               "1 means cheaper than the baseline."
-               + ("" if base else " No ANN run among these is deployed on cpu or gpu, so no "
-                  "ratio can be given: run 'neuropipe convert RUN --target cpu' on an ANN run.")])
+        intro=[f"Threshold {report.threshold:.2%} ({report.threshold_source}); "
+               f"{report.accuracy_test}. For each target, each level at which it has figures "
+               "and each side (bio-inspired: a spiking network on the device; conventional: an "
+               "ANN), the configuration reaching the threshold with the lowest energy per "
+               "inference. Its conventional baseline at the same level is the ANN on the same "
+               "target where one reaches the threshold (an SNN on Loihi against the ANN run "
+               "there as a sigma-delta network, an SNN on the ASIC against the ANN on the same "
+               "silicon), else the cheapest conventional figure at that level on another target "
+               "(named). Only ANNs are baselines. A ratio below 1 means cheaper than the "
+               "baseline."])
 
 
 def verdict(row: BreakEven) -> str:
-    """What break-even means for this row, in words."""
+    """What break-even means for this row, in words (equal training energies said so)."""
+    same = row.baseline_training_j is not None and row.training_j == row.baseline_training_j
     if row.verdict == PAYS_BACK:
         return (f"costs more to train; pays back after {inferences(row.n or 0)} inferences")
     if row.verdict == OVERTAKEN:
-        return (f"cheaper to train but dearer per inference: cheaper until "
-                f"{inferences(row.n or 0)} inferences, then the baseline is")
+        return (f"cheaper to train but dearer per inference: cheaper for the first "
+                f"{inferences(row.n or 0)} inferences, the baseline after that")
     if row.verdict == ALWAYS:
+        if same:
+            return ("same training energy (same run), no dearer per inference: never costs "
+                    "more")
         return "cheaper (or equal) to train and per inference: never costs more"
     if row.verdict == NEVER:
+        if same:
+            return ("same training energy (same run), dearer per inference: costs more from "
+                    "the first inference")
         return "costs more to train and no less per inference: never pays back"
     if row.verdict == IS_BASELINE:
         return "the baseline"
-    return "no baseline figure at this level: not compared"
+    return "no conventional baseline at this level: not compared"
 
 
 def break_even_table(report: EnergyReport) -> Table:
@@ -195,18 +232,19 @@ def break_even_table(report: EnergyReport) -> Table:
                      joules(b.baseline_inference_j) if b.baseline_run else "—",
                      inferences(b.n) if b.n is not None else "—", verdict(b)])
     no_base = [b for b in report.break_even if b.verdict == NO_BASELINE]
-    notes = (["Where there is no baseline figure at a level, the lines training + N × inference "
-              "are still drawn in the break-even plot and written to JSON and CSV."]
+    notes = (["Where there is no conventional baseline at a level, the lines training + N × "
+              "inference are still drawn in the break-even plot and written to JSON and CSV."]
              if no_base else [])
     return Table(
         "Break-even: training energy plus N inferences", [
-            "configuration", "level", "training (kWh×PUE, in J)", "energy / inference",
+            "configuration", "level", "training energy incl. PUE", "energy / inference",
             "baseline", "baseline training", "baseline energy / inference",
             "break-even N", "verdict"], rows,
         intro=["Total energy after N inferences = training energy + N × energy per inference. "
-               "Training energy is the run's energy.json total in kWh × PUE × 3.6e6 J (measured "
-               "or estimated: see the training table); inference energy is the figure at the "
-               "row's level. A configuration that costs more to train but less per inference "
+               "Training energy is shown the same way everywhere: the run's energy.json energy × "
+               "PUE ('incl. PUE'), in joules (measured or estimated: see the training table); "
+               "inference energy is the figure at the row's level. A configuration that costs "
+               "more to train but less per inference "
                "pays back after N = (training − baseline training) / (baseline inference − "
                "inference) inferences. Only figures at the same level are set against each "
                "other."], notes=notes)
@@ -220,13 +258,13 @@ def training_table(report: EnergyReport) -> Table:
     rows = []
     for run, c in seen.items():
         t = c.training
-        rows.append([run, c.model, f"{t.joules:.4g} J", f"{t.kwh:.3g}", f"{t.pue:g}",
+        rows.append([run, c.model, joules(t.joules_pue), joules(t.joules), f"{t.pue:g}",
                      f"{t.kwh_pue:.3g}", f"{t.co2e_kg:.3g}",
                      ", ".join(f"{k}: {v}" for k, v in t.methods.items()) or "unknown"])
     leaves = sorted({x for c in seen.values() for x in c.training.leaves_out})
     return Table("Training energy (from each run's energy.json)",
-                 ["run", "model", "energy", "kWh", "PUE", "kWh × PUE", "kg CO2e",
-                  "method by component"], rows,
+                 ["run", "model", "training energy incl. PUE", "at the plug (before PUE)", "PUE",
+                  "kWh × PUE", "kg CO2e", "method by component"], rows,
                  notes=["Training figures leave out: " + "; ".join(leaves)] if leaves else [])
 
 
@@ -242,7 +280,7 @@ def training_choice_table(report: EnergyReport) -> Table:
     return Table(
         f"Training energy at equal accuracy ({report.threshold:.2%}): how each run learned",
         ["run", "model", "learning", "best accuracy (target)", "reaches threshold",
-         "training energy × PUE (method)", "cheapest backprop run reaching it",
+         "training energy incl. PUE (method)", "cheapest backprop run reaching it",
          "ratio to it"], rows,
         intro=["Each run's training energy (kWh × PUE, in joules) next to its best accuracy on "
                "any target. Runs that learn without backpropagation (STDP, a closed-form "
@@ -275,10 +313,71 @@ def sparsity_table(report: EnergyReport) -> Table:
                         "not change with them."])
 
 
+def answer_table(report: EnergyReport) -> Table:
+    """The numbers behind the answer, one row per level."""
+    rows = []
+    for ln in report.answer.lines:
+        if ln.ratio is None:
+            rows.append([ln.level, ln.bio or "—", joules(ln.bio_j) if ln.bio else "—",
+                         ln.conventional or "—",
+                         joules(ln.conventional_j) if ln.conventional else "—", "—",
+                         ln.reason])
+            continue
+        rows.append([ln.level, f"{ln.bio} ({ln.bio_accuracy:.2%})",
+                     f"{joules(ln.bio_j)} ({ln.bio_cost_model})",
+                     f"{ln.conventional} ({ln.conventional_accuracy:.2%})",
+                     f"{joules(ln.conventional_j)} ({ln.conventional_cost_model})",
+                     f"{ln.ratio:.3g}×", ln.fact])
+    excluded = sorted({x for ln in report.answer.lines for x in ln.excluded})
+    return Table("Answer", ["level", "cheapest bio-inspired", "energy / inference",
+                            "cheapest conventional", "energy / inference", "ratio",
+                            "what decides it"], rows,
+                 intro=list(report.answer.sentences),
+                 notes=[f"Left out of the chip-level answer, since part of the inference runs "
+                        f"on the host (shown apart in the tables): {', '.join(excluded)}."]
+                 if excluded else [])
+
+
+def spike_table(report: EnergyReport) -> Table:
+    """Where spikes pay: the spike rate at which each SNN configuration ties its baseline."""
+    from neuropipe.reports.spike_ties import FIXED_EXCEEDS, TIES
+
+    rows = []
+    for t in report.spike_ties:
+        rate = f"{t.rate:.3g}" if t.rate is not None else "unknown"
+        if t.verdict == TIES:
+            tie = (f"{t.tie_rate:.3g} ({count(t.tie_synops)} events)" if t.tie_rate is not None
+                   else f"{count(t.tie_synops)} events")
+        elif t.verdict == FIXED_EXCEEDS:
+            tie = (f"none: the fixed terms alone ({joules(t.fixed_j)}) exceed the baseline")
+        else:
+            tie = "none: no term of the figure scales with spikes"
+        who = f"{t.run} on {t.target}" + ("" if t.whole_on_device else
+                                          " (chip part only: first layer on the host)")
+        rows.append([who, t.level, f"{t.accuracy:.2%}",
+                     count(t.synapses) if t.synapses else "not recorded",
+                     count(t.synops), rate, f"{joules(t.energy_j)} ({t.cost_model})",
+                     f"{joules(t.spike_j)} / {joules(t.fixed_j)}",
+                     f"{t.baseline_run} on {t.baseline_target}: {joules(t.baseline_j)}", tie])
+    return Table(
+        "Where spikes pay: the spike rate that would tie the conventional baseline",
+        ["configuration", "level", "accuracy", "deployed synapses", "synaptic events / inference",
+         "spikes per synapse / inference (measured)", "energy / inference",
+         "spike-driven / fixed", "conventional baseline (same level)",
+         "spikes per synapse at which it ties"], rows,
+        intro=["For each spiking configuration and each level with a conventional baseline: "
+               "the terms that scale with spikes (synops, synops_*, spike_queue*, "
+               "router_packets) are scaled linearly with the synaptic events per inference, the "
+               "others (neuron updates, static power, graded input events) kept fixed. The "
+               "figure at x spikes per synapse is fixed + spike-driven × x / measured rate; it "
+               "ties the baseline B at x = measured rate × (B − fixed) / spike-driven. Below "
+               "that rate the spiking network is cheaper."])
+
+
 def tables(report: EnergyReport) -> list[Table]:
     """Every table of the report, in the order it shows them."""
-    out = [selection_table(report), break_even_table(report), configs_table(report),
-           training_table(report), training_choice_table(report)]
+    out = [selection_table(report), spike_table(report), break_even_table(report),
+           configs_table(report), training_table(report), training_choice_table(report)]
     if report.sparsity:
         out.append(sparsity_table(report))
     return out
@@ -301,9 +400,5 @@ def leaves_out_sections(report: EnergyReport) -> list[tuple[str, list[str]]]:
 def notes(report: EnergyReport) -> list[str]:
     """Caveats of the whole report."""
     return [*report.comparison.notes,
-            "Levels: arithmetic = the arithmetic alone (Horowitz 2014); chip = a chip's per-op "
-            "cost; system = a whole machine per op, or a board model with static power; "
-            "measured = a counter or a published measurement. Cells marked 'incl. "
-            "system-level terms' add host work costed at another level to a chip figure.",
             "Latency is the device's time per inference where the target knows it (SpiNNaker "
             "runs in real time); 'unknown' otherwise."]

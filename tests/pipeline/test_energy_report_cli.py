@@ -74,7 +74,7 @@ def test_writes_every_format_and_lists_a_missing_target(cli, runs, tmp_path):
     assert "missing: mlp on spinnaker" in stdout and "missing: snn-mlp on cpu" in stdout
     names = set(leftovers(out))
     assert {"report.md", "report.html", "report.json", "report.csv", "break_even.png",
-            "energy_vs_accuracy.png", "layer_ops.png", "training_energy.png",
+            "answer.png", "layer_ops.png", "training_energy.png",
             "training_vs_accuracy.png"} == names
     data = json.loads((out / "report.json").read_text())
     assert data["type"] == "energy-report" and data["baseline_target"] == "cpu"
@@ -92,7 +92,12 @@ def test_writes_every_format_and_lists_a_missing_target(cli, runs, tmp_path):
     assert float(ratio["value"]) == pytest.approx(1e-2 / 8.6e-3)
     chip = next(r for r in rows if r["section"] == "equal-accuracy" and r["quantity"] ==
                 "ratio" and r["target"] == "loihi")
-    assert chip["value"] == "" and "no baseline figure at this level" in chip["note"]
+    assert chip["value"] == ""
+    assert "no conventional configuration has a chip-level figure" in chip["note"]
+    # The answer comes first, in the CLI summary and in every format.
+    assert "At system level the cheapest bio-inspired configuration, snn-mlp on spinnaker" in stdout
+    assert md.index("## Answer") < md.index("## Levels") < md.index("## Equal accuracy")
+    assert data["answer"]["sentences"][0].startswith("Equal accuracy means at least 97.90%")
 
     # Run again: an earlier report in --out is replaced; only some formats this time.
     code, _, stderr = cli(["energy-report", *map(str, runs), "--out", str(out),
@@ -101,6 +106,43 @@ def test_writes_every_format_and_lists_a_missing_target(cli, runs, tmp_path):
     assert leftovers(out) == ["report.csv", "report.json"]
     assert json.loads((out / "report.json").read_text())["threshold"] == 0.97
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_level_restricts_the_report_and_an_absent_level_is_refused(cli, runs, tmp_path):
+    out = tmp_path / "chip"
+    code, stdout, stderr = cli(["energy-report", *map(str, runs), "--out", str(out),
+                                "--level", "chip", "--format", "json"])
+    assert code == 0, stderr
+    data = json.loads((out / "report.json").read_text())
+    assert data["levels"] == ["chip"] and {s["level"] for s in data["selection"]} == {"chip"}
+    assert [ln["level"] for ln in data["answer"]["lines"]] == ["chip"]
+    stderr = refused(cli, [*runs, "--level", "measured"], "--level measured: no compared run "
+                     "has a figure at that level; levels available: arithmetic, chip, system",
+                     tmp_path / "none")
+    assert not (tmp_path / "none").exists()
+
+
+def test_old_records_without_network_read_and_a_new_target_is_missing(cli, runs, tmp_path):
+    # A deployment written after the change: the ANN itself on the same-silicon ASIC.
+    from neuropipe.targets.records import DeploymentRecord
+
+    new = make_run(tmp_path / "runs", "mlp2", targets={
+        "asic": (0.98, [("asic45-ann-zero-skip", "chip", 2e-6)])})
+    path = new / "targets" / "asic" / "deployment.json"
+    DeploymentRecord.read(path).replace(network="ann").write(path)
+    out = tmp_path / "out"
+    code, stdout, stderr = cli(["energy-report", *map(str, runs), str(new), "--out", str(out),
+                                "--format", "json"])
+    assert code == 0, stderr
+    assert "missing: mlp on asic" in stdout and "missing: snn-mlp on asic" in stdout
+    data = json.loads((out / "report.json").read_text())
+    nets = {(c["run"], c["target"]): c["network"] for c in data["comparison"]["configs"]}
+    # Old records (network ""): an ANN run on cpu is conventional; on loihi it is spiking.
+    assert nets[("mlp", "cpu")] == "ann" and nets[("mlp", "loihi")] == "snn"
+    assert nets[("mlp2", "asic")] == "ann"
+    chip = next(ln for ln in data["answer"]["lines"] if ln["level"] == "chip")
+    # snn-mlp on loihi 9e-7 vs mlp2 on asic 2e-6: 0.45.
+    assert chip["conventional"] == "mlp2 on asic" and chip["ratio"] == pytest.approx(0.45)
 
 
 def test_default_out_is_energy_report_in_the_current_folder(cli, runs, tmp_path, monkeypatch):
@@ -218,3 +260,25 @@ def test_a_failure_while_writing_leaves_nothing_behind(cli, runs, tmp_path, monk
     refused(cli, [*runs, "--format", "json"], "cannot write the report", out)
     assert (out / "report.json").read_bytes() == before
     assert leftovers(out.parent) == ["out"]
+
+
+def test_demo_summary_gives_each_level_its_own_column(runs, capsys, monkeypatch):
+    from neuropipe.pipeline.demo import summary
+
+    monkeypatch.setenv("COLUMNS", "200")
+    summary(runs[0].parent)
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if "accuracy" in line)
+    # One column per level (arithmetic, chip, system): never two levels in one column.
+    assert header.index("arithmetic") < header.index("chip") < header.index("system")
+    assert "one level per column (arithmetic, chip, system)" in " ".join(out.split())
+    # Training energy as the report shows it: with PUE, labelled.
+    assert "mlp: 100 J incl. PUE (63.3 J at the plug × PUE 1.58)" in " ".join(out.split())
+
+
+def test_layer_names_are_readable_not_onnx_node_paths():
+    from neuropipe.pipeline.stages.energy_report import layer_name
+
+    assert layer_name("/1/Gemm", "dense", 0) == "dense 1"
+    assert layer_name("3", "dense", 1) == "dense 2"
+    assert layer_name("fc1", "dense", 0) == "fc1"

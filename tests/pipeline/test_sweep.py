@@ -409,3 +409,24 @@ def test_summary_shows_training_energy_when_it_is_an_objective():
     spec.training_energy = True
     line = next(x for x in summary(spec, Path("/x"), outcome, written, 1.0, None) if "t1-mlp" in x)
     assert "training 12.5 J (estimate)" in line
+
+
+class FakeAsic:
+    """Stands in for the same-silicon target until it is registered: only its levels matter."""
+
+    levels = ("chip",)
+
+
+def test_a_spec_may_name_the_same_silicon_target_at_chip_level(tmp_path, monkeypatch):
+    from neuropipe.core.errors import InputError
+    from neuropipe.pipeline.sweep.spec import load_spec
+    from neuropipe.targets import registry
+
+    monkeypatch.setitem(registry.TARGETS, "asic", f"{__name__}:FakeAsic")
+    spec = write_spec(tmp_path / "spec.toml", GOOD.replace('name = "loihi"', 'name = "asic"'))
+    assert [(t.name, t.level) for t in load_spec(spec).targets] == [("asic", "chip")]
+    bad = write_spec(tmp_path / "bad.toml", GOOD.replace('name = "loihi"', 'name = "asic"')
+                     .replace('level = "chip"', 'level = "system"'))
+    with pytest.raises(InputError, match="asic: its energy figures are at level chip, never "
+                       "'system'"):
+        load_spec(bad)

@@ -34,16 +34,19 @@ from neuropipe.reports.report.plots import pareto_front
 
 
 def est(level, total, model=None, default=False, host=0.0, estimated=True):
-    levels = [level] + (["system"] if host and level != "system" else [])
+    """An estimate; ``host`` is a host first layer costed at system level, inside ``total``."""
+    off = host if level != "system" else 0.0
+    levels = [level] + (["system"] if off else [])
     return EstimateRow(cost_model=model or f"{level}-model", level=level, default=default,
                        total_j=total, device_j=total - host, host_j=host, term_levels=levels,
-                       estimated=estimated, leaves_out=[f"what {level} leaves out"])
+                       estimated=estimated, leaves_out=[f"what {level} leaves out"],
+                       off_level_j=off, off_level_terms=["host_input_layer"] if off else [])
 
 
 def row(run, kind, target, acc, estimates, train_j):
     model = {"ann": "mlp", "snn": "snn-mlp"}[kind]
     return ConfigRow(run=run, model=model, kind=kind, dataset="mnist", target=target,
-                     accuracy=acc, samples=100, synops=10.0, estimates=estimates,
+                     accuracy=acc, samples=10**6, synops=10.0, estimates=estimates,
                      layers=[LayerRow(name="fc", synops=10.0)],
                      training=TrainingRow(joules=train_j / 1.58, kwh=train_j / 1.58 / J_PER_KWH,
                                           kwh_pue=train_j / J_PER_KWH, pue=1.58,
@@ -73,8 +76,9 @@ def report(threshold=None):
                                    configs=rows), threshold, created="now")
 
 
-def pick(rep, target, level):
-    return next(s for s in rep.selection if s.target == target and s.level == level)
+def pick(rep, target, level, side=None):
+    return next(s for s in rep.selection if s.target == target and s.level == level
+                and side in (None, s.side))
 
 
 def test_default_threshold_is_the_best_accuracy_every_run_reaches():
@@ -84,12 +88,17 @@ def test_default_threshold_is_the_best_accuracy_every_run_reaches():
 
 def test_equal_accuracy_picks_the_cheapest_reaching_the_threshold_per_target_and_level():
     rep = report()  # threshold 0.976
-    assert [(s.target, s.level) for s in rep.selection] == [
-        ("cpu", "arithmetic"), ("cpu", "system"), ("loihi", "chip"), ("loihi", "system")]
+    # Per target, level and side: on loihi every run is spiking (old records: an ANN run on a
+    # non-host target is a converted SNN), so loihi has bio-inspired rows only.
+    assert [(s.target, s.level, s.side) for s in rep.selection] == [
+        ("cpu", "arithmetic", "conventional"), ("cpu", "system", "bio-inspired"),
+        ("cpu", "system", "conventional"), ("loihi", "chip", "bio-inspired"),
+        ("loihi", "system", "bio-inspired")]
     # cpu at 0.976: mlp (0.98) and cnn (0.99) qualify, snn (0.97) does not.
     assert pick(rep, "cpu", "arithmetic").run == "mlp"
-    assert pick(rep, "cpu", "system").run == "mlp"
-    assert pick(rep, "cpu", "system").comment == "this is the baseline"
+    assert pick(rep, "cpu", "system", "conventional").run == "mlp"
+    assert pick(rep, "cpu", "system", "conventional").comment == "this is the baseline"
+    assert pick(rep, "cpu", "system", "bio-inspired").run is None
     # loihi: cnn (0.985) and snn (0.976) qualify, mlp (0.975) does not; chip: snn 9e-7 < 3e-5.
     chip = pick(rep, "loihi", "chip")
     assert (chip.run, chip.energy_j) == ("snn", 9e-7)
@@ -102,7 +111,7 @@ def test_equal_accuracy_picks_the_cheapest_reaching_the_threshold_per_target_and
 def test_a_higher_threshold_changes_the_pick_and_the_baseline():
     rep = report(0.985)
     # cpu: only cnn (0.99) qualifies, so it is the baseline: system 2e-2.
-    assert pick(rep, "cpu", "system").run == "cnn"
+    assert pick(rep, "cpu", "system", "conventional").run == "cnn"
     # loihi system: only cnn (0.985): 1e-3 / 2e-2 = 0.05.
     assert pick(rep, "loihi", "system").ratio == pytest.approx(0.05)
     rep = report(0.995)
@@ -114,7 +123,7 @@ def test_figures_at_different_levels_are_never_compared():
     chip = pick(rep, "loihi", "chip")
     # The cpu baseline has arithmetic and system figures, none at chip level.
     assert chip.ratio is None and chip.baseline_run is None
-    assert chip.comment == "no baseline figure at this level"
+    assert chip.comment.startswith("no conventional configuration has a chip-level figure")
     be = next(b for b in rep.break_even if b.target == "loihi" and b.level == "chip")
     assert be.verdict == NO_BASELINE and be.n is None
     for s in rep.selection:
@@ -124,13 +133,21 @@ def test_figures_at_different_levels_are_never_compared():
             assert base.at_level(s.level).total_j == s.baseline_energy_j
 
 
-def test_a_mixed_level_figure_says_so_when_compared():
+def test_host_work_stays_out_of_a_chip_figure_and_is_flagged():
     rows = [row("mlp", "ann", "cpu", 0.98, [est("chip", 1e-3, default=True)], 100),
-            row("snn", "snn", "loihi", 0.98, [est("chip", 2e-3, default=True, host=1e-3)], 100)]
+            row("snn", "snn", "loihi", 0.98, [est("chip", 2.5e-3, default=True, host=2e-3)],
+                100)]
+    rows[1].host_macs = 1000.0
     rep = build_report(Comparison(dataset="mnist", runs=["mlp", "snn"], configs=rows))
     s = pick(rep, "loihi", "chip")
-    assert s.ratio == pytest.approx(2.0)
-    assert "other levels" in s.comment and "chip + system-level terms" in s.comment
+    # The chip figure is 2.5e-3 - 2e-3 = 5e-4 (not 2.5e-3): 5e-4 / 1e-3 = 0.5, host apart.
+    assert s.energy_j == pytest.approx(5e-4) and s.ratio == pytest.approx(0.5)
+    assert s.host_j == pytest.approx(2e-3) and not s.whole_on_device
+    assert "first layer on the host: 2 mJ at system level (host_input_layer)" in s.comment
+    # It is not the whole inference on the chip: left out of the chip-level answer.
+    chip = rep.answer.lines[0]
+    assert chip.ratio is None and chip.excluded == ["snn on loihi"]
+    assert "no bio-inspired inference runs wholly on a chip" in chip.reason
 
 
 def test_an_estimate_with_nothing_estimated_is_no_figure():
@@ -139,7 +156,8 @@ def test_an_estimate_with_nothing_estimated_is_no_figure():
             row("snn", "snn", "loihi", 0.98, [est("measured", 1e-6, default=True)], 100)]
     rep = build_report(Comparison(dataset="mnist", runs=["mlp", "snn"], configs=rows))
     measured = pick(rep, "loihi", "measured")
-    assert measured.ratio is None and measured.comment == "no baseline figure at this level"
+    assert measured.ratio is None
+    assert measured.comment.startswith("no conventional configuration has a measured-level")
     assert ("cpu", "measured") not in {(s.target, s.level) for s in rep.selection}
 
 
@@ -197,8 +215,11 @@ def test_markdown_and_html_name_the_level_of_every_energy_figure():
     files = render_files(report(), ("md", "html"))
     md = files["report.md"].decode()
     assert "energy / inference, chip level" in md and "energy / inference, system level" in md
-    assert "no baseline figure at this level" in md
-    assert "(energy_vs_accuracy.png)" in md and "energy_vs_accuracy.png" in files
+    assert "no conventional configuration has a chip-level figure" in md
+    assert "(answer.png)" in md and "answer.png" in files
+    # The answer and its plot come first; the levels are defined before the tables.
+    assert md.index("## Answer") < md.index("(answer.png)") < md.index("## Levels") \
+        < md.index("## Equal accuracy")
     html = files["report.html"].decode()
     assert html.count("data:image/png;base64,") == 5 and "<style>" in html
     assert all(files[n][:8] == b"\x89PNG\r\n\x1a\n" for n in files if n.endswith(".png"))

@@ -19,7 +19,7 @@ from neuropipe.reports.report.output import render_files
 def row(run, model, kind, target, acc, train_j, learning="backprop", penalty=0.0, spikes=0.0,
         energy=1e-6):
     return ConfigRow(run=run, model=model, kind=kind, dataset="mnist", target=target,
-                     accuracy=acc, samples=100, spikes=spikes, learning=learning,
+                     accuracy=acc, samples=10**6, spikes=spikes, learning=learning,
                      rate_penalty=penalty,
                      estimates=[EstimateRow(cost_model="m", level="chip", default=True,
                                             total_j=energy, device_j=energy,
