@@ -72,7 +72,7 @@ def test_a_read_only_folder_is_refused(tmp_path):
 def test_write_error_names_the_file_and_the_reason():
     e = write_error(OSError(errno.ENOSPC, "No space left on device", "/r/model.pt"), "/r",
                     "continue with --resume --out /r")
-    assert str(e) == ("cannot write /r/model.pt: No space left on device; continue with "
+    assert str(e) == ("cannot write /r/model.pt: no space left on the device; continue with "
                       "--resume --out /r")
     assert "\n" not in str(e)
 

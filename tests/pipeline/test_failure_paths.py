@@ -118,7 +118,7 @@ def test_a_failed_graph_write_after_deploying_keeps_the_earlier_deployment(deplo
 
     monkeypatch.setattr(nir_export, "write_nir", full_disk)
     code, _, err = cli([*args, "--force"])
-    assert code == 2 and "No space left on device" in err  # one line, no traceback
+    assert code == 2 and "no space left on the device" in err  # one line, no traceback
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
     assert [p.name for p in folder.iterdir()] == ["loihi"]
 
