@@ -275,7 +275,9 @@ def _notes(layers: list[SdnnLayer], steps: int, verify: dict[str, Any], n: int,
         f"fixed point: input messages rint({INPUT_SCALE} x) (8 bits, exact for MNIST); "
         "8-bit mixed-sign weight mantissas with a per-layer weight exponent (Dense) and "
         f"state exponent; hidden activations of about {ACTIVATION_BITS} bits at their "
-        f"calibration maximum, sent as {MESSAGE_BITS}-bit graded messages; 24-bit state",
+        "calibration maximum (more on a conv layer, whose Lava Conv has no weight exponent to "
+        f"shift with: see activation_scale and max_message), sent as {MESSAGE_BITS}-bit graded "
+        "messages; 24-bit state",
         f"each image runs {steps} steps ({len(layers)} layers + 1): layer i (from 0) receives "
         "its input at step i + 1 (one step of delay per synapse layer), so the output layer has "
         "settled at the last step. Each layer's bias enters its neurons at that same step, as "

@@ -20,7 +20,9 @@ Scales (integer units per float unit), layer by layer from the input:
   message units (activations of about ``activation_bits`` bits; messages are sent in 16 bits,
   netx's SDNN default, so larger test activations still fit). ``state_exp`` takes up to 7 (its 3
   bits) and ``weight_exp`` the rest (down to -8, Dense only). A conv layer, whose Lava Conv has
-  no exponent, keeps ``D <= 7``: if that is not enough, its weight scale ``Q`` is lowered (fewer
+  no exponent, keeps ``D <= 7``: if that is not enough, its activations take more bits (up to
+  the 16-bit messages at the calibration maximum; the record's ``activation_scale`` and
+  ``max_message`` say how many) and only beyond that its weight scale ``Q`` is lowered (fewer
   weight bits; the record says how many remain).
 - the output layer (no ReLU) has ``state_exp = 0`` and delta threshold 0: its messages go to the
   host, which sums them into its final ``sigma + bias`` (the class scores), scaled to at most
@@ -147,9 +149,11 @@ def quantize_sdnn(layers: list[AnnLayer], calibration: np.ndarray,
         d_max = (0 if last else STATE_EXP_MAX) + (-WEIGHT_EXP_MIN if layer.kind == "dense"
                                                    else 0)
         d = max(0, int(math.ceil(math.log2(in_scale * q / target) - 1e-12)))
-        if d > d_max:  # only a conv layer (no exponent in Lava's Conv): fewer weight bits
+        if d > d_max:  # a conv layer (Lava's Conv has no exponent): more activation bits
             d = d_max
-            q = target * 2.0 ** d / in_scale
+            ceiling = target if last else (2 ** (MESSAGE_BITS - 1) - 1) / h_max
+            if in_scale * q / 2.0 ** d > ceiling:  # beyond 16-bit messages: fewer weight bits
+                q = ceiling * 2.0 ** d / in_scale
         state_exp = 0 if last else min(d, STATE_EXP_MAX)
         weight_exp = -(d - state_exp)
         w = np.clip(np.rint(layer.weight * q / 2.0) * 2.0, WEIGHT_MIN, WEIGHT_MAX).astype(np.int64)
