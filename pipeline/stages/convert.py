@@ -219,8 +219,14 @@ def _check_sdnn_options(config: ConvertConfig, target: Any) -> None:
                          f"activation range), got {config.delta_threshold}")
 
 
-# Encodings that deploy a model trained with constant (analogue) input in another form.
-DEPLOYMENT_ENCODINGS = ("graded",)
+# Encodings a model is trained (and its float reference simulated) with; any other encoding a
+# target lists (graded, sdnn...) deploys a model trained with constant (analogue) input.
+TRAINING_ENCODINGS = ("constant", "poisson")
+
+
+def is_deployment_encoding(encoding: str | None) -> bool:
+    """Whether ``encoding`` is a device's form of analogue input, not a training encoding."""
+    return encoding is not None and encoding not in TRAINING_ENCODINGS
 
 
 def encoding_takers(encoding: str) -> list[str]:
@@ -481,7 +487,7 @@ def _prepare_trained(config: ConvertConfig, run: RunDir, data: Any, conventional
         return _prepare_onnx(config, run, model, train_config.model)
     timesteps = config.timesteps or (train_config.timesteps if is_snn else
                                      CONVERTED_TIMESTEPS)
-    deployed = config.encoding in DEPLOYMENT_ENCODINGS
+    deployed = is_deployment_encoding(config.encoding)
     notes = _encoding_notes(config.encoding, train_config.encoding if is_snn else "constant")
     if is_snn:
         model.timesteps = timesteps
@@ -586,7 +592,7 @@ def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
         raise InputError(f"{path} does not say how many steps to run: pass --timesteps")
     trained = str(meta.get("encoding", "constant"))
     encoding = config.encoding or trained
-    if encoding not in ("constant", "poisson", *DEPLOYMENT_ENCODINGS):
+    if config.encoding is None and encoding not in TRAINING_ENCODINGS:
         raise GraphError(f"{path} names an unknown input encoding '{encoding}' in its metadata: "
                          "pass --encoding constant or poisson")
     dt = config.dt or _metadata_number(path, meta, "dt", float, 1.0)
@@ -598,7 +604,7 @@ def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
         if encoding == "poisson":
             spikes = poisson_spikes(x, timesteps, np.random.default_rng(config.seed))
         return predict(simulate(chain, x.reshape(len(x), *chain.input_shape), timesteps,
-                                "constant" if encoding in DEPLOYMENT_ENCODINGS else encoding,
+                                "constant" if is_deployment_encoding(encoding) else encoding,
                                 spikes))
 
     return Prepared(graph, run, timesteps, encoding, dt, reference,
@@ -609,13 +615,13 @@ def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
 
 def _encoding_notes(encoding: str | None, trained: str) -> list[str]:
     """Notes on deploying with ``encoding`` a model trained (or meant) for ``trained`` input."""
-    if encoding not in DEPLOYMENT_ENCODINGS:
+    if not is_deployment_encoding(encoding):
         return []
-    notes = [f"--encoding {encoding}: the analogue pixels enter the device as graded spikes and "
-             "the first layer holds them as a constant current; the reference is the model "
-             "with constant (analogue) input"]
+    notes = [f"--encoding {encoding}: a device's form of the analogue input (graded: the pixels "
+             "enter as graded spikes and the first layer holds them as a constant current); "
+             "the reference is the model with constant (analogue) input"]
     if trained == "poisson":
         notes.append(f"--encoding {encoding}: this model was trained with poisson input; read "
-                     "with graded analogue input it sees what it was not trained on (a "
-                     "legitimate deployment, but its accuracy may differ from training's)")
+                     "with analogue input it sees what it was not trained on (a legitimate "
+                     "deployment, but its accuracy may differ from training's)")
     return notes

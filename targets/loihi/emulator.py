@@ -143,7 +143,10 @@ def emulate(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None =
             out[i][t] = s.numpy()
             # The synapses into this layer accumulate this step's presynaptic spikes (and,
             # through a recurrent Dense, the layer's own); they arrive at the next step.
-            buf = _synapse(fx, prev) if fx.on_chip_synapses else None
+            buf = None
+            if fx.on_chip_synapses:  # no input at all (graded input after step 0): nothing sums
+                buf = (_synapse(fx, prev) if i > 0 or bool(prev.any()) else
+                       torch.zeros(batch, fx.layer.neurons, dtype=torch.int64))
             if fx.recurrent is not None:
                 rec = _recurrent(fx, s)
                 buf = rec if buf is None else buf + rec

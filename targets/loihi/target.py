@@ -41,22 +41,23 @@ def _graded_fields(fx: FixedLayer) -> dict[str, Any]:
     return {
         "input_message_bits": fx.input_message_bits,
         "graded_payload": f"rint(pixel * {fx.graded_max}): integers 0..{fx.graded_max}, one "
-                          "graded spike per nonzero pixel at step 0",
+                          "graded spike per nonzero payload at step 0",
         "held_current": "du = -1 (netx iDecay 0): the current does not decay, it holds W p "
                         "for the whole sample",
-        "graded_events": "graded_events_per_inference = nonzero pixels x nonzero deployed "
+        "graded_events": "graded_events_per_inference = nonzero payloads x nonzero deployed "
                          "fan-out, once per sample; synops_per_inference (binary) is 0"}
 
 
 def _graded_notes(fx: FixedLayer, steps: int, timesteps: int) -> list[str]:
     """What a deployment with graded input says about it."""
     return [
-        f"graded input: each nonzero pixel enters the chip once per sample, at step 0, as one "
-        f"{fx.input_message_bits}-bit graded spike (payload rint(pixel * {fx.graded_max})) "
+        f"graded input: each pixel enters the chip once per sample, at step 0, as one "
+        f"{fx.input_message_bits}-bit graded spike (payload rint(pixel * {fx.graded_max}); a "
+        "zero payload sends nothing) "
         f"into the first {fx.layer.kind} layer ('{fx.layer.name}', weight_exp "
         f"{fx.weight_exp}); its neurons hold that current (du = -1, netx iDecay 0) for the "
         "whole sample instead of taking it as a host bias: no host MACs for the first layer",
-        "graded events (counts.graded_events) = nonzero pixels x nonzero deployed fan-out, "
+        "graded events (counts.graded_events) = nonzero payloads x nonzero deployed fan-out, "
         "once per sample, counted apart from binary synops (spikes of the later layers)",
         "graded events are costed with Loihi 1's 23.6 pJ per synaptic spike op (Davies et al. "
         "2018) as a stand-in: no per-operation energy is published for Loihi 2's graded "
@@ -64,9 +65,9 @@ def _graded_notes(fx: FixedLayer, steps: int, timesteps: int) -> list[str]:
         "check: Loihi 2 measured 1.661 mJ per inference (1.094 mJ dynamic) for LIF PilotNet "
         "on a board (lava-dl PilotNet tutorial, system level), a far larger network",
         f"step convention with graded input: the held current reaches the first layer at step "
-        f"1, so each sample still runs {timesteps} steps of input plus one step of delay per "
-        f"synapse layer on the chip ({steps} steps, as with poisson input); the first layer's "
-        "static bias acts from step 0",
+        f"1 and stays, so each sample still runs {timesteps} steps of input plus one step of "
+        f"delay per synapse layer on the chip ({steps} steps, as with poisson input); the first "
+        "layer's static bias acts from step 0",
     ]
 
 

@@ -55,7 +55,7 @@ def test_graded_under_all_skips_the_others_and_its_bundle_verifies(tmp_path, cli
     assert record["provenance"]["encoding"] == "graded"
     assert record["verification"]["spike_match"] == 1.0
     assert record["counts"]["graded_events"] > 0 and record["counts"]["host_macs"] == 0
-    assert any("trained with poisson input" in n for n in record["notes"])
+    assert any("was trained with poisson input" in n for n in record["notes"])
     code, out, err = cli(["handoff", str(results), "--target", "loihi", "--out",
                           str(tmp_path / "bundle"), "--reference-inputs", "2"])
     assert code == 0, err

@@ -119,3 +119,13 @@ def test_graded_into_a_recurrent_first_layer_is_refused(rng, make_dense_graph):
     layer = dataclasses.replace(layer, recurrent=np.eye(layer.neurons), recurrent_name="rec")
     with pytest.raises(GraphError, match="recurrent synapse: graded input needs a current"):
         quantize_graded(layer)
+
+
+def test_layer_reports_written_before_graded_events_still_read():
+    from neuropipe.targets.records import LayerReport
+
+    report = LayerReport(name="fc0", kind="dense", neurons=2, graded_events_per_inference=3.5)
+    assert LayerReport.from_dict(report.to_dict()) == report
+    old = report.to_dict()
+    del old["graded_events_per_inference"]
+    assert LayerReport.from_dict(old).graded_events_per_inference == 0.0
