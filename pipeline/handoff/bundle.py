@@ -12,6 +12,7 @@ import datetime as _dt
 import importlib.metadata
 import json
 import os
+import shlex
 import shutil
 import tarfile
 from dataclasses import dataclass
@@ -177,7 +178,7 @@ def _deployment(run_root: Path, target: str) -> tuple[DeploymentRecord, Path]:
     folder = path.parent
     if not path.is_file():
         raise RunDirError(f"{run_root} has no deployment to {target}: run 'neuropipe convert "
-                          f"{run_root} --target {target}' first")
+                          f"{shlex.quote(str(run_root))} --target {target}' first")
     record = DeploymentRecord.read(path)
     if record.target != target:
         raise RunDirError(f"{path} is a deployment to '{record.target}', not {target}")
@@ -185,8 +186,8 @@ def _deployment(run_root: Path, target: str) -> tuple[DeploymentRecord, Path]:
     if target == "loihi" and skipped and not (folder / "model.net").is_file():
         fix = ""
         if "--encoding poisson" in skipped:  # a train run, or the results of a bare NIR file
-            fix = (f"; that is 'neuropipe convert {run_root} --target loihi --encoding poisson "
-                   "--force'" if RunDir(run_root).config.is_file() else
+            fix = (f"; that is 'neuropipe convert {shlex.quote(str(run_root))} --target loihi "
+                   "--encoding poisson --force'" if RunDir(run_root).config.is_file() else
                    "; that is 'neuropipe convert' of the NIR file again with --encoding poisson "
                    "--force")
         raise RunDirError(f"the Loihi deployment in {folder} has no netx .net file, which a "
@@ -196,7 +197,8 @@ def _deployment(run_root: Path, target: str) -> tuple[DeploymentRecord, Path]:
     missing = [name for name in needed if not (folder / name).is_file()]
     if missing:
         raise RunDirError(f"the deployment in {folder} lacks {', '.join(missing)}: re-deploy with "
-                          f"'neuropipe convert {run_root} --target {target} --force'")
+                          f"'neuropipe convert {shlex.quote(str(run_root))} --target {target} "
+                          "--force'")
     return record, folder
 
 
@@ -218,7 +220,8 @@ def _reference_images(run_root: Path, record: DeploymentRecord, n: int
     data = load_dataset(dataset, data_dir)
     notes = []
     if n > len(data.test_y):
-        notes.append(f"{n} reference inputs were asked for; the test set has {len(data.test_y)}")
+        notes.append(f"{n} reference inputs were asked for; the test set has "
+                     f"{len(data.test_y)}, so the bundle holds {len(data.test_y)}")
         n = len(data.test_y)
     x = to_tensor(data.test_x[:n]).numpy().astype(np.float64)
     return x, np.asarray(data.test_y[:n], dtype=np.int64), dataset, notes
