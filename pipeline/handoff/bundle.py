@@ -8,6 +8,7 @@ one is whole.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib.metadata
 import json
@@ -30,7 +31,7 @@ from neuropipe.core.errors import (
 )
 from neuropipe.core.files import check_writable, umask_mode, write_error, write_text_atomic
 from neuropipe.core.rundir import RunDir, refuse_inside_targets
-from neuropipe.core.staging import make_staging, remove_staging
+from neuropipe.core.staging import exclusive, make_staging, remove_staging
 from neuropipe.pipeline.handoff import simulate
 from neuropipe.pipeline.handoff.encoding import decode
 from neuropipe.pipeline.handoff.manifest import (
@@ -123,12 +124,18 @@ def make_bundle(config: HandoffConfig) -> tuple[Manifest, Path]:
     fix = "choose another --out"
     check_writable(out.parent, fix)
     x, labels, dataset, notes = _reference_images(run_root, record, config.reference_inputs)
+    held = contextlib.ExitStack()  # one handoff to the same --out at a time
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        held.enter_context(exclusive(out.parent / f".{out.name}.lock", str(out)))
+        _refuse_existing(out, config.force)  # again, now that no other handoff writes it
         staging = make_staging(out.parent, f".{out.name}.", ".partial")
         staging.chmod(umask_mode(0o777))
-    except OSError as e:
-        raise write_error(e, out.parent, fix) from e
+    except BaseException as e:
+        held.close()
+        if isinstance(e, OSError):
+            raise write_error(e, out.parent, fix) from e
+        raise
     try:
         root = staging / (out.name[:-len(".tar.gz")] if is_tarball(out) else out.name)
         root.mkdir()
@@ -143,6 +150,7 @@ def make_bundle(config: HandoffConfig) -> tuple[Manifest, Path]:
         raise write_error(e, out, f"{fix}; nothing was written at {out}") from e
     finally:
         remove_staging(staging)
+        held.close()
     return manifest, out
 
 
