@@ -310,3 +310,17 @@ def test_more_reference_inputs_than_the_test_set_says_the_cap(tmp_path, monkeypa
     assert len(x) == len(labels) == 6
     assert notes == ["100000 reference inputs were asked for; the test set has 6, so the bundle "
                      "holds 6"]
+
+
+def test_a_truncated_zip_read_anywhere_is_one_line(capsys, monkeypatch):
+    import zipfile
+
+    from neuropipe.reports import footprint
+
+    def truncated(*args, **kwargs):
+        raise zipfile.BadZipFile("File is not a zip file")
+
+    monkeypatch.setattr(footprint, "strubell_footprint", truncated)
+    code, _, err = run_cli(["footprint", "--power-w", "1", "--hours", "1"], capsys)
+    assert code == 2 and err == ("error: a file this command read is damaged (File is not a zip "
+                                 "file); re-create it with the command that wrote it\n")
