@@ -7,6 +7,7 @@ import math
 import os
 import signal
 import sys
+import zipfile
 from typing import Any
 
 import typer
@@ -141,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         code = getattr(e, "exit_code", 2)
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except zipfile.BadZipFile as e:  # a truncated .npz or .pt read where no reader named it
+        print(f"error: a file this command read is damaged ({e}); re-create it with the "
+              "command that wrote it", file=sys.stderr)
+        code = 2
     except typer.Abort as e:
         if isinstance(e.__context__, EOFError):  # click turns EOFError into Abort too
             print(f"error: a file ended early ({e.__context__ or 'EOFError'}): it is empty or "

@@ -106,6 +106,11 @@ def summary_lines(record: object, path: Path) -> list[str]:
              f"{record.samples} images{steps}{checked}"]
     lines += [f"  note: {note}" for note in record.notes
               if note.startswith("--") or "cannot be resumed" in note]
+    from neuropipe.pipeline.chance import chance_warning
+
+    warning = chance_warning(record.accuracy, record.samples)
+    if warning:
+        lines.append(f"  {warning}")
     if counts.ops:
         ops = counts.ops
         lines.append(f"  per inference: dense {ops['dense_macs']:,.0f} MACs + "

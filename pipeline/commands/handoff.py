@@ -8,6 +8,7 @@ would read ``verify`` as RUN), so a first word that is not a subcommand is route
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -66,11 +67,11 @@ def create(
                f"expected spikes from {ref.simulator.split(':')[0]}; the fast simulator agrees "
                f"on {fast.get('samples_identical')} of {fast.get('samples')}")
     for note in manifest.notes:
-        if "no output spikes" in note or "differs from" in note:
+        if "no output spikes" in note or "differs from" in note or "were asked for" in note:
             typer.echo(f"  note: {note}")
     typer.echo(f"  expected accuracy {manifest.expected_accuracy.accuracy:.4f} on "
                f"{manifest.expected_accuracy.samples:,} images; check it with 'neuropipe "
-               f"handoff verify {written}'")
+               f"handoff verify {shlex.quote(str(written))}'")
 
 
 @app.command("verify")

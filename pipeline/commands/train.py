@@ -71,6 +71,11 @@ def train(
     typer.echo(f"{model}: test accuracy {m.test_accuracy:.4f} on {m.test_samples} images, "
                f"{m.wall_time_s:.1f} s training ({m.samples_per_s:.0f} samples/s); "
                f"run: {outcome.run.root}")
+    from neuropipe.pipeline.chance import chance_warning
+
+    warning = chance_warning(m.test_accuracy, m.test_samples)
+    if warning:
+        typer.echo(warning, err=True)
 
 
 def _given(ctx: typer.Context, name: str) -> bool:

@@ -8,10 +8,12 @@ one is whole.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib.metadata
 import json
 import os
+import shlex
 import shutil
 import tarfile
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from neuropipe.core.errors import (
 )
 from neuropipe.core.files import check_writable, umask_mode, write_error, write_text_atomic
 from neuropipe.core.rundir import RunDir, refuse_inside_targets
-from neuropipe.core.staging import make_staging, remove_staging
+from neuropipe.core.staging import exclusive, make_staging, remove_staging
 from neuropipe.pipeline.handoff import simulate
 from neuropipe.pipeline.handoff.encoding import decode
 from neuropipe.pipeline.handoff.manifest import (
@@ -122,12 +124,18 @@ def make_bundle(config: HandoffConfig) -> tuple[Manifest, Path]:
     fix = "choose another --out"
     check_writable(out.parent, fix)
     x, labels, dataset, notes = _reference_images(run_root, record, config.reference_inputs)
+    held = contextlib.ExitStack()  # one handoff to the same --out at a time
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        held.enter_context(exclusive(out.parent / f".{out.name}.lock", str(out)))
+        _refuse_existing(out, config.force)  # again, now that no other handoff writes it
         staging = make_staging(out.parent, f".{out.name}.", ".partial")
         staging.chmod(umask_mode(0o777))
-    except OSError as e:
-        raise write_error(e, out.parent, fix) from e
+    except BaseException as e:
+        held.close()
+        if isinstance(e, OSError):
+            raise write_error(e, out.parent, fix) from e
+        raise
     try:
         root = staging / (out.name[:-len(".tar.gz")] if is_tarball(out) else out.name)
         root.mkdir()
@@ -142,6 +150,7 @@ def make_bundle(config: HandoffConfig) -> tuple[Manifest, Path]:
         raise write_error(e, out, f"{fix}; nothing was written at {out}") from e
     finally:
         remove_staging(staging)
+        held.close()
     return manifest, out
 
 
@@ -177,7 +186,7 @@ def _deployment(run_root: Path, target: str) -> tuple[DeploymentRecord, Path]:
     folder = path.parent
     if not path.is_file():
         raise RunDirError(f"{run_root} has no deployment to {target}: run 'neuropipe convert "
-                          f"{run_root} --target {target}' first")
+                          f"{shlex.quote(str(run_root))} --target {target}' first")
     record = DeploymentRecord.read(path)
     if record.target != target:
         raise RunDirError(f"{path} is a deployment to '{record.target}', not {target}")
@@ -185,8 +194,8 @@ def _deployment(run_root: Path, target: str) -> tuple[DeploymentRecord, Path]:
     if target == "loihi" and skipped and not (folder / "model.net").is_file():
         fix = ""
         if "--encoding poisson" in skipped:  # a train run, or the results of a bare NIR file
-            fix = (f"; that is 'neuropipe convert {run_root} --target loihi --encoding poisson "
-                   "--force'" if RunDir(run_root).config.is_file() else
+            fix = (f"; that is 'neuropipe convert {shlex.quote(str(run_root))} --target loihi "
+                   "--encoding poisson --force'" if RunDir(run_root).config.is_file() else
                    "; that is 'neuropipe convert' of the NIR file again with --encoding poisson "
                    "--force")
         raise RunDirError(f"the Loihi deployment in {folder} has no netx .net file, which a "
@@ -196,7 +205,8 @@ def _deployment(run_root: Path, target: str) -> tuple[DeploymentRecord, Path]:
     missing = [name for name in needed if not (folder / name).is_file()]
     if missing:
         raise RunDirError(f"the deployment in {folder} lacks {', '.join(missing)}: re-deploy with "
-                          f"'neuropipe convert {run_root} --target {target} --force'")
+                          f"'neuropipe convert {shlex.quote(str(run_root))} --target {target} "
+                          "--force'")
     return record, folder
 
 
@@ -218,7 +228,8 @@ def _reference_images(run_root: Path, record: DeploymentRecord, n: int
     data = load_dataset(dataset, data_dir)
     notes = []
     if n > len(data.test_y):
-        notes.append(f"{n} reference inputs were asked for; the test set has {len(data.test_y)}")
+        notes.append(f"{n} reference inputs were asked for; the test set has "
+                     f"{len(data.test_y)}, so the bundle holds {len(data.test_y)}")
         n = len(data.test_y)
     x = to_tensor(data.test_x[:n]).numpy().astype(np.float64)
     return x, np.asarray(data.test_y[:n], dtype=np.int64), dataset, notes

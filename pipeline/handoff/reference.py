@@ -10,6 +10,7 @@ the fast simulator's output is kept to state how far it agrees.
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -113,7 +114,8 @@ def loihi_reference(chain: Any, deployed_net: Path, x: np.ndarray, labels: np.nd
     if difference:
         raise RunDirError(f"{deployed_net} is not what the deployment's model.nir quantises to "
                           f"({difference}): re-deploy with 'neuropipe convert "
-                          f"{deployed_net.parent.parent.parent} --target loihi --force'")
+                          f"{shlex.quote(str(deployed_net.parent.parent.parent))} --target "
+                          "loihi --force'")
     first = layers[0]
     on_chip = first.on_chip_synapses
     info = _common("loihi", dataset, chain, encoding, timesteps, steps, seed)
@@ -177,8 +179,9 @@ def spinnaker_reference(chain: Any, deployed_network: Path, x: np.ndarray, label
         old_meta, old_arrays = load(str(deployed_network))
     except (EOFError, OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
         raise RunDirError(f"{deployed_network} is damaged ({type(e).__name__}: {e}): re-deploy "
-                          f"with 'neuropipe convert {deployed_network.parent.parent.parent} "
-                          "--target spinnaker --force'") from e
+                          f"with 'neuropipe convert "
+                          f"{shlex.quote(str(deployed_network.parent.parent.parent))} --target "
+                          "spinnaker --force'") from e
     inputs_key = "input_current" if encoding == "constant" else "input_spikes"
     differs = [k for k in sorted(set(arrays) | set(old_arrays)) if k != inputs_key and (
         k not in arrays or k not in old_arrays or not np.array_equal(arrays[k], old_arrays[k]))]
@@ -188,7 +191,8 @@ def spinnaker_reference(chain: Any, deployed_network: Path, x: np.ndarray, label
         what = f"arrays {', '.join(differs[:3])} differ" if differs else "its metadata differs"
         raise RunDirError(f"{deployed_network} is not the network the deployment's model.nir "
                           f"gives ({what}): re-deploy with 'neuropipe convert "
-                          f"{deployed_network.parent.parent.parent} --target spinnaker --force'")
+                          f"{shlex.quote(str(deployed_network.parent.parent.parent))} --target "
+                          "spinnaker --force'")
     result = run_fast_path(chain, xs, timesteps, steps, encoding, spikes)
     info = _common("spinnaker", dataset, chain, encoding, timesteps, steps, seed)
     info.step_duration = "1 ms of real time (PyNN timestep 1.0 ms)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -557,6 +558,7 @@ def _prepare_onnx(config: ConvertConfig, run: RunDir, model: Any, name: str) -> 
 
     if not run.onnx.is_file():
         raise RunDirError(f"{run.onnx} is missing: re-run 'neuropipe train {name}' to export it")
+    _check_onnx(run, name)
     notes = [f"reference: the trained {name} in PyTorch on the same images"]
     if config.encoding == "sdnn":
         if config.timesteps is not None:
@@ -574,6 +576,23 @@ def _prepare_onnx(config: ConvertConfig, run: RunDir, model: Any, name: str) -> 
         return predict(model, torch.as_tensor(x)).numpy()
 
     return Prepared(None, run, 1, "analogue", 1.0, reference, notes, name, onnx=str(run.onnx))
+
+
+def _check_onnx(run: RunDir, name: str) -> None:
+    """Refuse an empty or damaged ``model.onnx``, naming it and how to write it again."""
+    import onnx
+
+    try:
+        model = onnx.load(str(run.onnx))
+        empty = not model.graph.node
+    except Exception as e:  # noqa: BLE001 - protobuf's errors have no common base
+        empty, reason = True, f"{type(e).__name__}: {e}"
+    else:
+        reason = "it holds no graph"
+    if empty:
+        again = shlex.join(["neuropipe", "train", name, "--resume", "--out", str(run.root)])
+        raise RunDirError(f"{run.onnx} is empty or damaged ({reason[:200]}): export it again "
+                          f"with '{again}'")
 
 
 def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,7 @@ def _read_run(run: RunDir, label: str) -> tuple[list[ConfigRow], str]:
                    if not p.parent.name.startswith("."))
     if not files:
         raise RunDirError(f"run {run.root} has no deployment (targets/*/deployment.json): run "
-                          f"'neuropipe convert {run.root} --target TARGET' first")
+                          f"'neuropipe convert {shlex.quote(str(run.root))} --target TARGET' first")
     kind = _kind(run.metrics, metrics)
     rows = []
     for file in files:

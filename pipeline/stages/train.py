@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shlex
 import shutil
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
@@ -232,7 +233,7 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
                                      f"earlier run is back in {run.root}") from e
         if isinstance(e, KeyboardInterrupt):
             raise InterruptedRun(f"interrupted before the first epoch; re-run, or continue "
-                                 f"with --resume --out {run.root}") from e
+                                 f"with --resume --out {shlex.quote(str(run.root))}") from e
         if new and not interrupted:
             _discard_new_run(run.root, existed)  # a full disk, a divergence: no epoch to keep
         raise
@@ -293,11 +294,12 @@ def _train_run(config: TrainConfig, run: RunDir, data: Dataset, resume: bool) ->
     except KeyboardInterrupt as e:
         done = len(history)
         raise InterruptedRun(f"interrupted during epoch {done + 1}; {done} epoch(s) are saved in "
-                             f"{run.root}: continue with --resume --out {run.root}") from e
+                             f"{run.root}: continue with --resume --out "
+                             f"{shlex.quote(str(run.root))}") from e
     if start >= config.epochs:
         console.print(f"{run.root}: already trained for {start} epochs; nothing to do")
     with _writes_to(run, f"every epoch is saved but {run.onnx.name} is not; fix that, then "
-                         f"run again with --resume --out {run.root}"):
+                         f"run again with --resume --out {shlex.quote(str(run.root))}"):
         _export(config, model, test_x, run)
     return TrainOutcome(run, metrics, start)
 
@@ -390,7 +392,8 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
                                               for k, v in energy.windows.items()},
                                    machine=machine_conditions(energy.machine))
             fix = (f"{epoch - 1} earlier epoch(s) are saved; make room or make it writable, "
-                   f"then continue with --resume --out {run.root}") if run.checkpoint.is_file() \
+                   f"then continue with --resume --out {shlex.quote(str(run.root))}"
+                   ) if run.checkpoint.is_file() \
                 else "no epoch was saved and the new run is removed; make room and train again"
             with _writes_to(run, fix):
                 learned = ({"learner": model.learner_state()} if optimizer is None

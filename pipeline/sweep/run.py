@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import shlex
 import time
 from pathlib import Path
 
@@ -47,14 +48,14 @@ def run_sweep(spec: str, out: Path | None = None, trials: int | None = None,
             outcome = run_search(sweep, folder, address, resume, on_trial)
         except KeyboardInterrupt as e:
             raise InterruptedRun(f"interrupted; finished trials are kept in {folder}: continue "
-                                 f"with --resume --out {folder}") from e
+                                 f"with --resume --out {shlex.quote(str(folder))}") from e
     wall = time.perf_counter() - start
     if not outcome.results:
         if outcome.errors:
             raise NeuropipeError(f"all {len(outcome.errors)} trials that ran failed; the first: "
                                  f"{outcome.errors[0]}")
         raise InterruptedRun(f"interrupted before any trial finished; continue with --resume "
-                             f"--out {folder}")
+                             f"--out {shlex.quote(str(folder))}")
     from neuropipe.pipeline.sweep.output import write_outputs
 
     written = write_outputs(sweep, folder, outcome.results)
@@ -64,7 +65,7 @@ def run_sweep(spec: str, out: Path | None = None, trials: int | None = None,
             print(line)
         raise InterruptedRun(f"interrupted: {len(outcome.results)} of {outcome.expected} trials "
                              f"finished and are kept (outputs written for them); continue with "
-                             f"--resume --out {folder}")
+                             f"--resume --out {shlex.quote(str(folder))}")
     return lines
 
 

@@ -210,7 +210,8 @@ def test_a_field_that_is_not_a_number_is_refused(cli, runs, tmp_path):
     data = json.loads(path.read_text())
     data["estimates"][0]["total_j"] = None
     path.write_text(json.dumps(data))
-    refused(cli, runs, f"{path}: field 'estimates[0].total_j' is None", tmp_path / "out")
+    refused(cli, runs, f"{path}: 'energy-estimate' record's 'total_j' is null, not a finite "
+            "number", tmp_path / "out")
 
 
 @pytest.mark.parametrize("value", ["0", "1.5", "-0.2"])

@@ -265,3 +265,62 @@ def test_a_write_error_names_the_destination_not_the_source(tmp_path):
     inner = OSError(errno.EACCES, "Permission denied", str(tmp_path / "bundle" / "a.npz"))
     assert str(write_error(inner, tmp_path / "bundle", "fix")).startswith(
         f"cannot write {tmp_path / 'bundle' / 'a.npz'}: Permission denied")
+
+
+@pytest.mark.parametrize("accuracy, samples, warned", [
+    (0.19, 100, True),   # 0.1 + 3 * sqrt(0.1 * 0.9 / 100) = 0.19
+    (0.20, 100, False),
+    (0.108, 10000, True),  # below 0.1 + 3 * sqrt(0.1 * 0.9 / 10000) = 0.109
+    (0.110, 10000, False),
+    (0.9761, 10000, False),
+])
+def test_chance_level_is_three_standard_deviations_of_guessing(accuracy, samples, warned):
+    from neuropipe.pipeline.chance import chance_warning
+
+    warning = chance_warning(accuracy, samples)
+    assert (warning is not None) == warned
+    if warned:
+        assert warning.startswith(f"warning: accuracy {accuracy:.4f} on {samples} images is at "
+                                  "chance level (0.10 for 10 classes")
+
+
+def test_an_empty_onnx_model_is_named_with_a_quoted_fix(tmp_path):
+    from neuropipe.core.rundir import RunDir
+    from neuropipe.pipeline.stages.convert import _check_onnx
+
+    run = RunDir(tmp_path / "my run")
+    run.root.mkdir()
+    run.onnx.write_bytes(b"")
+    with pytest.raises(RunDirError, match=(
+            f"{run.onnx} is empty or damaged .*: export it again with 'neuropipe train mlp "
+            f"--resume --out '{tmp_path}/my run''")):
+        _check_onnx(run, "mlp")
+
+
+def test_more_reference_inputs_than_the_test_set_says_the_cap(tmp_path, monkeypatch):
+    import numpy as np
+
+    from neuropipe.models.data import datasets
+    from neuropipe.pipeline.handoff.bundle import _reference_images
+
+    small = datasets.Dataset("mnist", np.zeros((4, 28, 28), np.uint8), np.zeros(4, np.int64),
+                             np.zeros((6, 28, 28), np.uint8), np.arange(6), "test")
+    monkeypatch.setattr(datasets, "load_dataset", lambda *args: small)
+    x, labels, _, notes = _reference_images(tmp_path, DeploymentRecord(), 100000)
+    assert len(x) == len(labels) == 6
+    assert notes == ["100000 reference inputs were asked for; the test set has 6, so the bundle "
+                     "holds 6"]
+
+
+def test_a_truncated_zip_read_anywhere_is_one_line(capsys, monkeypatch):
+    import zipfile
+
+    from neuropipe.reports import footprint
+
+    def truncated(*args, **kwargs):
+        raise zipfile.BadZipFile("File is not a zip file")
+
+    monkeypatch.setattr(footprint, "strubell_footprint", truncated)
+    code, _, err = run_cli(["footprint", "--power-w", "1", "--hours", "1"], capsys)
+    assert code == 2 and err == ("error: a file this command read is damaged (File is not a zip "
+                                 "file); re-create it with the command that wrote it\n")
