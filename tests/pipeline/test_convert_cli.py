@@ -284,7 +284,7 @@ def test_mlp_runs_on_loihi_as_a_sigma_delta_network(runs, capsys):
     from neuropipe.targets.records import DeploymentRecord
 
     code, out, err = convert([str(runs / "mlp"), "--encoding", "sdnn", "--samples", "60",
-                              "--verify-samples", "2"], capsys)
+                              "--verify-samples", "2", "--force"], capsys)
     assert code == 0, err
     assert "activation match 1.0000" in out and "graded events" in out
     path = runs / "mlp" / "targets" / "loihi" / "deployment.json"

@@ -193,7 +193,7 @@ def deploy_sdnn(target: str, workload: Workload, out_dir: Path, verify_samples: 
                         "(0..7) and bias in sigma units and an identity output layer with a "
                         "bias, which the format cannot hold exactly",
         "threshold_trade_off": _trade_off(layers, x, labels, steps, fans, batch_size,
-                                          delta_threshold),
+                                          (delta_threshold, accuracy, sum(events))),
     })
     counts = Counts(synops=0.0, graded_events=float(sum(events)),
                     neuron_updates=float(sum(fx.layer.neurons for fx in layers) * steps),
@@ -229,15 +229,19 @@ def _copy_onnx(source: str, out_dir: Path) -> str:
 
 
 def _trade_off(layers: list[SdnnLayer], x: np.ndarray, labels: np.ndarray, steps: int,
-               fans: list[np.ndarray], batch_size: int, chosen: float) -> list[dict[str, float]]:
-    """Accuracy and graded events per inference at several delta thresholds (emulator)."""
-    rows = []
-    for fraction in sorted({*TRADE_OFF_THRESHOLDS, chosen}):
+               fans: list[np.ndarray], batch_size: int, chosen: tuple[float, float, float]
+               ) -> list[dict[str, float]]:
+    """Accuracy and graded events per inference at several delta thresholds (emulator).
+
+    ``chosen`` is the deployment's own ``(threshold, accuracy, events)``, already computed.
+    """
+    rows = [dict(zip(("delta_threshold", "accuracy", "graded_events"), chosen, strict=True))]
+    for fraction in sorted(set(TRADE_OFF_THRESHOLDS) - {chosen[0]}):
         tally, _ = _run_all(with_threshold(layers, fraction), x, steps, batch_size)
         rows.append({"delta_threshold": fraction,
                      "accuracy": float(np.mean(tally.preds == labels)),
                      "graded_events": float(sum(_events(tally, fans, len(x))))})
-    return rows
+    return sorted(rows, key=lambda row: row["delta_threshold"])
 
 
 def _layer_report(fx: SdnnLayer, events_in: float, messages: float, steps: int) -> LayerReport:
