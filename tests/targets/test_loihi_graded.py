@@ -43,14 +43,15 @@ def test_hand_count_graded_input(tmp_path, hand_graph):
     # Held currents from step 1: n0 254 * 255 = 64770 > 58293 spikes on steps 1..5 (5);
     # n1 152 * 255 = 38760: v reaches 77520 on steps 2 and 4 (2 spikes).
     assert l0.spikes_per_inference == 5 + 2
-    assert l1.synops_per_inference == 7  # identity, fan-out 1
+    # Delivered spikes only: n0's spike on step 5, the run's last, never reaches fc1.
+    assert l1.synops_per_inference == 6  # identity, fan-out 1
     steps = T + 2
     assert record.resources.steps_per_sample == steps
     c = record.counts
-    assert (c.graded_events, c.synops, c.host_macs, c.neuron_updates) == (2, 7, 0, 4 * steps)
+    assert (c.graded_events, c.synops, c.host_macs, c.neuron_updates) == (2, 6, 0, 4 * steps)
     assert c.input_spikes == 2
-    assert record.energy_per_inference_j == pytest.approx((2 + 7) * EVENT_J + 24 * UPDATE_J)
-    assert record.energy_per_inference_j == pytest.approx(2.1564e-9)
+    assert record.energy_per_inference_j == pytest.approx((2 + 6) * EVENT_J + 24 * UPDATE_J)
+    assert record.energy_per_inference_j == pytest.approx(2.1328e-9)
     assert record.host_energy_per_inference_j == 0.0
     assert any("stand-in" in n for n in record.notes)
     assert any(n.startswith("step convention with graded input") for n in record.notes)
