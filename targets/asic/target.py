@@ -126,30 +126,12 @@ class AsicTarget:
                     "weight_bits": 8, "scale": scale,
                     "zero_after_quantisation": int(np.count_nonzero(w) - np.count_nonzero(q))}
         layers = host_ops.onnx_layers(model)  # the quantised weights; refuses what it cannot count
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        session = ort.InferenceSession(host_ops.probe_model(model, layers), options,
-                                       providers=["CPUExecutionProvider"])
-        outputs = [o.name for o in session.get_outputs()]
-        input_name = model.graph.input[0].name
         x = np.asarray(workload.inputs, dtype=np.float32)
         labels = np.asarray(workload.labels)
         n = len(x)
-        nonzero: dict[str, np.ndarray] = {}
-        shapes: dict[str, tuple[int, ...]] = {}
-        preds = np.zeros(n, dtype=np.int64)
-        task = progress.add_task(f"{self.name}: counting", total=n) if progress else None
-        for start in range(0, n, batch_size):
-            results = dict(zip(outputs, session.run(None, {input_name: x[start:start
-                                                                         + batch_size]}),
-                               strict=True))
-            preds[start:start + batch_size] = np.argmax(results[outputs[0]], axis=1)
-            for layer in layers:
-                act = results[layer.input_name]
-                shapes[layer.input_name] = tuple(act.shape[1:])
-                nonzero[layer.input_name] = nonzero.get(layer.input_name, 0) + (act != 0).sum(0)
-            if progress:
-                progress.update(task, advance=min(batch_size, n - start))
+        activity = host_ops.run_probed(model, layers, x, batch_size, progress,
+                                       f"{self.name}: counting")
+        preds, nonzero, shapes = activity.preds, activity.nonzero, activity.shapes
         chain_layers = [layer.as_layer(shapes[layer.input_name]) for layer in layers]
         per_input = [np.asarray(nonzero[layer.input_name], dtype=np.float64).reshape(-1) / n
                      for layer in layers]

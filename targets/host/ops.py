@@ -196,6 +196,60 @@ def probe_model(model: Any, layers: list[OnnxLayer]) -> bytes:
     return probe.SerializeToString()
 
 
+@dataclass
+class OnnxActivity:
+    """What an ONNX model did over a test set, from a probed run.
+
+    Attributes:
+        preds: Predicted class of every sample.
+        nonzero: Per layer input (by ONNX tensor name), how many samples had each input value
+            nonzero (summed over every batch).
+        shapes: Per layer input, its shape without the batch dimension.
+    """
+
+    preds: np.ndarray
+    nonzero: dict[str, np.ndarray]
+    shapes: dict[str, tuple[int, ...]]
+
+
+def run_probed(model: Any, layers: list[OnnxLayer], x: np.ndarray, batch_size: int,
+               progress: Any = None, label: str = "counting") -> OnnxActivity:
+    """Run ``model`` on ``x`` in batches with every layer's input exposed, and tally it.
+
+    Args:
+        model: The ONNX model (``onnx.ModelProto``) whose ``layers`` are counted.
+        layers: Its weighted layers (``onnx_layers``).
+        x: Samples, float32 ``(N, *input_shape)``.
+        batch_size: Samples per onnxruntime call.
+        progress: A rich ``Progress`` to report on, or None.
+        label: The progress task's description.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(probe_model(model, layers), options,
+                                   providers=["CPUExecutionProvider"])
+    outputs = [o.name for o in session.get_outputs()]
+    input_name = model.graph.input[0].name
+    n = len(x)
+    nonzero: dict[str, np.ndarray] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    preds = np.zeros(n, dtype=np.int64)
+    task = progress.add_task(label, total=n) if progress else None
+    for start in range(0, n, batch_size):
+        batch = x[start:start + batch_size]
+        results = dict(zip(outputs, session.run(None, {input_name: batch}), strict=True))
+        preds[start:start + len(batch)] = np.argmax(results[outputs[0]], axis=1)
+        for layer in layers:
+            act = results[layer.input_name]
+            shapes[layer.input_name] = tuple(act.shape[1:])
+            nonzero[layer.input_name] = nonzero.get(layer.input_name, 0) + (act != 0).sum(0)
+        if progress:
+            progress.update(task, advance=len(batch))
+    return OnnxActivity(preds, nonzero, shapes)
+
+
 def ann_layer_ops(layers: list[OnnxLayer], shapes: dict[str, tuple[int, ...]],
                   nonzero: dict[str, np.ndarray]) -> list[LayerOps]:
     """Per-layer MACs of an ANN: dense (every weight) and effective (nonzero input x weight).

@@ -132,32 +132,17 @@ class HostTarget:
         input_name = model.graph.input[0].name
         labels = np.asarray(workload.labels)
         n = len(x)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        probe = ort.InferenceSession(host_ops.probe_model(model, layers), options,
-                                     providers=["CPUExecutionProvider"])
-        outputs = [o.name for o in probe.get_outputs()]
-        nonzero: dict[str, np.ndarray] = {}
-        shapes: dict[str, tuple[int, ...]] = {}
-        preds = np.zeros(n, dtype=np.int64)
-        task = progress.add_task(f"{self.name}: counting", total=n) if progress else None
-        for start in range(0, n, batch_size):
-            results = dict(zip(outputs, probe.run(None, {input_name: x[start:start
-                                                                       + batch_size]}),
-                               strict=True))
-            preds[start:start + batch_size] = np.argmax(results[outputs[0]], axis=1)
-            for layer in layers:
-                act = results[layer.input_name]
-                shapes[layer.input_name] = tuple(act.shape[1:])
-                nonzero[layer.input_name] = nonzero.get(layer.input_name, 0) + (act != 0).sum(0)
-            if progress:
-                progress.update(task, advance=min(batch_size, n - start))
+        activity = host_ops.run_probed(model, layers, x, batch_size, progress,
+                                       f"{self.name}: counting")
+        preds, nonzero, shapes = activity.preds, activity.nonzero, activity.shapes
         ops = host_ops.ann_layer_ops(layers, shapes, {k: v / n for k, v in nonzero.items()})
         providers, on_device = self._providers()
         timing: dict[str, Any] = {"execution": f"onnxruntime {ort.__version__} "
                                                f"{providers[0]}", "batch_size": batch_size}
         measured = None
         if on_device:
+            options = ort.SessionOptions()
+            options.log_severity_level = 3
             session = ort.InferenceSession(model.SerializeToString(), options,
                                            providers=providers)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from neuropipe.targets.costs import HOST_INPUT_LAYER, CostModel, OpCost
+from neuropipe.targets.records import Resources
 
 # Loihi 2 board static power measured in lava-dl's PilotNet tutorials (0.23-0.28 W). Named
 # beside Loihi figures, not added to them: converting it to joules per inference needs the
@@ -66,3 +69,19 @@ LOIHI_1 = CostModel(
         "off-chip memory and the host computer's own static power",
     ),
 )
+
+
+def loihi_resources(neurons_per_layer: list[int], steps: int) -> Resources:
+    """Cores and chips of a network on Loihi: each layer on ceil(neurons / 1,024) cores.
+
+    Args:
+        neurons_per_layer: Neurons of each layer deployed on the chip.
+        steps: Steps each sample runs on the chip.
+    """
+    cores = sum(math.ceil(n / LOIHI_NEURONS_PER_CORE) for n in neurons_per_layer)
+    return Resources(
+        cores=cores, chips=math.ceil(cores / LOIHI_CORES_PER_CHIP), boards=None,
+        neurons_per_core_limit=LOIHI_NEURONS_PER_CORE, steps_per_sample=steps,
+        time_per_inference_s=None,
+        placement="estimate: neurons / 1,024 per core, Loihi 1 (check); synapse memory per "
+                  "core not checked")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from neuropipe.targets.loihi.quantize import RECURRENT_HEADROOM, FixedLayer, qua
 from neuropipe.targets.records import (
     DeploymentRecord,
     EnergyEstimate,
-    Resources,
     deployment_record,
 )
 
@@ -312,8 +310,6 @@ class LoihiTarget:
                       "neuron_updates": counts.neuron_updates,
                       "host_macs": counts.host_macs, "seconds": None}
         estimate = EnergyEstimate.from_terms(model, energy_terms(quantities, model), True)
-        cores = sum(math.ceil(fx.layer.neurons / loihi_costs.LOIHI_NEURONS_PER_CORE)
-                    for fx in layers)
         notes = list(model.notes)
         if layers[0].graded_max:
             notes.extend(_graded_notes(layers[0], steps, workload.timesteps))
@@ -354,12 +350,7 @@ class LoihiTarget:
                          "host_macs, costed as term host_input_layer), not chip work")
         if "netx_skipped" in verify:
             notes.append(f"no netx file: {verify['netx_skipped']}")
-        resources = Resources(
-            cores=cores, chips=math.ceil(cores / loihi_costs.LOIHI_CORES_PER_CHIP), boards=None,
-            neurons_per_core_limit=loihi_costs.LOIHI_NEURONS_PER_CORE, steps_per_sample=steps,
-            time_per_inference_s=None,
-            placement="estimate: neurons / 1,024 per core, Loihi 1 (check); synapse memory per "
-                      "core not checked")
+        resources = loihi_costs.loihi_resources([fx.layer.neurons for fx in layers], steps)
         return deployment_record(
             self.name, accuracy=float(np.mean(preds == labels)),
             reference_accuracy=workload.reference_accuracy, samples=n,

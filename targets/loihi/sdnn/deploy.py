@@ -9,7 +9,6 @@ neuron once per step run) and no binary synops.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,6 @@ from neuropipe.targets.records import (
     DeploymentRecord,
     EnergyEstimate,
     LayerReport,
-    Resources,
     deployment_record,
 )
 
@@ -204,15 +202,8 @@ def deploy_sdnn(target: str, workload: Workload, out_dir: Path, verify_samples: 
     estimate = EnergyEstimate.from_terms(model, energy_terms(quantities, model), True)
     reports = [_layer_report(fx, events[i], tally.nonzero[i + 1].sum() / n, steps)
                for i, fx in enumerate(layers)]
-    cores = sum(math.ceil(fx.layer.neurons / loihi_costs.LOIHI_NEURONS_PER_CORE)
-                for fx in layers)
     notes += _notes(layers, steps, verify, n, model)
-    resources = Resources(
-        cores=cores, chips=math.ceil(cores / loihi_costs.LOIHI_CORES_PER_CHIP), boards=None,
-        neurons_per_core_limit=loihi_costs.LOIHI_NEURONS_PER_CORE, steps_per_sample=steps,
-        time_per_inference_s=None,
-        placement="estimate: neurons / 1,024 per core, Loihi 1 (check); synapse memory per "
-                  "core not checked")
+    resources = loihi_costs.loihi_resources([fx.layer.neurons for fx in layers], steps)
     return deployment_record(
         target, accuracy=accuracy, reference_accuracy=workload.reference_accuracy, samples=n,
         timesteps=steps, counts=counts, estimates=[estimate], layers=reports,
