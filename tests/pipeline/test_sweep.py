@@ -265,6 +265,17 @@ def ray_processes() -> list[str]:
     return found
 
 
+def lingering(grace_s: float = 20.0) -> list[str]:
+    """This test's Ray processes still alive after ``grace_s`` (a loaded machine ends Ray's
+    workers a few seconds after the driver; one that never ends is still caught)."""
+    deadline = time.time() + grace_s
+    left = ray_processes()
+    while left and time.time() < deadline:
+        time.sleep(0.5)
+        left = ray_processes()
+    return left
+
+
 def rows(path: Path) -> list[dict]:
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
@@ -306,14 +317,13 @@ def sweep_run(tmp_path_factory):
     kept = rows(out / "trials.csv") if (out / "trials.csv").is_file() else []
     records = {r["trial"]: (out / "trials" / f"{r['trial']}.json").read_bytes() for r in kept}
     stamps = {t: (out / "trials" / f"{t}.json").stat().st_mtime_ns for t in records}
-    time.sleep(1.0)
-    left_stopped = ray_processes()
+    left_stopped = lingering()
     resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=300,
                              env=env)
-    time.sleep(1.0)
+    left_resumed = lingering()
     return {"spec": spec, "out": out, "stopped": stopped, "kept": kept, "records": records,
             "stamps": stamps, "resumed": resumed, "running": running,
-            "left": left_stopped + ray_processes()}
+            "left": left_stopped + left_resumed}
 
 
 def test_ctrl_c_stops_the_sweep_keeping_finished_trials(sweep_run):
