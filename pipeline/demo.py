@@ -74,6 +74,8 @@ def summary(root: Path) -> None:
         table.add_row(c.run if train else "", c.target, "ANN" if c.conventional else "SNN",
                       f"{c.accuracy:.4f}", *cells, joules(host) if host else "—", train)
     console = Console()
+    if not console.is_terminal:  # a log or a pipe: wide enough that no name is cut short
+        console = Console(width=130)
     console.print(table)
     console.print(f"Energy per inference, one level per column ({', '.join(levels)}): levels "
                   "are not comparable across columns. 'host work' is a first layer computed on "
