@@ -62,10 +62,9 @@ def headline(report: EnergyReport) -> Any:
             ax.scatter(acc, joules, marker=style["marker"], s=60, zorder=3,
                        facecolors=style["color"] if whole else "none",
                        edgecolors=style["color"], linewidths=1.5)
-            if members & picks or not whole:
-                text = " + ".join(labels) + ("" if whole else
-                                             "\n(chip part; first layer on the host)")
-                labels_here.append((acc, joules, text, style["color"]))
+            if members & picks:  # the two the answer sets against each other; hollow points
+                # (first layer on the host) are explained by the legend and named in the text
+                labels_here.append((acc, joules, " + ".join(labels), style["color"]))
         panels.append((ax, labels_here))
         ax.axvline(report.threshold * 100, color="tab:red", linewidth=1, linestyle=":")
         ax.set_yscale("log")
@@ -116,7 +115,10 @@ def place_labels(fig: Any, panels: list[tuple[Any, list[tuple[float, float, str,
                 ann = ax.annotate(text, (x, y), fontsize=8, xytext=(dx, dy),
                                   textcoords="offset points", ha=ha, va=va, color=colour,
                                   bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none",
-                                            alpha=0.85))
+                                            alpha=0.85),
+                                  # a leader line, so a label is never read as another point's
+                                  arrowprops=dict(arrowstyle="-", color=colour, lw=0.6,
+                                                  shrinkA=0, shrinkB=4))
                 box = ann.get_window_extent(renderer).expanded(1.05, 1.1)
                 cost = (sum(_overlap(box, b) for b in placed)
                         + sum(box.padded(5).contains(px, py) for px, py in dots) * 50.0
