@@ -89,7 +89,7 @@ def level_cell(config: ConfigRow, level: str) -> str:
 
 
 def ops_cell(config: ConfigRow) -> str:
-    """Operations per inference: conventional ops on host targets, else synops + host MACs."""
+    """Operations per inference: conventional ops on host targets, else events and MACs."""
     if config.ops:
         dense = " + ".join(f"{count(v)} {k.removeprefix('dense_').upper()[:-1]}s"
                            for k, v in config.ops.items() if k.startswith("dense_") and v)
@@ -97,7 +97,8 @@ def ops_cell(config: ConfigRow) -> str:
                                for k, v in config.ops.items() if k.startswith("effective_") and v)
         return (f"dense {dense or '0'}; effective {effective or '0'}; "
                 f"{count(config.neuron_updates)} neuron updates")
-    return (f"{count(config.synops)} synops + {count(config.host_macs)} host MACs; "
+    graded = f"{count(config.graded_events)} graded events + " if config.graded_events else ""
+    return (f"{graded}{count(config.synops)} synops + {count(config.host_macs)} host MACs; "
             f"{count(config.neuron_updates)} neuron updates")
 
 

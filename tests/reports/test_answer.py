@@ -239,3 +239,13 @@ def test_spikes_per_synapse_counts_only_synapses_that_receive_spikes():
                 LayerRow(name="host", synapses=5000, synops=0.0, on="host")]
     c.synops = 250.0
     assert c.device_synapses == 100 and c.spikes_per_synapse == pytest.approx(2.5)
+
+
+def test_the_operations_cell_names_graded_events_where_there_are_some():
+    from neuropipe.reports.comparison import ConfigRow
+    from neuropipe.reports.report.text import ops_cell
+
+    sdnn = ConfigRow(run="mlp", target="loihi", graded_events=38188.0, neuron_updates=798.0)
+    assert ops_cell(sdnn) == "38,188 graded events + 0 synops + 0 host MACs; 798 neuron updates"
+    spikes = ConfigRow(run="s", target="loihi", synops=7259.0, neuron_updates=9396.0)
+    assert ops_cell(spikes) == "7,259 synops + 0 host MACs; 9,396 neuron updates"
