@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from neuropipe.core.errors import InputError
-from neuropipe.core.levels import in_level_order
+from neuropipe.core.levels import figure_at, in_level_order
 from neuropipe.core.records import Record
 from neuropipe.reports.answer import Answer
 from neuropipe.reports.learning_views import (
@@ -302,8 +302,7 @@ class ConfigRow(Record):
 
         Estimates with no estimated term are not figures and are skipped.
         """
-        matching = [e for e in self.estimates if e.level == level and e.estimated]
-        return next((e for e in matching if e.default), matching[0] if matching else None)
+        return figure_at(self.estimates, level)
 
     def range_at(self, level: str) -> tuple[float, float, int]:
         """Lowest and highest total at ``level`` and how many cost models give one."""
