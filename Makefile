@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.neuropipe-installed
 
-.PHONY: venv test lint demo bench mutate clean
+.PHONY: venv test lint docs docs-build demo bench mutate clean
 
 venv: $(STAMP)
 
@@ -28,8 +28,16 @@ $(STAMP): pyproject.toml requirements/base.txt requirements/dev.txt requirements
 lint: venv
 	$(BIN)/ruff check core pipeline models targets reports tests bench
 
-test: venv lint
+test: venv lint docs-build
 	$(BIN)/python -m pytest -q tests
+
+# The documentation site (mkdocs.yml, docs/): --strict fails on a broken link or reference;
+# built into build/site/ (gitignored). `make docs` serves it at http://127.0.0.1:8000.
+docs-build: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 demo: venv
 	$(BIN)/python -m neuropipe.pipeline.demo

@@ -9,12 +9,33 @@ without saying so.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+E = TypeVar("E")
+
 LEVELS = ("arithmetic", "chip", "system", "measured")
 
 
 def in_level_order(levels: set[str]) -> list[str]:
     """``levels`` ordered as ``LEVELS``, any unknown ones after them, sorted."""
     return [lv for lv in LEVELS if lv in levels] + sorted(levels - set(LEVELS))
+
+
+def figure_at(estimates: Sequence[E], level: str, cost_model: str | None = None) -> E | None:
+    """The figure at ``level``: the default estimate if it is at that level, else the first.
+
+    With ``cost_model``, only that cost model's estimate qualifies. Estimates that estimated
+    nothing (``estimated`` false: a meter that could not measure) are not figures and are never
+    picked. Works on any estimates with ``level``, ``default``, ``cost_model`` and
+    ``estimated``: a deployment's ``EnergyEstimate`` and the report's ``EstimateRow``.
+
+    Returns:
+        The estimate, or None when no estimate qualifies.
+    """
+    usable: list[Any] = [e for e in estimates if e.level == level and e.estimated
+                         and (cost_model is None or e.cost_model == cost_model)]
+    return next((e for e in usable if e.default), usable[0] if usable else None)
 
 # What each level means, in the order of ``LEVELS`` (the report prints these before its tables).
 LEVEL_DEFINITIONS = {

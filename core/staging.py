@@ -6,8 +6,9 @@ SIGTERM remove the folder; a SIGKILL or a power cut cannot. The next run of the 
 removes such leftovers, but only those whose PID is no longer alive, never another live
 process's.
 
-``exclusive`` takes an ``fcntl.flock`` lock on a file, so two commands writing the same place
-at once are refused instead of silently replacing each other's work.
+``swap_in`` renames a finished staging folder into place, setting an earlier one aside until the
+rename has succeeded. ``exclusive`` takes an ``fcntl.flock`` lock on a file, so two commands
+writing the same place at once are refused instead of silently replacing each other's work.
 """
 
 from __future__ import annotations
@@ -82,6 +83,30 @@ def remove_staging(folder: Path) -> None:
     """Remove a staging folder (if still there) and its PID marker."""
     shutil.rmtree(folder, ignore_errors=True)
     Path(f"{folder}{MARKER}").unlink(missing_ok=True)
+
+
+def swap_in(new: Path, final: Path, aside: Path) -> None:
+    """Rename the finished folder ``new`` to ``final``, never leaving neither in place.
+
+    An existing ``final`` is first renamed to ``aside`` (a leftover there is removed first), put
+    back if the rename of ``new`` fails, and removed once it has succeeded. ``aside`` must be on
+    the same file system as ``final`` (beside it, or inside ``new``'s staging folder).
+
+    Raises:
+        OSError: If a rename fails; ``final`` then holds what it held before.
+    """
+    moved = final.exists()
+    if moved:
+        shutil.rmtree(aside, ignore_errors=True)
+        final.rename(aside)
+    try:
+        new.rename(final)
+    except BaseException:
+        if moved:
+            aside.rename(final)  # the earlier one goes back where it was
+        raise
+    if moved:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def _lock(lock: Path, what: str) -> int:

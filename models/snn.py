@@ -42,7 +42,7 @@ def make_cell(neuron: str, tau_mem: float, tau_syn: float, v_th: float = 1.0) ->
 
 
 # Spike counts range over 0..T; dividing them into a range of about 8 logit units before the
-# softmax keeps the loss from saturating (found by a sweep on MNIST; see README).
+# softmax keeps the loss from saturating (found by a sweep on MNIST; see docs/results.md).
 LOGIT_RANGE = 8.0
 
 
@@ -221,7 +221,7 @@ def build_snn_mlp(timesteps: int, encoding: str, neuron: str, hidden: int = 512,
     """784-``hidden``-10 spiking MLP.
 
     512 hidden neurons rather than the ANN's 256: with 256 the spiking network needed more than
-    three epochs to pass 97.5% on MNIST (README has the sweep).
+    three epochs to pass 97.5% on MNIST (docs/results.md has the sweep).
     """
     nt = import_norse_torch()
 

@@ -36,7 +36,7 @@ the same number of input spikes arrives in 250 x 0.128 = 32 steps (traces: 20 ms
 steps; theta decay: 1e7 ms -> 1.28e6 steps). Arriving 8 times faster, the input would push
 all neurons over BindsNET's threshold (13) in the same step, before any inhibition: so the
 potentials are scaled by 8 (threshold 104; theta and inhibition alike), and these were then
-tuned on 10,000 training images, 2,000 test images (README): a stronger inhibition (400
+tuned on 10,000 training images, 2,000 test images (the docs, train): a stronger inhibition (400
 rather than 8 x 17.5 = 140: 71.6% vs 56.9% at 48 steps), a larger theta step (0.4: 71.6%,
 1.6: 81.8%, 3.2: 82.6%), a faster potentiation (``nu_post`` 0.04 rather than 0.01), membrane
 ``tau`` 32 steps and a longer presentation, 96 steps by default (48: 82.6%, 64: 84.0%,

@@ -17,7 +17,7 @@ from neuropipe.reports.spike_ties import FIXED_EXCEEDS, TIES, is_spike_term, tie
 from neuropipe.reports.uncertainty import wilson_interval
 
 if TYPE_CHECKING:
-    from neuropipe.reports.comparison import ConfigRow, EstimateRow
+    from neuropipe.reports.rows import ConfigRow, EstimateRow
 
 
 @dataclass

@@ -16,7 +16,7 @@ from neuropipe.core.records import Record
 from neuropipe.reports.uncertainty import within_interval
 
 if TYPE_CHECKING:  # the comparison module builds these views into its report record
-    from neuropipe.reports.comparison import ConfigRow
+    from neuropipe.reports.rows import ConfigRow
 
 # Learning rules that train by backpropagating a loss (surrogate gradients included).
 BACKPROP = "backprop"

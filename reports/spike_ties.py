@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from neuropipe.core.records import Record
 
 if TYPE_CHECKING:
-    from neuropipe.reports.comparison import ConfigRow, EstimateRow
+    from neuropipe.reports.rows import ConfigRow, EstimateRow
 
 # Term names (or their stems) whose energy scales with spikes.
 SPIKE_TERMS = ("synops", "spike_queue", "router_packets", "router_traversals", "packets")

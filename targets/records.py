@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from neuropipe.core.levels import figure_at
 from neuropipe.core.records import Record
 
 
@@ -85,6 +86,11 @@ class EnergyEstimate(Record):
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     leaves_out: list[str] = field(default_factory=list)
+
+    @property
+    def estimated(self) -> bool:
+        """False when no term has a value: then ``total_j`` is no figure at all."""
+        return any(t.joules_per_inference is not None for t in self.terms)
 
     @classmethod
     def of(cls, terms: list[EnergyTerm], cost_model: str, level: str, sources: list[str],
@@ -292,6 +298,17 @@ class DeploymentRecord(Record):
     def default_estimate(self) -> EnergyEstimate:
         """The estimate the headline figures come from."""
         return next(e for e in self.estimates if e.default)
+
+    def figure_at(self, level: str, cost_model: str | None = None) -> EnergyEstimate | None:
+        """The figure at ``level``: the default estimate if at that level, else the first.
+
+        With ``cost_model``, only that cost model's estimate; never one that estimated nothing
+        (``core.levels.figure_at``, which the report's rows use too).
+
+        Returns:
+            The estimate, or None when the record has no figure there.
+        """
+        return figure_at(self.estimates, level, cost_model)
 
 
 def deployment_record(target: str, *, accuracy: float, reference_accuracy: float | None,

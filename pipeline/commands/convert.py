@@ -133,8 +133,7 @@ def summary_lines(record: object, path: Path) -> list[str]:
             parts.append(f"host {joules(e.host_j)}")
         lines.append(
             f"  energy ({e.cost_model}, {e.level} level{', default' if e.default else ''}): "
-            + (f"{joules(e.total_j)} = {' + '.join(parts)}" if len(missing) < len(e.terms)
-               else "none")
+            + (f"{joules(e.total_j)} = {' + '.join(parts)}" if e.estimated else "none")
             + (f"; not estimated: {', '.join(missing)}" if missing else ""))
     res = record.resources
     lines.append(f"  resources: {res.cores} cores on {res.chips} chip(s) ({res.placement})")

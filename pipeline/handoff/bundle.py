@@ -31,7 +31,7 @@ from neuropipe.core.errors import (
 )
 from neuropipe.core.files import check_writable, umask_mode, write_error, write_text_atomic
 from neuropipe.core.rundir import RunDir, refuse_inside_targets
-from neuropipe.core.staging import exclusive, make_staging, remove_staging
+from neuropipe.core.staging import exclusive, make_staging, remove_staging, swap_in
 from neuropipe.pipeline.handoff import simulate
 from neuropipe.pipeline.handoff.encoding import decode
 from neuropipe.pipeline.handoff.manifest import (
@@ -375,14 +375,5 @@ def _move_into_place(staging: Path, root: Path, out: Path) -> None:
         tmp.chmod(umask_mode(0o666))
         os.replace(tmp, out)
         return
-    old = None
-    if out.exists():
-        old = staging / "replaced"
-        out.rename(old)
-    try:
-        root.rename(out)
-    except BaseException:
-        if old is not None:
-            old.rename(out)
-        raise
+    swap_in(root, out, staging / "replaced")  # an old bundle goes only once the new one is in
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from neuropipe.core.errors import (
 )
 from neuropipe.core.files import check_writable, umask_mode, write_bytes_atomic, write_error
 from neuropipe.core.rundir import RunDir
-from neuropipe.core.staging import exclusive, make_staging, remove_staging
+from neuropipe.core.staging import exclusive, make_staging, remove_staging, swap_in
 from neuropipe.pipeline.progress import console, make_progress
 from neuropipe.targets.base import Workload
 from neuropipe.targets.records import DeploymentRecord, Provenance
@@ -185,7 +184,7 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
             notes=[*prepared.notes, *record.notes], artifacts=artifacts,
             provenance=_provenance(config, prepared, dataset, deployed, target))
         record.write(staging / "deployment.json")
-        _swap_in(staging, final)
+        swap_in(staging, final, final.with_name(f".{final.name}.old"))
     except KeyboardInterrupt as e:
         raise InterruptedRun(f"interrupted; nothing was written and any earlier deployment in "
                              f"{final} is kept") from e
@@ -421,23 +420,6 @@ def _refuse_to_replace(path: Path) -> None:
     except Exception:  # noqa: BLE001 - an unreadable old record is still not ours to delete
         what = ""
     raise RunDirError(f"{path} already exists{what}; pass --force to replace it")
-
-
-def _swap_in(staging: Path, final: Path) -> None:
-    """Replace ``final`` by ``staging`` with renames, never leaving neither in place."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        final.rename(old)
-    try:
-        staging.rename(final)
-    except BaseException:
-        if old is not None:
-            old.rename(final)  # the earlier deployment goes back where it was
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _prepare(config: ConvertConfig, data: Any, conventional: bool = False) -> Prepared:

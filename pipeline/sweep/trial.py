@@ -272,26 +272,27 @@ def outcome_of(record: Any, target: TargetSpec, path: Path) -> TargetOutcome:
     Raises:
         RunDirError: The record has no figure at that level (or of that cost model).
     """
-    estimate = pick_estimate(record.estimates, target)
+    estimate = pick_estimate(record, target)
     return TargetOutcome(target=target.name, accuracy=float(record.accuracy),
                          energy_j=float(estimate.total_j), level=estimate.level,
                          cost_model=estimate.cost_model, samples=int(record.samples),
                          deployment=str(path))
 
 
-def pick_estimate(estimates: list[Any], target: TargetSpec) -> Any:
-    """The estimate at ``target.level``: the named cost model, else the default, else the first.
+def pick_estimate(record: Any, target: TargetSpec) -> Any:
+    """The deployment's figure at ``target.level`` (``DeploymentRecord.figure_at``).
 
-    Estimates that estimated nothing (a meter that could not measure) are never picked.
+    The named cost model's estimate, else the default, else the first; never one that estimated
+    nothing (a meter that could not measure).
+
+    Raises:
+        RunDirError: If the deployment gives no such figure, naming the ones it gives.
     """
-    usable = [e for e in estimates if e.level == target.level
-              and any(t.joules_per_inference is not None for t in e.terms)]
-    if target.cost_model is not None:
-        usable = [e for e in usable if e.cost_model == target.cost_model]
-    if not usable:
-        have = ", ".join(f"{e.cost_model} ({e.level})" for e in estimates) or "none"
+    estimate = record.figure_at(target.level, target.cost_model)
+    if estimate is None:
+        have = ", ".join(f"{e.cost_model} ({e.level})" for e in record.estimates) or "none"
         wanted = f"cost model '{target.cost_model}' at " if target.cost_model else ""
         raise RunDirError(f"target '{target.name}' gives no figure for {wanted}level "
                           f"'{target.level}' (it gives: {have}): change that target's level "
                           "or cost_model in the spec")
-    return next((e for e in usable if e.default), usable[0])
+    return estimate

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from neuropipe.core.errors import InputError
 from neuropipe.core.files import umask_mode
+from neuropipe.core.staging import swap_in
 from neuropipe.reports.comparison import EnergyReport
 
 FORMATS = ("md", "html", "json", "csv")
@@ -171,20 +172,8 @@ def _rmdir_quietly(folder: Path) -> None:
 
 def _swap_in(staging: Path, final: Path) -> None:
     """Put ``staging`` at ``final``; an earlier report there is removed only afterwards."""
-    old = None
-    if final.is_dir():
-        if any(final.iterdir()):
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old",
-                                        dir=final.parent))
-            old.rmdir()
-            final.rename(old)
-        else:
-            final.rmdir()
-    try:
-        staging.rename(final)
-    except BaseException:
-        if old is not None:
-            old.rename(final)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    if final.is_dir() and not any(final.iterdir()):
+        final.rmdir()
+    aside = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+    aside.rmdir()  # a free name beside it, for the earlier report while the new one moves in
+    swap_in(staging, final, aside)

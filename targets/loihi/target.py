@@ -85,7 +85,7 @@ class LoihiTarget:
         path = lava_setup.var_model_path()
         if path is None:
             return Availability(False, "lava-nc is not installed: run 'make venv', or see "
-                                "README (Installing without make) for the pip steps")
+                                "docs/install.md for the pip steps")
         if lava_setup.needs_fix(path):
             return Availability(False, "Lava lacks its Python 3.11 fix: run "
                                 "'python -m neuropipe.targets.lava_setup'")

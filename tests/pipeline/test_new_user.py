@@ -1,5 +1,6 @@
 """What a new user hit: unwritable outputs, flags --resume would ignore, silent cache rebuilds,
-help texts and README synopses, Lava's install hint, and the machine's state in energy.json."""
+help texts and the docs' command synopses, Lava's install hint, and the machine's state in
+energy.json."""
 
 import json
 import os
@@ -181,9 +182,9 @@ def test_help_texts(command, wanted, unwanted, cli, monkeypatch):
         assert text not in out
 
 
-def readme_synopsis(text: str, command: str) -> str | None:
-    """The first fenced block of README's ``### `neuropipe COMMAND` `` section, if any."""
-    section = re.search(rf"^### `neuropipe {re.escape(command)}`[^\n]*$(.*?)(?=^##|\Z)", text,
+def docs_synopsis(text: str, command: str) -> str | None:
+    """The first fenced block of a command's page (``docs/commands/COMMAND.md``), if any."""
+    section = re.search(rf"^# `neuropipe {re.escape(command)}`[^\n]*$(.*?)(?=^#|\Z)", text,
                         re.MULTILINE | re.DOTALL)
     if section is None:
         return None
@@ -213,14 +214,15 @@ def cli_options(command: str) -> set[str]:
     "handoff",
     "sweep",
 ])
-def test_readme_synopsis_agrees_with_the_cli(command):
-    synopsis = readme_synopsis((REPO / "README.md").read_text(encoding="utf-8"), command)
-    assert synopsis is not None, f"README has no synopsis block for 'neuropipe {command}'"
+def test_docs_synopsis_agrees_with_the_cli(command):
+    page = REPO / "docs" / "commands" / f"{command}.md"
+    synopsis = docs_synopsis(page.read_text(encoding="utf-8"), command)
+    assert synopsis is not None, f"{page.name} has no synopsis block for 'neuropipe {command}'"
     assert f"neuropipe {command}" in synopsis
-    in_readme = set(re.findall(r"--[a-z][a-z0-9-]*", synopsis))
+    in_docs = set(re.findall(r"--[a-z][a-z0-9-]*", synopsis))
     options = cli_options(command)
-    assert in_readme == options, (f"only in README: {sorted(in_readme - options)}; "
-                                  f"only in the CLI: {sorted(options - in_readme)}")
+    assert in_docs == options, (f"only in {page.name}: {sorted(in_docs - options)}; "
+                                f"only in the CLI: {sorted(options - in_docs)}")
 
 
 def test_every_command_has_a_synopsis_test():

@@ -118,14 +118,15 @@ def test_estimate_at_a_level_prefers_the_named_then_the_default(tmp_path):
     from neuropipe.core.errors import RunDirError
     from neuropipe.pipeline.sweep.spec import TargetSpec
     from neuropipe.pipeline.sweep.trial import pick_estimate
-    from neuropipe.targets.records import EnergyEstimate, EnergyTerm
+    from neuropipe.targets.records import DeploymentRecord, EnergyEstimate, EnergyTerm
 
     def est(name, level, joules, default=False):
         term = EnergyTerm(name="t", joules_per_inference=joules, level=level, cost_model=name)
         return EnergyEstimate.of([term], name, level, [], [], [], default=default)
 
-    ests = [est("a", "system", 1.0), est("b", "system", 2.0, default=True),
-            est("meter", "system", None), est("c", "arithmetic", 3.0)]
+    ests = DeploymentRecord(estimates=[est("a", "system", 1.0),
+                                       est("b", "system", 2.0, default=True),
+                                       est("meter", "system", None), est("c", "arithmetic", 3.0)])
     assert pick_estimate(ests, TargetSpec("cpu", "system")).cost_model == "b"
     assert pick_estimate(ests, TargetSpec("cpu", "system", "a")).cost_model == "a"
     assert pick_estimate(ests, TargetSpec("cpu", "arithmetic")).total_j == 3.0
