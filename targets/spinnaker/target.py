@@ -338,7 +338,9 @@ class SpiNNakerTarget:
         ]
         if encoding == "constant":
             notes.append("constant (analogue) input: the first layer's synapses run on the host "
-                         "and reach the board as each neuron's i_offset (term host_input_layer)")
+                         "and reach the board as each neuron's i_offset (term host_input_layer); "
+                         "SpiNNaker has no graded spikes (Loihi's --encoding graded), so only a "
+                         "spike encoding (--encoding poisson) puts every synapse on the board")
         if chain.recurrent:
             notes.append("recurrent synapses are PyNN projections from a population to itself "
                          "(1 ms delay, between every pair of its <=256-neuron blocks); their "
