@@ -84,6 +84,7 @@ class Prepared:
     model: str = "nir-file"
     onnx: str | None = None  # a conventional network, run as it is by host targets
     own_settings: bool = False  # the run's own steps and encoding: its model.nir may be written
+    ann: Any = None  # callable(x) -> predictions of the ANN a converted graph came from
 
 
 def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
@@ -143,6 +144,9 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     x = to_tensor(data.test_x[:n]).numpy()
     labels = data.test_y[:n]
     reference_preds = prepared.reference(x)
+    if prepared.ann is not None:
+        ann_accuracy = float(np.mean(prepared.ann(x) == labels))
+        prepared.notes.append(f"the ANN itself scores {ann_accuracy:.4f} on the same images")
     workload = Workload(graph=prepared.graph, inputs=x, labels=labels,
                         timesteps=prepared.timesteps, encoding=prepared.encoding,
                         dt=prepared.dt, seed=config.seed,
@@ -493,14 +497,12 @@ def _prepare_trained(config: ConvertConfig, run: RunDir, data: Any, conventional
     converted = convert_ann(model, calibration, percentile=config.percentile,
                             timesteps=timesteps,
                             encoding="constant" if deployed else config.encoding or "constant")
-    ann_preds_holder: dict[str, Any] = {}
 
     def reference(x: np.ndarray) -> np.ndarray:
         from neuropipe.targets.chain import to_chain
         from neuropipe.targets.float_sim import poisson_spikes, simulate
         from neuropipe.targets.float_sim import predict as sim_predict
 
-        ann_preds_holder["ann"] = predict(model, torch.as_tensor(x)).numpy()
         chain = to_chain(converted.graph)
         spikes = None
         if converted.encoding == "poisson":
@@ -516,20 +518,10 @@ def _prepare_trained(config: ConvertConfig, run: RunDir, data: Any, conventional
              f"normalised by the {config.percentile}th percentile of each layer's activations "
              "on 2,000 training images (Diehl et al. 2015; Rueckauer et al. 2017)",
              "reference: the converted SNN in float (PyTorch) simulation on the same images"]
-    prepared = Prepared(converted.graph, run, timesteps,
-                        config.encoding if deployed else converted.encoding, 1.0, reference,
-                        notes, f"{train_config.model} (converted to IF neurons)")
-    original = prepared.reference
-
-    def reference_with_ann(x: np.ndarray) -> np.ndarray:
-        preds = original(x)
-        labels = data.test_y[:len(x)]
-        ann_acc = float(np.mean(ann_preds_holder["ann"] == labels))
-        prepared.notes.append(f"the ANN itself scores {ann_acc:.4f} on the same images")
-        return preds
-
-    prepared.reference = reference_with_ann
-    return prepared
+    return Prepared(converted.graph, run, timesteps,
+                    config.encoding if deployed else converted.encoding, 1.0, reference,
+                    notes, f"{train_config.model} (converted to IF neurons)",
+                    ann=lambda x: predict(model, torch.as_tensor(x)).numpy())
 
 
 def _prepare_onnx(config: ConvertConfig, run: RunDir, model: Any, name: str) -> Prepared:
