@@ -1,0 +1,263 @@
+"""The report's choices, on rows built so that a wrong choice gives a different, hand-computed
+answer: Pareto fronts with ties, the level a term is costed at, break-even arithmetic, which of
+equal figures is kept, and the spike-tie and Wilson arithmetic on asymmetric inputs."""
+
+import importlib
+import pkgutil
+
+import pytest
+
+import neuropipe.targets
+from neuropipe.reports.comparison import (
+    ALWAYS,
+    IS_BASELINE,
+    NEVER,
+    OVERTAKEN,
+    PAYS_BACK,
+    Comparison,
+    ConfigRow,
+    EstimateRow,
+    LayerRow,
+    TrainingRow,
+    break_even_n,
+    build_report,
+    cheapest,
+    conventional_baseline,
+    reaches,
+)
+from neuropipe.reports.report.plots import pareto_front
+from neuropipe.reports.spike_ties import FIXED_EXCEEDS, NO_SPIKE_TERM, TIES, is_spike_term, tie
+from neuropipe.reports.uncertainty import wilson_interval, within_interval
+from neuropipe.targets.costs import CostModel
+from neuropipe.targets.records import EnergyEstimate, EnergyTerm
+
+
+def est(level, terms, model=None, default=True, static=0.0, off=None):
+    """An estimate of ``terms`` at ``level``; ``off``: terms at another level (name -> J)."""
+    off = off or {}
+    spike = sum(j for n, j in terms.items() if is_spike_term(n))
+    total = sum(terms.values()) + static + sum(off.values())
+    return EstimateRow(cost_model=model or f"{level}-model", level=level, default=default,
+                       total_j=total, device_j=total - sum(off.values()), static_j=static,
+                       term_levels=[level] + (["system"] if off else []), spike_j=spike,
+                       off_level_j=sum(off.values()), off_level_terms=list(off),
+                       terms={**terms, **({"static": static} if static else {})})
+
+
+def cfg(run, target, network, acc, estimates, synops=0.0, synapses=0, samples=10**6,
+        layers=None, train_kwh=1e-3):
+    return ConfigRow(run=run, model=run, kind=network, dataset="mnist", target=target,
+                     accuracy=acc, samples=samples, synops=synops, network=network,
+                     estimates=estimates,
+                     layers=layers or [LayerRow(name="dense 1", synapses=synapses,
+                                                synops=synops)],
+                     training=TrainingRow(kwh_pue=train_kwh))
+
+
+def build(configs, threshold=None, level=None):
+    runs = list(dict.fromkeys(c.run for c in configs))
+    return build_report(Comparison(dataset="mnist", runs=runs, configs=configs), threshold,
+                        level=level)
+
+
+# Pareto front ------------------------------------------------------------------------------------
+
+def test_pareto_front_with_ties_on_accuracy_and_on_energy():
+    # Equal accuracy 97% at 1 and 2: only the cheaper could be on the front, and 98% at the same
+    # energy 1 beats it; 98% at 3 ties 99% at 3 on energy and loses on accuracy.
+    points = [(97.0, 2.0), (97.0, 1.0), (98.0, 1.0), (98.0, 3.0), (99.0, 3.0)]
+    assert pareto_front(points) == [(98.0, 1.0), (99.0, 3.0)]
+    # A tie on both: one point.
+    assert pareto_front([(97.0, 1.0), (97.0, 1.0)]) == [(97.0, 1.0)]
+    assert pareto_front([]) == []
+
+
+# Levels of terms ---------------------------------------------------------------------------------
+
+def _cost_models():
+    for info in pkgutil.walk_packages(neuropipe.targets.__path__, "neuropipe.targets."):
+        if info.name.endswith("costs"):
+            module = importlib.import_module(info.name)
+            for value in vars(module).values():
+                if isinstance(value, CostModel):
+                    yield value
+
+
+def test_a_host_term_is_never_labelled_chip():
+    models = list(_cost_models())
+    # loihi, spinnaker (3 models), host (several), asic: at least 6 models are found.
+    assert len(models) >= 6
+    hosts = [(m.name, e.name, e.level) for m in models for e in m.entries if e.kind == "host"]
+    assert hosts, "no host term found: the walk over the cost models is broken"
+    assert all(level == "system" for _, _, level in hosts), hosts
+
+
+def test_the_report_row_keeps_another_levels_terms_apart():
+    from neuropipe.pipeline.stages.energy_report import _estimate_row
+
+    def term(name, joules, kind, level):
+        return EnergyTerm(name=name, joules_per_inference=joules, kind=kind, level=level,
+                          cost_model="m")
+
+    estimate = EnergyEstimate.of(
+        [term("synops", 2e-7, "dynamic", "chip"), term("neuron_updates", 1e-7, "dynamic", "chip"),
+         term("host_input_layer", 5e-6, "host", "system"),
+         term("idle", None, "static", "chip")], "m", "chip", [], [], [], default=True)
+    row = _estimate_row(estimate)
+    assert row.total_j == pytest.approx(5.3e-6)
+    # The chip figure is 0.3 µJ; the 5 µJ host term is off level, never in the figure.
+    assert row.figure_j == pytest.approx(3e-7)
+    assert row.off_level_j == pytest.approx(5e-6) and row.off_level_terms == ["host_input_layer"]
+    assert row.term_levels == ["chip", "system"]
+    assert row.level_label == "chip + system-level terms"
+    assert row.spike_j == pytest.approx(2e-7)
+    assert row.terms == pytest.approx({"synops": 2e-7, "neuron_updates": 1e-7})
+    assert row.not_estimated == ["idle"] and row.estimated
+    assert row.host_j == pytest.approx(5e-6) and row.device_j == pytest.approx(3e-7)
+
+
+def test_a_chip_figure_with_a_host_first_layer_is_flagged_and_compared_without_it():
+    host_layers = [LayerRow(name="dense 1", synapses=500, on="host"),
+                   LayerRow(name="dense 2", synapses=100, synops=50.0)]
+    snn = cfg("snn", "loihi", "snn", 0.98,
+              [est("chip", {"synops": 1e-7, "neuron_updates": 2e-7}, off={"host_input_layer":
+                                                                          4e-6})],
+              synops=50.0, layers=host_layers)
+    ann = cfg("mlp", "asic", "ann", 0.98, [est("chip", {"macs": 6e-7})])
+    rep = build([snn, ann])
+    s = next(r for r in rep.selection if r.target == "loihi")
+    # 0.3 µJ against 0.6 µJ: 0.5 (with the host term it would be 4.3 / 0.6 = 7.17).
+    assert s.energy_j == pytest.approx(3e-7) and s.ratio == pytest.approx(0.5)
+    assert s.host_j == pytest.approx(4e-6) and not s.whole_on_device
+    assert s.comment == ("first layer on the host: 4 µJ at system level (host_input_layer) not "
+                         "in this chip-level figure; not the whole inference on the chip")
+    # The answer leaves it out at chip level: no bio-inspired inference runs wholly on a chip.
+    (line,) = rep.answer.lines
+    assert line.excluded == ["snn on loihi"] and line.bio == "" and line.ratio is None
+    assert line.reason == ("no bio-inspired inference runs wholly on a chip (snn on loihi: "
+                           "300 nJ on the chip, 4 µJ for its first layer on the host)")
+    (t,) = rep.spike_ties
+    assert not t.whole_on_device and t.energy_j == pytest.approx(3e-7)
+
+
+# Choices among equal and unequal figures ---------------------------------------------------------
+
+def test_cheapest_keeps_the_first_of_equal_figures_and_compares_figures_not_totals():
+    a = cfg("a", "loihi", "snn", 0.98, [est("chip", {"synops": 2e-7})])
+    b = cfg("b", "loihi", "snn", 0.98, [est("chip", {"synops": 2e-7})])
+    # c's total (5.1 µJ) is the highest, its chip figure (0.1 µJ) the lowest.
+    c = cfg("c", "loihi", "snn", 0.98, [est("chip", {"synops": 1e-7}, off={"host": 5e-6})])
+    assert cheapest([a, b], "chip")[0] is a and cheapest([b, a], "chip")[0] is b
+    assert cheapest([a, b, c], "chip")[0] is c
+    assert cheapest([a], "system") is None and cheapest([], "chip") is None
+
+
+def test_the_baseline_is_the_same_targets_ann_even_when_another_is_cheaper():
+    configs = [cfg("mlp", "loihi", "ann", 0.98, [est("chip", {"graded_events": 8e-7})]),
+               cfg("mlp", "asic", "ann", 0.98, [est("chip", {"macs": 2e-7})]),
+               cfg("cnn", "asic", "ann", 0.90, [est("chip", {"macs": 1e-8})]),
+               cfg("snn", "loihi", "snn", 0.98, [est("chip", {"synops": 4e-7})])]
+    base = conventional_baseline(configs, "loihi", "chip", 0.97)
+    assert (base[0].run, base[0].target, base[2]) == ("mlp", "loihi", "the ANN on loihi")
+    # spinnaker has no ANN: the cheapest that reaches 97% (not the 90% cnn at 0.01 µJ).
+    base = conventional_baseline(configs, "spinnaker", "chip", 0.97)
+    assert (base[0].run, base[0].target) == ("mlp", "asic")
+    assert base[2] == "cheapest conventional chip-level figure (on asic)"
+    assert conventional_baseline(configs, "loihi", "system", 0.97) is None
+    rep = build(configs, 0.97)
+    s = next(r for r in rep.selection if (r.target, r.side) == ("loihi", "bio-inspired"))
+    assert s.ratio == pytest.approx(0.5)
+    own = next(r for r in rep.selection if (r.target, r.side) == ("loihi", "conventional"))
+    assert own.comment == "this is the baseline" and own.ratio == pytest.approx(1.0)
+
+
+def test_reaching_the_threshold_exactly_within_the_interval_or_not():
+    # 0.95 on 1,000 images: Wilson interval 0.93469-0.96187 (by hand below).
+    c = cfg("a", "cpu", "ann", 0.95, [], samples=1000)
+    assert reaches(c, 0.95) and reaches(c, 0.9618) and not reaches(c, 0.9620)
+    assert within_interval(0.95, 1000, 0.9618) and not within_interval(0.95, 1000, 0.9620)
+    c.samples = 0  # unknown: only the measured accuracy counts
+    assert reaches(c, 0.95) and not reaches(c, 0.9500001)
+
+
+def test_wilson_interval_at_the_edges_and_asymmetric():
+    # p = 0.95, n = 1000: z²/n = 0.0038415; centre = (0.95 + 0.0019207) / 1.0038415 = 0.948278;
+    # half = 1.959964 / 1.0038415 × sqrt(4.75e-5 + 9.604e-7) = 1.952464 × 0.0069613 = 0.013592.
+    low, high = wilson_interval(0.95, 1000)
+    assert low == pytest.approx(0.934686, abs=2e-6) and high == pytest.approx(0.961870, abs=2e-6)
+    # p = 1 on 10 images: the interval reaches 1 exactly and starts at 10 / (10 + z²) = 0.72247.
+    low, high = wilson_interval(1.0, 10)
+    assert high == pytest.approx(1.0) and low == pytest.approx(0.722467, abs=2e-6)
+    # p = 0 on 10: mirrored.
+    low, high = wilson_interval(0.0, 10)
+    assert low == pytest.approx(0.0, abs=1e-12) and high == pytest.approx(0.277533, abs=2e-6)
+    # z = 1 is taken when given: p = 0.5, n = 4: centre 0.5, half = 1/1.25 × sqrt(1/16 + 1/64).
+    low, high = wilson_interval(0.5, 4, z=1.0)
+    half = 0.8 * 0.078125 ** 0.5  # 0.2236068
+    assert (low, high) == (pytest.approx(0.5 - half), pytest.approx(0.5 + half))
+
+
+# Break-even --------------------------------------------------------------------------------------
+
+def test_break_even_n_by_hand_in_every_case():
+    # Costs 300 J more to train, saves 2 J per inference: pays back after 150 inferences.
+    assert break_even_n(400.0, 1.0, 100.0, 3.0) == (pytest.approx(150.0), PAYS_BACK)
+    # Costs 60 J less to train, 4 J more per inference: overtaken after 15.
+    assert break_even_n(40.0, 7.0, 100.0, 3.0) == (pytest.approx(15.0), OVERTAKEN)
+    assert break_even_n(100.0, 3.0, 100.0, 3.0) == (None, ALWAYS)
+    assert break_even_n(99.0, 2.0, 100.0, 3.0) == (None, ALWAYS)
+    assert break_even_n(100.0, 4.0, 100.0, 3.0) == (None, NEVER)
+    assert break_even_n(101.0, 3.0, 100.0, 3.0) == (None, NEVER)
+
+
+def test_break_even_rows_use_training_with_pue_and_the_selected_figures():
+    # snn: 2 kWh (7.2 MJ) to train, 1 mJ per inference; mlp: 1 kWh (3.6 MJ), 4 mJ:
+    # N = 3.6e6 / 3e-3 = 1.2e9 inferences.
+    configs = [cfg("mlp", "cpu", "ann", 0.98, [est("system", {"macs": 4e-3})], train_kwh=1.0),
+               cfg("snn", "loihi", "snn", 0.98, [est("system", {"synops": 1e-3})],
+                   train_kwh=2.0)]
+    rows = {(b.run, b.target): b for b in build(configs).break_even}
+    snn = rows[("snn", "loihi")]
+    assert snn.training_j == pytest.approx(7.2e6) and snn.baseline_training_j == 3.6e6
+    assert snn.inference_j == pytest.approx(1e-3) and snn.baseline_inference_j == 4e-3
+    assert (snn.n, snn.verdict) == (pytest.approx(1.2e9), PAYS_BACK)
+    assert snn.total_j(1.2e9) == pytest.approx(3.6e6 + 1.2e9 * 4e-3)
+    assert rows[("mlp", "cpu")].verdict == IS_BASELINE and rows[("mlp", "cpu")].n is None
+
+
+# Spike ties --------------------------------------------------------------------------------------
+
+def test_spike_tie_on_asymmetric_terms():
+    # Fixed 3 µJ (updates), spike-driven 1 µJ at 400 events on 160 synapses (2.5 per synapse);
+    # baseline 5 µJ: x* = 400 × (5 − 3) / 1 = 800 events, 800 / 160 = 5 per synapse.
+    c = cfg("snn", "loihi", "snn", 0.98, [est("chip", {"synops": 1e-6,
+                                                       "neuron_updates": 3e-6})],
+            synops=400.0, synapses=160)
+    t = tie(c, c.estimates[0], 5e-6)
+    assert t.verdict == TIES and t.rate == pytest.approx(2.5)
+    assert (t.fixed_j, t.spike_j) == (pytest.approx(3e-6), pytest.approx(1e-6))
+    assert t.tie_synops == pytest.approx(800.0) and t.tie_rate == pytest.approx(5.0)
+    assert t.energy_at(5.0) == pytest.approx(5e-6) and t.energy_at(0.0) == pytest.approx(3e-6)
+    assert t.energy_at(1.0) == pytest.approx(3.4e-6)
+    # Equal fixed terms and baseline: no rate ties (fixed terms already reach it).
+    assert tie(c, c.estimates[0], 3e-6).verdict == FIXED_EXCEEDS
+    # No spike term: nothing scales.
+    d = cfg("snn", "loihi", "snn", 0.98, [est("chip", {"neuron_updates": 3e-6})], synops=400.0,
+            synapses=160)
+    row = tie(d, d.estimates[0], 5e-6)
+    assert row.verdict == NO_SPIKE_TERM and row.tie_rate is None
+    assert row.energy_at(9.0) == pytest.approx(3e-6)
+    # Synapses unknown: a tie in events, no rate.
+    e = cfg("snn", "loihi", "snn", 0.98, c.estimates, synops=400.0, synapses=0)
+    row = tie(e, e.estimates[0], 5e-6)
+    assert row.tie_synops == pytest.approx(800.0) and row.tie_rate is None and row.rate is None
+    assert row.energy_at(3.0) == pytest.approx(4e-6)
+
+
+def test_spike_terms_by_name():
+    spiking = ("synops", "synops_binary", "spike_queue", "spike_queue_reads", "router_packets",
+               "router_traversals", "packets")
+    fixed = ("neuron_updates", "graded_events", "host_input_layer", "synopsis", "packets2",
+             "macs", "static", "idle_chips")
+    assert all(is_spike_term(n) for n in spiking)
+    assert not any(is_spike_term(n) for n in fixed)
