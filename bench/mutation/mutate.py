@@ -123,6 +123,27 @@ def results(workdir: Path, modules: tuple[str, ...]) -> dict[str, tuple[Counter,
     return table
 
 
+def retest_survivors(workdir: Path, modules: tuple[str, ...]) -> int:
+    """Forget the verdict of every surviving (or untested) mutant of ``modules``; return how many.
+
+    mutmut 3 keeps a verdict once given and never runs that mutant again; after tests are added,
+    the survivors are the mutants worth running again.
+    """
+    count = 0
+    for module in modules:
+        meta = workdir / "mutants" / "neuropipe" / (module + ".meta")
+        if not meta.is_file():
+            continue
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
+        for key, code in codes.items():
+            if code in (0, 33):  # survived, no tests
+                codes[key] = None
+                count += 1
+        meta.write_text(json.dumps(data))
+    return count
+
+
 def constant_mutants(source: str) -> list[tuple[int, int, int, str]]:
     """Module-level numeric literals as ``(line, start, end, replacement)``.
 
@@ -213,6 +234,9 @@ def main() -> int:
                         help="reuse an earlier run's work folder (mutmut skips known results)")
     parser.add_argument("--show-survivors", action="store_true",
                         help="print the diff of every surviving mutant")
+    parser.add_argument("--retest-survivors", action="store_true",
+                        help="with --keep: run again the mutants that survived or had no test "
+                             "(after adding tests); killed ones keep their verdict")
     parser.add_argument("--no-constants", action="store_true",
                         help="skip the pass over module-level numeric constants")
     parser.add_argument("--only", action="append", metavar="MODULE",
@@ -235,6 +259,8 @@ def main() -> int:
     else:  # the copies mutmut made stay; refresh the source and tests it copies from
         shutil.rmtree(workdir / "neuropipe", ignore_errors=True)
     stage(workdir, modules, tests)
+    if args.keep and args.retest_survivors:
+        print(f"{retest_survivors(workdir, modules)} surviving mutants to run again")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     print(f"mutmut in {workdir} ({len(modules)} modules, {len(tests)} test paths)", flush=True)
     run = subprocess.run([sys.executable, "-c", RUN_MUTMUT, "run", "--max-children",

@@ -261,3 +261,76 @@ def test_spike_terms_by_name():
              "macs", "static", "idle_chips")
     assert all(is_spike_term(n) for n in spiking)
     assert not any(is_spike_term(n) for n in fixed)
+
+
+# The answer's wording follows its numbers -------------------------------------------------------
+
+def test_no_pair_reasons_in_every_case():
+    configs = [cfg("snn", "loihi", "snn", 0.90, [est("chip", {"synops": 1e-7})]),
+               cfg("mlp", "cpu", "ann", 0.90, [est("system", {"macs": 1e-3})]),
+               cfg("big", "cpu", "ann", 0.99, [est("arithmetic", {"macs": 1e-9})]),
+               cfg("big", "spinnaker", "snn", 0.99, [est("arithmetic", {"synops": 1e-9})])]
+    rep = build(configs, 0.98)
+    lines = {ln.level: ln for ln in rep.answer.lines}
+    assert lines["arithmetic"].ratio == pytest.approx(1.0)
+    # chip: the spiking run has a chip figure but misses 98%; no ANN has a chip figure (hint).
+    assert lines["chip"].reason == (
+        "no bio-inspired configuration with a chip-level figure reaches equal accuracy; and no "
+        "conventional configuration has a chip-level figure (deploy the ANN on asic, or on "
+        "loihi with --encoding sdnn)")
+    # system: no spiking run has one; the ANN has one but misses 98% (no hint off chip level).
+    assert lines["system"].reason == (
+        "no bio-inspired configuration has a system-level figure; and no conventional "
+        "configuration with a system-level figure reaches equal accuracy")
+    assert rep.answer.sentences[-1] == ("So, at equal accuracy, the bio-inspired network is "
+                                        "not cheaper at arithmetic level.")
+    assert "1×, the same;" in rep.answer.sentences[1]
+    # Only the conventional side missing, at system level: no hint.
+    only = build([cfg("snn", "spinnaker", "snn", 0.99, [est("system", {"synops": 1e-3})])])
+    assert only.answer.lines[0].reason == ("no conventional configuration has a system-level "
+                                           "figure")
+
+
+def test_the_closing_sentence_lists_levels_in_order():
+    configs = [cfg("mlp", "cpu", "ann", 0.98, [est("arithmetic", {"macs": 4e-9}, "a"),
+                                              est("system", {"macs": 4e-3}, "s", default=False)]),
+               cfg("mlp", "asic", "ann", 0.98, [est("chip", {"macs": 1e-7})]),
+               cfg("snn", "loihi", "snn", 0.98, [est("arithmetic", {"synops": 1e-9}, "a"),
+                                                 est("chip", {"synops": 3e-7}, "c", False),
+                                                 est("system", {"synops": 1e-3}, "s", False)])]
+    rep = build(configs)
+    assert [ln.ratio for ln in rep.answer.lines] == [pytest.approx(0.25), pytest.approx(3.0),
+                                                     pytest.approx(0.25)]
+    assert rep.answer.sentences[-1] == ("So, at equal accuracy, the bio-inspired network is "
+                                        "cheaper at arithmetic and system levels; not cheaper "
+                                        "at chip level.")
+    from neuropipe.reports.answer import _levels
+
+    assert _levels(["arithmetic", "chip", "system"]) == "arithmetic, chip and system levels"
+    assert _levels(["chip"]) == "chip level"
+
+
+def test_the_deciding_fact_in_every_case():
+    from neuropipe.reports.answer import decisive_fact
+
+    def one(terms, static=0.0, synops=400.0, synapses=160):
+        c = cfg("snn", "loihi", "snn", 0.98, [est("chip", terms, static=static)],
+                synops=synops, synapses=synapses)
+        return c, c.estimates[0]
+
+    # Static power at exactly half the figure decides it.
+    assert decisive_fact(*one({"synops": 1e-6}, static=1e-6), 9e-6) == (
+        "static power is 50% of its figure, whatever it computes")
+    # Below half: the spike rate. 2.5 per synapse below the tie at 5 (see the spike-tie test).
+    assert decisive_fact(*one({"synops": 1e-6, "neuron_updates": 3e-6}), 5e-6) == (
+        "it fires 2.5 spikes per synapse per inference, below the break-even rate of 5")
+    # No spike term: its largest term's share; 3 of 4 µJ.
+    assert decisive_fact(*one({"neuron_updates": 3e-6, "graded_events": 1e-6}), 9e-6) == (
+        "neuron_updates is 75% of its figure")
+    # Nothing recorded.
+    assert decisive_fact(*one({}), 9e-6) == "no breakdown of its figure is recorded"
+    # Fixed terms over the baseline, the largest named: graded events 3 of 4 µJ fixed.
+    assert decisive_fact(*one({"synops": 1e-6, "neuron_updates": 1e-6,
+                               "graded_events": 3e-6}), 2e-6) == (
+        "its terms that do not scale with spikes already cost 4 µJ (graded events: 75% of "
+        "them), more than the conventional 2 µJ: no spike rate would tie")
