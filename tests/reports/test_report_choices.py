@@ -334,3 +334,62 @@ def test_the_deciding_fact_in_every_case():
                                "graded_events": 3e-6}), 2e-6) == (
         "its terms that do not scale with spikes already cost 4 µJ (graded events: 75% of "
         "them), more than the conventional 2 µJ: no spike rate would tie")
+
+
+# Edges the mutation run found unpinned -----------------------------------------------------------
+
+def test_wilson_interval_on_one_image_and_out_of_range_accuracies():
+    # n = 1, p = 1: denominator 1 + z²; centre (1 + z²/2) / (1 + z²); half z² / (2 (1 + z²)).
+    z2 = 1.959963984540054 ** 2
+    low, high = wilson_interval(1.0, 1)
+    assert low == pytest.approx(1 / (1 + z2))  # centre − half = 1 / (1 + z²) = 0.206549
+    assert low == pytest.approx(0.206549, abs=2e-6) and high == pytest.approx(1.0)
+    # An accuracy outside [0, 1] is clipped before the interval is taken.
+    assert wilson_interval(1.2, 10) == wilson_interval(1.0, 10)
+    assert wilson_interval(-0.1, 10) == wilson_interval(0.0, 10)
+    # A threshold exactly at the top of the interval is within it.
+    top = wilson_interval(0.95, 1000)[1]
+    assert within_interval(0.95, 1000, top) and not within_interval(0.95, 1000, top + 1e-12)
+
+
+def test_range_of_figures_at_a_level():
+    c = cfg("snn", "loihi", "snn", 0.98, [
+        est("chip", {"synops": 3e-7}, "a"), est("chip", {"synops": 1e-7}, "b", default=False),
+        est("chip", {"synops": 2e-7}, "c", default=False),
+        est("system", {"synops": 9e-3}, "d", default=False)])
+    c.estimates.append(EstimateRow(cost_model="none", level="chip", estimated=False,
+                                   total_j=0.0))
+    assert c.range_at("chip") == (pytest.approx(1e-7), pytest.approx(3e-7), 3)
+    assert c.range_at("system") == (pytest.approx(9e-3), pytest.approx(9e-3), 1)
+    low, high, count = c.range_at("arithmetic")
+    assert count == 0 and low != low and high != high  # NaN: no figure
+
+
+@pytest.mark.parametrize("value", [0, 0.0, -0.5, 1.0000001, 2, "0.9", None])
+def test_a_threshold_outside_0_1_is_refused(value):
+    from neuropipe.core.errors import InputError
+    from neuropipe.reports.comparison import check_threshold
+
+    with pytest.raises(InputError, match=r"^--accuracy must be a fraction in \(0, 1\], got "):
+        check_threshold(value)
+
+
+@pytest.mark.parametrize("value", [1, 1.0, 1e-9, 0.5])
+def test_a_threshold_in_0_1_is_taken(value):
+    from neuropipe.reports.comparison import check_threshold
+
+    check_threshold(value)
+
+
+def test_why_a_selection_has_no_baseline():
+    snn = cfg("snn", "loihi", "snn", 0.98, [est("chip", {"synops": 1e-7})])
+
+    def comment(configs):
+        return next(s for s in build(configs, 0.97).selection if s.run == "snn").comment
+
+    assert comment([snn]) == "no conventional baseline: no ANN is deployed on any target"
+    assert comment([snn, cfg("mlp", "cpu", "ann", 0.99, [est("system", {"macs": 1e-3})])]) == (
+        "no conventional configuration has a chip-level figure (deploy an ANN on a target with "
+        "figures at this level)")
+    assert comment([snn, cfg("mlp", "asic", "ann", 0.5, [est("chip", {"macs": 1e-7})])]) == (
+        "no conventional configuration with a chip-level figure reaches 97.00%")
