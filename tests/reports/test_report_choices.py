@@ -324,9 +324,29 @@ def test_the_deciding_fact_in_every_case():
     # Below half: the spike rate. 2.5 per synapse below the tie at 5 (see the spike-tie test).
     assert decisive_fact(*one({"synops": 1e-6, "neuron_updates": 3e-6}), 5e-6) == (
         "it fires 2.5 spikes per synapse per inference, below the break-even rate of 5")
-    # No spike term: its largest term's share; 3 of 4 µJ.
-    assert decisive_fact(*one({"neuron_updates": 3e-6, "graded_events": 1e-6}), 9e-6) == (
+    # No spike term: its largest term's share (by value, not by name); 3 of 4 µJ.
+    assert decisive_fact(*one({"neuron_updates": 1e-6, "graded_events": 3e-6}), 9e-6) == (
+        "graded_events is 75% of its figure")
+    # Synapses unknown: a tie but no rate, so the largest term instead.
+    assert decisive_fact(*one({"synops": 1e-6, "neuron_updates": 3e-6}, synapses=0), 5e-6) == (
         "neuron_updates is 75% of its figure")
+    # Exactly at the break-even rate (binary-exact joules): 0.25 fixed + 0.5 spike-driven
+    # against 0.75 ties at the measured 2.5 per synapse: "above" (not below).
+    assert decisive_fact(*one({"synops": 0.5, "neuron_updates": 0.25}), 0.75) == (
+        "it fires 2.5 spikes per synapse per inference, above the break-even rate of 2.5")
+    # A figure of 0 with terms of 0: no share to give.
+    assert decisive_fact(*one({"neuron_updates": 0.0}), 1e-6) == (
+        "no breakdown of its figure is recorded")
+    # Fixed terms of 0 against a baseline of 0: no share either.
+    assert decisive_fact(*one({"synops": 1e-6, "neuron_updates": 0.0}), 0.0) == (
+        "its terms that do not scale with spikes already cost 0 pJ, more than the "
+        "conventional 0 pJ: no spike rate would tie")
+    # No breakdown recorded (an older record) but a figure over the baseline: no term named.
+    c, e = one({})
+    e.total_j = 4e-6
+    assert decisive_fact(c, e, 2e-6) == ("its terms that do not scale with spikes already cost "
+                                         "4 µJ, more than the conventional 2 µJ: no spike rate "
+                                         "would tie")
     # Nothing recorded.
     assert decisive_fact(*one({}), 9e-6) == "no breakdown of its figure is recorded"
     # Fixed terms over the baseline, the largest named: graded events 3 of 4 µJ fixed.
@@ -393,3 +413,28 @@ def test_why_a_selection_has_no_baseline():
         "figures at this level)")
     assert comment([snn, cfg("mlp", "asic", "ann", 0.5, [est("chip", {"macs": 1e-7})])]) == (
         "no conventional configuration with a chip-level figure reaches 97.00%")
+
+
+def test_joules_text_picks_the_unit_at_its_boundary():
+    from neuropipe.reports.comparison import joules_text
+
+    cases = {2e3: "2 kJ", 1e3: "1 kJ", 999.0: "999 J", 1.0: "1 J", 2.5e-3: "2.5 mJ",
+             1e-3: "1 mJ", 1e-6: "1 µJ", 3e-9: "3 nJ", 4e-12: "4 pJ", 0.0: "0 pJ",
+             -2e-3: "-2 mJ"}
+    assert {v: joules_text(v) for v in cases} == cases
+
+
+def test_every_host_first_layer_is_named_when_none_runs_wholly_on_a_chip():
+    host = [LayerRow(name="dense 1", synapses=500, on="host"),
+            LayerRow(name="dense 2", synapses=100, synops=50.0)]
+    configs = [cfg("a", "loihi", "snn", 0.98, [est("chip", {"synops": 1e-7},
+                                                   off={"host_input_layer": 4e-6})],
+                   synops=50.0, layers=host),
+               cfg("b", "spinnaker", "snn", 0.98, [est("chip", {"synops": 2e-7},
+                                                       off={"host_input_layer": 5e-6})],
+                   synops=50.0, layers=host),
+               cfg("mlp", "asic", "ann", 0.98, [est("chip", {"macs": 6e-7})])]
+    (line,) = build(configs).answer.lines
+    assert line.reason == ("no bio-inspired inference runs wholly on a chip (a on loihi: 100 nJ "
+                           "on the chip, 4 µJ for its first layer on the host; b on spinnaker: "
+                           "200 nJ on the chip, 5 µJ for its first layer on the host)")
