@@ -438,3 +438,103 @@ def test_every_host_first_layer_is_named_when_none_runs_wholly_on_a_chip():
     assert line.reason == ("no bio-inspired inference runs wholly on a chip (a on loihi: 100 nJ "
                            "on the chip, 4 µJ for its first layer on the host; b on spinnaker: "
                            "200 nJ on the chip, 5 µJ for its first layer on the host)")
+
+
+def test_the_answer_sentences_word_for_word():
+    from neuropipe.reports.uncertainty import TEST
+
+    configs = [cfg("mlp", "cpu", "ann", 0.98, [est("arithmetic", {"macs": 2e-9}, "a"),
+                                              est("system", {"macs": 4e-3}, "s", False)]),
+               cfg("snn", "loihi", "snn", 0.962, [est("arithmetic", {"synops": 3e-9}, "a"),
+                                                  est("chip", {"synops": 3e-7}, "c", False),
+                                                  est("system", {"synops": 1e-3}, "s", False)],
+                   samples=2000)]
+    answer = build(configs, 0.9625).answer
+    assert (answer.threshold, answer.test) == (0.9625, TEST)
+    assert answer.sentences == [
+        "Equal accuracy means at least 96.25% on the test images, or short of it by less than "
+        "the Wilson 95% interval of the accuracy (admitted so: snn on loihi (96.20% on 2,000 "
+        "images, 95% interval 95.27%–96.95%)).",
+        # 3 / 2 = 1.5: dearer.
+        "At arithmetic level the cheapest bio-inspired configuration, snn on loihi (96.20%), "
+        "uses 3 nJ per inference against 2 nJ for the cheapest conventional one, mlp on cpu "
+        "(98.00%): 1.5×, dearer; synops is 100% of its figure.",
+        "At chip level there is no pair: no conventional configuration has a chip-level figure "
+        "(deploy the ANN on asic, or on loihi with --encoding sdnn).",
+        "At system level the cheapest bio-inspired configuration, snn on loihi (96.20%), uses "
+        "1 mJ per inference against 4 mJ for the cheapest conventional one, mlp on cpu "
+        "(98.00%): 0.25×, cheaper; synops is 100% of its figure.",
+        "So, at equal accuracy, the bio-inspired network is cheaper at system level; not "
+        "cheaper at arithmetic level."]
+    # Nobody admitted within the interval: the first sentence says so.
+    configs[1].accuracy = 0.97
+    assert build(configs, 0.9625).answer.sentences[0].endswith(
+        "of the accuracy (no configuration needed that margin).")
+
+
+def test_only_host_first_layers_are_excluded_at_chip_level_and_a_zero_baseline_has_no_ratio():
+    host = [LayerRow(name="dense 1", synapses=500, on="host"),
+            LayerRow(name="dense 2", synapses=100, synops=50.0)]
+    configs = [cfg("a", "loihi", "snn", 0.98, [est("chip", {"synops": 1e-7},
+                                                   off={"host_input_layer": 4e-6})],
+                   synops=50.0, layers=host),
+               cfg("b", "spinnaker", "snn", 0.98, [est("chip", {"synops": 2e-7})], synops=50.0,
+                   synapses=100),
+               cfg("mlp", "asic", "ann", 0.98, [est("chip", {"macs": 0.0})])]
+    (line,) = build(configs).answer.lines
+    assert line.excluded == ["a on loihi"] and line.bio == "b on spinnaker"
+    # The conventional figure is 0 J: no ratio, and nothing is missing to explain.
+    assert line.ratio is None and line.reason == "" and line.conventional == "mlp on asic"
+
+
+def test_break_even_at_the_edges():
+    # Equal training energy, cheaper per inference: always cheaper (not 'pays back after 0').
+    assert break_even_n(100.0, 1.0, 100.0, 3.0) == (None, ALWAYS)
+    # Half a joule more to train, 2 J less per inference: pays back after 0.25.
+    assert break_even_n(100.5, 1.0, 100.0, 3.0) == (pytest.approx(0.25), PAYS_BACK)
+    # Cheaper to train, equal per inference: always cheaper.
+    assert break_even_n(40.0, 3.0, 100.0, 3.0) == (None, ALWAYS)
+    # Cheaper to train by 60 J, half a joule dearer per inference: overtaken after 120.
+    assert break_even_n(40.0, 3.5, 100.0, 3.0) == (pytest.approx(120.0), OVERTAKEN)
+
+
+def test_spike_tie_records_what_it_compares():
+    c = cfg("snn", "loihi", "snn", 0.97, [est("chip", {"synops": 1e-6,
+                                                       "neuron_updates": 3e-6}, "m")],
+            synops=400.0, synapses=160)
+    t = tie(c, c.estimates[0], 5e-6)
+    assert (t.run, t.target, t.level, t.cost_model, t.accuracy) == ("snn", "loihi", "chip", "m",
+                                                                    0.97)
+    assert (t.synapses, t.synops, t.baseline_j, t.energy_j) == (160, 400.0, 5e-6,
+                                                                pytest.approx(4e-6))
+    assert t.whole_on_device
+    # A host first layer with no off-level term, or an off-level term without a host first
+    # layer, still compares the whole inference.
+    c.layers.append(LayerRow(name="host", synapses=10, on="host"))
+    assert c.host_first_layer and tie(c, c.estimates[0], 5e-6).whole_on_device
+    d = cfg("snn", "loihi", "snn", 0.97, [est("chip", {"synops": 1e-6}, off={"x": 1e-6})],
+            synops=400.0, synapses=160)
+    assert not d.host_first_layer and tie(d, d.estimates[0], 5e-6).whole_on_device
+    # No synaptic event measured: nothing to scale, however large the spike terms.
+    c = cfg("snn", "loihi", "snn", 0.97, [est("chip", {"synops": 1e-6})], synops=0.0,
+            synapses=160)
+    assert tie(c, c.estimates[0], 5e-6).verdict == NO_SPIKE_TERM
+    # Half an event per inference is enough to scale: 0.5 x (5 - 0) / 1 = 2.5 events.
+    c.synops = 0.5
+    row = tie(c, c.estimates[0], 5e-6)
+    assert row.verdict == TIES and row.tie_synops == pytest.approx(2.5)
+
+
+def test_admitted_configurations_are_listed_in_order_and_the_tolerance_is_1e_9():
+    from neuropipe.reports.comparison import reaches_exactly
+
+    configs = [cfg("mlp", "cpu", "ann", 0.98, [est("system", {"macs": 4e-3})]),
+               cfg("a", "loihi", "snn", 0.962, [est("system", {"synops": 1e-3})], samples=2000),
+               cfg("b", "spinnaker", "snn", 0.961, [est("system", {"synops": 2e-3})],
+                   samples=2000)]
+    assert "(admitted so: a on loihi (96.20% on 2,000 images, 95% interval 95.27%–96.95%); b on " \
+           "spinnaker (96.10%" in build(configs, 0.9625).answer.sentences[0]
+    # Accuracies within 1e-9 of the threshold reach it exactly; 1.5e-9 short does not.
+    c = cfg("a", "cpu", "ann", 0.9, [], samples=0)
+    assert reaches_exactly(c, 0.9 + 0.5e-9) and not reaches_exactly(c, 0.9 + 1.5e-9)
+    assert not reaches(c, 0.9 + 1.5e-9)
