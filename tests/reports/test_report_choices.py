@@ -538,3 +538,63 @@ def test_admitted_configurations_are_listed_in_order_and_the_tolerance_is_1e_9()
     c = cfg("a", "cpu", "ann", 0.9, [], samples=0)
     assert reaches_exactly(c, 0.9 + 0.5e-9) and not reaches_exactly(c, 0.9 + 1.5e-9)
     assert not reaches(c, 0.9 + 1.5e-9)
+
+
+def test_the_report_record_holds_what_it_was_built_from():
+    from neuropipe.core.errors import InputError
+    from neuropipe.reports.comparison import (
+        ACCURACY_TOLERANCE,
+        baseline_target,
+        reaches_exactly,
+    )
+    from neuropipe.reports.learning_views import sparsity_points, training_choices
+    from neuropipe.reports.uncertainty import TEST
+
+    configs = [cfg("mlp", "cpu", "ann", 0.98, [est("system", {"macs": 4e-3}, "s")]),
+               cfg("snn", "loihi", "snn", 0.96, [est("system", {"synops": 1e-3}, "s"),
+                                                 est("chip", {"synops": 1e-7}, "c", False)]),
+               cfg("cnn", "asic", "ann", 0.97, [est("chip", {"macs": 2e-7}, "c")]),
+               cfg("cnn", "loihi", "snn", 0.5, [est("chip", {"synops": 1e-9}, "c")])]
+    comparison = Comparison(dataset="mnist", runs=["mlp", "snn", "cnn"], configs=configs)
+    rep = build_report(comparison, None, created="2026-12-06T23:00", level="system")
+    # Best per run: mlp 98%, snn 96%, cnn 97%: every run reaches 96%.
+    assert rep.threshold == 0.96 and rep.threshold_source == (
+        "default: 96.00% is the highest accuracy every compared run reaches on some target")
+    assert rep.created == "2026-12-06T23:00" and rep.levels == ["system"]
+    assert rep.baseline_target == "cpu" and rep.accuracy_test == TEST
+    assert rep.comparison is comparison
+    # Only system-level rows: the chip figures are left out of the selection.
+    assert {s.level for s in rep.selection} == {"system"}
+    assert {(s.target, s.level) for s in rep.selection} == {("cpu", "system"),
+                                                            ("loihi", "system")}
+    assert rep.sparsity == sparsity_points(configs)
+    assert rep.training_choice == training_choices(configs, 0.96, ACCURACY_TOLERANCE)
+    # The selection rows that miss the threshold say so; a loihi row at chip level too.
+    rep = build_report(comparison, 0.97)
+    assert rep.threshold_source == "given with --accuracy"
+    loihi_chip = next(s for s in rep.selection if (s.target, s.level) == ("loihi", "chip"))
+    assert loihi_chip.comment == "no bio-inspired configuration on loihi reaches 97.00%"
+    # Break-even rows carry the level and cost model of their figures, and every selection.
+    rows = {(b.run, b.target, b.level): b for b in rep.break_even}
+    assert set(rows) == {("mlp", "cpu", "system"), ("cnn", "asic", "chip")}
+    assert rows[("cnn", "asic", "chip")].cost_model == "c"
+    assert baseline_target([configs[2]]) == "asic" and baseline_target([configs[1]]) is None
+    with pytest.raises(InputError, match="^no deployments to compare$"):
+        build_report(Comparison(dataset="mnist"), None)
+    c = cfg("a", "cpu", "ann", 0.9, [], samples=0)
+    assert reaches_exactly(c, 0.9 + ACCURACY_TOLERANCE)
+
+
+def test_a_selected_figure_and_comment_with_two_off_level_terms():
+    host = [LayerRow(name="dense 1", synapses=500, on="host"),
+            LayerRow(name="dense 2", synapses=100, synops=50.0)]
+    e = est("chip", {"synops": 1e-7}, off={"host_input_layer": 4e-6, "host_readout": 1e-6})
+    configs = [cfg("snn", "loihi", "snn", 0.98, [e], synops=50.0, layers=host)]
+    (s,) = build(configs).selection
+    assert s.comment == (
+        "first layer on the host: 5 µJ at system level (host_input_layer, host_readout) not in "
+        "this chip-level figure; not the whole inference on the chip; no conventional baseline: "
+        "no ANN is deployed on any target")
+    e.term_levels = ["chip"]  # levels not recorded: 'another' level
+    (s,) = build(configs).selection
+    assert s.comment.startswith("first layer on the host: 5 µJ at another level")
