@@ -598,3 +598,38 @@ def test_a_selected_figure_and_comment_with_two_off_level_terms():
     e.term_levels = ["chip"]  # levels not recorded: 'another' level
     (s,) = build(configs).selection
     assert s.comment.startswith("first layer on the host: 5 µJ at another level")
+
+
+def test_remaining_edges_of_the_report():
+    from neuropipe.core.errors import InputError
+
+    assert is_spike_term("spike_queues") and is_spike_term("spike_queue")
+    configs = [cfg("mlp", "cpu", "ann", 0.98, [est("system", {"macs": 4e-3}, "s")]),
+               cfg("mlp", "asic", "ann", 0.98, [est("chip", {"macs": 4e-7}, "c")]),
+               cfg("snn", "loihi", "snn", 0.98, [est("chip", {"synops": 1e-7}, "c"),
+                                                 est("system", {"synops": 1e-3}, "s", False)],
+                   synops=10.0, synapses=10)]
+    comparison = Comparison(dataset="mnist", runs=["mlp", "snn"], configs=configs)
+    rep = build_report(comparison, None, level="system")
+    # Spike ties only at the levels shown (chip comes first and is skipped, system kept).
+    assert [(t.target, t.level) for t in rep.spike_ties] == [("loihi", "system")]
+    assert [ln.level for ln in rep.answer.lines] == ["system"]
+    assert build_report(comparison).created == ""
+    # Only cheaper: the closing sentence names no 'not cheaper' part.
+    assert rep.answer.sentences[-1] == ("So, at equal accuracy, the bio-inspired network is "
+                                        "cheaper at system level.")
+    # No level at all.
+    empty = Comparison(dataset="mnist", runs=["x"], configs=[cfg("x", "cpu", "ann", 0.9, [])])
+    with pytest.raises(InputError, match="levels available: none$"):
+        build_report(empty, None, level="chip")
+    # A row without a selected run, before rows with one, leaves their break-even in place.
+    configs.insert(0, cfg("bad", "cpu", "snn", 0.1, [est("system", {"synops": 1e-4}, "s")]))
+    rows = build_report(Comparison(dataset="mnist", runs=["bad", "mlp", "snn"],
+                                   configs=configs), 0.97).break_even
+    assert [(b.run, b.target, b.level) for b in rows] == [
+        ("mlp", "cpu", "system"), ("mlp", "asic", "chip"), ("snn", "loihi", "chip"),
+        ("snn", "loihi", "system")]
+    # A baseline with a host term of its own: both comments, joined.
+    ann = cfg("mlp", "asic", "ann", 0.98, [est("chip", {"macs": 4e-7}, off={"host": 1e-6})])
+    (s,) = build([ann]).selection
+    assert s.comment.endswith("not the whole inference on the chip; this is the baseline")
