@@ -77,8 +77,14 @@ RUN_MUTMUT = ("import sys; import lava.magma.runtime.message_infrastructure.mult
               "from mutmut.__main__ import cli; sys.argv[0] = 'mutmut'; cli()")
 
 
-def stage(workdir: Path, modules: tuple[str, ...]) -> None:
-    """Copy the packages as ``neuropipe/<package>`` and the tests into ``workdir``."""
+def stage(workdir: Path, modules: tuple[str, ...], tests: tuple[str, ...] = TESTS) -> None:
+    """Copy the packages as ``neuropipe/<package>`` and the tests into ``workdir``.
+
+    Args:
+        workdir: The work folder.
+        modules: The modules to mutate (paths relative to the project).
+        tests: The test files (or folders) run against each mutant.
+    """
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     (workdir / "neuropipe").mkdir(parents=True, exist_ok=True)
     (workdir / "neuropipe" / "__init__.py").write_text('"""neuropipe (mutation copy)."""\n')
@@ -87,7 +93,7 @@ def stage(workdir: Path, modules: tuple[str, ...]) -> None:
                         dirs_exist_ok=True)
     shutil.copytree(ROOT / "tests", workdir / "tests", ignore=ignore, dirs_exist_ok=True)
     only = ", ".join(f'"neuropipe/{m}"' for m in modules)
-    tests = ", ".join(f'"{t}"' for t in TESTS)
+    selected = ", ".join(f'"{t}"' for t in tests)
     (workdir / "pyproject.toml").write_text(f"""\
 [tool.pytest.ini_options]
 addopts = "-p no:cacheprovider --import-mode=importlib"
@@ -96,7 +102,7 @@ testpaths = ["tests"]
 [tool.mutmut]
 source_paths = ["neuropipe"]
 only_mutate = [{only}]
-pytest_add_cli_args_test_selection = [{tests}]
+pytest_add_cli_args_test_selection = [{selected}]
 pytest_add_cli_args = ["-x", "-q", "-p", "no:randomly"]
 process_isolation = "forkserver"
 use_git_change_detection = false
@@ -115,6 +121,27 @@ def results(workdir: Path, modules: tuple[str, ...]) -> dict[str, tuple[Counter,
         table[module] = (Counter(statuses.values()),
                          sorted(k for k, s in statuses.items() if s != "killed"))
     return table
+
+
+def retest_survivors(workdir: Path, modules: tuple[str, ...]) -> int:
+    """Forget the verdict of every surviving (or untested) mutant of ``modules``; return how many.
+
+    mutmut 3 keeps a verdict once given and never runs that mutant again; after tests are added,
+    the survivors are the mutants worth running again.
+    """
+    count = 0
+    for module in modules:
+        meta = workdir / "mutants" / "neuropipe" / (module + ".meta")
+        if not meta.is_file():
+            continue
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
+        for key, code in codes.items():
+            if code in (0, 33):  # survived, no tests
+                codes[key] = None
+                count += 1
+        meta.write_text(json.dumps(data))
+    return count
 
 
 def constant_mutants(source: str) -> list[tuple[int, int, int, str]]:
@@ -143,7 +170,8 @@ def constant_mutants(source: str) -> list[tuple[int, int, int, str]]:
     return found
 
 
-def constants_pass(workdir: Path, modules: tuple[str, ...], jobs: int, env: dict) -> float:
+def constants_pass(workdir: Path, modules: tuple[str, ...], jobs: int, env: dict,
+                   tests: tuple[str, ...] = TESTS) -> float:
     """Mutate each module-level constant in a copy and run the tests; print the score per module.
 
     Returns:
@@ -154,7 +182,7 @@ def constants_pass(workdir: Path, modules: tuple[str, ...], jobs: int, env: dict
     shutil.rmtree(workdir, ignore_errors=True)
     copies = [workdir / str(i) for i in range(max(jobs, 1))]
     for copy in copies:
-        stage(copy, modules)
+        stage(copy, modules, tests)
     free = list(copies)
     mutants = []
     for module in modules:
@@ -173,7 +201,7 @@ def constants_pass(workdir: Path, modules: tuple[str, ...], jobs: int, env: dict
         try:
             target.write_text("".join(mutated))
             result = subprocess.run(
-                [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *TESTS,
+                [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests,
                  *EXTRA_TESTS.get(module, ())],
                 cwd=copy, env={**env, "PYTHONPATH": str(copy)}, capture_output=True)
         finally:
@@ -206,12 +234,23 @@ def main() -> int:
                         help="reuse an earlier run's work folder (mutmut skips known results)")
     parser.add_argument("--show-survivors", action="store_true",
                         help="print the diff of every surviving mutant")
+    parser.add_argument("--retest-survivors", action="store_true",
+                        help="with --keep: run again the mutants that survived or had no test "
+                             "(after adding tests); killed ones keep their verdict")
     parser.add_argument("--no-constants", action="store_true",
                         help="skip the pass over module-level numeric constants")
-    parser.add_argument("--only", action="append", choices=MODULES, metavar="MODULE",
-                        help="mutate only this module (repeatable), e.g. targets/counting.py")
+    parser.add_argument("--only", action="append", metavar="MODULE",
+                        help="mutate only this module (repeatable), e.g. targets/counting.py; "
+                             "any module of the packages, not only the default list")
+    parser.add_argument("--tests", action="append", metavar="PATH",
+                        help="run only these test files or folders against each mutant "
+                             "(repeatable), e.g. tests/reports; default: the figure tests")
     args = parser.parse_args()
     modules = tuple(args.only or MODULES)
+    tests = tuple(args.tests or TESTS)
+    for path in (*modules, *tests):
+        if not (ROOT / path).exists():
+            parser.error(f"{path}: no such file in the project")
     workdir = args.workdir.resolve()
     if workdir == ROOT or ROOT in workdir.parents:
         parser.error("--workdir must be outside the project")
@@ -219,9 +258,11 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     else:  # the copies mutmut made stay; refresh the source and tests it copies from
         shutil.rmtree(workdir / "neuropipe", ignore_errors=True)
-    stage(workdir, modules)
+    stage(workdir, modules, tests)
+    if args.keep and args.retest_survivors:
+        print(f"{retest_survivors(workdir, modules)} surviving mutants to run again")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    print(f"mutmut in {workdir} ({len(modules)} modules, {len(TESTS)} test files)", flush=True)
+    print(f"mutmut in {workdir} ({len(modules)} modules, {len(tests)} test paths)", flush=True)
     run = subprocess.run([sys.executable, "-c", RUN_MUTMUT, "run", "--max-children",
                           str(args.jobs)], cwd=workdir, env=env)
     if run.returncode != 0:
@@ -249,7 +290,7 @@ def main() -> int:
             print("    " + show.stdout.strip().replace("\n", "\n    "))
     if not args.no_constants:
         worst = min(worst, constants_pass(workdir.with_name(workdir.name + "-constants"),
-                                          modules, args.jobs, env))
+                                          modules, args.jobs, env, tests))
     if "targets/counting.py" not in modules:
         return 0
     # The layout check: a mutant that breaks fan_out outright must have been killed.

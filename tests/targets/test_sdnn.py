@@ -98,3 +98,14 @@ def test_quantised_network_tracks_the_float_ann():
     expected = forward(ann, x)[-1]
     assert np.max(np.abs(scores / layers[-1].act_scale - expected)) < 0.05 * np.abs(
         expected).max()
+
+
+def test_events_per_inference_over_two_samples_count_nonzero_columns():
+    # Sample 2, x = [4, 0]: one pixel (fan-out 2); layer 0 gets [8, -8] + [0, 6] = [8, -2],
+    # ReLU [8, 0], message [4, 0]: only neuron 0 sends, through w1's column 0 (2 nonzero; its
+    # row would count 1).
+    layers, x = hand_network(), np.array([[3, 1], [4, 0]])
+    result = emulate_sdnn(layers, x, 3)
+    assert result.messages[0][:, 1].tolist() == [[0, 0], [4, 0], [0, 0]]
+    # Per inference: input (4 + 2) / 2 = 3; layer 0 (3 + 2) / 2 = 2.5; biases 3 per image.
+    assert events_of(layers, x, result) == [3.0, 2.5, 0.0, 3.0]
