@@ -55,7 +55,7 @@ class SpikingNet(nn.Module):
     Attributes:
         net: The per-step network (``norse.torch.SequentialState``); this is what exports to NIR.
         timesteps: Steps per sample.
-        encoding: ``constant`` or ``poisson`` (see ``neuropipe.models.encoding``).
+        encoding: ``constant``, ``poisson``, ``rate`` or ``latency`` (``models.encoding``).
     """
 
     def __init__(self, net: nn.Module, timesteps: int, encoding: str) -> None:
@@ -96,7 +96,7 @@ class SpikingNet(nn.Module):
             if constant_current is not None:
                 out = constant_current
             else:
-                out = encode_step(x, self.encoding, generator)
+                out = encode_step(x, self.encoding, generator, step, self.timesteps)
                 for module in head:
                     out = module(out)
             for i, module in enumerate(tail):

@@ -9,6 +9,7 @@ from torch import nn
 
 from neuropipe.core.errors import InputError, ModelError
 from neuropipe.models import ann, lsm, snn, stdp
+from neuropipe.models.encoding import ENCODINGS
 
 
 @dataclass(frozen=True)
@@ -79,18 +80,24 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("snn-mlp", "snn", "784-512-10 LIF network, surrogate gradients (norse)",
                   lambda o: snn.build_snn_mlp(o.timesteps, o.encoding, o.neuron,
                                               MODELS["snn-mlp"].hidden(o)), 1e-2,
-                  default_hidden=512),
+                  default_hidden=512, encodings=ENCODINGS),
         ModelSpec("snn-cnn", "snn", "2 strided conv + 2 linear LIF layers, surrogate gradients",
-                  lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron)),
+                  lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron),
+                  encodings=ENCODINGS),
         ModelSpec("lsm", "snn", "liquid state machine: 2000 fixed random recurrent LIF, "
                   "ridge readout", lambda o: lsm.LiquidStateMachine(o.timesteps, o.encoding),
-                  learning="ridge"),
+                  learning="ridge", encodings=ENCODINGS),
         ModelSpec("stdp", "snn", "Diehl & Cook (2015): 400 LIF, adaptive thresholds, lateral "
                   "inhibition, unsupervised STDP, labelled-group votes",
                   lambda o: stdp.DiehlCook(o.timesteps, o.encoding), learning="stdp",
                   default_timesteps=96, default_encoding="poisson", encodings=("poisson",)),
     )
 }
+
+
+def encoding_models(encoding: str) -> list[str]:
+    """The models that can be trained with input ``encoding``."""
+    return [name for name, spec in MODELS.items() if encoding in spec.encodings]
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -125,8 +132,9 @@ def check_options(options: ModelOptions) -> None:
     """
     if options.timesteps < 1:
         raise InputError(f"--timesteps must be at least 1, got {options.timesteps}")
-    if options.encoding not in ("constant", "poisson"):
-        raise InputError(f"unknown encoding '{options.encoding}': choose constant or poisson")
+    if options.encoding not in ENCODINGS:
+        raise InputError(f"unknown encoding '{options.encoding}': choose "
+                         f"{', '.join(ENCODINGS)}")
     if options.hidden is not None and options.hidden < 1:
         raise InputError(f"--hidden must be at least 1, got {options.hidden}")
     if options.neuron not in snn.NEURONS:

@@ -21,7 +21,7 @@ from neuropipe.models.data.datasets import Dataset, load_dataset
 from neuropipe.models.local import LocalLearner
 from neuropipe.models.records import EpochMetrics, TrainConfig, TrainMetrics
 from neuropipe.models.training import evaluate, one_cycle, to_tensor, train_epoch
-from neuropipe.models.zoo import MODELS, build_model, check_options, get_spec
+from neuropipe.models.zoo import MODELS, build_model, check_options, encoding_models, get_spec
 from neuropipe.pipeline.progress import console, make_progress
 
 
@@ -48,8 +48,9 @@ def validate(config: TrainConfig) -> None:
         raise InputError(f"--hidden sets the hidden width of {with_hidden}; model "
                          f"'{config.model}' has no such option: drop it")
     if config.encoding not in spec.encodings:
-        raise InputError(f"'{config.model}' takes --encoding {' or '.join(spec.encodings)}, "
-                         f"not {config.encoding}")
+        raise InputError(f"--encoding {config.encoding} is for "
+                         f"{', '.join(encoding_models(config.encoding))}; '{config.model}' "
+                         f"takes --encoding {' or '.join(spec.encodings)}")
     if not config.rate_penalty >= 0:
         raise InputError(f"--rate-penalty must be 0 or more, got {config.rate_penalty}")
     if config.rate_penalty and not spec.takes_rate_penalty:

@@ -21,7 +21,7 @@ import numpy as np
 from neuropipe.targets import chain as chain_mod
 from neuropipe.targets.base import Availability, Workload
 from neuropipe.targets.costs import CostModel, energy_terms
-from neuropipe.targets.float_sim import poisson_spikes, predict, simulate
+from neuropipe.targets.float_sim import encode_input, predict, simulate
 from neuropipe.targets.host import costs as host_costs
 from neuropipe.targets.host import ops as host_ops
 from neuropipe.targets.records import (
@@ -69,7 +69,7 @@ class HostTarget:
     device = "cpu"
     packages = ("onnxruntime", "onnx", "torch")
     levels = ("system", "arithmetic", "measured")  # measured: where the meter has a counter
-    encodings = ("constant", "poisson")
+    encodings = ("constant", "poisson", "rate", "latency")
     runs_onnx = True  # a conventional network is deployed as its ONNX model, not converted
     measures = True  # the pipeline passes its energy meter to deploy()
     default_model: CostModel = host_costs.DEGNAN_CPU
@@ -185,8 +185,8 @@ class HostTarget:
         labels = np.asarray(workload.labels)
         n, T, encoding = len(x), workload.timesteps, workload.encoding
         rng = np.random.default_rng(workload.seed)
-        batches = [(x[s:s + batch_size], poisson_spikes(x[s:s + batch_size], T, rng)
-                    if encoding == "poisson" else None) for s in range(0, n, batch_size)]
+        batches = [(x[s:s + batch_size], encode_input(x[s:s + batch_size], T, encoding, rng))
+                   for s in range(0, n, batch_size)]
         on_device = self.device == "cpu" or cuda_status()[0]
         device = self.device if on_device else "cpu"
         nonzero = [np.zeros(layer.inputs) for layer in chain.layers]
