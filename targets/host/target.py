@@ -237,8 +237,9 @@ class HostTarget:
         if chain.readout is not None:
             notes.append(f"host readout '{chain.readout.name}' (kind 'readout'): one pass of "
                          "its weights over the last layer's spike counts per inference (MACs)")
+        input_spikes = float(nonzero[0].sum() / n) if spikes is not None else 0.0
         return self._record(workload, ops, preds, labels, measured, timing, on_device,
-                            artifacts={}, notes=notes)
+                            artifacts={}, notes=notes, input_spikes=input_spikes)
 
     # --- shared -------------------------------------------------------------------------------
 
@@ -290,7 +291,8 @@ class HostTarget:
 
     def _record(self, workload: Workload, ops: list[host_ops.LayerOps], preds: np.ndarray,
                 labels: np.ndarray, measured: Any, timing: dict[str, Any], on_device: bool,
-                artifacts: dict[str, str], notes: list[str]) -> DeploymentRecord:
+                artifacts: dict[str, str], notes: list[str], input_spikes: float = 0.0
+                ) -> DeploymentRecord:
         n = len(labels)
         quantities = host_ops.totals(ops)
         estimates = [EnergyEstimate.from_terms(m, energy_terms(quantities, m),
@@ -305,7 +307,7 @@ class HostTarget:
                  "op": "AC" if o.binary_input else "MAC"}) for o in ops]
         counts = Counts(synops=quantities["effective_acs"],
                         neuron_updates=quantities["neuron_updates"], host_macs=0.0,
-                        spikes=float(sum(o.spikes for o in ops)),
+                        spikes=float(sum(o.spikes for o in ops)), input_spikes=input_spikes,
                         ops={k: v for k, v in quantities.items() if k != "neuron_updates"})
         per_inference = (timing["wall_s"] / n) if "wall_s" in timing else None
         ok, where = self.device_here()

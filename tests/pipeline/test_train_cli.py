@@ -91,7 +91,10 @@ def test_existing_run_is_not_overwritten_without_force(tmp_path, cli):
     (["train", "mlp", "--lr", "-1"], "--lr must be positive"),
     (["train", "mlp", "--device", "tpu"], "unknown device 'tpu'"),
     (["train", "mlp", "--data-dir", "/nonexistent/mnist"], "does not exist"),
-    (["train", "snn-mlp", "--encoding", "latency"], "unknown encoding 'latency'"),
+    (["train", "snn-mlp", "--encoding", "morse"], "unknown encoding 'morse'"),
+    (["train", "mlp", "--encoding", "latency"],
+     "--encoding latency is for snn-mlp, snn-cnn, lsm; 'mlp' takes --encoding constant or "
+     "poisson"),
     (["train", "mlp", "--resume"], "--resume needs --out"),
     (["train", "mlp", "--no-such-flag"], "No such option: --no-such-flag"),
     (["train"], "Missing argument"),
