@@ -10,6 +10,7 @@ from torch import nn
 from neuropipe.core.errors import InputError, ModelError
 from neuropipe.models import ann, lsm, snn, stdp
 from neuropipe.models.encoding import ENCODINGS
+from neuropipe.models.modular import MAX_MODULES
 
 
 @dataclass(frozen=True)
@@ -21,12 +22,14 @@ class ModelOptions:
         encoding: Input encoding (``constant`` or ``poisson``).
         neuron: Neuron model (``lif`` or ``cuba``).
         hidden: Hidden width of models that have one (None: the model's ``default_hidden``).
+        modules: Modules the hidden layer is split into (models with ``modular``; 1: dense).
     """
 
     timesteps: int = 16
     encoding: str = "constant"
     neuron: str = "lif"
     hidden: int | None = None
+    modules: int = 1
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class ModelSpec:
         default_timesteps: Steps per sample when ``--timesteps`` is not given.
         default_encoding: Input encoding when ``--encoding`` is not given.
         encodings: The encodings the model accepts.
+        modular: Whether ``--modules`` splits its hidden layer.
     """
 
     name: str
@@ -58,6 +62,7 @@ class ModelSpec:
     default_timesteps: int = 16
     default_encoding: str = "constant"
     encodings: tuple[str, ...] = ("constant", "poisson")
+    modular: bool = False
 
     @property
     def takes_rate_penalty(self) -> bool:
@@ -79,8 +84,8 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("cnn", "ann", "2 strided conv + 2 linear, ReLU", lambda o: ann.build_cnn()),
         ModelSpec("snn-mlp", "snn", "784-512-10 LIF network, surrogate gradients (norse)",
                   lambda o: snn.build_snn_mlp(o.timesteps, o.encoding, o.neuron,
-                                              MODELS["snn-mlp"].hidden(o)), 1e-2,
-                  default_hidden=512, encodings=ENCODINGS),
+                                              MODELS["snn-mlp"].hidden(o), modules=o.modules),
+                  1e-2, default_hidden=512, encodings=ENCODINGS, modular=True),
         ModelSpec("snn-cnn", "snn", "2 strided conv + 2 linear LIF layers, surrogate gradients",
                   lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron),
                   encodings=ENCODINGS),
@@ -93,6 +98,11 @@ MODELS: dict[str, ModelSpec] = {
                   default_timesteps=96, default_encoding="poisson", encodings=("poisson",)),
     )
 }
+
+
+def modular_models() -> list[str]:
+    """The models whose hidden layer ``--modules`` splits."""
+    return [name for name, spec in MODELS.items() if spec.modular]
 
 
 def encoding_models(encoding: str) -> list[str]:
@@ -135,6 +145,11 @@ def check_options(options: ModelOptions) -> None:
     if options.encoding not in ENCODINGS:
         raise InputError(f"unknown encoding '{options.encoding}': choose "
                          f"{', '.join(ENCODINGS)}")
+    if options.modules < 1:
+        raise InputError(f"--modules must be at least 1, got {options.modules}")
+    if options.modules > MAX_MODULES:
+        raise InputError(f"--modules must be at most {MAX_MODULES} (one band of image rows "
+                         f"each), got {options.modules}")
     if options.hidden is not None and options.hidden < 1:
         raise InputError(f"--hidden must be at least 1, got {options.hidden}")
     if options.neuron not in snn.NEURONS:

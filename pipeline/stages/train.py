@@ -21,7 +21,14 @@ from neuropipe.models.data.datasets import Dataset, load_dataset
 from neuropipe.models.local import LocalLearner
 from neuropipe.models.records import EpochMetrics, TrainConfig, TrainMetrics
 from neuropipe.models.training import evaluate, one_cycle, to_tensor, train_epoch
-from neuropipe.models.zoo import MODELS, build_model, check_options, encoding_models, get_spec
+from neuropipe.models.zoo import (
+    MODELS,
+    build_model,
+    check_options,
+    encoding_models,
+    get_spec,
+    modular_models,
+)
 from neuropipe.pipeline.progress import console, make_progress
 
 
@@ -47,6 +54,9 @@ def validate(config: TrainConfig) -> None:
         with_hidden = ", ".join(n for n, s in MODELS.items() if s.default_hidden is not None)
         raise InputError(f"--hidden sets the hidden width of {with_hidden}; model "
                          f"'{config.model}' has no such option: drop it")
+    if config.modules != 1 and not spec.modular:
+        raise InputError(f"--modules splits the hidden layer of {', '.join(modular_models())} "
+                         f"only; '{config.model}' takes no --modules: drop it")
     if config.encoding not in spec.encodings:
         raise InputError(f"--encoding {config.encoding} is for "
                          f"{', '.join(encoding_models(config.encoding))}; '{config.model}' "
