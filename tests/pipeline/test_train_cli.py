@@ -95,6 +95,8 @@ def test_existing_run_is_not_overwritten_without_force(tmp_path, cli):
     (["train", "mlp", "--encoding", "latency"],
      "--encoding latency is for snn-mlp, snn-cnn, lsm; 'mlp' takes --encoding constant or "
      "poisson"),
+    (["train", "cnn", "--modules", "4"],
+     "--modules splits the hidden layer of snn-mlp only; 'cnn' takes no --modules"),
     (["train", "mlp", "--resume"], "--resume needs --out"),
     (["train", "mlp", "--no-such-flag"], "No such option: --no-such-flag"),
     (["train"], "Missing argument"),
