@@ -36,7 +36,7 @@ class LocalLearner(nn.Module):
 
     learning = "local"
 
-    def __init__(self, timesteps: int, encoding: str) -> None:
+    def __init__(self, timesteps: int = 1, encoding: str = "constant") -> None:
         super().__init__()
         self.timesteps = timesteps
         self.encoding = encoding
