@@ -100,9 +100,9 @@ class ForwardForward(nn.Sequential, LocalLearner):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
             if on_batch is not None:
-                on_batch(min(i + batch_size, len(x)), float(loss), math.nan)
+                on_batch(min(i + batch_size, len(x)), float(loss.detach()), math.nan)
         with torch.no_grad():
             self.ff_weight.copy_(w.detach())
             self.ff_bias.copy_(b.detach())
