@@ -102,7 +102,8 @@ def _refuse_backprop_options(config: TrainConfig, given: Collection[str]) -> Non
     if config.neuron != "lif":
         unused.append(f"--neuron {config.neuron}")
     if unused:
-        raise InputError(f"'{config.model}' learns by {spec.learning} with LIF neurons, not by "
+        neurons = " with LIF neurons" if spec.kind == "snn" else ""
+        raise InputError(f"'{config.model}' learns by {spec.learning}{neurons}, not by "
                          f"backprop: {', '.join(unused)} would be ignored; drop "
                          f"{'it' if len(unused) == 1 else 'them'}")
 
