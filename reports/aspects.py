@@ -13,8 +13,9 @@ The plain counterpart is the configuration on the same target of the family's pl
 (``snn-mlp`` for spiking models, ``mlp`` for conventional ones; the same model for a rate
 penalty or modules) with constant input, no rate penalty, backprop and one module; the most
 accurate one when several are compared. For each aspect row: the energy ratio to it at every
-level both have a figure at (the figure ``ConfigRow.at_level`` picks), and the accuracy
-difference. The rows only read what the deployment records hold.
+level both have a figure at (the figure ``ConfigRow.at_level`` picks, without terms costed at
+another level, as the equal-accuracy view counts it: a host first layer is apart), and the
+accuracy difference. The rows only read what the deployment records hold.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from neuropipe.core.records import Record
 from neuropipe.core.spike_codes import SPIKE_ENCODINGS
 
 if TYPE_CHECKING:  # the comparison module builds this view into its report record
-    from neuropipe.reports.comparison import ConfigRow
+    from neuropipe.reports.comparison import ConfigRow, EstimateRow
 
 SPIKE_CODE = "spike code"
 SPARSE = "sparse activity"
@@ -134,18 +135,28 @@ def aspect_rows(configs: list[ConfigRow]) -> list[AspectRow]:
             row.plain_run, row.plain_accuracy = base.run, base.accuracy
             row.plain_input_spikes, row.plain_synops = base.input_spikes, base.synops
             row.accuracy_diff = c.accuracy - base.accuracy
+            off_level = False
             for level in c.levels:
                 mine, theirs = c.at_level(level), base.at_level(level)
-                if mine is None or theirs is None or theirs.total_j <= 0:
+                if mine is None or theirs is None or at_level_j(theirs) <= 0:
                     continue
-                row.ratios[level] = mine.total_j / theirs.total_j
+                row.ratios[level] = at_level_j(mine) / at_level_j(theirs)
                 row.cost_models[level] = f"{mine.cost_model} / {theirs.cost_model}"
+                off_level |= mine.off_level_j > 0 or theirs.off_level_j > 0
             if not row.ratios:
                 row.comment = "no level at which both have a figure"
+            elif off_level:
+                row.comment = ("work done on the host at another level (a first layer fed "
+                               "analogue pixels) is left out of the ratio at that level")
             rows.append(row)
     order = [SPIKE_CODE, SPARSE, MODULARITY, RECURRENCE, LOCAL, FORWARD_ONLY]
     return sorted(rows, key=lambda r: (order.index(r.aspect) if r.aspect in order else 99,
                                        r.target, r.setting, r.run))
+
+
+def at_level_j(e: EstimateRow) -> float:
+    """An estimate's figure at its own level: terms costed at another level left out."""
+    return e.total_j - e.off_level_j
 
 
 def _plain_name(c: ConfigRow, aspect: str) -> str:

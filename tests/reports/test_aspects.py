@@ -33,6 +33,14 @@ def row(run, model, kind, target, acc, chip, system=None, encoding="constant", p
                      modules=modules, training=TrainingRow(methods={"cpu": "estimate"}))
 
 
+def test_host_work_at_another_level_is_left_out_of_the_ratio():
+    plain = row("snn", "snn-mlp", "snn", "loihi", 0.97, 4e-6)
+    plain.estimates[0].total_j, plain.estimates[0].off_level_j = 1e-3 + 4e-6, 1e-3
+    (lat,) = aspect_rows([plain, row("lat", "snn-mlp", "snn", "loihi", 0.93, 1e-6,
+                                     encoding="latency")])
+    assert lat.ratios == pytest.approx({"chip": 0.25}) and "host" in lat.comment
+
+
 def configs():
     return [
         row("snn", "snn-mlp", "snn", "loihi", 0.97, 2e-6, 8e-3),
