@@ -328,11 +328,12 @@ def aspects_table(report: EnergyReport) -> Table:
                   if a.plain_run is not None else count(a.input_spikes))
         rows.append([a.aspect, a.setting, f"{a.run} on {a.target}", f"{a.accuracy:.2%}", plain,
                      diff, spikes, *[f"{a.ratios[lv]:.3g}×" if lv in a.ratios else "—"
-                                     for lv in levels]])
+                                     for lv in levels],
+                     a.comment if a.plain_run is not None else ""])
     return Table(ASPECTS_TITLE,
                  ["aspect", "setting", "configuration", "accuracy", "plain counterpart",
                   "accuracy difference", "input spikes / inference (vs plain)",
-                  *[f"energy ratio, {lv}" for lv in levels]], rows,
+                  *[f"energy ratio, {lv}" for lv in levels], "note"], rows,
                  intro=["Each way a compared configuration departs from its family's plain "
                         "form (spike code, sparse activity, modularity, recurrence, local or "
                         "forward-only learning), set against the most accurate plain "
