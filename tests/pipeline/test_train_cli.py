@@ -202,7 +202,7 @@ def test_rate_penalty_is_saved_and_kept_on_resume(tmp_path, cli):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "cnn", "--hidden", "64"], "--hidden sets the hidden width of mlp, snn-mlp; "
+    (["train", "cnn", "--hidden", "64"], "--hidden sets the hidden width of mlp, snn-mlp, ff; "
                                          "model 'cnn' has no such option"),
     (["train", "mlp", "--hidden", "0"], "--hidden must be at least 1"),
     (["train", "mlp", "--rate-penalty", "0.1"], "--rate-penalty applies to surrogate-gradient"),
