@@ -103,7 +103,7 @@ def aspects_of(c: ConfigRow) -> list[tuple[str, str]]:
 
 def is_plain(c: ConfigRow) -> bool:
     """Whether ``c`` has its model's plain settings (constant input, no penalty, backprop...)."""
-    return (c.encoding in ("constant", "") and c.rate_penalty == 0 and c.modules <= 1
+    return (c.encoding in ("constant", "analogue", "") and c.rate_penalty == 0 and c.modules <= 1
             and c.learning in ("backprop", ""))
 
 
