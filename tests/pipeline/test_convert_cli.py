@@ -329,8 +329,12 @@ def test_a_latency_code_reaches_loihi_and_the_graph_names_it(runs, capsys):
 
 
 def test_latency_on_a_converted_ann_is_refused_in_one_line(runs, capsys):
-    code, _, err = convert([str(runs / "mlp"), "--encoding", "latency", "--samples", "20"],
-                           capsys)
+    folder = runs / "mlp" / "targets" / "loihi"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()} if folder.is_dir() else {}
+    code, _, err = convert([str(runs / "mlp"), "--encoding", "latency", "--samples", "20",
+                            "--force"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
+    after = {p.name: p.read_bytes() for p in folder.iterdir()} if folder.is_dir() else {}
+    assert after == before  # nothing written or lost
     assert "--encoding latency is read only by a spiking model trained with it" in err
     assert "snn-mlp" in err
