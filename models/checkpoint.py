@@ -50,7 +50,7 @@ def load_safely(path: Path) -> Any:
 def model_options(config: TrainConfig) -> ModelOptions:
     """The model-shaping options of a training configuration."""
     return ModelOptions(timesteps=config.timesteps, encoding=config.encoding,
-                        neuron=config.neuron, hidden=config.hidden)
+                        neuron=config.neuron, hidden=config.hidden, modules=config.modules)
 
 
 def load_trained(run: RunDir) -> tuple[nn.Module, TrainConfig]:

@@ -36,7 +36,7 @@ class LocalLearner(nn.Module):
 
     learning = "local"
 
-    def __init__(self, timesteps: int, encoding: str) -> None:
+    def __init__(self, timesteps: int = 1, encoding: str = "constant") -> None:
         super().__init__()
         self.timesteps = timesteps
         self.encoding = encoding
@@ -95,7 +95,7 @@ def run_layer(x: torch.Tensor, timesteps: int, encoding: str, w_in: torch.Tensor
         if constant is not None:
             current = constant
         else:
-            current = encode_step(flat, encoding, generator) @ w_in.T + b_in
+            current = encode_step(flat, encoding, generator, t, timesteps) @ w_in.T + b_in
         if w_rec is not None and t > 0:
             current = current + recurrent_input(w_rec, s)
         v = v - alpha * v + gain * current

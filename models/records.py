@@ -31,6 +31,8 @@ class TrainConfig(Record):
         rate_penalty: Weight of the spike-rate term of surrogate-gradient spiking models: the
             loss gains ``rate_penalty`` times the mean spikes per neuron per step of the hidden
             layers (0: none).
+        modules: Modules the hidden layer of snn-mlp is split into (1: dense; see
+            ``models.modular``).
     """
 
     type_tag = "train-config"
@@ -50,10 +52,12 @@ class TrainConfig(Record):
     limit_test: int | None = None
     hidden: int | None = None
     rate_penalty: float = 0.0
+    modules: int = 1
 
     # Fields added after configurations were first written, with the value that reproduces
     # what runs without them did: an older config.json still loads (and resumes) as it was.
-    ADDED_LATER: ClassVar[dict[str, Any]] = {"hidden": None, "rate_penalty": 0.0}
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"hidden": None, "rate_penalty": 0.0,
+                                             "modules": 1}
 
     def same_training(self, other: TrainConfig) -> list[str]:
         """Return the fields (other than ``epochs``) in which ``other`` differs from this one."""

@@ -55,7 +55,7 @@ class SpikingNet(nn.Module):
     Attributes:
         net: The per-step network (``norse.torch.SequentialState``); this is what exports to NIR.
         timesteps: Steps per sample.
-        encoding: ``constant`` or ``poisson`` (see ``neuropipe.models.encoding``).
+        encoding: ``constant``, ``poisson``, ``rate`` or ``latency`` (``models.encoding``).
     """
 
     def __init__(self, net: nn.Module, timesteps: int, encoding: str) -> None:
@@ -96,7 +96,7 @@ class SpikingNet(nn.Module):
             if constant_current is not None:
                 out = constant_current
             else:
-                out = encode_step(x, self.encoding, generator)
+                out = encode_step(x, self.encoding, generator, step, self.timesteps)
                 for module in head:
                     out = module(out)
             for i, module in enumerate(tail):
@@ -217,17 +217,22 @@ def _is_cell(module: nn.Module) -> bool:
 
 
 def build_snn_mlp(timesteps: int, encoding: str, neuron: str, hidden: int = 512,
-                  tau_mem: float = 5.0, tau_syn: float = 2.0) -> SpikingNet:
+                  tau_mem: float = 5.0, tau_syn: float = 2.0, modules: int = 1) -> SpikingNet:
     """784-``hidden``-10 spiking MLP.
 
     512 hidden neurons rather than the ANN's 256: with 256 the spiking network needed more than
-    three epochs to pass 97.5% on MNIST (docs/results.md has the sweep).
+    three epochs to pass 97.5% on MNIST (docs/results.md has the sweep). ``modules`` > 1 splits the
+    hidden layer into modules, each fed one band of image rows (``models.modular``).
     """
+    from neuropipe.models.modular import MaskedLinear, band_mask
+
     nt = import_norse_torch()
 
+    first = (nn.Linear(28 * 28, hidden) if modules == 1
+             else MaskedLinear(28 * 28, hidden, band_mask(hidden, modules)))
     net = nt.SequentialState(
         nn.Flatten(),
-        nn.Linear(28 * 28, hidden),
+        first,
         make_cell(neuron, tau_mem, tau_syn),
         nn.Linear(hidden, 10),
         make_cell(neuron, tau_mem, tau_syn),

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from torch import nn
 
 from neuropipe.core.errors import InputError, ModelError
-from neuropipe.models import ann, lsm, snn, stdp
+from neuropipe.models import ann, forward_forward, lsm, snn, stdp
+from neuropipe.models.encoding import ENCODINGS
+from neuropipe.models.modular import MAX_MODULES
 
 
 @dataclass(frozen=True)
@@ -20,12 +22,14 @@ class ModelOptions:
         encoding: Input encoding (``constant`` or ``poisson``).
         neuron: Neuron model (``lif`` or ``cuba``).
         hidden: Hidden width of models that have one (None: the model's ``default_hidden``).
+        modules: Modules the hidden layer is split into (models with ``modular``; 1: dense).
     """
 
     timesteps: int = 16
     encoding: str = "constant"
     neuron: str = "lif"
     hidden: int | None = None
+    modules: int = 1
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class ModelSpec:
         default_timesteps: Steps per sample when ``--timesteps`` is not given.
         default_encoding: Input encoding when ``--encoding`` is not given.
         encodings: The encodings the model accepts.
+        modular: Whether ``--modules`` splits its hidden layer.
     """
 
     name: str
@@ -57,6 +62,7 @@ class ModelSpec:
     default_timesteps: int = 16
     default_encoding: str = "constant"
     encodings: tuple[str, ...] = ("constant", "poisson")
+    modular: bool = False
 
     @property
     def takes_rate_penalty(self) -> bool:
@@ -78,19 +84,34 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("cnn", "ann", "2 strided conv + 2 linear, ReLU", lambda o: ann.build_cnn()),
         ModelSpec("snn-mlp", "snn", "784-512-10 LIF network, surrogate gradients (norse)",
                   lambda o: snn.build_snn_mlp(o.timesteps, o.encoding, o.neuron,
-                                              MODELS["snn-mlp"].hidden(o)), 1e-2,
-                  default_hidden=512),
+                                              MODELS["snn-mlp"].hidden(o), modules=o.modules),
+                  1e-2, default_hidden=512, encodings=ENCODINGS, modular=True),
         ModelSpec("snn-cnn", "snn", "2 strided conv + 2 linear LIF layers, surrogate gradients",
-                  lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron)),
+                  lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron),
+                  encodings=ENCODINGS),
         ModelSpec("lsm", "snn", "liquid state machine: 2000 fixed random recurrent LIF, "
                   "ridge readout", lambda o: lsm.LiquidStateMachine(o.timesteps, o.encoding),
-                  learning="ridge"),
+                  learning="ridge", encodings=ENCODINGS),
         ModelSpec("stdp", "snn", "Diehl & Cook (2015): 400 LIF, adaptive thresholds, lateral "
                   "inhibition, unsupervised STDP, labelled-group votes",
                   lambda o: stdp.DiehlCook(o.timesteps, o.encoding), learning="stdp",
                   default_timesteps=96, default_encoding="poisson", encodings=("poisson",)),
+        ModelSpec("ff", "ann", "784-2000-10: a Forward-Forward layer (Hinton 2022), label in "
+                  "the image, and a closed-form linear readout",
+                  lambda o: forward_forward.ForwardForward(MODELS["ff"].hidden(o)),
+                  default_hidden=2000, learning="forward-forward"),
     )
 }
+
+
+def modular_models() -> list[str]:
+    """The models whose hidden layer ``--modules`` splits."""
+    return [name for name, spec in MODELS.items() if spec.modular]
+
+
+def encoding_models(encoding: str) -> list[str]:
+    """The models that can be trained with input ``encoding``."""
+    return [name for name, spec in MODELS.items() if encoding in spec.encodings]
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -125,8 +146,14 @@ def check_options(options: ModelOptions) -> None:
     """
     if options.timesteps < 1:
         raise InputError(f"--timesteps must be at least 1, got {options.timesteps}")
-    if options.encoding not in ("constant", "poisson"):
-        raise InputError(f"unknown encoding '{options.encoding}': choose constant or poisson")
+    if options.encoding not in ENCODINGS:
+        raise InputError(f"unknown encoding '{options.encoding}': choose "
+                         f"{', '.join(ENCODINGS)}")
+    if options.modules < 1:
+        raise InputError(f"--modules must be at least 1, got {options.modules}")
+    if options.modules > MAX_MODULES:
+        raise InputError(f"--modules must be at most {MAX_MODULES} (one band of image rows "
+                         f"each), got {options.modules}")
     if options.hidden is not None and options.hidden < 1:
         raise InputError(f"--hidden must be at least 1, got {options.hidden}")
     if options.neuron not in snn.NEURONS:

@@ -16,6 +16,7 @@ from neuropipe.core.errors import InputError
 from neuropipe.core.levels import in_level_order
 from neuropipe.core.records import Record
 from neuropipe.reports.answer import Answer
+from neuropipe.reports.aspects import AspectRow, aspect_rows
 from neuropipe.reports.learning_views import (
     SparsityPoint,
     TrainingChoice,
@@ -197,10 +198,13 @@ class EnergyReport(Record):
         answer: At equal accuracy, bio-inspired against conventional, level by level.
         spike_ties: Per spiking configuration and level, the spike rate that would tie the
             conventional baseline.
+        aspects: Each bio-inspired aspect present (spike code, sparse activity, recurrence...)
+            against its plain counterpart: energy ratio per level, accuracy difference.
     """
 
     type_tag = "energy-report"
     schema_version = 3
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"aspects": []}
     comparison: Comparison = field(default_factory=Comparison)
     threshold: float = 0.0
     threshold_source: str = ""
@@ -214,6 +218,7 @@ class EnergyReport(Record):
     accuracy_test: str = ""
     answer: Answer = field(default_factory=Answer)
     spike_ties: list[SpikeTie] = field(default_factory=list)
+    aspects: list[AspectRow] = field(default_factory=list)
 
 
 def check_threshold(accuracy: float) -> None:
@@ -451,7 +456,8 @@ def build_report(comparison: Comparison, threshold: float | None = None,
                         sparsity=sparsity_points(comparison.configs), levels=levels,
                         accuracy_test=TEST,
                         answer=build_answer(comparison.configs, value, levels),
-                        spike_ties=spike_ties(comparison.configs, value, levels))
+                        spike_ties=spike_ties(comparison.configs, value, levels),
+                        aspects=aspect_rows(comparison.configs))
 
 
 def check_level(comparison: Comparison, level: str | None) -> list[str]:

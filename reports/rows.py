@@ -196,12 +196,16 @@ class ConfigRow(Record):
         encoding: The deployment's input encoding (``constant``, ``poisson``, ``graded``,
             ``sdnn``; ``""`` where unknown).
         graded_events: Graded synaptic events per inference on the device.
+        input_spikes: Input spikes per inference (a spike code; 0: analogue input or not
+            recorded).
+        modules: Modules the run's hidden layer is split into (1: dense).
     """
 
     type_tag = "report-config"
     schema_version = 2
     ADDED_LATER: ClassVar[dict[str, Any]] = {"network": "", "encoding": "",
-                                             "graded_events": 0.0}
+                                             "graded_events": 0.0, "input_spikes": 0.0,
+                                             "modules": 1}
     run: str = ""
     model: str = ""
     kind: str = ""
@@ -230,6 +234,8 @@ class ConfigRow(Record):
     network: str = ""
     encoding: str = ""
     graded_events: float = 0.0
+    input_spikes: float = 0.0
+    modules: int = 1
 
     @property
     def resolved_network(self) -> str:

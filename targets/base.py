@@ -33,7 +33,9 @@ class Workload:
         labels: Integer class labels, shape ``(N,)``.
         timesteps: Simulation steps per sample (before any pipeline delay a backend adds).
         encoding: ``"constant"`` (the same analogue input every step), ``"poisson"``
-            (Bernoulli spikes with probability equal to the pixel value each step), ``"graded"``
+            (Bernoulli spikes with probability equal to the pixel value each step), ``"rate"``
+            (regular spikes of an integrate-and-fire encoder per pixel), ``"latency"`` (one
+            spike per nonzero pixel, earlier for brighter; see ``core.spike_codes``), ``"graded"``
             (Loihi 2: the pixels enter the chip once per sample as graded spikes into the first
             synapse layer) or ``"sdnn"`` (Loihi 2: a conventional network run as itself, as a
             sigma-delta network with graded messages). A target accepts those in its

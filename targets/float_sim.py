@@ -14,13 +14,22 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from neuropipe.core.spike_codes import SPIKE_ENCODINGS, spike_raster
 from neuropipe.targets.chain import Chain, Layer
 
 
 def poisson_spikes(x: np.ndarray, steps: int, rng: np.random.Generator) -> np.ndarray:
     """Bernoulli spikes with probability ``x`` per step: bool ``(steps, N, inputs)``."""
-    flat = x.reshape(len(x), -1)
-    return rng.random((steps, *flat.shape)) < flat[None]
+    return spike_raster(x, steps, "poisson", rng)
+
+
+def encode_input(x: np.ndarray, steps: int, encoding: str,
+               rng: np.random.Generator | None) -> np.ndarray | None:
+    """The input raster bool ``(steps, N, inputs)`` of a spike code, or None for analogue input.
+
+    Every target feeds this raster (``core.spike_codes``) to the first layer's synapses.
+    """
+    return spike_raster(x, steps, encoding, rng) if encoding in SPIKE_ENCODINGS else None
 
 
 def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "constant",
@@ -36,8 +45,8 @@ def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "const
         chain: The layers.
         x: Inputs ``(N, *input_shape)``.
         timesteps: Steps to run.
-        encoding: ``constant`` (x every step) or ``poisson`` (needs ``input_spikes``).
-        input_spikes: Bool ``(timesteps, N, inputs)`` for ``poisson``.
+        encoding: ``constant`` (x every step) or a spike code (needs ``input_spikes``).
+        input_spikes: Bool ``(timesteps, N, inputs)`` for a spike code.
         device: Torch device to run on (``cpu`` or ``cuda``).
         layer_inputs: If a list is given, it receives, per layer, how often each of its inputs
             was nonzero over the run, summed over the batch ``(inputs,)``: the spikes (or

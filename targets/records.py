@@ -217,7 +217,7 @@ class Provenance(Record):
         source: The run directory or NIR file deployed.
         model: The model name (``snn-mlp``...), or ``nir-file`` for a graph made elsewhere.
         dataset: The evaluation dataset.
-        encoding: Input encoding (``constant`` or ``poisson``).
+        encoding: Input encoding (``constant``, a spike code, ``graded``, ``sdnn``).
         timesteps: Input steps per sample.
         graph_sha256: SHA-256 of the deployed ``model.nir``.
         versions: Versions of neuropipe and of every library the deployment used.

@@ -23,8 +23,9 @@ def convert(
              "spinnaker) and compared spike for spike.")
                               ] = 16,
     encoding: Annotated[str | None, typer.Option(
-        help="constant or poisson; graded (loihi only: Loihi 2 graded spikes, the first layer "
-             "on the chip); sdnn (loihi only: an mlp or cnn run as a sigma-delta network); or "
+        help="constant, poisson, rate or latency (spike codes); graded (loihi only: Loihi 2 "
+             "graded spikes, the first layer on the chip); sdnn (loihi only: an mlp or cnn "
+             "run as a sigma-delta network); or "
              "any other encoding a target lists.")] = None,
     delta_threshold: Annotated[float, typer.Option(
         help="sdnn: delta threshold as a fraction of each layer's activation range "

@@ -27,7 +27,8 @@ def train(
         help="Steps per sample (spiking models; default 16, stdp 96).", show_default=False)
                          ] = None,
     encoding: Annotated[str | None, typer.Option(
-        help="constant or poisson (spiking models; default constant, stdp poisson).",
+        help="constant, poisson, rate or latency (spiking models; default constant, stdp "
+        "poisson; latency: one spike per nonzero pixel, earlier for brighter).",
         show_default=False)] = None,
     neuron: Annotated[str, typer.Option(help="lif or cuba (spiking models).")] = "lif",
     hidden: Annotated[int | None, typer.Option(
@@ -36,6 +37,9 @@ def train(
     rate_penalty: Annotated[float, typer.Option(
         help="Surrogate-gradient SNNs: add X times the mean spikes per hidden neuron per step "
         "to the loss (fewer spikes, some accuracy).")] = 0.0,
+    modules: Annotated[int, typer.Option(
+        help="snn-mlp: split the hidden layer into K modules, module k fed only band k of K "
+        "horizontal bands of image rows (no synapses between modules).")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of initialisation, order and spikes.")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     limit_train: Annotated[int | None, typer.Option(help="Use the first N training images.")
@@ -63,7 +67,7 @@ def train(
         encoding=encoding if encoding is not None else spec.default_encoding,
         neuron=neuron, seed=seed, device=device,
         limit_train=limit_train, limit_test=limit_test, hidden=hidden,
-        rate_penalty=rate_penalty,
+        rate_penalty=rate_penalty, modules=modules,
     )
     given = [f.name for f in dataclasses.fields(config) if _given(ctx, f.name)]
     outcome = run_training(config, out=out, resume=resume, force=force, given=given)

@@ -20,6 +20,14 @@ POISSON_RULE = ("input spike of pixel i at step t (0 <= t < timesteps) = (u < x_
                 "uniform in [0, 1) from numpy.random.default_rng(seed).random((timesteps, N, "
                 "inputs)) drawn once for the N samples together; no input spikes in the "
                 "remaining steps")
+RATE_RULE = ("input spike of pixel i at step t (0 <= t < timesteps) = floor((t + 1) * x_i) > "
+             "floor(t * x_i), computed in float64 from the float32 x_i (an integrate-and-fire "
+             "encoder per pixel adding x_i each step, threshold 1, reset by subtraction); "
+             "deterministic; no input spikes in the remaining steps")
+LATENCY_RULE = ("one input spike per pixel with x_i > 0, at step t_i = min(timesteps - 1, "
+                "floor((1 - x_i) * timesteps)) computed in float64 from the float32 x_i "
+                "(brighter pixels earlier); pixels at 0 never spike; deterministic")
+SPIKE_RULES = {"poisson": POISSON_RULE, "rate": RATE_RULE, "latency": LATENCY_RULE}
 TIE_RULE = "ties go to the lowest class index (numpy.argmax)"
 
 
@@ -32,7 +40,7 @@ class InputEncoding(Record):
         dataset: Dataset the reference inputs come from.
         input_shape: Shape of one sample as the model takes it (C, H, W).
         pixel_rule: How raw pixels become the model's input values.
-        encoding: ``constant`` (the same analogue value every step) or ``poisson``.
+        encoding: ``constant`` (the same analogue value every step) or a spike code.
         timesteps: Steps each input is presented.
         steps: Steps each sample runs on the device (input steps plus one step of delay per
             synapse layer on the device).
@@ -44,7 +52,7 @@ class InputEncoding(Record):
             (``host_layer.npz``), else empty.
         constants: Constants of the rule (scale, bias exponent, neuron factors...).
         seed: Seed of the reference inputs' Poisson spikes (``poisson`` only).
-        spike_rule: How Poisson spikes are drawn (``poisson`` only).
+        spike_rule: How the input spikes are made (spike codes: poisson, rate, latency).
         step_duration: What one step is (Lava step; 1 ms of real time on SpiNNaker).
         output_layer: Name of the output population or layer.
         classes: Number of classes (output neurons, or the host readout's scores).

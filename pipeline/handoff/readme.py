@@ -33,8 +33,9 @@ def _encoding(e: InputEncoding) -> list[str]:
     if e.constants:
         lines.append("- Constants: " + ", ".join(f"{k} = {v}" for k, v in e.constants.items())
                      + ".")
-    if e.encoding == "poisson":
-        lines.append(f"- Spikes of the reference inputs: {e.spike_rule}; seed {e.seed}. The "
+    if e.spike_rule:
+        seed = f"; seed {e.seed}" if e.seed is not None else ""
+        lines.append(f"- Spikes of the reference inputs: {e.spike_rule}{seed}. The "
                      "spikes themselves are in `reference/inputs.npz`: no random-number "
                      "generator is needed to reproduce the reference.")
     lines.append(f"- Output: layer `{e.output_layer}`, {e.classes} neurons, one per class. "

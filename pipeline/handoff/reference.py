@@ -65,7 +65,7 @@ def _common(target: str, dataset: str, chain: Any, encoding: str, timesteps: int
         target=target, dataset=dataset, input_shape=[int(s) for s in chain.input_shape],
         encoding=encoding, timesteps=timesteps, steps=steps,
         seed=seed if encoding == "poisson" else None,
-        spike_rule=enc.POISSON_RULE if encoding == "poisson" else "",
+        spike_rule=enc.SPIKE_RULES.get(encoding, ""),
         output_layer=chain.layers[-1].neuron_name or chain.layers[-1].name,
         classes=int(chain.readout.classes if readout else chain.layers[-1].neurons),
         readout="readout.npz" if readout else "",
@@ -101,7 +101,7 @@ def loihi_reference(chain: Any, deployed_net: Path, x: np.ndarray, labels: np.nd
     Raises:
         RunDirError: If the deployment's ``model.net`` is not what its graph quantises to.
     """
-    from neuropipe.targets.float_sim import poisson_spikes
+    from neuropipe.targets.float_sim import encode_input
     from neuropipe.targets.loihi.emulator import emulate
     from neuropipe.targets.loihi.netx_export import write_netx
     from neuropipe.targets.loihi.quantize import quantize_chain
@@ -134,7 +134,7 @@ def loihi_reference(chain: Any, deployed_net: Path, x: np.ndarray, labels: np.nd
                           "pixel_max": first.graded_max}
     elif on_chip:
         spikes = np.zeros((steps, len(x), first.layer.inputs), dtype=bool)
-        spikes[:timesteps] = poisson_spikes(x, timesteps, np.random.default_rng(seed))
+        spikes[:timesteps] = encode_input(x, timesteps, encoding, np.random.default_rng(seed))
         result = emulate(layers, steps, input_spikes=spikes)
         inputs["spikes"] = np.ascontiguousarray(spikes.transpose(1, 0, 2))
         info.chip_input, info.chip_input_rule = "spikes", enc.LOIHI_SPIKES_RULE
@@ -166,14 +166,13 @@ def spinnaker_reference(chain: Any, deployed_network: Path, x: np.ndarray, label
     Raises:
         RunDirError: If the deployment's ``network.npz`` is not the network its graph gives.
     """
-    from neuropipe.targets.float_sim import poisson_spikes
+    from neuropipe.targets.float_sim import encode_input
     from neuropipe.targets.spinnaker.fast_path import run_fast_path
     from neuropipe.targets.spinnaker.network import cell, network_file
     from neuropipe.targets.spinnaker.pynn_network import load
 
     xs = x.reshape(len(x), *chain.input_shape).astype(np.float64)
-    spikes = (poisson_spikes(xs, timesteps, np.random.default_rng(seed))
-              if encoding == "poisson" else None)
+    spikes = encode_input(xs, timesteps, encoding, np.random.default_rng(seed))
     meta, arrays = network_file(chain, timesteps, encoding, steps, xs, spikes)
     try:
         old_meta, old_arrays = load(str(deployed_network))

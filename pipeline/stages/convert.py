@@ -21,6 +21,7 @@ from neuropipe.core.errors import (
 )
 from neuropipe.core.files import check_writable, umask_mode, write_bytes_atomic, write_error
 from neuropipe.core.rundir import RunDir
+from neuropipe.core.spike_codes import SPIKE_ENCODINGS, TIMING_ENCODINGS, TRAINING_ENCODINGS
 from neuropipe.core.staging import exclusive, make_staging, remove_staging, swap_in
 from neuropipe.pipeline.progress import console, make_progress
 from neuropipe.targets.base import Workload
@@ -223,9 +224,9 @@ def _check_sdnn_options(config: ConvertConfig, target: Any) -> None:
                          f"activation range), got {config.delta_threshold}")
 
 
-# Encodings a model is trained (and its float reference simulated) with; any other encoding a
-# target lists (graded, sdnn...) deploys a model trained with constant (analogue) input.
-TRAINING_ENCODINGS = ("constant", "poisson")
+# TRAINING_ENCODINGS (core.spike_codes): those a model is trained (and its float reference
+# simulated) with; any other encoding a target lists (graded, sdnn...) deploys a model trained
+# with constant (analogue) input.
 
 
 def is_deployment_encoding(encoding: str | None) -> bool:
@@ -472,6 +473,13 @@ def _prepare_trained(config: ConvertConfig, run: RunDir, data: Any, conventional
                          "--encoding constant or poisson")
     if conventional and not is_snn:
         return _prepare_onnx(config, run, model, train_config.model)
+    if not is_snn and config.encoding in TIMING_ENCODINGS:
+        from neuropipe.models.zoo import encoding_models
+
+        raise InputError(f"--encoding {config.encoding} is read only by a spiking model trained "
+                         f"with it ({', '.join(encoding_models(config.encoding))}); "
+                         f"{train_config.model} converts to rate-coded IF neurons: use "
+                         "--encoding constant, poisson or rate")
     timesteps = config.timesteps or (train_config.timesteps if is_snn else
                                      CONVERTED_TIMESTEPS)
     deployed = is_deployment_encoding(config.encoding)
@@ -500,13 +508,12 @@ def _prepare_trained(config: ConvertConfig, run: RunDir, data: Any, conventional
 
     def reference(x: np.ndarray) -> np.ndarray:
         from neuropipe.targets.chain import to_chain
-        from neuropipe.targets.float_sim import poisson_spikes, simulate
+        from neuropipe.targets.float_sim import encode_input, simulate
         from neuropipe.targets.float_sim import predict as sim_predict
 
         chain = to_chain(converted.graph)
-        spikes = None
-        if converted.encoding == "poisson":
-            spikes = poisson_spikes(x, timesteps, np.random.default_rng(config.seed))
+        spikes = encode_input(x, timesteps, converted.encoding,
+                              np.random.default_rng(config.seed))
         preds = []
         for i in range(0, len(x), 1000):
             part = None if spikes is None else spikes[:, i:i + 1000]
@@ -572,7 +579,7 @@ def _check_onnx(run: RunDir, name: str) -> None:
 def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
     from neuropipe.models.nir_export import read_nir
     from neuropipe.targets.chain import to_chain
-    from neuropipe.targets.float_sim import poisson_spikes, predict, simulate
+    from neuropipe.targets.float_sim import encode_input, predict, simulate
 
     if config.encoding == "sdnn":
         raise InputError(f"--encoding sdnn runs a conventional network (a run of mlp or cnn) "
@@ -587,15 +594,13 @@ def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
     encoding = config.encoding or trained
     if config.encoding is None and encoding not in TRAINING_ENCODINGS:
         raise GraphError(f"{path} names an unknown input encoding '{encoding}' in its metadata: "
-                         "pass --encoding constant or poisson")
+                         f"pass --encoding {' or '.join(TRAINING_ENCODINGS)}")
     dt = config.dt or _metadata_number(path, meta, "dt", float, 1.0)
     run = RunDir(_results_root(config))
 
     def reference(x: np.ndarray) -> np.ndarray:
         chain = to_chain(graph, dt)
-        spikes = None
-        if encoding == "poisson":
-            spikes = poisson_spikes(x, timesteps, np.random.default_rng(config.seed))
+        spikes = encode_input(x, timesteps, encoding, np.random.default_rng(config.seed))
         return predict(simulate(chain, x.reshape(len(x), *chain.input_shape), timesteps,
                                 "constant" if is_deployment_encoding(encoding) else encoding,
                                 spikes))
@@ -613,8 +618,8 @@ def _encoding_notes(encoding: str | None, trained: str) -> list[str]:
     notes = [f"--encoding {encoding}: a device's form of the analogue input (graded: the pixels "
              "enter as graded spikes and the first layer holds them as a constant current); "
              "the reference is the model with constant (analogue) input"]
-    if trained == "poisson":
-        notes.append(f"--encoding {encoding}: this model was trained with poisson input; read "
+    if trained in SPIKE_ENCODINGS:
+        notes.append(f"--encoding {encoding}: this model was trained with {trained} input; read "
                      "with analogue input it sees what it was not trained on (a legitimate "
                      "deployment, but its accuracy may differ from training's)")
     return notes

@@ -221,7 +221,8 @@ def _config_row(label: str, train: TrainConfig, kind: str, record: DeploymentRec
         training=training, leaves_out=list(record.leaves_out), notes=list(record.notes),
         learning=learning, rate_penalty=float(train.rate_penalty),
         network=_network(record, kind), encoding=record.provenance.encoding,
-        graded_events=float(counts.graded_events))
+        graded_events=float(counts.graded_events), input_spikes=float(counts.input_spikes),
+        modules=int(getattr(train, "modules", 1) or 1))
 
 
 def _network(record: DeploymentRecord, kind: str) -> str:

@@ -21,7 +21,14 @@ from neuropipe.models.data.datasets import Dataset, load_dataset
 from neuropipe.models.local import LocalLearner
 from neuropipe.models.records import EpochMetrics, TrainConfig, TrainMetrics
 from neuropipe.models.training import evaluate, one_cycle, to_tensor, train_epoch
-from neuropipe.models.zoo import MODELS, build_model, check_options, get_spec
+from neuropipe.models.zoo import (
+    MODELS,
+    build_model,
+    check_options,
+    encoding_models,
+    get_spec,
+    modular_models,
+)
 from neuropipe.pipeline.progress import console, make_progress
 
 
@@ -47,9 +54,13 @@ def validate(config: TrainConfig) -> None:
         with_hidden = ", ".join(n for n, s in MODELS.items() if s.default_hidden is not None)
         raise InputError(f"--hidden sets the hidden width of {with_hidden}; model "
                          f"'{config.model}' has no such option: drop it")
+    if config.modules != 1 and not spec.modular:
+        raise InputError(f"--modules splits the hidden layer of {', '.join(modular_models())} "
+                         f"only; '{config.model}' takes no --modules: drop it")
     if config.encoding not in spec.encodings:
-        raise InputError(f"'{config.model}' takes --encoding {' or '.join(spec.encodings)}, "
-                         f"not {config.encoding}")
+        raise InputError(f"--encoding {config.encoding} is for "
+                         f"{', '.join(encoding_models(config.encoding))}; '{config.model}' "
+                         f"takes --encoding {' or '.join(spec.encodings)}")
     if not config.rate_penalty >= 0:
         raise InputError(f"--rate-penalty must be 0 or more, got {config.rate_penalty}")
     if config.rate_penalty and not spec.takes_rate_penalty:
@@ -91,7 +102,8 @@ def _refuse_backprop_options(config: TrainConfig, given: Collection[str]) -> Non
     if config.neuron != "lif":
         unused.append(f"--neuron {config.neuron}")
     if unused:
-        raise InputError(f"'{config.model}' learns by {spec.learning} with LIF neurons, not by "
+        neurons = " with LIF neurons" if spec.kind == "snn" else ""
+        raise InputError(f"'{config.model}' learns by {spec.learning}{neurons}, not by "
                          f"backprop: {', '.join(unused)} would be ignored; drop "
                          f"{'it' if len(unused) == 1 else 'them'}")
 

@@ -96,6 +96,16 @@ def csv_rows(report: EnergyReport) -> list[dict[str, Any]]:
             rows.append(dict(section="sparsity", run=p.run, model=p.model, kind="snn",
                              target=p.target, level=p.level, cost_model=p.cost_model,
                              quantity=q, value=getattr(p, q), unit=unit))
+    for a in report.aspects:
+        note = f"{a.aspect}: {a.setting}; plain: {a.plain_run or '-'}"
+        for q, unit, value in (("accuracy_diff", "fraction", a.accuracy_diff),
+                               ("input_spikes", "1/inference", a.input_spikes)):
+            rows.append(dict(section="aspect", run=a.run, model=a.model, target=a.target,
+                             quantity=q, value=value, unit=unit, note=note))
+        for level, ratio in a.ratios.items():
+            rows.append(dict(section="aspect", run=a.run, model=a.model, target=a.target,
+                             level=level, cost_model=a.cost_models.get(level, ""),
+                             quantity="energy_ratio", value=ratio, unit="", note=note))
     return rows
 
 

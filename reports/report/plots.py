@@ -17,6 +17,7 @@ PLOTS = {
     "break_even.png": "Break-even: training + N × inference energy",
     "training_vs_accuracy.png": "Training energy vs best accuracy, by learning rule",
     "rate_penalty.png": "Sparse codes: accuracy vs spikes per inference at each rate penalty",
+    "aspects.png": "Aspects: energy ratio to the plain counterpart against accuracy difference",
 }
 
 
@@ -33,6 +34,8 @@ def render_plots(report: EnergyReport) -> dict[str, bytes]:
              "training_vs_accuracy.png": _png(_training_vs_accuracy(report))})
     if report.sparsity:
         plots["rate_penalty.png"] = _png(_rate_penalty(report))
+    if any(a.ratios for a in report.aspects):
+        plots["aspects.png"] = _png(_aspects(report))
     return plots
 
 
@@ -197,4 +200,29 @@ def _rate_penalty(report: EnergyReport) -> Any:
         ax.legend(fontsize=7)
     fig.suptitle("Sparse codes: accuracy against spikes and device energy (labels: rate "
                  "penalty)", fontsize=10)
+    return fig
+
+
+def _aspects(report: EnergyReport) -> Any:
+    """One panel per level: each aspect's energy ratio (log) against its accuracy difference."""
+    levels = [lv for lv in report.levels if any(lv in a.ratios for a in report.aspects)]
+    fig, axes = figure(len(levels), width=5.5, height=4.0)
+    colours = _colours(list(dict.fromkeys(a.aspect for a in report.aspects)))
+    for ax, level in zip(axes, levels, strict=False):
+        for a in report.aspects:
+            if level not in a.ratios or a.accuracy_diff is None:
+                continue
+            ax.scatter(a.accuracy_diff * 100, a.ratios[level], color=colours[a.aspect],
+                       label=a.aspect, s=30)
+            ax.annotate(f"{a.setting} ({a.target})", (a.accuracy_diff * 100, a.ratios[level]),
+                        fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+        ax.axvline(0.0, color="grey", lw=0.8, ls="--")
+        ax.set_yscale("log")
+        ax.set_xlabel("accuracy difference to the plain counterpart (pp)")
+        ax.set_ylabel("energy per inference / plain counterpart's")
+        ax.set_title(f"{level} level", fontsize=10)
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles, strict=True))
+        ax.legend(unique.values(), unique.keys(), fontsize=7)
     return fig

@@ -25,6 +25,9 @@ SPIKE_PLOT = "spike_rate.png"
 SPIKE_TITLE = "Where spikes pay"
 
 
+ASPECTS_TITLE = "Aspects: each bio-inspired aspect against its plain counterpart"
+
+
 @dataclass
 class Table:
     """A table to render: a title, column headers, rows of cells, and notes under it.
@@ -314,6 +317,35 @@ def sparsity_table(report: EnergyReport) -> Table:
                         "not change with them."])
 
 
+def aspects_table(report: EnergyReport) -> Table:
+    """Each bio-inspired aspect present against its plain counterpart: energy ratio per level."""
+    levels = [lv for lv in report.levels if any(lv in a.ratios for a in report.aspects)]
+    rows = []
+    for a in report.aspects:
+        diff = (f"{a.accuracy_diff * 100:+.2f} pp" if a.accuracy_diff is not None else "—")
+        plain = (f"{a.plain_run} ({a.plain_accuracy:.2%})" if a.plain_run is not None
+                 else f"none: {a.comment}")
+        spikes = (f"{count(a.input_spikes)} / {count(a.plain_input_spikes)}"
+                  if a.plain_run is not None else count(a.input_spikes))
+        rows.append([a.aspect, a.setting, f"{a.run} on {a.target}", f"{a.accuracy:.2%}", plain,
+                     diff, spikes, *[f"{a.ratios[lv]:.3g}×" if lv in a.ratios else "—"
+                                     for lv in levels],
+                     a.comment if a.plain_run is not None else ""])
+    return Table(ASPECTS_TITLE,
+                 ["aspect", "setting", "configuration", "accuracy", "plain counterpart",
+                  "accuracy difference", "input spikes / inference (vs plain)",
+                  *[f"energy ratio, {lv}" for lv in levels], "note"], rows,
+                 intro=["Each way a compared configuration departs from its family's plain "
+                        "form (spike code, sparse activity, modularity, recurrence, local or "
+                        "forward-only learning), set against the most accurate plain "
+                        "configuration on the same target (snn-mlp for spiking models, mlp for "
+                        "conventional ones, or the same model for a code, a rate penalty or "
+                        "modules; constant input, no rate penalty, backprop, dense). The ratio "
+                        "is the aspect's energy per inference over the plain one's at that "
+                        "level (below 1: the aspect saves energy); the accuracy difference is "
+                        "in percentage points on the same target."])
+
+
 def answer_table(report: EnergyReport) -> Table:
     """The numbers behind the answer, one row per level."""
     rows = []
@@ -381,6 +413,8 @@ def tables(report: EnergyReport) -> list[Table]:
            configs_table(report), training_table(report), training_choice_table(report)]
     if report.sparsity:
         out.append(sparsity_table(report))
+    if report.aspects:
+        out.append(aspects_table(report))
     return out
 
 

@@ -21,7 +21,7 @@ from neuropipe.targets.asic import costs as c
 from neuropipe.targets.asic import ops as asic_ops
 from neuropipe.targets.base import Availability, Workload
 from neuropipe.targets.counting import LayerActivity, count_layers, totals
-from neuropipe.targets.float_sim import poisson_spikes, predict, simulate
+from neuropipe.targets.float_sim import encode_input, predict, simulate
 from neuropipe.targets.host import ops as host_ops
 from neuropipe.targets.records import (
     Counts,
@@ -75,7 +75,7 @@ class AsicTarget:
                    "(Lemaire 2022): Horowitz integer arithmetic plus per-layer on-chip SRAM")
     packages = ("numpy", "onnx", "onnxruntime")
     levels = ("chip",)
-    encodings = ("constant", "poisson")
+    encodings = ("constant", "poisson", "rate", "latency")
     runs_onnx = True  # an ANN is costed from its ONNX model, an SNN from its NIR graph
 
     def availability(self) -> Availability:
@@ -197,7 +197,7 @@ class AsicTarget:
         task = progress.add_task(f"{self.name}: counting", total=n) if progress else None
         for start in range(0, n, batch_size):
             batch = x[start:start + batch_size]
-            spikes = poisson_spikes(batch, T, rng) if encoding == "poisson" else None
+            spikes = encode_input(batch, T, encoding, rng)
             seen: list[np.ndarray] = []
             rec: list[np.ndarray | None] = []
             counts = simulate(deployed, batch, T, encoding, spikes, layer_inputs=seen,
@@ -257,7 +257,7 @@ class AsicTarget:
                          "nonzero pixels once per sample into a held 32-bit current that each "
                          "neuron reads every step (graded_* terms; counts.graded_events)")
         else:
-            notes.append("poisson input: the input spikes enter through a queue and are "
+            notes.append(f"{encoding} input: the input spikes enter through a queue and are "
                          "binary synaptic events of the first layer")
         if chain.recurrent:
             notes.append("recurrent synapses: each spike fed back (all but the last step's) "

@@ -87,7 +87,7 @@ def spiking_layer_ops(layers: list[Layer], nonzero_inputs: list[np.ndarray],
         nonzero_inputs: Per layer, mean times each input was nonzero per inference.
         spikes: Per layer, mean spikes of each neuron per inference.
         timesteps: Steps per inference.
-        encoding: ``constant`` (the first layer gets analogue input: MACs) or ``poisson``.
+        encoding: ``constant`` (the first layer gets analogue input: MACs) or a spike code.
         recurrent_inputs: Per layer, mean spikes per inference of each neuron fed back through
             its recurrent synapse (None for a layer without one).
         readout: The chain's host readout, if any.

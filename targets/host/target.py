@@ -21,7 +21,7 @@ import numpy as np
 from neuropipe.targets import chain as chain_mod
 from neuropipe.targets.base import Availability, Workload
 from neuropipe.targets.costs import CostModel, energy_terms
-from neuropipe.targets.float_sim import poisson_spikes, predict, simulate
+from neuropipe.targets.float_sim import encode_input, predict, simulate
 from neuropipe.targets.host import costs as host_costs
 from neuropipe.targets.host import ops as host_ops
 from neuropipe.targets.records import (
@@ -69,7 +69,7 @@ class HostTarget:
     device = "cpu"
     packages = ("onnxruntime", "onnx", "torch")
     levels = ("system", "arithmetic", "measured")  # measured: where the meter has a counter
-    encodings = ("constant", "poisson")
+    encodings = ("constant", "poisson", "rate", "latency")
     runs_onnx = True  # a conventional network is deployed as its ONNX model, not converted
     measures = True  # the pipeline passes its energy meter to deploy()
     default_model: CostModel = host_costs.DEGNAN_CPU
@@ -170,8 +170,8 @@ class HostTarget:
         labels = np.asarray(workload.labels)
         n, T, encoding = len(x), workload.timesteps, workload.encoding
         rng = np.random.default_rng(workload.seed)
-        batches = [(x[s:s + batch_size], poisson_spikes(x[s:s + batch_size], T, rng)
-                    if encoding == "poisson" else None) for s in range(0, n, batch_size)]
+        batches = [(x[s:s + batch_size], encode_input(x[s:s + batch_size], T, encoding, rng))
+                   for s in range(0, n, batch_size)]
         on_device = self.device == "cpu" or cuda_status()[0]
         device = self.device if on_device else "cpu"
         nonzero = [np.zeros(layer.inputs) for layer in chain.layers]
@@ -222,8 +222,9 @@ class HostTarget:
         if chain.readout is not None:
             notes.append(f"host readout '{chain.readout.name}' (kind 'readout'): one pass of "
                          "its weights over the last layer's spike counts per inference (MACs)")
+        input_spikes = float(nonzero[0].sum() / n) if spikes is not None else 0.0
         return self._record(workload, ops, preds, labels, measured, timing, on_device,
-                            artifacts={}, notes=notes)
+                            artifacts={}, notes=notes, input_spikes=input_spikes)
 
     # --- shared -------------------------------------------------------------------------------
 
@@ -275,7 +276,8 @@ class HostTarget:
 
     def _record(self, workload: Workload, ops: list[host_ops.LayerOps], preds: np.ndarray,
                 labels: np.ndarray, measured: Any, timing: dict[str, Any], on_device: bool,
-                artifacts: dict[str, str], notes: list[str]) -> DeploymentRecord:
+                artifacts: dict[str, str], notes: list[str], input_spikes: float = 0.0
+                ) -> DeploymentRecord:
         n = len(labels)
         quantities = host_ops.totals(ops)
         estimates = [EnergyEstimate.from_terms(m, energy_terms(quantities, m),
@@ -290,7 +292,7 @@ class HostTarget:
                  "op": "AC" if o.binary_input else "MAC"}) for o in ops]
         counts = Counts(synops=quantities["effective_acs"],
                         neuron_updates=quantities["neuron_updates"], host_macs=0.0,
-                        spikes=float(sum(o.spikes for o in ops)),
+                        spikes=float(sum(o.spikes for o in ops)), input_spikes=input_spikes,
                         ops={k: v for k, v in quantities.items() if k != "neuron_updates"})
         per_inference = (timing["wall_s"] / n) if "wall_s" in timing else None
         ok, where = self.device_here()

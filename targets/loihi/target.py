@@ -13,7 +13,7 @@ from neuropipe.targets import chain as chain_mod
 from neuropipe.targets.base import Availability, Workload
 from neuropipe.targets.costs import energy_terms
 from neuropipe.targets.counting import LayerActivity, count_layers, totals
-from neuropipe.targets.float_sim import poisson_spikes, predict, simulate
+from neuropipe.targets.float_sim import encode_input, predict, simulate
 from neuropipe.targets.loihi import costs as loihi_costs
 from neuropipe.targets.loihi.emulator import emulate
 from neuropipe.targets.loihi.limits import loihi_problems
@@ -76,7 +76,7 @@ class LoihiTarget:
     description = "Intel Loihi via Lava's bit-accurate simulation; Davies et al. 2018 costs"
     packages = ("lava-nc", "lava-dl")
     levels = ("chip",)
-    encodings = ("constant", "poisson", "graded", "sdnn")
+    encodings = ("constant", "poisson", "rate", "latency", "graded", "sdnn")
 
     def availability(self) -> Availability:
         """Lava and lava-dl's netx import, with Lava's Python 3.11 fix in place."""
@@ -147,7 +147,7 @@ class LoihiTarget:
                 return None, spikes, 0
             if on_chip_input:
                 spikes = np.zeros((steps, len(batch), layers[0].layer.inputs), dtype=bool)
-                spikes[:T] = poisson_spikes(batch, T, rng)
+                spikes[:T] = encode_input(batch, T, workload.encoding, rng)
                 return None, spikes, 0
             bias, clipped = layers[0].input_bias(batch)
             return bias, None, clipped

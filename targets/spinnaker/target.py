@@ -25,11 +25,12 @@ import numpy as np
 
 from neuropipe.core.errors import GraphError, TargetError
 from neuropipe.core.files import atomic_path
+from neuropipe.core.spike_codes import SPIKE_ENCODINGS
 from neuropipe.targets import chain as chain_mod
 from neuropipe.targets.base import Availability, Workload
 from neuropipe.targets.costs import CostModel, energy_terms
 from neuropipe.targets.counting import LayerActivity, count_layers, totals
-from neuropipe.targets.float_sim import poisson_spikes, predict, simulate
+from neuropipe.targets.float_sim import encode_input, predict, simulate
 from neuropipe.targets.records import (
     Counts,
     DeploymentRecord,
@@ -100,7 +101,7 @@ class SpiNNakerTarget:
                    "reference; SpiNNMachine board model and Hoeppner 2019 per-op costs")
     packages = ("pynn", "nest-simulator", "spynnaker", "spinnmachine", "spinnfrontendcommon")
     levels = ("system", "chip")
-    encodings = ("constant", "poisson")  # no graded spikes on SpiNNaker
+    encodings = ("constant", "poisson", "rate", "latency")  # no graded spikes on SpiNNaker
     neurons_per_core = spin_costs.NEURONS_PER_CORE
     placement_note = ("a virtual board maps the network but records no spikes and measures no "
                       "energy: spikes come from the fast path (checked against NEST), cores, "
@@ -170,7 +171,7 @@ class SpiNNakerTarget:
         first: dict[str, Any] = {}
         for start in range(0, n, batch_size):
             batch = x[start:start + batch_size]
-            spikes = poisson_spikes(batch, T, rng) if encoding == "poisson" else None
+            spikes = encode_input(batch, T, encoding, rng)
             result = run_fast_path(chain, batch, T, steps, encoding, spikes,
                                    keep_rasters=start == 0 and k > 0)
             for i, counts in enumerate(result.counts):
@@ -320,7 +321,7 @@ class SpiNNakerTarget:
             if report.kind == "readout":
                 report.quantisation = {"weights": "float64 on the host (not on the board)"}
         counts = totals(reports, float(input_totals.sum() / n))
-        sources = ([input_totals / n] if encoding == "poisson" else []) + [
+        sources = ([input_totals / n] if encoding in SPIKE_ENCODINGS else []) + [
             s / n for s in spike_totals]
         packets, traversals = self._routing(placement, sources)
         counts.packets, counts.router_traversals = packets, traversals

@@ -21,7 +21,7 @@ def test_forward_shapes(name):
 
 
 @pytest.mark.parametrize("neuron", ["lif", "cuba"])
-@pytest.mark.parametrize("encoding", ["constant", "poisson"])
+@pytest.mark.parametrize("encoding", ["constant", "poisson", "rate", "latency"])
 def test_spiking_options(neuron, encoding):
     model = build_model("snn-mlp", ModelOptions(timesteps=4, encoding=encoding, neuron=neuron))
     x = torch.rand(2, 1, 28, 28)
@@ -32,8 +32,8 @@ def test_spiking_options(neuron, encoding):
 def test_bad_model_and_options():
     with pytest.raises(ModelError, match="unknown model 'resnet'.*mlp, cnn, snn-mlp, snn-cnn"):
         build_model("resnet")
-    with pytest.raises(InputError, match="unknown encoding 'latency'"):
-        build_model("snn-mlp", ModelOptions(encoding="latency"))
+    with pytest.raises(InputError, match="unknown encoding 'morse'"):
+        build_model("snn-mlp", ModelOptions(encoding="morse"))
     with pytest.raises(InputError, match="unknown neuron model 'izhikevich'"):
         build_model("snn-mlp", ModelOptions(neuron="izhikevich"))
     with pytest.raises(InputError, match="--timesteps must be at least 1"):

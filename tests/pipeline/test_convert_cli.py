@@ -308,3 +308,33 @@ def test_sdnn_refused_for_a_spiking_run(runs, capsys):
     assert code == 2
     assert "sdnn runs a conventional network (mlp, cnn)" in err and len(err.splitlines()) == 1
     assert sorted(p.name for p in (runs / "snn").rglob("*")) == before
+
+
+def test_a_latency_code_reaches_loihi_and_the_graph_names_it(runs, capsys):
+    """One input spike per nonzero pixel; the deployed graph's metadata names the code."""
+    import nir
+
+    from neuropipe.models.data.datasets import load_dataset
+
+    code, _, err = convert([str(runs / "snn"), "--encoding", "latency", "--samples", "20",
+                            "--verify-samples", "1", "--force"], capsys)
+    assert code == 0, err
+    folder = runs / "snn" / "targets" / "loihi"
+    record = json.loads((folder / "deployment.json").read_text())
+    assert record["provenance"]["encoding"] == "latency"
+    assert record["verification"]["spike_match"] == 1.0
+    x = load_dataset("mnist").test_x[:20]
+    assert record["counts"]["input_spikes"] == pytest.approx(np.count_nonzero(x) / 20)
+    assert str(nir.read(str(folder / "model.nir")).metadata["encoding"]) == "latency"
+
+
+def test_latency_on_a_converted_ann_is_refused_in_one_line(runs, capsys):
+    folder = runs / "mlp" / "targets" / "loihi"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()} if folder.is_dir() else {}
+    code, _, err = convert([str(runs / "mlp"), "--encoding", "latency", "--samples", "20",
+                            "--force"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    after = {p.name: p.read_bytes() for p in folder.iterdir()} if folder.is_dir() else {}
+    assert after == before  # nothing written or lost
+    assert "--encoding latency is read only by a spiking model trained with it" in err
+    assert "snn-mlp" in err

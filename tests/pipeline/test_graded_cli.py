@@ -31,7 +31,8 @@ def write_graph(path, encoding="constant", seed=0):
     (["--target", "loihi,cpu", "--encoding", "graded"],
      "--encoding graded runs on loihi only; target 'cpu' takes constant, poisson"),
     (["--target", "loihi", "--encoding", "morse"],
-     "unknown encoding 'morse' for --encoding: choose constant, poisson, graded"),
+     "unknown encoding 'morse' for --encoding: choose constant, poisson, rate, latency, "
+     "graded"),
 ])
 def test_an_encoding_a_target_cannot_run_is_refused_before_any_work(tmp_path, cli, args,
                                                                    message):

@@ -59,7 +59,7 @@ def test_every_registered_target_honours_the_contract(name, graph_kind, rng, mak
             if term.joules_per_inference is None:
                 assert term.note  # why it is not estimated
     assert record.network in ("ann", "snn")
-    assert set(target.encodings) <= {"constant", "poisson", "graded", "sdnn"}
+    assert set(target.encodings) <= {"constant", "poisson", "rate", "latency", "graded", "sdnn"}
     assert "constant" in target.encodings
     default = record.default_estimate
     assert record.energy_per_inference_j == default.total_j
