@@ -106,6 +106,37 @@ def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "const
     return chain.scores(counts_np) if readout else counts_np
 
 
+
+def simulate_tallied(chain: Chain, x: np.ndarray, timesteps: int, encoding: str,
+                     input_spikes: np.ndarray | None, nonzero: list[np.ndarray],
+                     fed_back: list[np.ndarray], device: str = "cpu") -> np.ndarray:
+    """``simulate`` without the readout, adding what each layer received to running totals.
+
+    Args:
+        chain: The layers.
+        x: Inputs ``(N, *input_shape)``.
+        timesteps: Steps to run.
+        encoding: Input encoding.
+        input_spikes: The input raster of a spike code, or None.
+        nonzero: Per layer, nonzero inputs summed over samples and steps; added to in place.
+        fed_back: Per layer, spikes fed back through its recurrent synapse; added to in place
+            (layers without one are left as they are).
+        device: Torch device.
+
+    Returns:
+        The last layer's spike counts ``(N, neurons)``.
+    """
+    seen: list[np.ndarray] = []
+    rec: list[np.ndarray | None] = []
+    counts = simulate(chain, x, timesteps, encoding, input_spikes, device, layer_inputs=seen,
+                      readout=False, recurrent_inputs=rec)
+    for i, z in enumerate(seen):
+        nonzero[i] += z
+    for i, f in enumerate(rec):
+        if f is not None:
+            fed_back[i] += f
+    return counts
+
 def predict(counts: np.ndarray) -> np.ndarray:
     """Class with the most output spikes (ties: the lowest index)."""
     return np.argmax(counts, axis=1)

@@ -21,7 +21,7 @@ from neuropipe.targets.asic import costs as c
 from neuropipe.targets.asic import ops as asic_ops
 from neuropipe.targets.base import Availability, Workload
 from neuropipe.targets.counting import LayerActivity, count_layers, totals
-from neuropipe.targets.float_sim import encode_input, predict, simulate
+from neuropipe.targets.float_sim import encode_input, predict, simulate, simulate_tallied
 from neuropipe.targets.host import ops as host_ops
 from neuropipe.targets.records import (
     Counts,
@@ -198,15 +198,7 @@ class AsicTarget:
         for start in range(0, n, batch_size):
             batch = x[start:start + batch_size]
             spikes = encode_input(batch, T, encoding, rng)
-            seen: list[np.ndarray] = []
-            rec: list[np.ndarray | None] = []
-            counts = simulate(deployed, batch, T, encoding, spikes, layer_inputs=seen,
-                              readout=False, recurrent_inputs=rec)
-            for i, z in enumerate(seen):
-                nonzero[i] += z
-            for i, f in enumerate(rec):
-                if f is not None:
-                    fed_back[i] += f
+            counts = simulate_tallied(deployed, batch, T, encoding, spikes, nonzero, fed_back)
             last_spikes += counts.sum(axis=0)
             preds[start:start + len(batch)] = predict(deployed.scores(counts))
             float_preds[start:start + len(batch)] = predict(simulate(chain, batch, T,

@@ -21,7 +21,7 @@ import numpy as np
 from neuropipe.targets import chain as chain_mod
 from neuropipe.targets.base import Availability, Workload
 from neuropipe.targets.costs import CostModel, energy_terms
-from neuropipe.targets.float_sim import encode_input, predict, simulate
+from neuropipe.targets.float_sim import encode_input, predict, simulate, simulate_tallied
 from neuropipe.targets.host import costs as host_costs
 from neuropipe.targets.host import ops as host_ops
 from neuropipe.targets.records import (
@@ -183,15 +183,8 @@ class HostTarget:
         task = progress.add_task(f"{self.name}: counting", total=n) if progress else None
         start = 0
         for batch, spikes in batches:
-            seen: list[np.ndarray] = []
-            rec: list[np.ndarray | None] = []
-            counts = simulate(chain, batch, T, encoding, spikes, device, layer_inputs=seen,
-                              readout=False, recurrent_inputs=rec)
-            for i, z in enumerate(seen):
-                nonzero[i] += z
-            for i, f in enumerate(rec):
-                if f is not None:
-                    fed_back[i] += f
+            counts = simulate_tallied(chain, batch, T, encoding, spikes, nonzero, fed_back,
+                                      device)
             last_spikes += counts.sum(axis=0)
             readout_nonzero += (counts != 0).sum(axis=0)
             preds[start:start + len(batch)] = predict(chain.scores(counts))
