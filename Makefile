@@ -34,9 +34,11 @@ test: venv lint docs-build
 # The documentation site (mkdocs.yml, docs/): --strict fails on a broken link or reference;
 # built into build/site/ (gitignored). `make docs` serves it at http://127.0.0.1:8000.
 docs-build: venv
+	$(BIN)/python docs/hooks.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 docs: venv
+	$(BIN)/python docs/hooks.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 demo: venv

@@ -17,7 +17,16 @@ SUBPACKAGES = ("core", "models", "pipeline", "reports", "targets")
 
 def on_config(config):
     """Create ``build/api-src/neuropipe/<subpackage>`` symlinks into the repository."""
-    root = Path(config["config_file_path"]).resolve().parent
+    lay_out(Path(config["config_file_path"]).resolve().parent)
+    return config
+
+
+def lay_out(root: Path) -> None:
+    """Make ``root/build/api-src/neuropipe/<subpackage>`` symlinks (idempotent).
+
+    The Makefile runs this before ``mkdocs``: mkdocstrings looks its search paths up before any
+    hook runs, so on a fresh clone the hook alone comes too late.
+    """
     package = root / "build" / "api-src" / "neuropipe"
     package.mkdir(parents=True, exist_ok=True)
     for name in SUBPACKAGES:
@@ -25,4 +34,7 @@ def on_config(config):
         if not link.is_symlink() or Path(os.readlink(link)) != target:
             link.unlink(missing_ok=True)
             os.symlink(target, link, target_is_directory=True)
-    return config
+
+
+if __name__ == "__main__":
+    lay_out(Path(__file__).resolve().parent.parent)
