@@ -86,7 +86,7 @@ def build_answer(configs: list[ConfigRow], threshold: float, levels: list[str]) 
     lines = []
     for level in levels:
         line = AnswerLine(level=level)
-        whole = [c for c in equal if level != "chip" or not c.host_first_layer]
+        whole = [c for c in equal if c.whole_at(level)]
         line.excluded = [c.label for c in equal if c not in whole and c.at_level(level)
                          and not c.conventional]
         bio = cheapest([c for c in whole if not c.conventional], level)

@@ -27,7 +27,7 @@ from neuropipe.core.records import Record
 from neuropipe.core.spike_codes import SPIKE_ENCODINGS
 
 if TYPE_CHECKING:  # the comparison module builds this view into its report record
-    from neuropipe.reports.rows import ConfigRow, EstimateRow
+    from neuropipe.reports.rows import ConfigRow
 
 SPIKE_CODE = "spike code"
 SPARSE = "sparse activity"
@@ -138,9 +138,9 @@ def aspect_rows(configs: list[ConfigRow]) -> list[AspectRow]:
             off_level = False
             for level in c.levels:
                 mine, theirs = c.at_level(level), base.at_level(level)
-                if mine is None or theirs is None or at_level_j(theirs) <= 0:
+                if mine is None or theirs is None or theirs.figure_j <= 0:
                     continue
-                row.ratios[level] = at_level_j(mine) / at_level_j(theirs)
+                row.ratios[level] = mine.figure_j / theirs.figure_j
                 row.cost_models[level] = f"{mine.cost_model} / {theirs.cost_model}"
                 off_level |= mine.off_level_j > 0 or theirs.off_level_j > 0
             if not row.ratios:
@@ -152,11 +152,6 @@ def aspect_rows(configs: list[ConfigRow]) -> list[AspectRow]:
     order = [SPIKE_CODE, SPARSE, MODULARITY, RECURRENCE, LOCAL, FORWARD_ONLY]
     return sorted(rows, key=lambda r: (order.index(r.aspect) if r.aspect in order else 99,
                                        r.target, r.setting, r.run))
-
-
-def at_level_j(e: EstimateRow) -> float:
-    """An estimate's figure at its own level: terms costed at another level left out."""
-    return e.total_j - e.off_level_j
 
 
 def _plain_name(c: ConfigRow, aspect: str) -> str:

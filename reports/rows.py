@@ -160,6 +160,17 @@ class TrainingRow(Record):
         return ", ".join(f"{c}: {m}" for c, m in self.methods.items()) or "unknown"
 
 
+def network_of(network: str, kind: str, target: str) -> str:
+    """What runs on the device: ``network`` when recorded (``ann``/``snn``).
+
+    For a record written before the field existed, what it meant: ``ann`` for an ANN run on
+    cpu/gpu, else ``snn``.
+    """
+    if network in ("ann", "snn"):
+        return network
+    return "ann" if kind == "ann" and target in HOST_TARGETS else "snn"
+
+
 @dataclass
 class ConfigRow(Record):
     """One model deployed on one target: what the report compares.
@@ -240,9 +251,7 @@ class ConfigRow(Record):
     @property
     def resolved_network(self) -> str:
         """``network``, or for older records: ``ann`` for an ANN run on cpu/gpu, else ``snn``."""
-        if self.network:
-            return self.network
-        return "ann" if self.kind == "ann" and self.target in HOST_TARGETS else "snn"
+        return network_of(self.network, self.kind, self.target)
 
     @property
     def conventional(self) -> bool:
@@ -259,6 +268,14 @@ class ConfigRow(Record):
         """True when part of the inference (a first layer) runs on the host, not the device."""
         return self.target not in HOST_TARGETS and (
             self.host_macs > 0 or any(lr.on == "host" for lr in self.layers))
+
+    def whole_at(self, level: str) -> bool:
+        """True when its figure at ``level`` covers the whole inference.
+
+        At chip level a configuration with a first layer on the host does not (the Answer and
+        the headline plot leave it out or draw it hollow).
+        """
+        return level != "chip" or not self.host_first_layer
 
     @property
     def device_synapses(self) -> int:

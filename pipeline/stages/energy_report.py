@@ -18,7 +18,6 @@ from neuropipe.core.errors import RunDirError
 from neuropipe.core.rundir import RunDir, refuse_inside_targets
 from neuropipe.models.records import TrainConfig, TrainMetrics
 from neuropipe.reports.comparison import (
-    HOST_TARGETS,
     Comparison,
     ConfigRow,
     EnergyReport,
@@ -31,6 +30,7 @@ from neuropipe.reports.comparison import (
 )
 from neuropipe.reports.energy_record import EnergyRecord
 from neuropipe.reports.report.output import check_out, parse_formats, publish, render_files
+from neuropipe.reports.rows import network_of
 from neuropipe.reports.spike_ties import is_spike_term
 from neuropipe.targets.records import (
     DeploymentRecord,
@@ -220,16 +220,10 @@ def _config_row(label: str, train: TrainConfig, kind: str, record: DeploymentRec
                 for i, lr in enumerate(record.layers)],
         training=training, leaves_out=list(record.leaves_out), notes=list(record.notes),
         learning=learning, rate_penalty=float(train.rate_penalty),
-        network=_network(record, kind), encoding=record.provenance.encoding,
+        network=network_of(record.network, kind, record.target),
+        encoding=record.provenance.encoding,
         graded_events=float(counts.graded_events), input_spikes=float(counts.input_spikes),
         modules=int(getattr(train, "modules", 1) or 1))
-
-
-def _network(record: DeploymentRecord, kind: str) -> str:
-    """``record.network``; for records written before it existed, what they meant."""
-    if record.network in ("ann", "snn"):
-        return record.network
-    return "ann" if kind == "ann" and record.target in HOST_TARGETS else "snn"
 
 
 def layer_name(name: str, kind: str, index: int) -> str:

@@ -30,7 +30,7 @@ def points(report: EnergyReport, level: str
         e = c.at_level(level)
         if e is None or e.figure_j <= 0:
             continue
-        whole = level != "chip" or not c.host_first_layer
+        whole = c.whole_at(level)
         key = (c.side, round(c.accuracy * 100, 2), float(f"{e.figure_j:.4g}"), whole)
         groups.setdefault(key, []).append(c)
     return [(acc, j, side, _merged(cs), whole, {c.label for c in cs})
@@ -49,7 +49,8 @@ def headline(report: EnergyReport) -> Any:
     """Per level one panel: accuracy vs energy per inference (log), the two sides marked apart."""
     from neuropipe.reports.report.plots import figure
 
-    levels = [lv for lv in report.levels if points(report, lv)]
+    at = {lv: points(report, lv) for lv in report.levels}
+    levels = [lv for lv in report.levels if at[lv]]
     fig, axes = figure(len(levels), width=6.2, height=4.4, cols=2 if len(levels) == 4 else 3)
     answer = {ln.level: ln for ln in report.answer.lines}
     panels: list[tuple[Any, list[tuple[float, float, str, Any]]]] = []
@@ -57,7 +58,7 @@ def headline(report: EnergyReport) -> Any:
         line = answer.get(level)
         picks = {line.bio, line.conventional} if line else set()
         labels_here = []
-        for acc, joules, side, labels, whole, members in points(report, level):
+        for acc, joules, side, labels, whole, members in at[level]:
             style = SIDES[side]
             ax.scatter(acc, joules, marker=style["marker"], s=60, zorder=3,
                        facecolors=style["color"] if whole else "none",
@@ -69,7 +70,7 @@ def headline(report: EnergyReport) -> Any:
         ax.axvline(report.threshold * 100, color="tab:red", linewidth=1, linestyle=":")
         ax.set_yscale("log")
         ax.margins(y=0.35)
-        xs = [p[0] for p in points(report, level)] + [report.threshold * 100]
+        xs = [p[0] for p in at[level]] + [report.threshold * 100]
         pad = max((max(xs) - min(xs)) * 0.25, 0.25)
         ax.set_xlim(min(xs) - pad, min(max(xs) + pad, 100.0 + pad / 4))
         title = f"{level} level"
@@ -81,7 +82,7 @@ def headline(report: EnergyReport) -> Any:
         ax.set_xlabel("accuracy on the target (%)")
         ax.set_ylabel(f"energy per inference, J ({level} level only)")
         ax.grid(True, which="both", alpha=0.3)
-    hollow = any(not p[4] for lv in levels for p in points(report, lv))
+    hollow = any(not p[4] for lv in levels for p in at[lv])
     _legend(fig, report, hollow)
     place_labels(fig, panels)
     return fig

@@ -17,6 +17,7 @@ from neuropipe.reports.comparison import (
     BreakEven,
     ConfigRow,
     EnergyReport,
+    joules_text,
 )
 
 TITLE = "Energy report"
@@ -53,10 +54,7 @@ def joules(value: float | None) -> str:
         return "n/a"
     if value == 0:
         return "0 J"
-    for unit, scale in (("kJ", 1e3), ("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value / 1e-12:.3g} pJ"
+    return joules_text(value)
 
 
 def count(value: float | None) -> str:
