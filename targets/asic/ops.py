@@ -13,7 +13,6 @@ which each neuron then reads every step in place of its bias.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
@@ -135,8 +134,8 @@ def readout_ops(readout: Readout) -> list[Op]:
             arithmetic("readout_mac", readout.name, macs, c.MAC_PJ)]
 
 
-def estimate(ops: Sequence[Op], cost_model: str, default: bool, notes: Sequence[str],
-             extra_leaves_out: Sequence[Any] = ()) -> EnergyEstimate:
+def estimate(ops: Sequence[Op], cost_model: str, default: bool, notes: Sequence[str]
+             ) -> EnergyEstimate:
     """One energy term per kind of operation, summed over layers; each layer's share in its note.
 
     A term's ``quantity`` is the operations per inference, ``unit_cost`` their mean energy (the
@@ -163,4 +162,4 @@ def estimate(ops: Sequence[Op], cost_model: str, default: bool, notes: Sequence[
             level="chip", cost_model=cost_model, note=parts))
     sources = [c.HOROWITZ, c.LEMAIRE]
     return EnergyEstimate.of(terms, cost_model, "chip", sources, list(notes),
-                             [*c.CHIP_LEAVES_OUT, *extra_leaves_out], default)
+                             list(c.CHIP_LEAVES_OUT), default)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from neuropipe.core.spike_codes import TRAINING_ENCODINGS
 from neuropipe.targets import chain as chain_mod
 from neuropipe.targets.asic import costs as c
 from neuropipe.targets.asic import ops as asic_ops
@@ -75,7 +76,7 @@ class AsicTarget:
                    "(Lemaire 2022): Horowitz integer arithmetic plus per-layer on-chip SRAM")
     packages = ("numpy", "onnx", "onnxruntime")
     levels = ("chip",)
-    encodings = ("constant", "poisson", "rate", "latency")
+    encodings = TRAINING_ENCODINGS
     runs_onnx = True  # an ANN is costed from its ONNX model, an SNN from its NIR graph
 
     def availability(self) -> Availability:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from neuropipe.core.spike_codes import TRAINING_ENCODINGS
 from neuropipe.targets import chain as chain_mod
 from neuropipe.targets.base import Availability, Workload
 from neuropipe.targets.costs import CostModel, energy_terms
@@ -69,7 +70,7 @@ class HostTarget:
     device = "cpu"
     packages = ("onnxruntime", "onnx", "torch")
     levels = ("system", "arithmetic", "measured")  # measured: where the meter has a counter
-    encodings = ("constant", "poisson", "rate", "latency")
+    encodings = TRAINING_ENCODINGS
     runs_onnx = True  # a conventional network is deployed as its ONNX model, not converted
     measures = True  # the pipeline passes its energy meter to deploy()
     default_model: CostModel = host_costs.DEGNAN_CPU

@@ -304,15 +304,15 @@ def quantize_layer(layer: Layer, on_chip_synapses: bool) -> FixedLayer:
                       rec_err, rec_exp)
 
 
-def graded_current_peak(w: np.ndarray, exp: int, pixel_max: int) -> int:
+def graded_current_peak(w: np.ndarray, pixel_max: int) -> int:
     """Largest |summed input| (threshold-mantissa units) of mantissas ``w``, payloads <= P.
 
-    That is a neuron's positive (or negative) weights all fully on, shifted by ``exp``.
+    That is a neuron's positive (or negative) weights all fully on (weight exponent 0).
     """
     rows = w.reshape(w.shape[0], -1)
     peak = max(int(np.clip(rows, 0, None).sum(1).max(initial=0)),
                int(-np.clip(rows, None, 0).sum(1).min(initial=0)))
-    return (peak * pixel_max) >> -exp if exp < 0 else (peak * pixel_max) << exp
+    return peak * pixel_max
 
 
 def _graded_at(layer: Layer, pixel_max: int) -> tuple[float, FixedLayer]:
@@ -347,7 +347,7 @@ def _graded_at(layer: Layer, pixel_max: int) -> tuple[float, FixedLayer]:
     while True:  # rounding may push a row's sum past 2**17: shrink the scale until it fits
         scale = base * rel
         w = _quantise_weights(gain_w / pixel_max, scale)
-        if graded_current_peak(w, 0, pixel_max) < U_LIMIT:
+        if graded_current_peak(w, pixel_max) < U_LIMIT:
             break
         base *= 0.99
     nonzero = np.count_nonzero(rows) / max(layer.weight.shape[0], 1)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from neuropipe.core.errors import GraphError
+from neuropipe.core.spike_codes import TRAINING_ENCODINGS
 from neuropipe.targets import chain as chain_mod
 from neuropipe.targets.base import Availability, Workload
 from neuropipe.targets.costs import energy_terms
@@ -76,7 +77,7 @@ class LoihiTarget:
     description = "Intel Loihi via Lava's bit-accurate simulation; Davies et al. 2018 costs"
     packages = ("lava-nc", "lava-dl")
     levels = ("chip",)
-    encodings = ("constant", "poisson", "rate", "latency", "graded", "sdnn")
+    encodings = (*TRAINING_ENCODINGS, "graded", "sdnn")
 
     def availability(self) -> Availability:
         """Lava and lava-dl's netx import, with Lava's Python 3.11 fix in place."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from neuropipe.core.errors import GraphError, TargetError
 from neuropipe.core.files import atomic_path
-from neuropipe.core.spike_codes import SPIKE_ENCODINGS
+from neuropipe.core.spike_codes import SPIKE_ENCODINGS, TRAINING_ENCODINGS
 from neuropipe.targets import chain as chain_mod
 from neuropipe.targets.base import Availability, Workload
 from neuropipe.targets.costs import CostModel, energy_terms
@@ -101,7 +101,7 @@ class SpiNNakerTarget:
                    "reference; SpiNNMachine board model and Hoeppner 2019 per-op costs")
     packages = ("pynn", "nest-simulator", "spynnaker", "spinnmachine", "spinnfrontendcommon")
     levels = ("system", "chip")
-    encodings = ("constant", "poisson", "rate", "latency")  # no graded spikes on SpiNNaker
+    encodings = TRAINING_ENCODINGS  # no graded spikes on SpiNNaker
     neurons_per_core = spin_costs.NEURONS_PER_CORE
     placement_note = ("a virtual board maps the network but records no spikes and measures no "
                       "energy: spikes come from the fast path (checked against NEST), cores, "

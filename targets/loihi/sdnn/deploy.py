@@ -57,9 +57,14 @@ def fan_outs(layers: list[SdnnLayer]) -> list[np.ndarray]:
     return [*outs, np.zeros(layers[-1].layer.neurons, dtype=np.int64)]
 
 
-def ann_effective_macs(layers: list[AnnLayer], x: np.ndarray) -> float:
-    """The float ANN's MACs with a nonzero input and a nonzero weight, per inference."""
-    acts = [np.asarray(x, dtype=np.float64).reshape(len(x), -1), *forward(layers, x)[:-1]]
+def ann_effective_macs(layers: list[AnnLayer], x: np.ndarray,
+                       outputs: list[np.ndarray] | None = None) -> float:
+    """The float ANN's MACs with a nonzero input and a nonzero weight, per inference.
+
+    ``outputs`` are ``forward(layers, x)`` when the caller has them already.
+    """
+    outputs = forward(layers, x) if outputs is None else outputs
+    acts = [np.asarray(x, dtype=np.float64).reshape(len(x), -1), *outputs[:-1]]
     total = 0.0
     for layer, a in zip(layers, acts, strict=True):
         total += float(np.dot((a != 0).sum(axis=0), fan_out(_as_layer(layer, layer.weight))))
@@ -167,12 +172,13 @@ def deploy_sdnn(target: str, workload: Workload, out_dir: Path, verify_samples: 
     tally, first = _run_all(layers, x, steps, batch_size, progress, "loihi sdnn: emulator")
     events = _events(tally, fans, n)
     accuracy = float(np.mean(tally.preds == labels))
-    ann_preds = forward(ann, x)[-1].argmax(axis=1)
+    ann_outputs = forward(ann, x)
+    ann_preds = ann_outputs[-1].argmax(axis=1)
     verify: dict[str, Any] = {}
     k = min(verify_samples, n)
     if k > 0 and first is not None:
         verify.update(verify_in_lava(layers, steps, first[0], first[1], k, progress))
-    macs = ann_effective_macs(ann, x)
+    macs = ann_effective_macs(ann, x, ann_outputs)
     verify.update({
         "ann_accuracy_float": float(np.mean(ann_preds == labels)),
         "ann_prediction_agreement": float(np.mean(ann_preds == tally.preds)),
@@ -202,7 +208,7 @@ def deploy_sdnn(target: str, workload: Workload, out_dir: Path, verify_samples: 
     estimate = EnergyEstimate.from_terms(model, energy_terms(quantities, model), True)
     reports = [_layer_report(fx, events[i], tally.nonzero[i + 1].sum() / n, steps)
                for i, fx in enumerate(layers)]
-    notes += _notes(layers, steps, verify, n, model)
+    notes += _notes(layers, steps, verify, n)
     resources = loihi_costs.loihi_resources([fx.layer.neurons for fx in layers], steps)
     return deployment_record(
         target, accuracy=accuracy, reference_accuracy=workload.reference_accuracy, samples=n,
@@ -258,8 +264,7 @@ def _layer_report(fx: SdnnLayer, events_in: float, messages: float, steps: int) 
              "bias_messages_in": int(np.count_nonzero(fx.bias))})
 
 
-def _notes(layers: list[SdnnLayer], steps: int, verify: dict[str, Any], n: int,
-           model: Any) -> list[str]:
+def _notes(layers: list[SdnnLayer], steps: int, verify: dict[str, Any], n: int) -> list[str]:
     """What the record's figures mean."""
     notes = [
         "sigma-delta network (Loihi 2, lava.proc.sdn): the ANN runs as itself with graded "

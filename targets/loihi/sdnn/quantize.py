@@ -89,11 +89,6 @@ class SdnnLayer:
         """True for a hidden layer (ReLU), False for the output layer (identity)."""
         return self.layer.relu
 
-    @property
-    def sigma_scale(self) -> float:
-        """Integer sigma units per float unit of the pre-activation."""
-        return self.act_scale * 2.0 ** self.state_exp
-
     def weight_bits(self) -> int:
         """Bits the largest weight mantissa uses, sign included (8 at most).
 
