@@ -107,31 +107,29 @@ class ForwardForward(nn.Sequential, LocalLearner):
             self.ff_weight.copy_(w.detach())
             self.ff_bias.copy_(b.detach())
             self._fold()
-            self.solve_readout(flat)(y)
+            self.solve_readout(flat, y)
             accuracy = float((self(x[:5000]).argmax(1) == y[:5000]).float().mean())
         return PassResult(total / max(len(x), 1), accuracy, len(x), time.perf_counter() - start)
 
-    def solve_readout(self, flat: torch.Tensor) -> Callable[[torch.Tensor], None]:
-        """Gather the hidden features of ``flat`` and return a solver taking the labels."""
+    def solve_readout(self, flat: torch.Tensor, labels: torch.Tensor) -> None:
+        """Fit the readout in closed form (ridge) on the hidden features of ``flat``.
+
+        The sums ``AᵀA`` and ``AᵀY`` are gathered block by block, so no block of features is
+        kept (60,000 x 2,001 values in float64 would be about 1 GB).
+        """
         hidden = self[1].out_features
         gram = torch.zeros(hidden + 1, hidden + 1, dtype=torch.float64)
-        feats = []
+        cross = torch.zeros(hidden + 1, 10, dtype=torch.float64)
         for i in range(0, len(flat), 5000):
             h = torch.relu(self[1](flat[i:i + 5000]))
             a = torch.cat([h, torch.ones(len(h), 1)], 1).double()
             gram += a.T @ a
-            feats.append(a)
-
-        def solve(labels: torch.Tensor) -> None:
-            cross = sum(a.T @ nn.functional.one_hot(labels[i * 5000:(i + 1) * 5000].long(),
-                                                    10).double() for i, a in enumerate(feats))
-            n = len(flat)
-            system = gram / n + RIDGE * torch.eye(hidden + 1, dtype=torch.float64)
-            solution = torch.linalg.solve(system, cross / n)
-            self[3].weight.copy_(solution[:-1].T.float())
-            self[3].bias.copy_(solution[-1].float())
-
-        return solve
+            cross += a.T @ nn.functional.one_hot(labels[i:i + 5000].long(), 10).double()
+        n = len(flat)
+        system = gram / n + RIDGE * torch.eye(hidden + 1, dtype=torch.float64)
+        solution = torch.linalg.solve(system, cross / n)
+        self[3].weight.copy_(solution[:-1].T.float())
+        self[3].bias.copy_(solution[-1].float())
 
     def learned_values(self) -> int:
         """FF layer weights and biases, and the readout's."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,8 +98,9 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
                                            label_smoothing=label_smoothing)
         if rate is not None:
             loss = loss + rate_penalty * rate.mean()
-        if not torch.isfinite(loss):
-            raise ModelError(f"training diverged: the loss is {float(loss.detach())} after "
+        value = float(loss.detach())  # one device sync per batch, used twice
+        if not math.isfinite(value):
+            raise ModelError(f"training diverged: the loss is {value} after "
                              f"{seen:,} samples of this epoch; lower --lr (or the rate "
                              "penalty) and train again")
         optimizer.zero_grad(set_to_none=True)
@@ -106,7 +108,7 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        total_loss += float(loss.detach()) * len(idx)
+        total_loss += value * len(idx)
         correct += int((out.detach().argmax(1) == yb).sum())
         seen += len(idx)
         if on_batch is not None:
