@@ -345,12 +345,12 @@ def rebuild(root: Path, manifest: Manifest, encoding: InputEncoding,
     if ref.network is not None:
         from neuropipe.targets.spinnaker.pynn_network import load
 
+        # The rebuild above already refused a network.npz whose weights or metadata are not
+        # what model.nir gives; what is left to compare is the reference samples it carries.
         try:
-            meta, arrays = load(str(deployed))
+            _, arrays = load(str(deployed))
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
             raise BundleMismatch(f"network.npz is damaged: {e}") from e
-        if meta != ref.network[0]:
-            raise BundleMismatch("network.npz: its metadata is not what model.nir gives")
         _same("network.npz", ref.network[1], arrays)
         _check_placement(root, manifest)
         used.add("placement.json")
