@@ -23,6 +23,7 @@ means.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -62,8 +63,13 @@ def _wrap_u(u: torch.Tensor) -> torch.Tensor:
     return torch.where(wrapped <= -UV_LIMIT, u + 2 * UV_LIMIT, wrapped)
 
 
-def _synapse(fixed: FixedLayer, spikes: torch.Tensor) -> torch.Tensor:
-    """Integer accumulation of ``spikes`` (N, inputs) through a layer's weights, then the shift."""
+def synapse(fixed: Any, spikes: torch.Tensor) -> torch.Tensor:
+    """Integer accumulation of ``spikes`` (N, inputs) through a layer's weights, then the shift.
+
+    Lava's bit-accurate Dense and Conv, for any layer with ``layer`` (kind, shapes, stride,
+    padding), ``weight`` and ``weight_exp``: the LIF layers here and the sigma-delta layers
+    (``targets.loihi.sdnn``), whose graded messages go through the same arithmetic.
+    """
     layer = fixed.layer
     w = torch.as_tensor(fixed.weight, dtype=torch.float64)
     s = spikes.to(torch.float64)
@@ -145,7 +151,7 @@ def emulate(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None =
             # through a recurrent Dense, the layer's own); they arrive at the next step.
             buf = None
             if fx.on_chip_synapses:  # no input at all (graded input after step 0): nothing sums
-                buf = (_synapse(fx, prev) if i > 0 or bool(prev.any()) else
+                buf = (synapse(fx, prev) if i > 0 or bool(prev.any()) else
                        torch.zeros(batch, fx.layer.neurons, dtype=torch.int64))
             if fx.recurrent is not None:
                 rec = _recurrent(fx, s)

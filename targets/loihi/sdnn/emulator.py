@@ -28,9 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from neuropipe.targets.loihi.sdnn.quantize import STATE_BITS, SdnnLayer
+from neuropipe.targets.loihi.emulator import UV_LIMIT, synapse
+from neuropipe.targets.loihi.sdnn.quantize import SdnnLayer
 
-LIMIT = 2 ** (STATE_BITS - 1)
+LIMIT = UV_LIMIT  # 24 signed bits of state
 
 
 @dataclass
@@ -51,22 +52,6 @@ class SdnnResult:
     max_message: list[int]
 
 
-def _synapse(fx: SdnnLayer, m: torch.Tensor) -> torch.Tensor:
-    """One step's accumulation of messages ``m`` ``(N, inputs)`` through the layer's weights."""
-    layer = fx.layer
-    w = torch.as_tensor(fx.weight, dtype=torch.float64)
-    m = m.to(torch.float64)
-    if layer.kind == "dense":
-        acc = (m @ w.T).round().to(torch.int64)
-    else:
-        acc = torch.nn.functional.conv2d(m.reshape(len(m), *layer.in_shape), w,
-                                         stride=layer.stride, padding=layer.padding)
-        acc = acc.reshape(len(m), -1).round().to(torch.int64)
-        acc = torch.remainder(acc + LIMIT, 2 * LIMIT) - LIMIT  # Lava's Conv: 24-bit wrap
-    e = fx.weight_exp
-    return acc << e if e >= 0 else acc >> -e
-
-
 def emulate_sdnn(layers: list[SdnnLayer], x_int: np.ndarray, steps: int) -> SdnnResult:
     """Run a batch of integer input messages ``x_int`` ``(N, inputs)`` for ``steps`` steps."""
     n = len(x_int)
@@ -81,7 +66,7 @@ def emulate_sdnn(layers: list[SdnnLayer], x_int: np.ndarray, steps: int) -> Sdnn
         prev = x if t == 0 else torch.zeros_like(x)
         new_bufs = []
         for i, (fx, st) in enumerate(zip(layers, state, strict=True)):
-            new_bufs.append(_synapse(fx, prev))  # delivered at the next step
+            new_bufs.append(synapse(fx, prev))  # delivered at the next step
             st["sigma"] = st["sigma"] + st["buf"] + (biases[i] if t == i + 1 else zero)
             pre = st["sigma"]
             overflows[i] += int(((pre >= LIMIT) | (pre < -LIMIT)).sum())
