@@ -39,6 +39,16 @@ def to_xyf(flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.transpose(flat.reshape(shape), (2, 1, 0))
 
 
+def lava_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A layer's ``(C, H, W)`` shape in Lava's ``(W, H, C)`` order (flat shapes as they are)."""
+    return (shape[2], shape[1], shape[0]) if len(shape) == 3 else tuple(shape)
+
+
+def lava_layout(flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Flattened per-neuron values in Lava's layout for a layer of ``shape``."""
+    return to_xyf(np.asarray(flat), shape) if len(shape) == 3 else np.asarray(flat)
+
+
 def spikes_for_lava(spikes: np.ndarray, in_shape: tuple[int, ...]) -> np.ndarray:
     """Input spikes ``(steps, inputs)`` -> a Lava source's data.
 
@@ -98,13 +108,13 @@ class LavaNetwork:
         prev_port = None
         for i, fx in enumerate(layers):
             layer = fx.layer
-            shape = self._lava_shape(layer.out_shape)
+            shape = lava_shape(layer.out_shape)
             lif = LIF(shape=shape, du=fx.du, dv=fx.dv, vth=fx.vth,
-                      bias_mant=self._layout(fx.bias_mant, layer.out_shape),
+                      bias_mant=lava_layout(fx.bias_mant, layer.out_shape),
                       bias_exp=np.full(shape, fx.bias_exp), name=f"lif{i}")
             if fx.on_chip_synapses:
                 if i == 0:
-                    self.source = Source(data=np.zeros((*self._lava_shape(layer.in_shape),
+                    self.source = Source(data=np.zeros((*lava_shape(layer.in_shape),
                                                         steps), dtype=np.int32))
                     prev_port = self.source.s_out
                 if layer.kind == "dense":
@@ -120,7 +130,7 @@ class LavaNetwork:
                     syn_in, syn_out = syn.s_in, syn.a_out
                 else:
                     syn = Conv(weight=_lava_conv_weight(fx.weight),
-                               input_shape=self._lava_shape(layer.in_shape),
+                               input_shape=lava_shape(layer.in_shape),
                                padding=layer.padding[::-1], stride=layer.stride[::-1],
                                weight_exp=fx.weight_exp, num_message_bits=fx.input_message_bits,
                                name=f"conv{i}")
@@ -147,13 +157,6 @@ class LavaNetwork:
             prev_port = lif.s_out
         self._started = False
 
-    @staticmethod
-    def _lava_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-        return (shape[2], shape[1], shape[0]) if len(shape) == 3 else tuple(shape)
-
-    def _layout(self, flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        return to_xyf(np.asarray(flat), shape) if len(shape) == 3 else np.asarray(flat)
-
     def run_sample(self, host_bias: np.ndarray | None = None,
                    input_spikes: np.ndarray | None = None) -> list[np.ndarray]:
         """Run one sample from rest and return each layer's spikes ``(steps, neurons)``.
@@ -175,7 +178,7 @@ class LavaNetwork:
                 buf = syn.a_buff if hasattr(syn, "a_buff") else syn.a_buf
                 buf.set(np.zeros(buf.shape))
         if host_bias is not None:
-            mant = self._layout(host_bias, first.layer.out_shape)
+            mant = lava_layout(host_bias, first.layer.out_shape)
             if self._started:
                 self.lifs[0].bias_mant.set(mant)
             else:

@@ -18,19 +18,13 @@ import numpy as np
 from neuropipe.targets.loihi.lava_runner import (
     _from_xyf,
     _lava_conv_weight,
+    lava_layout,
+    lava_shape,
     quiet_children_on_interrupt,
+    spikes_for_lava,
     stopping_lava,
-    to_xyf,
 )
 from neuropipe.targets.loihi.sdnn.quantize import MESSAGE_BITS, SdnnLayer
-
-
-def _lava_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-    return (shape[2], shape[1], shape[0]) if len(shape) == 3 else tuple(shape)
-
-
-def _layout(flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    return to_xyf(np.asarray(flat), shape) if len(shape) == 3 else np.asarray(flat)
 
 
 class LavaSdnn:
@@ -46,19 +40,19 @@ class LavaSdnn:
         quiet_children_on_interrupt()
         self.layers, self.steps = layers, steps
         first = layers[0].layer
-        self.source = Source(data=np.zeros((*_lava_shape(first.in_shape), steps),
+        self.source = Source(data=np.zeros((*lava_shape(first.in_shape), steps),
                                            dtype=np.int32))
         self.neurons, self.synapses, self.sinks = [], [], []
         prev_port, prev_shape = self.source.s_out, first.in_shape
         for i, fx in enumerate(layers):
             layer = fx.layer
-            shape = _lava_shape(layer.out_shape)
+            shape = lava_shape(layer.out_shape)
             sd = SigmaDelta(shape=shape, vth=fx.vth, bias=0, state_exp=fx.state_exp,
                             spike_exp=0, act_mode=ActivationMode.RELU if fx.relu
                             else ActivationMode.UNIT, name=f"sigma_delta{i}")
             bias = np.zeros((*shape, steps), dtype=np.int32)
             if i + 1 < steps:
-                bias[..., i + 1] = _layout(fx.bias, layer.out_shape)
+                bias[..., i + 1] = lava_layout(fx.bias, layer.out_shape)
             bias_source = Source(data=bias)
             bias_source.s_out.connect(sd.a_in)
             if layer.kind == "dense":
@@ -71,7 +65,7 @@ class LavaSdnn:
                             num_message_bits=MESSAGE_BITS, name=f"dense{i}")
             else:
                 syn = Conv(weight=_lava_conv_weight(fx.weight),
-                           input_shape=_lava_shape(layer.in_shape),
+                           input_shape=lava_shape(layer.in_shape),
                            padding=layer.padding[::-1], stride=layer.stride[::-1],
                            weight_exp=0, num_message_bits=MESSAGE_BITS, name=f"conv{i}")
             if prev_port.shape != syn.s_in.shape:
@@ -92,11 +86,9 @@ class LavaSdnn:
         from lava.magma.core.run_configs import Loihi2SimCfg
 
         first = self.layers[0].layer
-        data = np.zeros((int(np.prod(first.in_shape)), self.steps), dtype=np.int32)
-        data[:, 0] = x_int
-        if len(first.in_shape) == 3:
-            data = np.stack([to_xyf(data[:, t], first.in_shape) for t in range(self.steps)],
-                            axis=-1)
+        raster = np.zeros((self.steps, int(np.prod(first.in_shape))), dtype=np.int32)
+        raster[0] = x_int  # each pixel once, at step 0
+        data = spikes_for_lava(raster, first.in_shape)
         if self._started:
             for sd in self.neurons:
                 for var in (sd.sigma, sd.act, sd.residue, sd.error):
