@@ -22,7 +22,8 @@ from neuropipe.targets.counting import fan_out, recurrent_fan_out
 WEIGHTED_OPS = ("Gemm", "MatMul", "Conv")
 FREE_OPS = ("Relu", "Flatten", "Reshape", "Identity", "Add", "Constant", "Shape", "Gather",
             "Unsqueeze", "Concat", "Squeeze")
-_NO_NEURON = Neuron("if", 1.0, 1.0, 0.0, 1.0)
+# The neurons of a layer counted only for its synapses (a conventional layer, ops counts).
+NO_NEURON = Neuron("if", 1.0, 1.0, 0.0, 1.0)
 
 
 @dataclass
@@ -135,12 +136,12 @@ class OnnxLayer:
         """The node as a chain ``Layer`` for an input of shape ``in_shape`` (no batch)."""
         if self.kind == "dense":
             return Layer(self.node, "dense", self.weight, np.zeros(self.weight.shape[0]),
-                         (int(np.prod(in_shape)),), (self.weight.shape[0],), _NO_NEURON)
+                         (int(np.prod(in_shape)),), (self.weight.shape[0],), NO_NEURON)
         kh, kw = self.weight.shape[2:]
         h = (in_shape[1] + 2 * self.padding[0] - kh) // self.stride[0] + 1
         w = (in_shape[2] + 2 * self.padding[1] - kw) // self.stride[1] + 1
         return Layer(self.node, "conv", self.weight, np.zeros(self.weight.shape[0]),
-                     tuple(in_shape), (self.weight.shape[0], h, w), _NO_NEURON,
+                     tuple(in_shape), (self.weight.shape[0], h, w), NO_NEURON,
                      stride=self.stride, padding=self.padding)
 
 

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from neuropipe.targets.base import Workload
-from neuropipe.targets.chain import Layer, Neuron
+from neuropipe.targets.chain import Layer
 from neuropipe.targets.costs import energy_terms
 from neuropipe.targets.counting import fan_out
+from neuropipe.targets.host.ops import NO_NEURON
 from neuropipe.targets.loihi import costs as loihi_costs
 from neuropipe.targets.loihi.sdnn.emulator import emulate_sdnn
 from neuropipe.targets.loihi.sdnn.network import AnnLayer, forward, read_onnx
@@ -39,13 +40,12 @@ from neuropipe.targets.records import (
 )
 
 TRADE_OFF_THRESHOLDS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2)
-_NO_NEURON = Neuron("if", 1.0, 1.0, 0.0, 1.0)
 
 
 def _as_layer(layer: AnnLayer, weight: np.ndarray) -> Layer:
     """The layer with ``weight`` as a chain ``Layer`` (for the fan-out counts)."""
     return Layer(layer.name, layer.kind, weight, np.zeros(weight.shape[0]), layer.in_shape,
-                 layer.out_shape, _NO_NEURON, stride=layer.stride, padding=layer.padding)
+                 layer.out_shape, NO_NEURON, stride=layer.stride, padding=layer.padding)
 
 
 def fan_outs(layers: list[SdnnLayer]) -> list[np.ndarray]:
