@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from neuropipe.core.errors import RunDirError
+from neuropipe.core.files import umask_mode
 
 MARKER = ".pid"
 
@@ -64,7 +65,9 @@ def remove_stale(parent: Path, prefix: str, suffix: str = "") -> list[Path]:
 def make_staging(parent: Path, prefix: str, suffix: str = "") -> Path:
     """A new hidden staging folder in ``parent``, with its PID marker beside it.
 
-    Stale folders of the same kind (same prefix and suffix, dead PID) are removed first.
+    Stale folders of the same kind (same prefix and suffix, dead PID) are removed first. The
+    folder gets the permissions the umask gives a new folder (``mkdtemp`` makes it 0700), since
+    it is renamed into place as the result.
 
     Raises:
         OSError: If ``parent`` cannot be written.
@@ -72,6 +75,7 @@ def make_staging(parent: Path, prefix: str, suffix: str = "") -> Path:
     remove_stale(parent, prefix, suffix)
     folder = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
     try:
+        folder.chmod(umask_mode(0o777))
         Path(f"{folder}{MARKER}").write_text(f"{os.getpid()}\n", encoding="utf-8")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

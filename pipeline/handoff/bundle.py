@@ -130,7 +130,6 @@ def make_bundle(config: HandoffConfig) -> tuple[Manifest, Path]:
         held.enter_context(exclusive(out.parent / f".{out.name}.lock", str(out)))
         _refuse_existing(out, config.force)  # again, now that no other handoff writes it
         staging = make_staging(out.parent, f".{out.name}.", ".partial")
-        staging.chmod(umask_mode(0o777))
     except BaseException as e:
         held.close()
         if isinstance(e, OSError):

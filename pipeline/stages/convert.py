@@ -19,7 +19,7 @@ from neuropipe.core.errors import (
     RunDirError,
     TargetError,
 )
-from neuropipe.core.files import check_writable, umask_mode, write_bytes_atomic, write_error
+from neuropipe.core.files import check_writable, write_bytes_atomic, write_error
 from neuropipe.core.rundir import RunDir
 from neuropipe.core.spike_codes import SPIKE_ENCODINGS, TIMING_ENCODINGS, TRAINING_ENCODINGS
 from neuropipe.core.staging import exclusive, make_staging, remove_staging, swap_in
@@ -168,7 +168,6 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
         if not config.force:  # again, now that no other convert can be writing it
             _refuse_to_replace(final / "deployment.json")
         staging = make_staging(final.parent, f".{config.target}.")
-        staging.chmod(umask_mode(0o777))
     except OSError as e:
         held.close()
         raise write_error(e, final.parent, fix) from e
