@@ -51,13 +51,21 @@ from torch import nn
 from neuropipe.models.local import LocalLearner
 
 LABEL_PIXELS = 10
+LAYERS = 3  # Forward-Forward layers of the registered model ``ff``
+HIDDEN = 1000  # their default width (``--hidden``)
 NEUTRAL = 0.1
-THETA = 2.0  # goodness threshold (mean squared activity)
+THETA = 1.0  # goodness threshold per unit (mean squared activity)
 RIDGE = 1e-3  # ridge of the closed-form readout, relative to the feature second moments
 FF_LR = 0.003  # Adam's step size of every Forward-Forward layer
 HARD = 0.5  # share of negatives that are hard (the best-liked wrong label), after epoch 1
 CARRY = 2 * LABEL_PIXELS  # units that carry the readout's partial scores up the stack
 EPS = 1e-6
+CENTRE = True  # centre a layer's input before the length normalisation (folds: W P)
+OPTIMIZER = "adam"
+WEIGHT_DECAY = 0.0
+PEER = 0.03  # weight of the peer normalisation (Hinton's code): every unit equally active
+MOMENTUM = 0.9  # of the running mean activity of each unit the peer normalisation reads
+SHARPNESS = 0  # logit scale: 0 for the layer width (sum of squares minus threshold)
 
 
 class ForwardForward(nn.Sequential, LocalLearner):
@@ -127,7 +135,7 @@ class ForwardForward(nn.Sequential, LocalLearner):
             lin = linears[k - 1]
             lin.weight.zero_()
             lin.bias.zero_()
-            lin.weight[:h, :h] = weights[k - 1]
+            lin.weight[:h, :h] = fold_centre(weights[k - 1])
             if k >= 3:  # carry p = R_2 u_2 + ... + R_{k-1} u_{k-1} as relu(p), relu(-p)
                 r = parts[k - 3]
                 lin.weight[h:h + 10, :h] = r
@@ -163,7 +171,7 @@ class ForwardForward(nn.Sequential, LocalLearner):
         h = torch.relu(flat @ self[1].weight.T + self[1].bias)
         us = [h]
         for w in self.ff_weights()[1:]:
-            h = torch.relu(h @ w.T)
+            h = torch.relu(h @ fold_centre(w).T)
             us.append(h)
         return torch.cat([us[k - 1] for k in self.read_layers()], 1)
 
@@ -176,13 +184,13 @@ class ForwardForward(nn.Sequential, LocalLearner):
         generator = torch.Generator().manual_seed(seed)
         ws = [nn.Parameter(w.clone()) for w in self.ff_weights()]
         b1 = nn.Parameter(self.ff_bias_1.clone())
-        optimizers = [torch.optim.Adam([w, b1] if k == 0 else [w], lr=FF_LR)
-                      for k, w in enumerate(ws)]
+        optimizers = [make_optimizer([w, b1] if k == 0 else [w]) for k, w in enumerate(ws)]
         order = torch.randperm(len(x), generator=generator)
         flat = x.reshape(len(x), -1)
         y = y.long()
         hard = self.hard_labels if (self.hard_labels is not None
                                     and len(self.hard_labels) == len(x)) else None
+        means = [torch.full((w.shape[0],), 0.5) for w in ws]
         total = 0.0
         for i in range(0, len(x), batch_size):
             idx = order[i:i + batch_size]
@@ -194,8 +202,13 @@ class ForwardForward(nn.Sequential, LocalLearner):
             inp = torch.cat([embed(xb, yb), embed(xb, wrong)])
             loss_sum = 0.0
             for k, (w, opt) in enumerate(zip(ws, optimizers, strict=True)):
-                h = torch.relu(inp @ w.T + (b1 if k == 0 else 0.0))
-                loss = ff_loss(goodness(h[:len(idx)]), goodness(h[len(idx):]))
+                h = relu_through(inp @ w.T + (b1 if k == 0 else 0.0))
+                loss = ff_loss(goodness(h[:len(idx)]), goodness(h[len(idx):]),
+                               width=SHARPNESS or h.shape[1])
+                if PEER:
+                    means[k] = MOMENTUM * means[k] + (1 - MOMENTUM) * h[:len(idx)].mean(0)
+                    loss = loss + PEER * peer_loss(means[k])
+                    means[k] = means[k].detach()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -266,6 +279,13 @@ class ForwardForward(nn.Sequential, LocalLearner):
         raise NotImplementedError("ff converts like mlp")
 
 
+def make_optimizer(params: list[torch.Tensor]) -> torch.optim.Optimizer:
+    """The optimiser of one layer's own loss."""
+    if OPTIMIZER == "sgd":
+        return torch.optim.SGD(params, lr=FF_LR, momentum=0.9, weight_decay=WEIGHT_DECAY)
+    return torch.optim.Adam(params, lr=FF_LR, weight_decay=WEIGHT_DECAY)
+
+
 def embed(x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Flat images with the first ``LABEL_PIXELS`` pixels replaced by the one-hot label."""
     out = x.clone()
@@ -281,8 +301,25 @@ def neutral(x: torch.Tensor) -> torch.Tensor:
 
 
 def normalise(h: torch.Tensor) -> torch.Tensor:
-    """Each row scaled to unit RMS (length ``sqrt(width)``); a zero row stays zero."""
+    """Each row (centred first if ``CENTRE``) scaled to unit RMS; a zero row stays zero."""
+    if CENTRE:
+        h = h - h.mean(1, keepdim=True)
     return h / (h.pow(2).mean(1, keepdim=True).sqrt() + EPS)
+
+
+def fold_centre(w: torch.Tensor) -> torch.Tensor:
+    """``W P`` with ``P`` the centring of the input (``CENTRE``), else ``W``: a Linear's weight."""
+    return w - w.mean(1, keepdim=True) if CENTRE else w
+
+
+def relu_through(z: torch.Tensor) -> torch.Tensor:
+    """``relu(z)`` whose gradient is 1 everywhere, so that silent units can be revived."""
+    return z - (z - torch.relu(z)).detach()
+
+
+def peer_loss(mean_activity: torch.Tensor) -> torch.Tensor:
+    """Mean squared deviation of each unit's running mean activity from the layer's mean."""
+    return (mean_activity.mean() - mean_activity).pow(2).mean()
 
 
 def goodness(h: torch.Tensor) -> torch.Tensor:
@@ -290,8 +327,13 @@ def goodness(h: torch.Tensor) -> torch.Tensor:
     return (h * h).mean(1)
 
 
-def ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float | None = None
-            ) -> torch.Tensor:
-    """Mean of ``softplus(theta - g_pos) + softplus(g_neg - theta)`` (``theta``: ``THETA``)."""
+def ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float | None = None,
+            width: int = 1) -> torch.Tensor:
+    """Mean of ``softplus(width (theta - g_pos)) + softplus(width (g_neg - theta))``.
+
+    With ``g`` the mean squared activity, ``width (g - theta)`` is the paper's logit: the sum of
+    squared activities minus a threshold (here ``theta`` per unit).
+    """
     theta = THETA if theta is None else theta
-    return (nn.functional.softplus(theta - g_pos) + nn.functional.softplus(g_neg - theta)).mean()
+    return (nn.functional.softplus(width * (theta - g_pos))
+            + nn.functional.softplus(width * (g_neg - theta))).mean()

@@ -96,10 +96,11 @@ MODELS: dict[str, ModelSpec] = {
                   "inhibition, unsupervised STDP, labelled-group votes",
                   lambda o: stdp.DiehlCook(o.timesteps, o.encoding), learning="stdp",
                   default_timesteps=96, default_encoding="poisson", encodings=("poisson",)),
-        ModelSpec("ff", "ann", "784-2000-10: a Forward-Forward layer (Hinton 2022), label in "
-                  "the image, and a closed-form linear readout",
-                  lambda o: forward_forward.ForwardForward(MODELS["ff"].hidden(o)),
-                  default_hidden=2000, learning="forward-forward"),
+        ModelSpec("ff", "ann", f"{forward_forward.LAYERS} ReLU layers learned by Forward-Forward "
+                  "(Hinton 2022), label in the image, and a closed-form linear readout",
+                  lambda o: forward_forward.ForwardForward(MODELS["ff"].hidden(o),
+                                                           forward_forward.LAYERS),
+                  default_hidden=forward_forward.HIDDEN, learning="forward-forward"),
     )
 }
 

@@ -1,8 +1,19 @@
-"""ff: label embedding and goodness by hand; the folded neutral label is exact; one epoch learns."""
+"""ff: label embedding, goodness and loss by hand; the deployed stack is the trained classifier."""
 
+import math
+
+import pytest
 import torch
 
-from neuropipe.models.forward_forward import NEUTRAL, ForwardForward, embed, goodness
+from neuropipe.models.forward_forward import (
+    NEUTRAL,
+    ForwardForward,
+    embed,
+    ff_loss,
+    goodness,
+    neutral,
+    normalise,
+)
 
 
 def test_embed_and_goodness_by_hand():
@@ -11,33 +22,82 @@ def test_embed_and_goodness_by_hand():
     assert out[0, :10].tolist() == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0] and out[0, 10:].tolist() == [
         0.5, 0.5]
     assert out[1, 0] == 1 and x[0, 3] == 0.5  # the input is not changed
+    assert neutral(x)[0, :10].tolist() == pytest.approx([NEUTRAL] * 10) and neutral(x)[0, 10:].tolist() == [
+        0.5, 0.5]
     assert goodness(torch.tensor([[1.0, 2.0, 0.0, 3.0]])).tolist() == [14 / 4]
 
 
-def test_the_deployed_stack_is_the_layer_read_with_the_neutral_label():
-    torch.manual_seed(0)
-    model = ForwardForward(hidden=8)
-    x = torch.rand(5, 1, 28, 28)
+def test_goodness_loss_on_a_hand_made_batch():
+    # theta 2: a positive at goodness 2 and one at 4, negatives at 0 and 2.
+    # softplus(0) + softplus(-2) + softplus(-2) + softplus(0), averaged over the 2 pairs.
+    loss = ff_loss(torch.tensor([2.0, 4.0]), torch.tensor([0.0, 2.0]), theta=2.0)
+    expected = (2 * math.log(2) + 2 * math.log1p(math.exp(-2))) / 2
+    assert float(loss) == pytest.approx(expected, rel=1e-6)
+
+
+def test_normalise_gives_unit_rms_and_keeps_zero_rows():
+    out = normalise(torch.tensor([[3.0, 4.0], [0.0, 0.0]]))
+    # RMS of (3, 4) is 5 / sqrt(2).
+    assert out[0].tolist() == pytest.approx([3 * math.sqrt(2) / 5, 4 * math.sqrt(2) / 5],
+                                            rel=1e-5)
+    assert out[1].tolist() == [0.0, 0.0]
+
+
+def _images(n: int) -> torch.Tensor:
+    x = torch.rand(n, 1, 28, 28)
     x[:, 0, 0, :10] = 0  # MNIST's first pixels are 0
-    flat = x.reshape(5, -1)
-    neutral = flat.clone()
-    neutral[:, :10] = NEUTRAL
-    expected = torch.relu(neutral @ model.ff_weight.T + model.ff_bias)
+    return x
+
+
+def test_the_neutral_label_folds_into_the_first_bias():
+    torch.manual_seed(0)
+    model = ForwardForward(hidden=8, layers=1)
+    flat = _images(5).reshape(5, -1)
+    expected = torch.relu(neutral(flat) @ model.ff_weight_1.T + model.ff_bias_1)
     assert torch.allclose(torch.relu(model[1](flat)), expected, atol=1e-5)
     assert [type(m).__name__ for m in model] == ["Flatten", "Linear", "ReLU", "Linear"]
 
 
-def test_an_epoch_moves_the_layer_and_solves_the_readout():
-    torch.manual_seed(0)
-    model = ForwardForward(hidden=16)
-    x = torch.rand(64, 1, 28, 28)
-    x[:, 0, 0, :10] = 0
-    y = torch.arange(64) % 10
-    before = model.ff_weight.clone()
-    result = model.fit_epoch(x, y, batch_size=16, seed=1)
-    assert not torch.equal(before, model.ff_weight) and result.samples == 64
-    # The readout is the least-squares fit to one-hot targets (with an intercept): its mean
-    # score per class is the class frequency, 7/64 or 6/64 here (up to the small ridge term).
+@pytest.mark.parametrize("layers", [1, 2, 3, 4])
+def test_the_deployed_stack_computes_the_readout_of_the_normalised_layers(layers):
+    torch.manual_seed(1)
+    model = ForwardForward(hidden=6, layers=layers)
+    reads = len(model.read_layers())
+    model.readout_weight.copy_(torch.randn(10, 6 * reads))
+    model.readout_bias.copy_(torch.randn(10))
     with torch.no_grad():
-        mean_scores = model(x).mean(0)
-    assert torch.allclose(mean_scores, torch.bincount(y, minlength=10) / 64, atol=2e-3)
+        model._fold()
+        x = _images(7)
+        flat = x.reshape(7, -1)
+        # What training computes: each layer on the normalised layer below (neutral label).
+        trained = model.activities(flat, None)
+        deployed = model.features(flat).split(6, dim=1)
+        for k, u in zip(model.read_layers(), deployed, strict=True):
+            # The un-normalised chain differs by a positive factor per sample only.
+            assert torch.allclose(normalise(u), normalise(trained[k - 1]), atol=1e-4)
+        scores = model.features(flat) @ model.readout_weight.T + model.readout_bias
+        assert torch.allclose(model(x), scores, atol=1e-4)
+    names = [type(m).__name__ for m in model]
+    assert names == ["Flatten"] + ["Linear", "ReLU"] * layers + ["Linear"]
+
+
+def test_an_epoch_moves_every_layer_and_solves_the_readout():
+    torch.manual_seed(0)
+    model = ForwardForward(hidden=16, layers=3)
+    x = _images(64)
+    y = torch.arange(64) % 10
+    before = [w.clone() for w in model.ff_weights()]
+    result = model.fit_epoch(x, y, batch_size=16, seed=1)
+    assert result.samples == 64
+    assert all(not torch.equal(b, w) for b, w in zip(before, model.ff_weights(), strict=True))
+    # The readout is the least-squares fit to one-hot targets with an unshrunk intercept: its
+    # mean score per class is the class frequency, 7/64 or 6/64 here.
+    with torch.no_grad():
+        scores = model(x)
+    assert torch.allclose(scores.mean(0), torch.bincount(y, minlength=10) / 64, atol=1e-4)
+    # Hard negatives: the wrong class the readout scores highest, never the true one.
+    hard = model.hard_labels
+    assert (hard != y).all()
+    scores[torch.arange(64), y] = -math.inf
+    assert torch.equal(hard, scores.argmax(1))
+    assert model.learner_state()["epochs_done"] == 1
