@@ -6,15 +6,18 @@ Training (no backward pass through the network; each layer's objective is its ow
   pixels (the top row's left end, 0 in every MNIST image) are replaced by the one-hot label.
   Positive data: an image with its own label. Negative data: the same image with a wrong label:
   after the first epoch, with probability ``HARD`` the wrong label the network currently likes
-  best (the readout's highest-scoring wrong class, taken from the features the readout was just
+  best (the readout's highest-scoring wrong class, from the features the readout was just
   solved on: a hard negative, as in the paper), otherwise one drawn at random among the 9.
-- Layer ``k`` computes ``h_k = relu(W_k n_{k-1} + b_k)`` where ``n_0`` is the image and
-  ``n_{k-1}`` is the layer below's output normalised to unit RMS (length ``sqrt(width)``), so
-  that a layer cannot pass its goodness up, only the direction of its activity (the paper's
-  length normalisation). Its goodness is ``g = mean(h_k^2)`` over its units and its loss
-  ``softplus(theta - g_pos) + softplus(g_neg - theta)``: goodness up for positive data, down for
-  negative. Each layer has its own Adam on its own loss; no gradient crosses layers (the input
-  of a layer is detached). Only the first layer has a bias (``b_k = 0`` for ``k >= 2``).
+- Layer ``k`` computes ``h_k = relu(W_k n_{k-1} + b_k)``: ``n_0`` is the image, and
+  ``n_{k-1}`` the layer below's activity, centred and scaled to unit RMS, so that a layer can
+  pass up only the shape of its activity, not its goodness (the paper's length normalisation;
+  the centring is ours, see below). Only the first layer has a bias (``b_k = 0`` for
+  ``k >= 2``). The goodness is the sum of squared activities, and the loss of a layer
+  ``softplus(theta*H - G_pos) + softplus(G_neg - theta*H)`` for ``H`` units (threshold
+  ``theta = 1`` per unit, as in Hinton's code), plus the peer normalisation of Hinton's code
+  (``PEER`` times the spread of the units' running mean activities, so that no unit stays
+  silent; its gradient passes the ReLU). Each layer has its own Adam on its own loss; no
+  gradient crosses layers (a layer's input is detached).
 - The classifier is the paper's one-pass alternative to trying every label: the image with a
   neutral label (0.1 in each of the 10 label pixels) goes up once, and a linear readout of the
   activities of every layer but the first gives the class (of the first when there is one layer).
@@ -26,12 +29,14 @@ Deployment is a plain ``Linear``/``ReLU`` stack that computes the trained classi
 - The neutral label is a constant input, so it folds into the first bias
   (``b_1' = b_1 + 0.1 * W_1[:, :10].sum(1)``, label columns set to 0: exact, the training
   classifier overwrites those pixels too).
-- The normalisation is not a Linear, but it need not be deployed: with ``b_k = 0``,
-  ``relu(W_k (u / s)) = relu(W_k u) / s`` for any per-sample ``s > 0``, so the un-normalised
-  chain ``u_1 = h_1``, ``u_k = relu(W_k u_{k-1})`` gives every layer's activity up to a positive
-  per-sample factor, and normalising ``u_{k-1}`` gives exactly the ``n_{k-1}`` each layer was
-  trained on. The readout is solved on the ``u_k`` (the features the deployed stack computes),
-  so the deployed scores are the trained classifier's scores, not an approximation.
+- The normalisation is not a Linear, but it need not be deployed. Centring is the linear map
+  ``P = I - 11ᵀ/H``, so ``W_k P`` is a Linear weight; the scaling is by a positive number per
+  sample, and with ``b_k = 0``, ``relu(W_k P u / s) = relu(W_k P u) / s`` for any ``s > 0``. So
+  the un-normalised chain ``u_1 = h_1``, ``u_k = relu(W_k P u_{k-1})`` gives every layer's
+  activity up to a positive factor per sample (by induction), and normalising ``u_{k-1}`` gives
+  exactly the ``n_{k-1}`` each layer was trained on. The readout is solved on the ``u_k``
+  themselves (the features the deployed stack computes), so the deployed scores are the trained
+  classifier's scores, not an approximation of them.
 - The readout reads several layers; a plain stack carries the partial scores up: the layer
   after layer ``k`` gets 20 more units ``relu(p)`` and ``relu(-p)`` with
   ``p = R_2 u_2 + ... + R_k u_k`` (``relu(p) - relu(-p) = p``), and the output layer is
@@ -60,12 +65,8 @@ FF_LR = 0.003  # Adam's step size of every Forward-Forward layer
 HARD = 0.5  # share of negatives that are hard (the best-liked wrong label), after epoch 1
 CARRY = 2 * LABEL_PIXELS  # units that carry the readout's partial scores up the stack
 EPS = 1e-6
-CENTRE = True  # centre a layer's input before the length normalisation (folds: W P)
-OPTIMIZER = "adam"
-WEIGHT_DECAY = 0.0
 PEER = 0.03  # weight of the peer normalisation (Hinton's code): every unit equally active
 MOMENTUM = 0.9  # of the running mean activity of each unit the peer normalisation reads
-SHARPNESS = 0  # logit scale: 0 for the layer width (sum of squares minus threshold)
 
 
 class ForwardForward(nn.Sequential, LocalLearner):
@@ -184,7 +185,8 @@ class ForwardForward(nn.Sequential, LocalLearner):
         generator = torch.Generator().manual_seed(seed)
         ws = [nn.Parameter(w.clone()) for w in self.ff_weights()]
         b1 = nn.Parameter(self.ff_bias_1.clone())
-        optimizers = [make_optimizer([w, b1] if k == 0 else [w]) for k, w in enumerate(ws)]
+        optimizers = [torch.optim.Adam([w, b1] if k == 0 else [w], lr=FF_LR)
+                      for k, w in enumerate(ws)]
         order = torch.randperm(len(x), generator=generator)
         flat = x.reshape(len(x), -1)
         y = y.long()
@@ -204,7 +206,7 @@ class ForwardForward(nn.Sequential, LocalLearner):
             for k, (w, opt) in enumerate(zip(ws, optimizers, strict=True)):
                 h = relu_through(inp @ w.T + (b1 if k == 0 else 0.0))
                 loss = ff_loss(goodness(h[:len(idx)]), goodness(h[len(idx):]),
-                               width=SHARPNESS or h.shape[1])
+                               width=h.shape[1])
                 if PEER:
                     means[k] = MOMENTUM * means[k] + (1 - MOMENTUM) * h[:len(idx)].mean(0)
                     loss = loss + PEER * peer_loss(means[k])
@@ -279,13 +281,6 @@ class ForwardForward(nn.Sequential, LocalLearner):
         raise NotImplementedError("ff converts like mlp")
 
 
-def make_optimizer(params: list[torch.Tensor]) -> torch.optim.Optimizer:
-    """The optimiser of one layer's own loss."""
-    if OPTIMIZER == "sgd":
-        return torch.optim.SGD(params, lr=FF_LR, momentum=0.9, weight_decay=WEIGHT_DECAY)
-    return torch.optim.Adam(params, lr=FF_LR, weight_decay=WEIGHT_DECAY)
-
-
 def embed(x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Flat images with the first ``LABEL_PIXELS`` pixels replaced by the one-hot label."""
     out = x.clone()
@@ -301,15 +296,14 @@ def neutral(x: torch.Tensor) -> torch.Tensor:
 
 
 def normalise(h: torch.Tensor) -> torch.Tensor:
-    """Each row (centred first if ``CENTRE``) scaled to unit RMS; a zero row stays zero."""
-    if CENTRE:
-        h = h - h.mean(1, keepdim=True)
+    """Each row centred, then scaled to unit RMS; a constant row becomes zero."""
+    h = h - h.mean(1, keepdim=True)
     return h / (h.pow(2).mean(1, keepdim=True).sqrt() + EPS)
 
 
 def fold_centre(w: torch.Tensor) -> torch.Tensor:
-    """``W P`` with ``P`` the centring of the input (``CENTRE``), else ``W``: a Linear's weight."""
-    return w - w.mean(1, keepdim=True) if CENTRE else w
+    """``W P`` (``P`` the centring): each row of ``W`` minus its mean, a plain Linear weight."""
+    return w - w.mean(1, keepdim=True)
 
 
 def relu_through(z: torch.Tensor) -> torch.Tensor:
@@ -331,8 +325,8 @@ def ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float | None = None
             width: int = 1) -> torch.Tensor:
     """Mean of ``softplus(width (theta - g_pos)) + softplus(width (g_neg - theta))``.
 
-    With ``g`` the mean squared activity, ``width (g - theta)`` is the paper's logit: the sum of
-    squared activities minus a threshold (here ``theta`` per unit).
+    With ``g`` the mean squared activity of ``width`` units, ``width (g - theta)`` is the logit
+    of Hinton's code: the sum of squared activities minus a threshold (``theta`` per unit).
     """
     theta = THETA if theta is None else theta
     return (nn.functional.softplus(width * (theta - g_pos))

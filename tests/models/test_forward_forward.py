@@ -10,6 +10,7 @@ from neuropipe.models.forward_forward import (
     ForwardForward,
     embed,
     ff_loss,
+    fold_centre,
     goodness,
     neutral,
     normalise,
@@ -22,8 +23,8 @@ def test_embed_and_goodness_by_hand():
     assert out[0, :10].tolist() == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0] and out[0, 10:].tolist() == [
         0.5, 0.5]
     assert out[1, 0] == 1 and x[0, 3] == 0.5  # the input is not changed
-    assert neutral(x)[0, :10].tolist() == pytest.approx([NEUTRAL] * 10) and neutral(x)[0, 10:].tolist() == [
-        0.5, 0.5]
+    assert neutral(x)[0, :10].tolist() == pytest.approx([NEUTRAL] * 10)
+    assert neutral(x)[0, 10:].tolist() == [0.5, 0.5]
     assert goodness(torch.tensor([[1.0, 2.0, 0.0, 3.0]])).tolist() == [14 / 4]
 
 
@@ -35,12 +36,19 @@ def test_goodness_loss_on_a_hand_made_batch():
     assert float(loss) == pytest.approx(expected, rel=1e-6)
 
 
-def test_normalise_gives_unit_rms_and_keeps_zero_rows():
-    out = normalise(torch.tensor([[3.0, 4.0], [0.0, 0.0]]))
-    # RMS of (3, 4) is 5 / sqrt(2).
-    assert out[0].tolist() == pytest.approx([3 * math.sqrt(2) / 5, 4 * math.sqrt(2) / 5],
+def test_normalise_centres_then_gives_unit_rms():
+    out = normalise(torch.tensor([[1.0, 3.0, 5.0, 7.0], [2.0, 2.0, 2.0, 2.0]]))
+    # Centred: (-3, -1, 1, 3), RMS sqrt(20 / 4) = sqrt(5).
+    assert out[0].tolist() == pytest.approx([v / math.sqrt(5) for v in (-3, -1, 1, 3)],
                                             rel=1e-5)
-    assert out[1].tolist() == [0.0, 0.0]
+    assert out[1].tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_the_centring_folds_into_the_weight():
+    w = torch.tensor([[1.0, 2.0, 6.0], [0.0, -3.0, 3.0]])
+    assert fold_centre(w).tolist() == [[-2.0, -1.0, 3.0], [0.0, -3.0, 3.0]]
+    u = torch.tensor([[4.0, 1.0, 1.0]])  # centred: (2, -1, -1)
+    assert (u @ fold_centre(w).T).tolist() == [[-6.0, 0.0]]
 
 
 def _images(n: int) -> torch.Tensor:
@@ -74,7 +82,10 @@ def test_the_deployed_stack_computes_the_readout_of_the_normalised_layers(layers
         deployed = model.features(flat).split(6, dim=1)
         for k, u in zip(model.read_layers(), deployed, strict=True):
             # The un-normalised chain differs by a positive factor per sample only.
-            assert torch.allclose(normalise(u), normalise(trained[k - 1]), atol=1e-4)
+            h = trained[k - 1]
+            factor = u.norm(dim=1) / h.norm(dim=1)
+            assert (factor > 0).all()
+            assert torch.allclose(u, factor[:, None] * h, atol=1e-5)
         scores = model.features(flat) @ model.readout_weight.T + model.readout_bias
         assert torch.allclose(model(x), scores, atol=1e-4)
     names = [type(m).__name__ for m in model]
