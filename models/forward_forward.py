@@ -82,15 +82,16 @@ class ForwardForward(nn.Sequential, LocalLearner):
     def __init__(self, hidden: int = 2000, layers: int = 1) -> None:
         if layers < 1:
             raise ValueError(f"layers must be at least 1, got {layers}")
+        self.hidden, self.layers = hidden, layers
+        first = self.read_layers()[0]
         stack: list[nn.Module] = [nn.Flatten(), nn.Linear(28 * 28, hidden), nn.ReLU()]
-        for k in range(2, layers + 1):
-            carry_in = CARRY if k >= 4 else 0
-            carry_out = CARRY if k >= 3 else 0
+        for k in range(2, layers + 1):  # layer k carries the scores of read layers < k
+            carry_in = CARRY if k >= first + 2 else 0
+            carry_out = CARRY if k >= first + 1 else 0
             stack += [nn.Linear(hidden + carry_in, hidden + carry_out), nn.ReLU()]
-        stack.append(nn.Linear(hidden + (CARRY if layers >= 3 else 0), 10))
+        stack.append(nn.Linear(hidden + (CARRY if layers >= first + 1 else 0), 10))
         nn.Sequential.__init__(self, *stack)
         self.timesteps, self.encoding = 1, "constant"
-        self.hidden, self.layers = hidden, layers
         for k in range(1, layers + 1):
             layer = nn.Linear(28 * 28 if k == 1 else hidden, hidden)
             self.register_buffer(f"ff_weight_{k}", layer.weight.detach().clone())
@@ -130,18 +131,19 @@ class ForwardForward(nn.Sequential, LocalLearner):
         linears[0].weight.copy_(w1)
         linears[0].bias.copy_(b1)
         h = self.hidden
-        parts = self.readout_weight.split(h, dim=1)  # R_k of each read layer
+        first = self.read_layers()[0]
+        parts = self.readout_weight.split(h, dim=1)  # R_j of each read layer j
         eye = torch.eye(LABEL_PIXELS)
         for k in range(2, self.layers + 1):
             lin = linears[k - 1]
             lin.weight.zero_()
             lin.bias.zero_()
             lin.weight[:h, :h] = fold_centre(weights[k - 1])
-            if k >= 3:  # carry p = R_2 u_2 + ... + R_{k-1} u_{k-1} as relu(p), relu(-p)
-                r = parts[k - 3]
+            if k >= first + 1:  # carry p = R_first u_first + ... + R_{k-1} u_{k-1}
+                r = parts[k - 1 - first]
                 lin.weight[h:h + 10, :h] = r
                 lin.weight[h + 10:, :h] = -r
-                if k >= 4:
+                if k >= first + 2:  # relu(p) - relu(-p) from the layer below
                     lin.weight[h:h + 10, h:h + 10] = eye
                     lin.weight[h:h + 10, h + 10:] = -eye
                     lin.weight[h + 10:, h:h + 10] = -eye
@@ -149,7 +151,7 @@ class ForwardForward(nn.Sequential, LocalLearner):
         out = linears[-1]
         out.weight.zero_()
         out.weight[:, :h] = parts[-1]
-        if self.layers >= 3:
+        if self.layers >= first + 1:
             out.weight[:, h:h + 10] = eye
             out.weight[:, h + 10:] = -eye
         out.bias.copy_(self.readout_bias)
