@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from neuropipe.models import forward_forward
 from neuropipe.models.forward_forward import (
     NEUTRAL,
     ForwardForward,
@@ -66,8 +67,11 @@ def test_the_neutral_label_folds_into_the_first_bias():
     assert [type(m).__name__ for m in model] == ["Flatten", "Linear", "ReLU", "Linear"]
 
 
+@pytest.mark.parametrize("read_first", [True, False])
 @pytest.mark.parametrize("layers", [1, 2, 3, 4])
-def test_the_deployed_stack_computes_the_readout_of_the_normalised_layers(layers):
+def test_the_deployed_stack_computes_the_readout_of_the_normalised_layers(
+        layers, read_first, monkeypatch):
+    monkeypatch.setattr(forward_forward, "READ_FIRST", read_first)
     torch.manual_seed(1)
     model = ForwardForward(hidden=6, layers=layers)
     reads = len(model.read_layers())
@@ -90,6 +94,7 @@ def test_the_deployed_stack_computes_the_readout_of_the_normalised_layers(layers
         assert torch.allclose(model(x), scores, atol=1e-4)
     names = [type(m).__name__ for m in model]
     assert names == ["Flatten"] + ["Linear", "ReLU"] * layers + ["Linear"]
+    assert model.read_layers() == list(range(1 if read_first or layers == 1 else 2, layers + 1))
 
 
 def test_an_epoch_moves_every_layer_and_solves_the_readout():
