@@ -101,9 +101,9 @@ def aspects_of(c: ConfigRow) -> list[tuple[str, str]]:
     return found
 
 
-def is_plain(c: ConfigRow) -> bool:
+def is_plain(c: ConfigRow, encodings: tuple[str, ...] = ("constant", "analogue", "")) -> bool:
     """Whether ``c`` has its model's plain settings (constant input, no penalty, backprop...)."""
-    return (c.encoding in ("constant", "analogue", "") and c.rate_penalty == 0 and c.modules <= 1
+    return (c.encoding in encodings and c.rate_penalty == 0 and c.modules <= 1
             and c.learning in ("backprop", ""))
 
 
@@ -113,8 +113,11 @@ def plain_counterpart(c: ConfigRow, aspect: str, configs: list[ConfigRow]) -> Co
         model = c.model
     else:
         model = PLAIN_MODEL.get(c.kind, c.model)
-    pool = [p for p in configs if p.target == c.target and p.model == model and is_plain(p)
-            and p is not c]
+    encodings = ("constant", "analogue", "")
+    if c.kind == "ann" and c.encoding not in encodings:  # e.g. sdnn: meets mlp run that way
+        encodings = (c.encoding,)
+    pool = [p for p in configs if p.target == c.target and p.model == model
+            and is_plain(p, encodings) and p is not c]
     return max(pool, key=lambda p: p.accuracy, default=None)
 
 

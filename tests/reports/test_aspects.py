@@ -82,3 +82,17 @@ def test_the_report_shows_and_keeps_the_aspects(tmp_path):
     older = report.to_dict()
     del older["aspects"]  # a report written before the view still reads
     assert EnergyReport.from_dict(older).aspects == []
+
+
+def test_ff_run_as_a_sigma_delta_network_meets_mlp_run_that_way():
+    rows = aspect_rows([
+        row("mlp", "mlp", "ann", "loihi", 0.976, 1e-6, encoding="sdnn"),
+        row("mlp-if", "mlp", "ann", "loihi", 0.98, 8e-6),  # constant input: not the sdnn's match
+        row("ff", "ff", "ann", "loihi", 0.95, 3e-5, encoding="sdnn", learning="forward-forward"),
+        row("ff-if", "ff", "ann", "loihi", 0.82, 2e-4, learning="forward-forward"),
+    ])
+    by_run = {r.run: r for r in rows}
+    assert {r.aspect for r in rows} == {"forward-only learning"}
+    assert by_run["ff"].plain_run == "mlp" and by_run["ff"].ratios == pytest.approx({"chip": 30})
+    assert by_run["ff-if"].plain_run == "mlp-if"
+    assert by_run["ff-if"].ratios == pytest.approx({"chip": 25})
