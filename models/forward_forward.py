@@ -56,8 +56,8 @@ from torch import nn
 from neuropipe.models.local import LocalLearner
 
 LABEL_PIXELS = 10
-LAYERS = 3  # Forward-Forward layers of the registered model ``ff``
-HIDDEN = 1000  # their default width (``--hidden``)
+LAYERS = 2  # Forward-Forward layers of the registered model ``ff``
+HIDDEN = 2000  # their default width (``--hidden``)
 NEUTRAL = 0.1
 THETA = 1.0  # goodness threshold per unit (mean squared activity)
 RIDGE = 1e-3  # ridge of the closed-form readout, relative to the feature second moments
