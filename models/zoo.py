@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from neuropipe.core.errors import InputError, ModelError
-from neuropipe.models import ann, forward_forward, lsm, snn, stdp
+from neuropipe.models import ann, forward_forward, lca, lsm, snn, stdp
 from neuropipe.models.encoding import ENCODINGS
 from neuropipe.models.modular import MAX_MODULES
 
@@ -96,6 +96,11 @@ MODELS: dict[str, ModelSpec] = {
                   "inhibition, unsupervised STDP, labelled-group votes",
                   lambda o: stdp.DiehlCook(o.timesteps, o.encoding), learning="stdp",
                   default_timesteps=96, default_encoding="poisson", encodings=("poisson",)),
+        ModelSpec("lca", "snn", "sparse coding: a learned dictionary of 400 atoms, spiking LCA "
+                  "inference (lateral inhibition), ridge readout",
+                  lambda o: lca.SparseCoding(o.timesteps, o.encoding, MODELS["lca"].hidden(o)),
+                  default_hidden=400, learning="sparse-coding", default_timesteps=32,
+                  encodings=ENCODINGS),
         ModelSpec("ff", "ann", "784-2000-10: a Forward-Forward layer (Hinton 2022), label in "
                   "the image, and a closed-form linear readout",
                   lambda o: forward_forward.ForwardForward(MODELS["ff"].hidden(o)),

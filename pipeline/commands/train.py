@@ -12,7 +12,8 @@ import typer
 def train(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(
-        metavar="MODEL", help="mlp, cnn, snn-mlp, snn-cnn, lsm or stdp.", show_default=False)],
+        metavar="MODEL", help="mlp, cnn, snn-mlp, snn-cnn, lsm, stdp, ff or lca.",
+        show_default=False)],
     dataset: Annotated[str, typer.Option(help="mnist or fashion-mnist.")] = "mnist",
     data_dir: Annotated[Path | None, typer.Option(
         help="Folder of IDX files (default: $NEUROPIPE_DATA, else the packaged MNIST).")] = None,
@@ -24,7 +25,7 @@ def train(
                   ] = None,
     label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the loss.")] = 0.1,
     timesteps: Annotated[int | None, typer.Option(
-        help="Steps per sample (spiking models; default 16, stdp 96).", show_default=False)
+        help="Steps per sample (spiking models; default 16, stdp 96, lca 32).", show_default=False)
                          ] = None,
     encoding: Annotated[str | None, typer.Option(
         help="constant, poisson, rate or latency (spiking models; default constant, stdp "
@@ -32,7 +33,8 @@ def train(
         show_default=False)] = None,
     neuron: Annotated[str, typer.Option(help="lif or cuba (spiking models).")] = "lif",
     hidden: Annotated[int | None, typer.Option(
-        help="Hidden width of mlp and snn-mlp (default: 256 and 512).", show_default=False)
+        help="Hidden width of mlp, snn-mlp and ff, or lca's dictionary size (default: "
+        "256, 512, 2000, 400).", show_default=False)
                       ] = None,
     rate_penalty: Annotated[float, typer.Option(
         help="Surrogate-gradient SNNs: add X times the mean spikes per hidden neuron per step "
