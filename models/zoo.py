@@ -96,15 +96,15 @@ MODELS: dict[str, ModelSpec] = {
                   "inhibition, unsupervised STDP, labelled-group votes",
                   lambda o: stdp.DiehlCook(o.timesteps, o.encoding), learning="stdp",
                   default_timesteps=96, default_encoding="poisson", encodings=("poisson",)),
+        ModelSpec("ff", "ann", "784-2000-10: a Forward-Forward layer (Hinton 2022), label in "
+                  "the image, and a closed-form linear readout",
+                  lambda o: forward_forward.ForwardForward(MODELS["ff"].hidden(o)),
+                  default_hidden=2000, learning="forward-forward"),
         ModelSpec("lca", "snn", "sparse coding: a learned dictionary of 400 atoms, spiking LCA "
                   "inference (lateral inhibition), ridge readout",
                   lambda o: lca.SparseCoding(o.timesteps, o.encoding, MODELS["lca"].hidden(o)),
                   default_hidden=400, learning="sparse-coding", default_timesteps=32,
                   encodings=ENCODINGS),
-        ModelSpec("ff", "ann", "784-2000-10: a Forward-Forward layer (Hinton 2022), label in "
-                  "the image, and a closed-form linear readout",
-                  lambda o: forward_forward.ForwardForward(MODELS["ff"].hidden(o)),
-                  default_hidden=2000, learning="forward-forward"),
     )
 }
 
