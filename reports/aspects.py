@@ -43,7 +43,7 @@ PLAIN_MODEL = {"snn": "snn-mlp", "ann": "mlp"}
 MODEL_ASPECTS = {"lsm": (RECURRENCE, "lsm (reservoir, ridge readout)"),
                  "stdp": (LOCAL, "stdp (Diehl & Cook)"),
                  "ff": (FORWARD_ONLY, "forward-forward (Hinton 2022)"),
-                 "lca": (SPARSE_CODING, "lca (dictionary, spiking LCA, ridge readout)")}
+                 "lca": (SPARSE_CODING, "lca (spiking LCA)")}
 
 
 @dataclass
