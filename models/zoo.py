@@ -100,7 +100,7 @@ MODELS: dict[str, ModelSpec] = {
                   "the image, and a closed-form linear readout",
                   lambda o: forward_forward.ForwardForward(MODELS["ff"].hidden(o)),
                   default_hidden=2000, learning="forward-forward"),
-        ModelSpec("lca", "snn", "sparse coding: a learned dictionary of 400 atoms, spiking LCA "
+        ModelSpec("lca", "snn", "sparse coding: a learned dictionary (400 atoms), spiking LCA "
                   "inference (lateral inhibition), ridge readout",
                   lambda o: lca.SparseCoding(o.timesteps, o.encoding, MODELS["lca"].hidden(o)),
                   default_hidden=400, learning="sparse-coding", default_timesteps=32,
