@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from neuropipe.targets.registry import handoff_names
+
 
 class DefaultToCreate(TyperGroup):
     """A group whose first word, when not a subcommand or ``--help``, starts ``create``."""
@@ -38,7 +40,7 @@ def create(
                                         metavar="RUN")],
     out: Annotated[Path, typer.Option(
         help="The bundle to write: a folder, or a file ending in .tar.gz.")],
-    target: Annotated[str, typer.Option(help="loihi or spinnaker.")] = "loihi",
+    target: Annotated[str, typer.Option(help=f"{' or '.join(handoff_names())}.")] = "loihi",
     reference_inputs: Annotated[int, typer.Option(
         help="Test images whose expected output spikes go into reference/.")] = 16,
     seed: Annotated[int, typer.Option(
