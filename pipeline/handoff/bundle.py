@@ -47,7 +47,7 @@ from neuropipe.pipeline.progress import make_progress
 from neuropipe.targets.handoff import Reference, readout_arrays
 from neuropipe.targets.handoff.encoding import decode
 from neuropipe.targets.records import DeploymentRecord
-from neuropipe.targets.registry import get_handoff, handoff_names
+from neuropipe.targets.registry import get_handoff
 
 COMMON_PACKAGES = ("numpy", "torch", "nir", "norse", "h5py")
 # What each file of every bundle is; a target's own files are its hook's ``roles``.
@@ -100,8 +100,7 @@ def make_bundle(config: HandoffConfig) -> tuple[Manifest, Path]:
             ``--force``, or is not a bundle).
         InterruptedRun: On Ctrl-C (nothing is left at ``out``).
     """
-    if config.target not in handoff_names():
-        get_handoff(config.target)  # names the targets that have one
+    get_handoff(config.target)  # a target without a handoff hook is refused, naming those with one
     if config.reference_inputs < 1:
         raise InputError(f"--reference-inputs must be at least 1, got {config.reference_inputs}")
     out = Path(config.out)
