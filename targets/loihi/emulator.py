@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neuropipe.core.threads import batched
 from neuropipe.targets.loihi.quantize import ACT_SHIFT, DECAY_UNITY, FixedLayer
 
 UV_LIMIT = 2**23
@@ -96,6 +97,12 @@ def _finish(acc: torch.Tensor, e: int, conv: bool) -> torch.Tensor:
     return acc << e if e >= 0 else acc >> -e
 
 
+def _batch(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None = None,
+           input_spikes: np.ndarray | None = None) -> int:
+    return len(host_bias) if host_bias is not None else input_spikes.shape[1]
+
+
+@batched(_batch)  # threads for the batch and the cores free now (core.threads)
 def emulate(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None = None,
             input_spikes: np.ndarray | None = None) -> EmulatorResult:
     """Run a batch through the fixed-point network for ``steps`` steps.
