@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from neuropipe.core.threads import busy_elsewhere
 
@@ -36,3 +36,12 @@ def load_text() -> str:
     """``load 1.52/1.20/0.97, 1 other busy`` (the 1/5/15-minute averages, runnable threads now)."""
     one, five, fifteen = os.getloadavg()
     return f"load {one:.2f}/{five:.2f}/{fifteen:.2f}, {busy_elsewhere()} other busy"
+
+
+def quiet_and_loaded(run: Callable[[], float]) -> str:
+    """Run ``run`` (it returns a time) quiet, then with one core busy: both, their ratio, loads."""
+    quiet, quiet_load = run(), load_text()
+    with one_busy_core():
+        loaded, loaded_load = run(), load_text()
+    return (f"quiet {quiet:.2f} s ({quiet_load}); one core busy {loaded:.2f} s ({loaded_load}): "
+            f"{loaded / quiet:.2f}x quiet")
