@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator
 
 from neuropipe.core.threads import busy_elsewhere
 
-SPIN = "while True:\n    pass\n"
+# Spins until its parent is gone (a bench killed without cleaning up leaves no busy loop behind).
+SPIN = "import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n    pass\n"
 
 
 @contextlib.contextmanager

@@ -17,8 +17,9 @@ the same samples in one batch, the ratio of the two per-sample times, and whethe
 agree. Then the emulator's time for all ``--images`` test images in batches of ``--batch``
 (goal: under 2 minutes on 2 cores), each figure twice in the same run: quiet, and with one core
 kept busy by a busy-loop process (``bench/busy.py``), with the loaded/quiet ratio, the threads
-``neuropipe.core.threads`` chose and the machine's load beside each; ``--fixed-threads N``
-adds a loaded pass at N threads (the choice overridden, as before it existed).
+``neuropipe.core.threads`` chose and the machine's load beside each; ``--fixed-threads 1 2``
+adds, for each count, a quiet and a loaded pass at that many threads (the choice overridden
+through ``NEUROPIPE_THREADS``), to check the choice against the alternatives in the same run.
 """
 
 from __future__ import annotations
@@ -127,8 +128,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500, help="batch of the full pass")
     parser.add_argument("--repeats", type=int, default=3,
                         help="repeats of the small batch (median)")
-    parser.add_argument("--fixed-threads", type=int, default=None,
-                        help="also time the loaded full pass at this many threads")
+    parser.add_argument("--fixed-threads", type=int, nargs="*", default=[],
+                        help="also time quiet and loaded passes at each of these thread counts")
     parser.add_argument("--no-load", action="store_true", help="quiet figures only")
     args = parser.parse_args()
     if args.lava_samples < 2:
@@ -187,9 +188,10 @@ def main() -> None:
     phases = [("quiet", contextlib.nullcontext, None)]
     if not args.no_load:
         phases.append(("one core busy", one_busy_core, None))
-        if args.fixed_threads:
-            phases.append((f"one core busy, fixed {args.fixed_threads} threads", one_busy_core,
-                           args.fixed_threads))
+    for n in args.fixed_threads:
+        phases.append((f"quiet, fixed {n} threads", contextlib.nullcontext, n))
+        if not args.no_load:
+            phases.append((f"one core busy, fixed {n} threads", one_busy_core, n))
     quiet: dict[str, float] = {}
     for name, load, fixed in phases:
         if fixed:

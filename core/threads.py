@@ -30,9 +30,10 @@ from typing import Any, TypeVar
 if "torch" not in sys.modules:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-# A second thread pays off only for a batch of at least this many samples per thread: below it
-# the per-step tensors are too small for a split to beat the cost of waking a thread (measured
-# with bench/loihi_emulator.py; see docs/testing.md).
+# A second thread is given only for a batch of at least this many samples per thread: below it
+# the per-step tensors are small and waking a thread for every operation costs more than the
+# split gains (issue 20, batch of 16 with one core busy: 1.5 ms per sample with one thread, 1.9
+# with two passive ones). 64 is a judgement, not a measured optimum: see docs/testing.md.
 MIN_BATCH_PER_THREAD = 64
 READS = 3  # reads of the run queue; the least is taken (a busy process stays runnable)
 FIXED = "NEUROPIPE_THREADS"  # environment variable: a fixed thread count (no load look-up)
