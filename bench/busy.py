@@ -46,3 +46,7 @@ def quiet_and_loaded(run: Callable[[], float]) -> str:
         loaded, loaded_load = run(), load_text()
     return (f"quiet {quiet:.2f} s ({quiet_load}); one core busy {loaded:.2f} s ({loaded_load}): "
             f"{loaded / quiet:.2f}x quiet")
+
+
+if __name__ == "__main__":  # `make bench` runs every bench/*.py: here, the machine's load now
+    print(load_text())
