@@ -32,6 +32,7 @@ from neuropipe.core.threads import batched
 from neuropipe.targets.loihi.quantize import ACT_SHIFT, DECAY_UNITY, FixedLayer
 
 UV_LIMIT = 2**23
+F32_EXACT = 2**24  # float32 holds every integer of magnitude up to this exactly
 
 
 @dataclass
@@ -72,8 +73,9 @@ def synapse(fixed: Any, spikes: torch.Tensor) -> torch.Tensor:
     (``targets.loihi.sdnn``), whose graded messages go through the same arithmetic.
     """
     layer = fixed.layer
-    w = torch.as_tensor(fixed.weight, dtype=torch.float64)
-    s = spikes.to(torch.float64)
+    dtype = exact_float(fixed.weight, spikes)
+    w = torch.as_tensor(fixed.weight, dtype=dtype)
+    s = spikes.to(dtype)
     if layer.kind == "dense":
         acc = s @ w.T
     else:
@@ -81,6 +83,22 @@ def synapse(fixed: Any, spikes: torch.Tensor) -> torch.Tensor:
                                          stride=layer.stride, padding=layer.padding)
         acc = acc.reshape(len(s), -1)
     return _finish(acc, fixed.weight_exp, layer.kind == "conv")
+
+
+def exact_float(weight: np.ndarray, spikes: torch.Tensor) -> torch.dtype:
+    """The float type whose sums of ``spikes`` x ``weight`` are exact: float32 where they can be.
+
+    Every partial sum of one output is an integer no larger than the largest input magnitude
+    times the output's sum of absolute weights; below 2^24 float32 holds them all exactly
+    (summed in any order, as a GEMM or a direct convolution does), and its kernels run far
+    faster (a 16-to-32-channel 5x5 convolution of 500 samples: 48 ms against 872 ms in float64,
+    equal). Larger sums (graded payloads) stay in float64 (exact below 2^53).
+    """
+    if spikes.numel() == 0:
+        return torch.float32
+    top = 1 if spikes.dtype == torch.bool else int(spikes.abs().max())
+    fan = float(np.abs(weight).reshape(len(weight), -1).sum(axis=1).max()) if weight.size else 0.0
+    return torch.float32 if top * fan <= F32_EXACT else torch.float64
 
 
 def _recurrent(fixed: FixedLayer, spikes: torch.Tensor) -> torch.Tensor:
