@@ -55,9 +55,14 @@ class EmulatorResult:
 
 
 def _decay(x: torch.Tensor, d: int) -> torch.Tensor:
-    """``sign(x * (4096 - d)) * (|x * (4096 - d)| >> 12)``, as Lava computes it."""
+    """``sign(x * (4096 - d)) * (|x * (4096 - d)| >> 12)``, as Lava computes it.
+
+    Computed as the product shifted right by 12 after adding 4095 to a negative one (the
+    ``prod >> 63`` mask): division by 4096 rounding towards zero, equal for every int64 product
+    and a few times faster than sign, abs and an integer division.
+    """
     prod = x * (DECAY_UNITY - d)
-    return torch.sign(prod) * torch.div(prod.abs(), DECAY_UNITY, rounding_mode="floor")
+    return (prod + ((prod >> 63) & (DECAY_UNITY - 1))) >> 12
 
 
 def _wrap_u(u: torch.Tensor) -> torch.Tensor:

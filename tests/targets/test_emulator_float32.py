@@ -44,3 +44,18 @@ def test_a_float32_conv_equals_the_float64_one_at_the_bound() -> None:
     assert exact[:4, c, 3, 3].abs().min() == fan * top > F32_EXACT - fan
     exact = torch.remainder(exact.round().to(torch.int64).reshape(8, -1) + 2**23, 2**24) - 2**23
     assert torch.equal(synapse(fixed, x), exact)
+
+
+def test_decay_rounds_towards_zero_as_lava() -> None:
+    """The shift form equals sign(p) * (|p| >> 12), p = x * (4096 - d), by hand and over a range."""
+    from neuropipe.targets.loihi.emulator import _decay
+
+    x = torch.tensor([-1, -5, 5, -4097, 4097, 4096, -4096], dtype=torch.int64)
+    assert _decay(x, 0).tolist() == [-1, -5, 5, -4097, 4097, 4096, -4096]  # no decay
+    assert _decay(x, 4095).tolist() == [0, 0, 0, -1, 1, 1, -1]
+    assert _decay(x, 1).tolist() == [0, -4, 4, -4095, 4095, 4095, -4095]  # 4097 x 4095 = 2^24 - 1
+    x = torch.arange(-2**16, 2**16, dtype=torch.int64)
+    for d in (0, 1, 7, 2048, 4095):
+        prod = x * (4096 - d)
+        assert torch.equal(_decay(x, d),
+                           torch.sign(prod) * torch.div(prod.abs(), 4096, rounding_mode="floor"))
