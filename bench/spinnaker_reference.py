@@ -51,7 +51,7 @@ def main() -> None:
     chain = to_chain(graph)
     data = load_dataset("mnist")
     k, T = args.nest_samples, args.timesteps
-    x = data.test_x[:k].reshape(k, -1).astype(np.float64) / 255.0
+    x = data.test_x[:k].reshape(-1, 784).astype(np.float64) / 255.0
     every = data.test_x[:args.images].reshape(-1, 784).astype(np.float64) / 255.0
     for encoding in ("constant", "poisson"):
         if every.size:
