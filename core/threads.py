@@ -1,17 +1,21 @@
-"""How many threads a batched fast path computes with: the cores free now, and the batch.
+"""How many threads a batched fast path computes with: the batch, the wait policy, the load.
 
 The Loihi emulators, the SpiNNaker fast path and the host targets compute whole batches with
 torch (and onnxruntime). Left to itself torch takes every core, and its OpenMP threads spin
 while they wait for work (libgomp's default policy): on a shared machine, with one other core
-busy, two threads ran the snn-mlp emulator 6x slower than one (issue 20). The rule here:
+busy, two spinning threads ran the snn-mlp emulator 6x slower than one (issue 20). The rule:
 
 - ``OMP_WAIT_POLICY=PASSIVE`` is set when this module is imported, before torch is (a value the
-  user set is kept); libgomp reads it once, when torch is first imported, so a process that
-  imported torch earlier keeps its policy (the thread choice below still protects it);
-- a call computes with as many threads as there are cores not busy with other processes now
-  (``/proc/stat``'s ``procs_running`` less this process's own running threads, the least of a
-  few reads), never more than one per ``MIN_BATCH_PER_THREAD`` samples of its batch, and never
-  more than ``OMP_NUM_THREADS`` when the user set it; at least one;
+  user set is kept); libgomp reads it once, when torch is first imported;
+- a small batch computes in one thread: at most one thread per ``MIN_BATCH_PER_THREAD``
+  samples, and never more than the usable cores or ``OMP_NUM_THREADS`` when the user set it;
+- with the passive policy in force, that is the count, whatever the load: idle threads sleep,
+  and on a loaded machine two threads still take a larger share of the cores than one (the
+  snn-mlp emulator over 10,000 images, one extra core busy: 0.59 ms per image with two threads
+  against 0.92 with one, measured in one run at a load of 19; docs/testing.md);
+- where torch started before the policy could be set (spinning threads), only the cores not
+  busy with other processes now are used (``/proc/stat``'s ``procs_running`` less this
+  process's own running threads, the least of a few reads);
 - the torch setting is restored when the call ends (a library call leaves no global change).
 """
 
@@ -29,6 +33,9 @@ from typing import Any, TypeVar
 
 if "torch" not in sys.modules:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Whether torch's OpenMP threads sleep when idle: the policy libgomp read (or will read) at
+# torch's import; unknown, and taken as spinning, when torch came first without it.
+PASSIVE = os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE"
 
 # A second thread is given only for a batch of at least this many samples per thread: below it
 # the per-step tensors are small and waking a thread for every operation costs more than the
@@ -98,17 +105,20 @@ def fixed_threads() -> int | None:
 
 
 def choose_threads(batch: int, cores: int | None = None, busy: int | None = None,
-                   limit: int | None = None) -> int:
+                   limit: int | None = None, passive: bool | None = None) -> int:
     """Threads for one call over ``batch`` samples (``NEUROPIPE_THREADS`` fixes it, if set).
 
     Args:
         batch: Samples computed together.
         cores: Usable cores (default: ``usable_cores()``).
-        busy: Cores busy with other processes (default: ``busy_elsewhere()``).
+        busy: Cores busy with other processes (default: ``busy_elsewhere()``, read only when
+            the threads spin).
         limit: An upper bound (default: ``user_limit()``, ``OMP_NUM_THREADS``).
+        passive: Whether idle threads sleep (default: ``PASSIVE``).
 
     Returns:
-        ``min(cores - busy, batch // MIN_BATCH_PER_THREAD, limit)``, at least 1.
+        ``min(cores, batch // MIN_BATCH_PER_THREAD, limit)``, less the busy cores when the
+        threads spin; at least 1.
     """
     fixed = fixed_threads()
     if fixed is not None:
@@ -118,8 +128,9 @@ def choose_threads(batch: int, cores: int | None = None, busy: int | None = None
     by_batch = max(1, batch // MIN_BATCH_PER_THREAD)
     if by_batch == 1 or (limit is not None and limit <= 1):  # no need to look at the load
         return 1
-    busy = busy_elsewhere() if busy is None else busy
-    n = min(cores - busy, by_batch, limit if limit is not None else cores)
+    n = min(cores, by_batch, limit if limit is not None else cores)
+    if not (PASSIVE if passive is None else passive):
+        n = min(n, cores - (busy_elsewhere() if busy is None else busy))
     return max(1, n)
 
 

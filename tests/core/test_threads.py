@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,29 +17,44 @@ def no_user_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(threads.FIXED, raising=False)
 
 
-@pytest.mark.parametrize(("batch", "cores", "busy", "limit", "expected"), [
-    (500, 2, 0, None, 2),   # quiet, large batch: every core
-    (500, 2, 1, None, 1),   # one other core busy: the free one
-    (500, 2, 5, None, 1),   # overloaded: still one
-    (500, 8, 1, None, 7),   # 500 // 64 = 7 threads at most, 7 cores free
-    (500, 16, 0, None, 7),  # the batch caps it
-    (16, 2, 0, None, 1),    # a small batch never splits
-    (128, 2, 0, None, 2),   # two threads from 2 x 64 samples
-    (500, 2, 0, 1, 1),      # OMP_NUM_THREADS=1 is kept
+@pytest.mark.parametrize(("batch", "cores", "busy", "limit", "passive", "expected"), [
+    (500, 2, 0, None, True, 2),    # large batch: every core
+    (500, 2, 1, None, True, 2),    # idle threads sleep: the load does not matter
+    (500, 2, 1, None, False, 1),   # spinning threads: only the free core
+    (500, 2, 5, None, False, 1),   # overloaded and spinning: still one
+    (500, 8, 2, None, False, 6),   # 8 cores, 2 busy
+    (500, 16, 0, None, True, 7),   # 500 // 64 = 7 threads at most
+    (16, 2, 0, None, True, 1),     # a small batch never splits
+    (127, 2, 0, None, True, 1),
+    (128, 2, 0, None, True, 2),    # two threads from 2 x 64 samples
+    (500, 2, 0, 1, True, 1),       # OMP_NUM_THREADS=1 is kept
 ])
 def test_choose_threads(no_user_env: None, batch: int, cores: int, busy: int,
-                        limit: int | None, expected: int) -> None:
-    assert threads.choose_threads(batch, cores=cores, busy=busy, limit=limit) == expected
+                        limit: int | None, passive: bool, expected: int) -> None:
+    assert threads.choose_threads(batch, cores=cores, busy=busy, limit=limit,
+                                  passive=passive) == expected
+
+
+def test_the_policy_is_passive_when_torch_comes_later() -> None:
+    import subprocess
+    import sys
+
+    code = ("import os, sys; from neuropipe.core import threads; import torch; "
+            "print(os.environ['OMP_WAIT_POLICY'], threads.PASSIVE)")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["PASSIVE", "True"]
 
 
 def test_user_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.delenv(threads.FIXED, raising=False)
-    assert threads.choose_threads(500, cores=2, busy=0) == 1
+    assert threads.choose_threads(500, cores=2, busy=0, passive=True) == 1
     monkeypatch.setenv(threads.FIXED, "2")  # a fixed count wins over the load and the limit
     assert threads.choose_threads(16, cores=2, busy=5) == 2
     monkeypatch.setenv(threads.FIXED, "zero")  # not a count: ignored
-    assert threads.choose_threads(500, cores=2, busy=0) == 1
+    assert threads.choose_threads(500, cores=2, busy=0, passive=True) == 1
 
 
 def _fake_proc(tmp_path: Path, running: int, states: list[str]) -> tuple[Path, Path]:
