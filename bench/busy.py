@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -39,14 +40,20 @@ def load_text() -> str:
     return f"load {one:.2f}/{five:.2f}/{fifteen:.2f}, {busy_elsewhere()} other busy"
 
 
-def quiet_and_loaded(run: Callable[[], float]) -> str:
-    """Run ``run`` (it returns a time) quiet, then with one core busy: both, their ratio, loads."""
-    quiet, quiet_load = run(), load_text()
-    with one_busy_core():
-        loaded, loaded_load = run(), load_text()
-    return (f"quiet {quiet:.2f} s ({quiet_load}); one core busy {loaded:.2f} s ({loaded_load}): "
-            f"{loaded / quiet:.2f}x quiet")
+def quiet_and_loaded(run: Callable[[], float], rounds: int = 3) -> str:
+    """Run ``run`` (it returns a time) quiet and with one core busy, alternately ``rounds`` times.
 
+    Returns both medians, their ratio and the load at the end: alternating keeps a drift of the
+    machine's own load out of the ratio.
+    """
+    quiet, loaded = [], []
+    for _ in range(rounds):
+        quiet.append(run())
+        with one_busy_core():
+            loaded.append(run())
+    q, b = statistics.median(quiet), statistics.median(loaded)
+    return (f"quiet {q:.3f} s, one core busy {b:.3f} s (medians of {rounds}, alternately): "
+            f"{b / q:.2f}x quiet ({load_text()})")
 
 if __name__ == "__main__":  # `make bench` runs every bench/*.py: here, the machine's load now
     print(load_text())

@@ -65,13 +65,16 @@ def main() -> None:
                           for b, r in sorted(rates.items()))
         print(f"{name}: {cells}")
 
-        def timed(w: Workload = workload) -> float:
+        used: set[int] = set()
+
+        def timed(w: Workload = workload, used: set[int] = used) -> float:
             with tempfile.TemporaryDirectory() as folder:
                 record = target.deploy(w, Path(folder), batch_size=256)
-            print(f"  (batch 256: {record.resources.cores} thread(s))")
+            used.add(record.resources.cores)
             return record.verification["wall_s"]
 
-        print(f"{name}, batch 256: {quiet_and_loaded(timed)}")
+        line = quiet_and_loaded(timed)
+        print(f"{name}, batch 256, threads {sorted(used)}: {line}")
 
 
 if __name__ == "__main__":
