@@ -165,6 +165,20 @@ def test_recurrent_synops_count_columns_not_rows():
         ("synops_weight_read", 7, 9), ("synops_add", 7, 0), ("synops_potential_rw", 14, 12)]
 
 
+
+def test_the_host_readout_is_its_nonzero_weights_as_host_macs():
+    from neuropipe.targets.chain import Readout
+    from neuropipe.targets.counting import readout_report
+
+    # 2 classes x 3 neurons, 4 nonzero weights: 4 host MACs per inference, no neuron, no synop.
+    readout = Readout(name="ro", weight=np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 4.0]]),
+                      bias=np.ones(2))
+    r = readout_report(readout)
+    assert (r.name, r.kind, r.neurons, r.synapses, r.synapses_on) == ("ro", "readout", 0, 4,
+                                                                      "host")
+    assert (r.host_macs_per_inference, r.synops_per_inference, r.spikes_per_inference,
+            r.neuron_updates_per_inference) == (4.0, 0.0, 0.0, 0.0)
+
 def test_recurrent_weights_quantised_to_zero_are_no_synapse():
     from neuropipe.targets.asic.target import quantise_chain
     from neuropipe.targets.chain import Chain
