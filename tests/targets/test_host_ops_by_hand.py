@@ -1,0 +1,71 @@
+"""Host operation counts of a spiking layer with an asymmetric recurrent synapse and a readout,
+worked out by hand: inputs, columns and encodings chosen so that a swapped axis, a missed
+recurrent input or a readout counted as ACs gives another number."""
+
+import numpy as np
+
+from neuropipe.targets.chain import Layer, Neuron, Readout
+from neuropipe.targets.host.ops import dense_ops, spiking_layer_ops, totals
+
+# 2 inputs -> 3 neurons. Fan-out of input 0 is 3 (1, 2, 5), of input 1 is 1 (3): 4 synapses.
+W = np.array([[1.0, 0.0], [2.0, 3.0], [5.0, 0.0]])
+# Recurrent (post, pre): fan-out (columns) 2, 1, 0; fan-in (rows) 0, 1, 2. 3 synapses of 9.
+R = np.array([[0.0, 0.0, 0.0], [0.5, 0.0, 0.0], [0.25, 1.0, 0.0]])
+# Readout 2 classes x 3 neurons: nonzero weights per neuron (columns) 1, 1, 2; 4 of 6.
+RO = Readout(name="ro", weight=np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 4.0]]), bias=np.zeros(2))
+T = 4
+
+
+def layer():
+    neuron = Neuron(kind="if", alpha=1.0, r=1.0, v_leak=0.0, v_threshold=1.0)
+    return Layer(name="fc", kind="dense", weight=W, bias=np.zeros(3), in_shape=(2,),
+                 out_shape=(3,), neuron=neuron, recurrent=R, recurrent_name="rec")
+
+
+def ops(encoding, fed=True, readout_nonzero=True):
+    return spiking_layer_ops(
+        [layer()], [np.array([2.0, 5.0])], [np.array([1.0, 2.0, 3.0])], T, encoding,
+        recurrent_inputs=[np.array([3.0, 1.0, 5.0])] if fed else None, readout=RO,
+        readout_nonzero=np.array([0.5, 1.0, 2.0]) if readout_nonzero else None)
+
+
+def test_a_recurrent_layer_and_readout_by_hand():
+    fc, rec, ro = ops("poisson")
+    # fc: 6 weights x 4 steps dense; effective 2 x 3 + 5 x 1 = 11 (every weight: 2x3 + 5x3 = 21).
+    assert (fc.name, fc.kind, fc.binary_input, fc.neurons, fc.synapses) == (
+        "fc", "dense", True, 3, 4)
+    assert (fc.dense, fc.effective, fc.neuron_updates, fc.spikes) == (24.0, 11.0, 12.0, 6.0)
+    # rec: 9 x 4 dense; its fed-back spikes 3, 1, 5 x fan-out 2, 1, 0 = 7 (rows: 11).
+    assert (rec.name, rec.kind, rec.binary_input, rec.neurons, rec.synapses) == (
+        "rec", "recurrent", True, 0, 3)
+    assert (rec.dense, rec.effective, rec.neuron_updates) == (36.0, 7.0, 0.0)
+    # readout: 6 dense MACs once per inference; 0.5 x 1 + 1 x 1 + 2 x 2 = 5.5 effective.
+    assert (ro.name, ro.kind, ro.binary_input, ro.neurons, ro.synapses) == (
+        "ro", "readout", False, 0, 4)
+    assert (ro.dense, ro.effective) == (6.0, 5.5)
+    assert totals([fc, rec, ro]) == {"dense_macs": 6.0, "dense_acs": 60.0,
+                                     "effective_macs": 5.5, "effective_acs": 18.0,
+                                     "neuron_updates": 12.0}
+
+
+def test_without_fed_back_counts_the_layers_spikes_feed_back_and_every_readout_input_counts():
+    _, rec, ro = ops("poisson", fed=False, readout_nonzero=False)
+    assert rec.effective == 1 * 2 + 2 * 1 + 3 * 0  # its own spikes 1, 2, 3
+    assert ro.effective == 4.0  # every input nonzero once: its 4 nonzero weights
+
+
+def test_constant_input_makes_the_first_layer_macs():
+    fc, rec, ro = ops("constant")
+    assert (fc.binary_input, rec.binary_input, ro.binary_input) == (False, True, False)
+    assert totals([fc, rec, ro]) == {"dense_macs": 30.0, "dense_acs": 36.0,
+                                     "effective_macs": 16.5, "effective_acs": 7.0,
+                                     "neuron_updates": 12.0}
+
+
+def test_dense_ops_of_a_conv_is_every_weight_at_every_output_position():
+    neuron = Neuron(kind="if", alpha=1.0, r=1.0, v_leak=0.0, v_threshold=1.0)
+    conv = Layer(name="c", kind="conv", weight=np.ones((2, 1, 2, 3)), bias=np.zeros(2),
+                 in_shape=(1, 3, 3), out_shape=(2, 2, 1), neuron=neuron)
+    assert dense_ops(conv) == 12 * 2  # 12 weights at 2 x 1 positions (not x 4 neurons)
+    assert dense_ops(layer()) == 6
+
