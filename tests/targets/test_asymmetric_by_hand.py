@@ -155,9 +155,15 @@ def test_recurrent_synops_count_columns_not_rows():
     assert recurrent_fan_out(layer).tolist() == [2, 1, 0]
     spikes = np.array([3.0, 1.0, 5.0])
     # 3 x 2 + 1 x 1 + 5 x 0 = 7 (rows would give 3 x 0 + 1 x 1 + 5 x 2 = 11).
+    assert recurrent_fan_out(layer).dtype == np.int64
     report = recurrent_report(layer, spikes)
     assert report.synops_per_inference == 7 and report.synapses == 3
-    assert (report.name, report.kind, report.neurons) == ("rec", "recurrent", 0)
+    assert (report.name, report.kind, report.neurons, report.synapses_on) == (
+        "rec", "recurrent", 0, "chip")
+    # It emits no spikes, updates no neuron (its layer does) and does no host work.
+    assert (report.spikes_per_inference, report.host_macs_per_inference,
+            report.neuron_updates_per_inference, report.graded_events_per_inference) == (
+        0.0, 0.0, 0.0, 0.0)
     # On the asic the recurrent events are synops with the recurrent memory (9 B).
     ops = asic_ops.snn_layer_ops(layer, np.zeros(2), 0.0, 4, graded=False, fed_back=spikes)
     rec = [o for o in ops if o.layer == "rec"]
