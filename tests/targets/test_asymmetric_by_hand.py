@@ -185,6 +185,27 @@ def test_the_host_readout_is_its_nonzero_weights_as_host_macs():
     assert (r.host_macs_per_inference, r.synops_per_inference, r.spikes_per_inference,
             r.neuron_updates_per_inference) == (4.0, 0.0, 0.0, 0.0)
 
+
+def test_count_layers_puts_the_recurrent_report_after_its_layer_and_the_readout_last():
+    from neuropipe.targets.chain import Readout
+    from neuropipe.targets.counting import LayerActivity, count_layers
+
+    layer = recurrent_layer(R)
+    readout = Readout(name="ro", weight=np.array([[1.0, 0.0, 2.0]]), bias=np.zeros(1))
+    out = np.array([1.0, 2.0, 3.0])
+    # Fed back 3, 1, 5 (the last step's spikes are not): 3 x 2 + 1 x 1 + 5 x 0 = 7.
+    fed = LayerActivity(layer, True, np.array([1.0, 4.0]), out, 5, recurrent_spikes=np.array(
+        [3.0, 1.0, 5.0]))
+    fc, rec, ro = count_layers([fed], readout)
+    # fc: inputs 1, 4 x fan-out 3, 3 (every weight of 3 x 2 ones) = 15 synops; no graded input.
+    assert (fc.name, fc.synops_per_inference, fc.graded_events_per_inference) == ("fc", 15.0, 0.0)
+    assert (fc.spikes_per_inference, fc.neuron_updates_per_inference) == (6.0, 15.0)
+    assert (rec.name, rec.synops_per_inference) == ("rec", 7.0)
+    assert (ro.name, ro.kind, ro.host_macs_per_inference) == ("ro", "readout", 2.0)
+    # Without fed-back counts, the layer's own spikes feed back: 1 x 2 + 2 x 1 + 3 x 0 = 4.
+    own = LayerActivity(layer, True, np.array([1.0, 4.0]), out, 5)
+    assert [r.synops_per_inference for r in count_layers([own])] == [15.0, 4.0]
+
 def test_recurrent_weights_quantised_to_zero_are_no_synapse():
     from neuropipe.targets.asic.target import quantise_chain
     from neuropipe.targets.chain import Chain
