@@ -3,6 +3,7 @@ worked out by hand: inputs, columns and encodings chosen so that a swapped axis,
 recurrent input or a readout counted as ACs gives another number."""
 
 import numpy as np
+import pytest
 
 from neuropipe.targets.chain import Layer, Neuron, Readout
 from neuropipe.targets.host.ops import dense_ops, spiking_layer_ops, totals
@@ -69,3 +70,48 @@ def test_dense_ops_of_a_conv_is_every_weight_at_every_output_position():
     assert dense_ops(conv) == 12 * 2  # 12 weights at 2 x 1 positions (not x 4 neurons)
     assert dense_ops(layer()) == 6
 
+
+
+def conv_onnx():
+    """image (1, 3, 3) -> Conv of 2 channels of 2 x 3 kernels (stride 1, no padding) -> Flatten.
+
+    Channel 0 is dense (6 weights), channel 1 has 2 (at (0, 0) and (1, 2)): output 2 x 2 x 1.
+    Fan-out of the 9 pixels: 2, 1, 1, 3, 2, 3, 1, 1, 2 (see test_asymmetric_by_hand).
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.zeros((2, 1, 2, 3), dtype=np.float32)
+    w[0, 0] = [[1, 2, 3], [4, 5, 6]]
+    w[1, 0, 0, 0], w[1, 0, 1, 2] = 7, 8
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["image", "w"], ["y"], name="conv", strides=[1, 1],
+                          pads=[0, 0, 0, 0]),
+         helper.make_node("Flatten", ["y"], ["scores"], name="flat")],
+        "conv", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", 1, 3, 3])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["n", 4])],
+        [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return model
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_an_onnx_conv_by_hand_over_batches(batch_size):
+    from neuropipe.targets.host.ops import ann_layer_ops, onnx_layers, run_probed
+
+    model = conv_onnx()
+    layers = onnx_layers(model)
+    assert [(la.node, la.input_name, la.kind, la.stride, la.padding) for la in layers] == [
+        ("conv", "image", "conv", (1, 1), (0, 0))]
+    # Image 1: pixels 0, 2, 4, 7, 8 nonzero (fan-out 2 + 1 + 2 + 1 + 2 = 8); image 2: pixel 5
+    # alone, negative (fan-out 3). Dense: 12 weights at 2 x 1 output positions = 24.
+    x = np.zeros((2, 1, 3, 3), dtype=np.float32)
+    x[0].flat[[0, 2, 4, 7, 8]] = [1, 2, 3, 1, 4]
+    x[1].flat[5] = -1
+    activity = run_probed(model, layers, x, batch_size)
+    assert activity.shapes == {"image": (1, 3, 3)}
+    assert activity.nonzero["image"].reshape(-1).tolist() == [1, 0, 1, 0, 1, 1, 0, 1, 1]
+    (conv,) = ann_layer_ops(layers, activity.shapes,
+                            {k: v / len(x) for k, v in activity.nonzero.items()})
+    assert (conv.kind, conv.neurons, conv.synapses, conv.binary_input) == ("conv", 4, 8, False)
+    assert (conv.dense, conv.effective) == (24.0, (8 + 3) / 2)
