@@ -206,6 +206,22 @@ def test_count_layers_puts_the_recurrent_report_after_its_layer_and_the_readout_
     own = LayerActivity(layer, True, np.array([1.0, 4.0]), out, 5)
     assert [r.synops_per_inference for r in count_layers([own])] == [15.0, 4.0]
 
+
+def test_spinnaker_connections_are_pre_post_pairs_of_nonzero_weights():
+    from neuropipe.targets.spinnaker.network import connections, recurrent_connections
+
+    # Recurrent (post, pre): 0 -> 1 (0.5), 0 -> 2 (0.25), 1 -> 2 (1.0).
+    pre, post, w = recurrent_connections(recurrent_layer(R))
+    assert (pre.tolist(), post.tolist(), w.tolist()) == ([0, 0, 1], [1, 2, 2], [0.5, 0.25, 1.0])
+    assert pre.dtype == post.dtype == np.int64
+    # The conv: 8 nonzero weights at 2 output positions = 16 connections, pixel i in FAN[i] of
+    # them; channel 0 feeds posts 0 and 1, channel 1 posts 2 and 3 (channel-major order).
+    pre, post, w = connections(conv_layer())
+    assert np.bincount(pre, minlength=9).tolist() == FAN
+    assert np.bincount(post).tolist() == [6, 6, 2, 2]
+    assert sorted(w[post == 2].tolist()) == [7.0, 8.0] and pre[post == 2].tolist() == [0, 5]
+    assert pre[post == 3].tolist() == [3, 8]
+
 def test_recurrent_weights_quantised_to_zero_are_no_synapse():
     from neuropipe.targets.asic.target import quantise_chain
     from neuropipe.targets.chain import Chain
@@ -281,6 +297,8 @@ def test_spinnaker2_places_ceil_neurons_over_256_per_pe(sizes, pes, chips, tmp_p
     placement = target._place(tmp_path / "network.npz", tmp_path, None)
     assert [p["pes"] for p in placement["populations"]] == pes
     assert [p["size"] for p in placement["populations"]] == list(sizes)
+    assert [p["label"] for p in placement["populations"]] == ["input"] + [
+        f"fc{i}" for i in range(len(sizes) - 1)]
     res = target._resources(placement, 5)
     assert (res.cores, res.chips, res.boards) == (sum(pes), chips, None)
     # Constant input: the first layer is driven by currents, no input population.
