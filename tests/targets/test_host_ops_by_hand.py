@@ -113,5 +113,6 @@ def test_an_onnx_conv_by_hand_over_batches(batch_size):
     assert activity.nonzero["image"].reshape(-1).tolist() == [1, 0, 1, 0, 1, 1, 0, 1, 1]
     (conv,) = ann_layer_ops(layers, activity.shapes,
                             {k: v / len(x) for k, v in activity.nonzero.items()})
-    assert (conv.kind, conv.neurons, conv.synapses, conv.binary_input) == ("conv", 4, 8, False)
+    assert (conv.name, conv.kind, conv.neurons, conv.synapses, conv.binary_input) == (
+        "conv", "conv", 4, 8, False)
     assert (conv.dense, conv.effective) == (24.0, (8 + 3) / 2)
