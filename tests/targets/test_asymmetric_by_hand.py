@@ -2,6 +2,7 @@
 rows against columns, dense against nonzero fan-out, one memory's size for another's, routes of
 different lengths, a layer one neuron over a core, and a meter estimate never 'measured'."""
 
+import json
 import math
 
 import numpy as np
@@ -299,8 +300,14 @@ def test_spinnaker2_places_ceil_neurons_over_256_per_pe(sizes, pes, chips, tmp_p
     assert [p["size"] for p in placement["populations"]] == list(sizes)
     assert [p["label"] for p in placement["populations"]] == ["input"] + [
         f"fc{i}" for i in range(len(sizes) - 1)]
+    assert placement["estimate"] is True
+    assert json.loads((tmp_path / "placement.json").read_text()) == placement
     res = target._resources(placement, 5)
     assert (res.cores, res.chips, res.boards) == (sum(pes), chips, None)
+    # 5 steps of 1 ms in real time; at most 256 neurons a PE; the placement kept as details.
+    assert (res.steps_per_sample, res.time_per_inference_s) == (5, pytest.approx(5e-3))
+    assert res.neurons_per_core_limit == 256 and "estimate" in res.placement
+    assert res.details == {"populations": placement["populations"]}
     # Constant input: the first layer is driven by currents, no input population.
     meta["input"] = "currents"
     placement = target._place(tmp_path / "network.npz", tmp_path, None)
