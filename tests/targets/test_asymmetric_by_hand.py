@@ -334,3 +334,20 @@ def test_a_meter_estimate_is_never_labelled_measured(methods, level, model):
     assert all(t.level == level and t.quantity == 0.5 for t in e.terms)
     assert e.total_j == pytest.approx(1.0)
     assert any("not a measurement" in n for n in e.notes) == (level != "measured")
+
+
+@pytest.mark.parametrize(("on_device", "why"), [
+    (True, "no meter was given (the pipeline passes one)"), (False, None)])
+def test_no_measurement_is_a_term_without_joules_never_a_zero(on_device, why):
+    from neuropipe.targets.registry import get_target
+
+    target = get_target("gpu")
+    why = why or target.device_here()[1]
+    e = target._measured_estimate(None, 4, on_device)
+    (t,) = e.terms
+    assert (t.name, t.joules_per_inference, t.kind, t.method, t.unit, t.level) == (
+        "cuda", None, "dynamic", "not-estimated", "J", "measured")
+    assert (t.source, t.cost_model, t.note) == ("energy counter of the device", "meter",
+                                                f"not measured: {why}")
+    assert (e.cost_model, e.level, e.leaves_out) == (
+        "meter", "measured", ["everything: no measurement was possible"])
