@@ -351,3 +351,23 @@ def test_no_measurement_is_a_term_without_joules_never_a_zero(on_device, why):
                                                 f"not measured: {why}")
     assert (e.cost_model, e.level, e.leaves_out) == (
         "meter", "measured", ["everything: no measurement was possible"])
+
+
+@pytest.mark.parametrize("encoding", ["poisson", "constant"])
+def test_spinnaker_activity_is_per_inference_over_several_samples(encoding, hand_graph):
+    from neuropipe.targets.chain import to_chain
+    from neuropipe.targets.registry import get_target
+
+    chain = to_chain(hand_graph)
+    # Totals over n = 2 samples: inputs 4, 2, 0; layer spikes 6, 2 and 3, 1 (fed back: fewer).
+    inputs, spikes = np.array([4.0, 2.0, 0.0]), [np.array([6.0, 2.0]), np.array([3.0, 1.0])]
+    fed = [np.array([4.0, 2.0]), np.array([2.0, 0.0])]
+    l0, l1 = get_target("spinnaker")._activity(chain, encoding, 6, spikes, inputs, 2, fed)
+    if encoding == "poisson":
+        assert l0.on_chip and l0.input_spikes.tolist() == [2.0, 1.0, 0.0]
+    else:  # the first layer's synapses run on the host: no input spikes on the board
+        assert not l0.on_chip and l0.input_spikes is None
+    # The next projection delivers every step's spikes but the last one's: fed / n.
+    assert l1.on_chip and l1.input_spikes.tolist() == [2.0, 1.0]
+    assert l0.output_spikes.tolist() == [3.0, 1.0] and l1.output_spikes.tolist() == [1.5, 0.5]
+    assert (l0.steps, l0.recurrent_spikes) == (6, None)
