@@ -325,13 +325,17 @@ def test_a_meter_estimate_is_never_labelled_measured(methods, level, model):
     from neuropipe.targets.registry import get_target
 
     window = Measurement(name="w", duration_s=2.0, components=[
-        ComponentEnergy("cpu", 3.0, methods[0]), ComponentEnergy("dram", 1.0, methods[1])])
+        ComponentEnergy("cpu", 3.0, methods[0], note="package 0"),
+        ComponentEnergy("dram", 1.0, methods[1], note="no DRAM counter")])
     e = get_target("cpu")._measured_estimate(window, 4, True)
     assert (e.level, e.cost_model) == (level, model)
     assert {t.name: t.joules_per_inference for t in e.terms} == {"cpu": 0.75, "dram": 0.25}
     assert [t.method for t in e.terms] == ["measured" if m == "rapl" else "estimate"
                                            for m in methods]
     assert all(t.level == level and t.quantity == 0.5 for t in e.terms)
+    assert [(t.kind, t.unit, t.cost_model, t.source, t.note) for t in e.terms] == [
+        ("dynamic", "J", model, f"neuropipe meter, method {m}", c.note)
+        for m, c in zip(methods, window.components, strict=True)]
     assert e.total_j == pytest.approx(1.0)
     assert any("not a measurement" in n for n in e.notes) == (level != "measured")
 
