@@ -116,3 +116,25 @@ def test_an_onnx_conv_by_hand_over_batches(batch_size):
     assert (conv.name, conv.kind, conv.neurons, conv.synapses, conv.binary_input) == (
         "conv", "conv", 4, 8, False)
     assert (conv.dense, conv.effective) == (24.0, (8 + 3) / 2)
+
+
+@pytest.mark.parametrize(("ort_has_cuda", "cuda_here", "want"), [
+    (True, True, (["CUDAExecutionProvider"], True)),
+    (True, False, (["CPUExecutionProvider"], False)),
+    (False, True, (["CPUExecutionProvider"], False))])
+def test_the_gpu_runs_on_cuda_only_where_both_onnxruntime_and_a_device_have_it(
+        ort_has_cuda, cuda_here, want, monkeypatch):
+    import onnxruntime
+    import torch
+
+    from neuropipe.targets.host import target as host_target
+    from neuropipe.targets.registry import get_target
+
+    providers = ["CUDAExecutionProvider"] * ort_has_cuda + ["CPUExecutionProvider"]
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: providers)
+    monkeypatch.setattr(host_target, "cuda_status", lambda: (cuda_here, "why"))
+    assert get_target("gpu")._providers() == want
+    assert get_target("cpu")._providers() == (["CPUExecutionProvider"], True)
+    # One GPU is one device; the CPU has as many as PyTorch's threads.
+    assert get_target("gpu")._cores() == 1
+    assert get_target("cpu")._cores() == torch.get_num_threads()
