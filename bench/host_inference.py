@@ -4,12 +4,15 @@ Run: .venv/bin/python bench/host_inference.py [--samples 2000]
 Uses runs/readme/mlp (its ONNX model in onnxruntime) and runs/readme/snn-mlp (its NIR graph as
 dense PyTorch steps) where they exist, else random networks of the same shapes. Each figure is
 the target's own measured pass (warm-up excluded) over the same MNIST test images; the ratio is
-against batch 256 (the target's default), measured in the same run.
+against batch 256 (the target's default), measured in the same run. Then batch 256 again with
+one core kept busy (``bench/busy.py``), against the quiet figure of the same run: the threads
+come from ``neuropipe.core.threads``.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,6 +22,9 @@ import numpy as np
 from neuropipe.models.data.datasets import load_dataset
 from neuropipe.targets.base import Workload
 from neuropipe.targets.host.target import CpuTarget
+
+sys.path.insert(0, str(Path(__file__).parent))
+from busy import quiet_and_loaded  # noqa: E402
 
 RUNS = Path("runs/readme")
 
@@ -32,9 +38,6 @@ def workloads(x: np.ndarray, labels: np.ndarray) -> dict[str, Workload]:
     if graph_file.is_file():
         graph = nir.read(str(graph_file))
     else:
-        import sys
-
-        sys.path.insert(0, str(Path(__file__).parent))
         from loihi_emulator import random_graph
 
         graph = random_graph(np.random.default_rng(0))
@@ -61,6 +64,17 @@ def main() -> None:
         cells = ", ".join(f"batch {b}: {r:,.0f}/s ({r / base:.2f}x)"
                           for b, r in sorted(rates.items()))
         print(f"{name}: {cells}")
+
+        used: set[int] = set()
+
+        def timed(w: Workload = workload, used: set[int] = used) -> float:
+            with tempfile.TemporaryDirectory() as folder:
+                record = target.deploy(w, Path(folder), batch_size=256)
+            used.add(record.resources.cores)
+            return record.verification["wall_s"]
+
+        line = quiet_and_loaded(timed)
+        print(f"{name}, batch 256, threads {sorted(used)}: {line}")
 
 
 if __name__ == "__main__":

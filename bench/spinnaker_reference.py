@@ -2,12 +2,15 @@
 agreement, and sPyNNaker's mapping time on a virtual SpiNN-5 board.
 
 Run: .venv/bin/python bench/spinnaker_reference.py [--run runs/x] [--nest-samples 32]
+       [--images 10000] [--nest-samples 0: the fast path's full pass only]
 Uses the run's ``model.nir`` (default ``runs/readme/snn-mlp`` where it exists), else a
 784-512-10 LIF network with random weights (the size of snn-mlp); T=16. Both encodings: with
 ``constant`` input the first layer runs on the host (NEST simulates 512x10 synapses), with
 ``poisson`` every synapse is in NEST (401k). For each it prints NEST's build time, its time per
 sample (reset between samples, spikes read back), the fast path's time per sample on the same
-samples, their ratio, whether every spike agrees, and the mapping time.
+samples, their ratio, whether every spike agrees, and the mapping time. Then the fast path over
+``--images`` test images (batches of 500), quiet and with one core busy (``bench/busy.py``), in
+the same run: the threads come from ``neuropipe.core.threads``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from neuropipe.targets.spinnaker.network import network_file, write_network
 from neuropipe.targets.spinnaker.target import run_script
 
 sys.path.insert(0, str(Path(__file__).parent))
+from busy import quiet_and_loaded  # noqa: E402
 from loihi_emulator import DEFAULT_RUN, random_graph  # noqa: E402
 
 
@@ -38,6 +42,8 @@ def main() -> None:
                         else None, help="a run directory whose model.nir to use")
     parser.add_argument("--nest-samples", type=int, default=32)
     parser.add_argument("--timesteps", type=int, default=16)
+    parser.add_argument("--images", type=int, default=10_000,
+                        help="test images of the fast path's full pass (0: none)")
     args = parser.parse_args()
     graph = nir.read(f"{args.run}/model.nir") if args.run else random_graph(
         np.random.default_rng(0))
@@ -45,8 +51,14 @@ def main() -> None:
     chain = to_chain(graph)
     data = load_dataset("mnist")
     k, T = args.nest_samples, args.timesteps
-    x = data.test_x[:k].reshape(k, -1).astype(np.float64) / 255.0
+    x = data.test_x[:k].reshape(-1, 784).astype(np.float64) / 255.0
+    every = data.test_x[:args.images].reshape(-1, 784).astype(np.float64) / 255.0
     for encoding in ("constant", "poisson"):
+        if every.size:
+            print(f"{encoding:8s}: fast path, all {len(every)} images: "
+                  f"{quiet_and_loaded(lambda e=encoding: full_pass(chain, every, T, e))}")
+        if k == 0:
+            continue
         spikes = poisson_spikes(x, T, np.random.default_rng(0)) if encoding == "poisson" \
             else None
         steps = T + delay_depth(chain, encoding)
@@ -70,6 +82,19 @@ def main() -> None:
               f"path {fast_s * 1e3:.2f} ms/sample (batch of {k}); NEST/fast = "
               f"{nest_s / fast_s:.0f}x; spikes identical: {same}; sPyNNaker mapping "
               f"{map_wall:.1f} s wall (child process, imports included)")
+
+
+def full_pass(chain: object, x: np.ndarray, timesteps: int, encoding: str, batch: int = 500
+              ) -> float:
+    """Seconds of the fast path over ``x`` in batches (input spikes drawn beforehand)."""
+    rng = np.random.default_rng(0)
+    steps = timesteps + delay_depth(chain, encoding)
+    parts = [(x[i:i + batch], poisson_spikes(x[i:i + batch], timesteps, rng)
+              if encoding == "poisson" else None) for i in range(0, len(x), batch)]
+    started = time.perf_counter()
+    for part, spikes in parts:
+        run_fast_path(chain, part, timesteps, steps, encoding, spikes)
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -57,6 +57,10 @@ class LocalLearner(nn.Module):
         """Number of values learned from data (the fixed random ones are not counted)."""
         raise NotImplementedError
 
+    def figures(self, x: torch.Tensor) -> dict[str, float]:
+        """Figures of the trained model on images ``x`` for ``metrics.json`` (none by default)."""
+        return {}
+
     def loss_logits(self, scores: torch.Tensor) -> torch.Tensor:
         """Logits for the (reported, not optimised) cross-entropy: the class scores."""
         return scores

@@ -14,34 +14,26 @@ The reservoir is fixed at construction from the seed and never learned:
   (``neuropipe.models.local.run_layer``: the NIR contract's semantics).
 
 Only the readout is learned: class scores ``W c + b`` of the spike counts ``c``, fitted in
-closed form by ridge regression on one-hot labels,
-``[W b]^T = (A^T A / n + lambda I)^-1 A^T Y / n`` with ``A = [c 1]``. Each epoch adds its
-pass to ``A^T A`` and ``A^T Y`` (with constant input a second epoch gives the same readout;
-with Poisson input it adds fresh input spikes), so a resumed run continues exactly.
+closed form by ridge regression on one-hot labels (``neuropipe.models.ridge.RidgeReadout``).
+Each epoch adds its pass to the statistics (with constant input a second epoch gives the same
+readout; with Poisson input it adds fresh input spikes), so a resumed run continues exactly.
 """
 
 from __future__ import annotations
 
-import math
-import time
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
-from neuropipe.models.local import LocalLearner, run_layer
-from neuropipe.models.training import PassResult
+from neuropipe.models.local import run_layer
+from neuropipe.models.ridge import RidgeReadout
 
-CLASSES = 10
 IMAGE = 28
-# Training accuracy is measured on the first this many images of a pass, whose spike counts
-# are kept (uint8) for it; the rest only go into the ridge statistics.
-TRAIN_ACCURACY_SAMPLES = 10_000
 
 
-class LiquidStateMachine(LocalLearner):
+class LiquidStateMachine(RidgeReadout):
     """A fixed random recurrent LIF reservoir and a ridge readout of its spike counts.
 
     Attributes:
@@ -51,24 +43,17 @@ class LiquidStateMachine(LocalLearner):
         readout_weight, readout_bias: The learned readout ``(10, neurons)``, ``(10,)``.
     """
 
-    learning = "ridge"
-
     def __init__(self, timesteps: int, encoding: str, neurons: int = 2000, tau: float = 4.0,
                  patch: int = 10, input_scale: float = 0.56, bias_scale: float = 0.5,
                  spectral_radius: float = 0.9, connectivity: float = 0.01,
                  ridge: float = 0.1) -> None:
-        super().__init__(timesteps, encoding)
-        self.neurons, self.tau, self.ridge = neurons, tau, ridge
+        super().__init__(timesteps, encoding, neurons, ridge)
+        self.neurons, self.tau = neurons, tau
         self.register_buffer("w_in", _local_input_weights(neurons, patch, input_scale))
         self.register_buffer("b_in", (torch.rand(neurons) * 2 - 1) * bias_scale)
         index, value = _sparse_reservoir(neurons, connectivity, spectral_radius)
         self.register_buffer("rec_index", index)
         self.register_buffer("rec_value", value)
-        self.register_buffer("readout_weight", torch.zeros(CLASSES, neurons))
-        self.register_buffer("readout_bias", torch.zeros(CLASSES))
-        self._gram = torch.zeros(neurons + 1, neurons + 1, dtype=torch.float64)
-        self._cross = torch.zeros(neurons + 1, CLASSES, dtype=torch.float64)
-        self._seen = 0
         self._csr: torch.Tensor | None = None
 
     def recurrent_weight(self) -> torch.Tensor:
@@ -101,78 +86,6 @@ class LiquidStateMachine(LocalLearner):
         """Spike counts ``(batch, neurons)`` of the reservoir on images ``x`` in [0, 1]."""
         return run_layer(x, self.timesteps, self.encoding, self.w_in, self.b_in,
                          self._recurrent_csr(), 1.0 / self.tau, 1.0, generator)
-
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
-                ) -> torch.Tensor:
-        """Class scores ``W c + b`` of the spike counts (the host readout)."""
-        return self.features(x, generator) @ self.readout_weight.T + self.readout_bias
-
-    def fit_epoch(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: int,
-                  on_batch: Callable[[int, float, float], None] | None = None) -> PassResult:
-        """Add one pass over ``(x, y)`` to the ridge statistics and solve for the readout.
-
-        ``batch_size`` only sets how many images are simulated at once (nothing is learned
-        per batch). The loss is the ridge objective's mean squared error on the training
-        set; the accuracy is measured on its first ``TRAIN_ACCURACY_SAMPLES`` images.
-        """
-        start = time.perf_counter()
-        generator = torch.Generator().manual_seed(seed)
-        chunk = max(batch_size, 500)  # simulation batch: larger is faster, same result
-        kept: list[torch.Tensor] = []
-        for i in range(0, len(x), chunk):
-            counts = self.features(x[i:i + chunk], generator)
-            self._accumulate(counts, y[i:i + chunk])
-            if i < TRAIN_ACCURACY_SAMPLES:
-                kept.append(counts[:TRAIN_ACCURACY_SAMPLES - i].to(torch.uint8))
-            if on_batch is not None:
-                on_batch(min(i + chunk, len(x)), math.nan, math.nan)
-        self.solve()
-        kept_counts = torch.cat(kept) if kept else torch.zeros(0, self.neurons)
-        scores = kept_counts.float() @ self.readout_weight.T + self.readout_bias
-        accuracy = float((scores.argmax(1) == y[:len(kept_counts)]).float().mean()) \
-            if len(kept_counts) else 0.0
-        return PassResult(self.training_error(), accuracy, len(x), time.perf_counter() - start)
-
-    def _accumulate(self, counts: torch.Tensor, labels: torch.Tensor) -> None:
-        a = torch.cat([counts, torch.ones(len(counts), 1, dtype=counts.dtype)], 1).double()
-        self._gram += a.T @ a
-        self._cross += a.T @ torch.nn.functional.one_hot(labels.long(), CLASSES).double()
-        self._seen += len(counts)
-
-    def solve(self) -> None:
-        """Set the readout to the ridge solution of the statistics gathered so far."""
-        n = max(self._seen, 1)
-        system = self._gram / n + self.ridge * torch.eye(len(self._gram), dtype=torch.float64)
-        solution = torch.linalg.solve(system, self._cross / n)  # (neurons + 1, classes)
-        self.readout_weight.copy_(solution[:-1].T.to(self.readout_weight.dtype))
-        self.readout_bias.copy_(solution[-1].to(self.readout_bias.dtype))
-
-    def training_error(self) -> float:
-        """Mean squared error (summed over classes) of the readout on the data gathered."""
-        if not self._seen:
-            return 0.0
-        w = torch.cat([self.readout_weight.T, self.readout_bias[None]]).double()
-        n = self._seen
-        # sum ||A w - Y||^2 = tr(Y^T Y) - 2 tr(w^T A^T Y) + tr(w^T A^T A w); tr(Y^T Y) = n.
-        total = n - 2 * float((w * self._cross).sum()) + float((w * (self._gram @ w)).sum())
-        return max(total, 0.0) / n
-
-    def learner_state(self) -> dict[str, Any]:
-        """The ridge statistics, so that a resumed run adds to them."""
-        return {"gram": self._gram, "cross": self._cross, "seen": self._seen}
-
-    def load_learner_state(self, state: dict[str, Any]) -> None:
-        """Restore the ridge statistics of ``learner_state``."""
-        self._gram = state["gram"].to(torch.float64)
-        self._cross = state["cross"].to(torch.float64)
-        self._seen = int(state["seen"])
-        if self._gram.shape != (self.neurons + 1,) * 2 or \
-                self._cross.shape != (self.neurons + 1, CLASSES):
-            raise ValueError("ridge statistics of another reservoir size")
-
-    def learned_values(self) -> int:
-        """The readout's weights and biases."""
-        return self.readout_weight.numel() + self.readout_bias.numel()
 
     def to_nir(self) -> Any:
         """Input -> Flatten -> Affine -> LIF (with a recurrent Linear) -> Affine -> Output."""

@@ -106,6 +106,8 @@ class TrainMetrics(Record):
         versions: Versions of torch and the modelling library.
         learning: How the weights were learned: ``backprop``, or the model's local rule
             (``stdp``, ``ridge``).
+        figures: Figures a model states of itself on the test images (``lca``: dictionary
+            size, active units per image, spikes per inference; see ``LocalLearner.figures``).
     """
 
     type_tag = "train-metrics"
@@ -122,6 +124,7 @@ class TrainMetrics(Record):
     device: str = "cpu"
     versions: dict[str, str] = field(default_factory=dict)
     learning: str = "backprop"
+    figures: dict[str, float] = field(default_factory=dict)
 
     # Added after metrics were first written: runs from before it all learned by backprop.
-    ADDED_LATER: ClassVar[dict[str, Any]] = {"learning": "backprop"}
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"learning": "backprop", "figures": {}}

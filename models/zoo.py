@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from neuropipe.core.errors import InputError, ModelError
-from neuropipe.models import ann, forward_forward, lsm, snn, stdp
+from neuropipe.models import ann, forward_forward, lca, lsm, snn, stdp
 from neuropipe.models.encoding import ENCODINGS
 from neuropipe.models.modular import MAX_MODULES
 
@@ -101,6 +101,11 @@ MODELS: dict[str, ModelSpec] = {
                   lambda o: forward_forward.ForwardForward(MODELS["ff"].hidden(o),
                                                            forward_forward.LAYERS),
                   default_hidden=forward_forward.HIDDEN, learning="forward-forward"),
+        ModelSpec("lca", "snn", "sparse coding: a learned dictionary (400 atoms), spiking LCA "
+                  "inference (lateral inhibition), ridge readout",
+                  lambda o: lca.SparseCoding(o.timesteps, o.encoding, MODELS["lca"].hidden(o)),
+                  default_hidden=400, learning="sparse-coding", default_timesteps=32,
+                  encodings=ENCODINGS),
     )
 }
 

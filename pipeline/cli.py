@@ -38,8 +38,8 @@ def _register() -> None:
         train,
     )
 
-    app.command("train")(train.train)
-    app.command("convert")(convert.convert)
+    app.command("train", cls=train.command_class())(train.train)
+    app.command("convert", cls=convert.command_class())(convert.convert)
     app.command(
         "measure",
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},

@@ -7,6 +7,7 @@ An aspect is one way a compared configuration departs from its model family's pl
 - ``recurrence``: a recurrent reservoir with a closed-form readout (``lsm``);
 - ``local learning``: weights learned by a local rule (``stdp``);
 - ``forward-only learning``: learned without a backward pass (``forward-forward``);
+- ``sparse coding``: a learned dictionary inferred by a spiking LCA (``lca``);
 - ``modularity``: a hidden layer split into modules (``--modules`` > 1; plain: dense).
 
 The plain counterpart is the configuration on the same target of the family's plain model
@@ -35,12 +36,14 @@ RECURRENCE = "recurrence"
 LOCAL = "local learning"
 FORWARD_ONLY = "forward-only learning"
 MODULARITY = "modularity"
+SPARSE_CODING = "sparse coding"
 # The plain model of each family (by the trained model's kind).
 PLAIN_MODEL = {"snn": "snn-mlp", "ann": "mlp"}
 # Models whose very design is an aspect: model name -> (aspect, setting).
 MODEL_ASPECTS = {"lsm": (RECURRENCE, "lsm (reservoir, ridge readout)"),
                  "stdp": (LOCAL, "stdp (Diehl & Cook)"),
-                 "ff": (FORWARD_ONLY, "forward-forward (Hinton 2022)")}
+                 "ff": (FORWARD_ONLY, "forward-forward (Hinton 2022)"),
+                 "lca": (SPARSE_CODING, "lca (spiking LCA)")}
 
 
 @dataclass
@@ -152,7 +155,7 @@ def aspect_rows(configs: list[ConfigRow]) -> list[AspectRow]:
                 row.comment = ("work done on the host at another level (a first layer fed "
                                "analogue pixels) is left out of the ratio at that level")
             rows.append(row)
-    order = [SPIKE_CODE, SPARSE, MODULARITY, RECURRENCE, LOCAL, FORWARD_ONLY]
+    order = [SPIKE_CODE, SPARSE, MODULARITY, RECURRENCE, LOCAL, FORWARD_ONLY, SPARSE_CODING]
     return sorted(rows, key=lambda r: (order.index(r.aspect) if r.aspect in order else 99,
                                        r.target, r.setting, r.run))
 

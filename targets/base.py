@@ -28,7 +28,9 @@ class Workload:
     """What a target runs: a NIR graph, the evaluation data, and how the data are presented.
 
     Attributes:
-        graph: The spiking network as a ``nir.NIRGraph``.
+        graph: The spiking network as a ``nir.NIRGraph``, or already read as a
+            ``targets.chain.Chain`` (``convert`` reads the graph once; ``to_chain`` returns a
+            chain as it is).
         inputs: Evaluation samples, float32 in [0, 1], shape ``(N, *input_shape)``.
         labels: Integer class labels, shape ``(N,)``.
         timesteps: Simulation steps per sample (before any pipeline delay a backend adds).

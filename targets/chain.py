@@ -297,12 +297,15 @@ def to_chain(graph: Any, dt: float = 1.0) -> Chain:
     """Read a NIR graph as a chain of layers.
 
     Args:
-        graph: A ``nir.NIRGraph``.
-        dt: Step used to discretise continuous time constants.
+        graph: A ``nir.NIRGraph``, or a ``Chain`` already read (returned as it is: ``convert``
+            reads a graph once and hands the chain to the target).
+        dt: Step used to discretise continuous time constants (of a NIR graph).
 
     Raises:
         GraphError: Naming every node that is not supported and what is supported instead.
     """
+    if isinstance(graph, Chain):
+        return graph
     problems: list[str] = []
     recurrent = _recurrent_synapses(graph)
     order = _order(graph, set(recurrent.values()))

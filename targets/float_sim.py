@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from neuropipe.core.spike_codes import SPIKE_ENCODINGS, spike_raster
+from neuropipe.core.threads import batched
 from neuropipe.targets.chain import Chain, Layer
 
 
@@ -32,6 +33,7 @@ def encode_input(x: np.ndarray, steps: int, encoding: str,
     return spike_raster(x, steps, encoding, rng) if encoding in SPIKE_ENCODINGS else None
 
 
+@batched(lambda chain, x, *args, **kwargs: len(x))  # threads: core.threads
 def simulate(chain: Chain, x: np.ndarray, timesteps: int, encoding: str = "constant",
              input_spikes: np.ndarray | None = None, device: str = "cpu",
              layer_inputs: list[np.ndarray] | None = None, readout: bool = True,

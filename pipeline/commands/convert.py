@@ -12,21 +12,16 @@ def convert(
     source: Annotated[Path, typer.Argument(help="A run directory or a .nir file.",
                                            metavar="SOURCE")],
     target: Annotated[str, typer.Option(
-        help="Deployment target: loihi, spinnaker, spinnaker2, cpu, gpu or asic; several "
-             "separated by commas; or all (those available here; see 'neuropipe doctor')."
-    )] = "loihi",
+        help="Deployment target; several separated by commas; or all.")] = "loihi",
     timesteps: Annotated[int | None, typer.Option(help="Steps per sample.")] = None,
     samples: Annotated[int | None, typer.Option(help="Test images to evaluate (default all).")
                        ] = None,
     verify_samples: Annotated[int, typer.Option(
-        help="Images also run in the target's reference simulator (Lava for loihi, NEST for "
-             "spinnaker) and compared spike for spike.")
+        help="Images also run in the target's reference simulator (Lava, NEST...) and "
+             "compared spike for spike.")
                               ] = 16,
     encoding: Annotated[str | None, typer.Option(
-        help="constant, poisson, rate or latency (spike codes); graded (loihi only: Loihi 2 "
-             "graded spikes, the first layer on the chip); sdnn (loihi only: an mlp or cnn "
-             "run as a sigma-delta network); or "
-             "any other encoding a target lists.")] = None,
+        help="Input encoding (default: the model's).")] = None,
     delta_threshold: Annotated[float, typer.Option(
         help="sdnn: delta threshold as a fraction of each layer's activation range "
              "(0 = exact).")] = 0.0,
@@ -89,6 +84,13 @@ def convert(
         done = [o.target for o in outcomes if o.record is not None]
         raise NeuropipeError(f"{len(failed)} of {len(outcomes)} targets failed "
                              f"({', '.join(failed)}); written: {', '.join(done) or 'none'}")
+
+
+def command_class() -> type:
+    """The command class whose help names the registered targets and their encodings."""
+    from neuropipe.pipeline.commands import registry_help as h
+
+    return h.with_help(target=h.target_help, encoding=h.convert_encoding_help)
 
 
 def summary_lines(record: object, path: Path) -> list[str]:

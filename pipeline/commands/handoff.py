@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from neuropipe.pipeline.commands import registry_help
+
 
 class DefaultToCreate(TyperGroup):
     """A group whose first word, when not a subcommand or ``--help``, starts ``create``."""
@@ -32,13 +34,13 @@ app = typer.Typer(
          "check a bundle (handoff verify PATH).")
 
 
-@app.command("create")
+@app.command("create", cls=registry_help.with_help(target=registry_help.handoff_target_help))
 def create(
     run: Annotated[Path, typer.Argument(help="A run directory deployed to the target.",
                                         metavar="RUN")],
     out: Annotated[Path, typer.Option(
         help="The bundle to write: a folder, or a file ending in .tar.gz.")],
-    target: Annotated[str, typer.Option(help="loihi or spinnaker.")] = "loihi",
+    target: Annotated[str, typer.Option(help="A target with a handoff.")] = "loihi",
     reference_inputs: Annotated[int, typer.Option(
         help="Test images whose expected output spikes go into reference/.")] = 16,
     seed: Annotated[int, typer.Option(

@@ -12,7 +12,7 @@ import typer
 def train(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(
-        metavar="MODEL", help="mlp, cnn, snn-mlp, snn-cnn, lsm or stdp.", show_default=False)],
+        metavar="MODEL", help="A registered model.", show_default=False)],
     dataset: Annotated[str, typer.Option(help="mnist or fashion-mnist.")] = "mnist",
     data_dir: Annotated[Path | None, typer.Option(
         help="Folder of IDX files (default: $NEUROPIPE_DATA, else the packaged MNIST).")] = None,
@@ -24,22 +24,19 @@ def train(
                   ] = None,
     label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the loss.")] = 0.1,
     timesteps: Annotated[int | None, typer.Option(
-        help="Steps per sample (spiking models; default 16, stdp 96).", show_default=False)
+        help="Steps per sample (spiking models).", show_default=False)
                          ] = None,
     encoding: Annotated[str | None, typer.Option(
-        help="constant, poisson, rate or latency (spiking models; default constant, stdp "
-        "poisson; latency: one spike per nonzero pixel, earlier for brighter).",
-        show_default=False)] = None,
+        help="Input encoding (spiking models).", show_default=False)] = None,
     neuron: Annotated[str, typer.Option(help="lif or cuba (spiking models).")] = "lif",
     hidden: Annotated[int | None, typer.Option(
-        help="Hidden width of mlp and snn-mlp (default: 256 and 512).", show_default=False)
+        help="Hidden width (models that have one).", show_default=False)
                       ] = None,
     rate_penalty: Annotated[float, typer.Option(
         help="Surrogate-gradient SNNs: add X times the mean spikes per hidden neuron per step "
         "to the loss (fewer spikes, some accuracy).")] = 0.0,
     modules: Annotated[int, typer.Option(
-        help="snn-mlp: split the hidden layer into K modules, module k fed only band k of K "
-        "horizontal bands of image rows (no synapses between modules).")] = 1,
+        help="Split the hidden layer into K modules (modular models).")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of initialisation, order and spikes.")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     limit_train: Annotated[int | None, typer.Option(help="Use the first N training images.")
@@ -86,3 +83,12 @@ def _given(ctx: typer.Context, name: str) -> bool:
     """Whether option ``name`` was set on the command line (or its environment variable)."""
     source = ctx.get_parameter_source(name)
     return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+
+def command_class() -> type:
+    """The command class whose help names the registered models (filled in when shown)."""
+    from neuropipe.pipeline.commands import registry_help as h
+
+    return h.with_help(model=h.model_help, timesteps=h.timesteps_help,
+                       encoding=h.train_encoding_help, hidden=h.hidden_help,
+                       modules=h.modules_help)

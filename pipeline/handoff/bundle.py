@@ -1,4 +1,4 @@
-"""Builds a handoff bundle from a run's deployment to Loihi or SpiNNaker.
+"""Builds a handoff bundle from a run's deployment, through the target's handoff hook.
 
 The bundle is assembled in a temporary folder beside ``--out`` and renamed into place only when
 complete (a ``.tar.gz`` is written to a temporary file and renamed the same way): an interrupted
@@ -27,13 +27,11 @@ from neuropipe.core.errors import (
     InterruptedRun,
     NeuropipeError,
     RunDirError,
-    TargetError,
 )
 from neuropipe.core.files import check_writable, umask_mode, write_error, write_text_atomic
 from neuropipe.core.rundir import RunDir, refuse_inside_targets
 from neuropipe.core.staging import exclusive, make_staging, remove_staging, swap_in
 from neuropipe.pipeline.handoff import simulate
-from neuropipe.pipeline.handoff.encoding import decode
 from neuropipe.pipeline.handoff.manifest import (
     CHECKSUMS,
     MANIFEST,
@@ -45,25 +43,16 @@ from neuropipe.pipeline.handoff.manifest import (
     describe_files,
 )
 from neuropipe.pipeline.handoff.readme import render
-from neuropipe.pipeline.handoff.reference import (
-    loihi_reference,
-    readout_arrays,
-    spinnaker_reference,
-)
 from neuropipe.pipeline.progress import make_progress
+from neuropipe.targets.handoff import Reference, readout_arrays
+from neuropipe.targets.handoff.encoding import decode
 from neuropipe.targets.records import DeploymentRecord
+from neuropipe.targets.registry import get_handoff
 
-TARGETS = ("loihi", "spinnaker")
-LAVA_SCRIPT_SOURCE = Path(__file__).with_name("lava_script.py")
 COMMON_PACKAGES = ("numpy", "torch", "nir", "norse", "h5py")
+# What each file of every bundle is; a target's own files are its hook's ``roles``.
 ROLES = {
     "model.nir": "the deployed graph (NIR), float parameters",
-    "model.net": "lava-dl netx network (HDF5): the quantised parameters Lava ran",
-    "run_lava.py": "loads model.net with netx and runs samples in Lava (numpy, h5py, Lava only)",
-    "network.npz": "the PyNN network: per-layer connection lists (mV), IF_curr_delta "
-                   "parameters, and the reference inputs as its samples",
-    "pynn_network.py": "builds network.npz on pyNN.nest or pyNN.spiNNaker (numpy, PyNN only)",
-    "placement.json": "sPyNNaker's placement on a virtual SpiNN-5 board (cores, chips, routes)",
     "host_layer.npz": "the first layer, run on the host for analogue input (float weights and "
                       "the factors of the chip-input rule)",
     "readout.npz": "the host readout: class scores W @ c + b of the output layer's spike "
@@ -81,7 +70,7 @@ class HandoffConfig:
 
     Attributes:
         run: The run directory (with a deployment to ``target``).
-        target: ``loihi`` or ``spinnaker``.
+        target: A target with a handoff hook (``targets.registry.HANDOFFS``).
         out: The bundle's folder, or a ``.tar.gz`` file.
         reference_inputs: How many test images go into ``reference/``.
         force: Replace an existing bundle at ``out``.
@@ -105,15 +94,13 @@ def make_bundle(config: HandoffConfig) -> tuple[Manifest, Path]:
     """Write the bundle; return its manifest and where it is.
 
     Raises:
-        TargetError: For a target other than loihi or spinnaker.
+        TargetError: For a target without a handoff hook.
         InputError: For a reference count below 1.
         RunDirError: If the run has no deployment to the target, or ``out`` exists (without
             ``--force``, or is not a bundle).
         InterruptedRun: On Ctrl-C (nothing is left at ``out``).
     """
-    if config.target not in TARGETS:
-        raise TargetError(f"unknown handoff target '{config.target}': choose loihi or "
-                          "spinnaker")
+    get_handoff(config.target)  # a target without a handoff hook is refused, naming those with one
     if config.reference_inputs < 1:
         raise InputError(f"--reference-inputs must be at least 1, got {config.reference_inputs}")
     out = Path(config.out)
@@ -189,19 +176,9 @@ def _deployment(run_root: Path, target: str) -> tuple[DeploymentRecord, Path]:
     record = DeploymentRecord.read(path)
     if record.target != target:
         raise RunDirError(f"{path} is a deployment to '{record.target}', not {target}")
-    skipped = record.verification.get("netx_skipped")
-    if target == "loihi" and skipped and not (folder / "model.net").is_file():
-        fix = ""
-        if "--encoding poisson" in skipped:  # a train run, or the results of a bare NIR file
-            fix = (f"; that is 'neuropipe convert {shlex.quote(str(run_root))} --target loihi "
-                   "--encoding poisson --force'" if RunDir(run_root).config.is_file() else
-                   "; that is 'neuropipe convert' of the NIR file again with --encoding poisson "
-                   "--force")
-        raise RunDirError(f"the Loihi deployment in {folder} has no netx .net file, which a "
-                          f"Loihi handoff is built on: {skipped}{fix}")
-    needed = ["model.nir", "model.net"] if target == "loihi" else [
-        "model.nir", "network.npz", "pynn_network.py", "placement.json"]
-    missing = [name for name in needed if not (folder / name).is_file()]
+    hook = get_handoff(target)
+    hook.check_deployment(record, folder, run_root)
+    missing = [name for name in hook.deployment_files if not (folder / name).is_file()]
     if missing:
         raise RunDirError(f"the deployment in {folder} lacks {', '.join(missing)}: re-deploy with "
                           f"'neuropipe convert {shlex.quote(str(run_root))} --target {target} "
@@ -252,27 +229,16 @@ def _assemble(root: Path, run_root: Path, folder: Path, record: DeploymentRecord
     from neuropipe.models.nir_export import read_nir
     from neuropipe.targets.chain import to_chain
 
-    target = config.target
+    hook = get_handoff(config.target)
     graph = read_nir(folder / "model.nir")
     chain = to_chain(graph, _graph_dt(run_root, graph))
     encoding = record.provenance.encoding or "constant"
-    steps = record.resources.steps_per_sample
     task = progress.add_task("handoff: reference inputs", total=None)
-    make = loihi_reference if target == "loihi" else spinnaker_reference
-    deployed = folder / ("model.net" if target == "loihi" else "network.npz")
-    ref = make(chain, deployed, x, labels, encoding, record.timesteps, steps, config.seed,
-               dataset)
+    ref = hook.reference(chain, folder / hook.deployed, x, labels, encoding, record.timesteps,
+                         record.resources.steps_per_sample, config.seed, dataset)
     progress.update(task, total=1, completed=1)
     shutil.copyfile(folder / "model.nir", root / "model.nir")
-    if target == "loihi":
-        shutil.copyfile(deployed, root / "model.net")
-        shutil.copyfile(LAVA_SCRIPT_SOURCE, root / simulate.LAVA_SCRIPT)
-    else:
-        from neuropipe.targets.spinnaker.network import write_network
-
-        write_network(str(root / "network.npz"), *ref.network)
-        shutil.copyfile(folder / "pynn_network.py", root / simulate.PYNN_SCRIPT)
-        shutil.copyfile(folder / "placement.json", root / "placement.json")
+    hook.write_files(root, folder, ref)
     if ref.host_layer is not None:
         np.savez(root / "host_layer.npz", **ref.host_layer)
     readout = readout_arrays(chain)
@@ -281,9 +247,8 @@ def _assemble(root: Path, run_root: Path, folder: Path, record: DeploymentRecord
     (root / "reference").mkdir()
     np.savez(root / "reference" / "inputs.npz", **ref.inputs)
     ref.encoding.write(root / "encoding.json")
-    task = progress.add_task(f"handoff: {simulate.SHORT_NAMES[target]} run of reference/",
-                             total=None)
-    expected = simulate.output_spikes(root, target, len(x))
+    task = progress.add_task(f"handoff: {hook.short_name} run of reference/", total=None)
+    expected = simulate.output_spikes(root, config.target, len(x))
     progress.update(task, total=1, completed=1)
     window = (ref.encoding.window_start, ref.encoding.window_stop)
     predicted = decode(expected, *window, None if readout is None else
@@ -291,47 +256,64 @@ def _assemble(root: Path, run_root: Path, folder: Path, record: DeploymentRecord
     np.savez(root / "reference" / "expected.npz", output_spikes=expected, predicted=predicted,
              window=np.array(window))
     window_spikes = expected[:, window[0]:window[1]].sum(axis=(1, 2))
-    silent = int(np.sum(window_spikes == 0))
-    if silent:
-        notes.append(f"{silent} of {len(x)} reference inputs cause no output spikes in the "
-                     "read-out window: for them a chip that stays silent also matches; more "
-                     "training, or more --reference-inputs, makes the reference stronger")
-    agree = [bool(np.array_equal(a, b)) for a, b in zip(expected, ref.fast_output, strict=True)]
-    fast = {"simulator": ref.fast_simulator, "samples_identical": int(sum(agree)),
-            "samples": len(agree),
-            "summary": f"{ref.fast_simulator} gives the same output spikes on {sum(agree)} of "
-                       f"{len(agree)} reference inputs."}
-    if not all(agree):
-        notes.append(f"the fast simulator the accuracy comes from differs from "
-                     f"{ref.simulator.split(':')[0]} on {len(agree) - sum(agree)} of "
-                     f"{len(agree)} reference inputs (first: sample {agree.index(False)})")
+    notes.extend(_silence_notes(window_spikes))
+    fast = _fast_agreement(ref, expected, notes)
     if encoding == "poisson":
         notes.append("the deployment's accuracy was measured with input spikes drawn in batches "
                      "of 500 images from convert's --seed; the reference inputs' spikes are "
                      f"drawn for them alone with seed {config.seed} and stored in "
                      "reference/inputs.npz")
-    manifest = Manifest(
+    summary = ReferenceSummary(
+        samples=len(x), simulator=ref.simulator, labels=[int(v) for v in labels],
+        predicted=[int(v) for v in predicted], output_spikes=[int(v) for v in window_spikes],
+        fast_simulator=fast)
+    manifest = _manifest(record, config, dataset, run_root, ref, summary, notes)
+    roles = {**ROLES, **hook.roles}
+    manifest.files = describe_files(root, roles)  # the README lists them
+    write_text_atomic(root / "README.md", render(manifest, ref.encoding))
+    manifest.files = describe_files(root, roles)
+    manifest.write(root / MANIFEST)
+    write_text_atomic(root / CHECKSUMS, checksum_lines(root, manifest.files))
+    return manifest
+
+
+def _fast_agreement(ref: Reference, expected: np.ndarray, notes: list[str]) -> dict[str, Any]:
+    """How far the fast simulator gives the expected spikes; a note where it does not."""
+    agree = [bool(np.array_equal(a, b)) for a, b in zip(expected, ref.fast_output, strict=True)]
+    if not all(agree):
+        notes.append(f"the fast simulator the accuracy comes from differs from "
+                     f"{ref.simulator.split(':')[0]} on {len(agree) - sum(agree)} of "
+                     f"{len(agree)} reference inputs (first: sample {agree.index(False)})")
+    return {"simulator": ref.fast_simulator, "samples_identical": int(sum(agree)),
+            "samples": len(agree),
+            "summary": f"{ref.fast_simulator} gives the same output spikes on {sum(agree)} of "
+                       f"{len(agree)} reference inputs."}
+
+
+def _silence_notes(window_spikes: np.ndarray) -> list[str]:
+    """A note on the reference inputs that give no output spikes in the read-out window."""
+    silent = int(np.sum(window_spikes == 0))
+    if not silent:
+        return []
+    return [f"{silent} of {len(window_spikes)} reference inputs cause no output spikes in the "
+            "read-out window: for them a chip that stays silent also matches; more training, "
+            "or more --reference-inputs, makes the reference stronger"]
+
+
+def _manifest(record: DeploymentRecord, config: HandoffConfig, dataset: str, run_root: Path,
+              ref: Reference, summary: ReferenceSummary, notes: list[str]) -> Manifest:
+    """The bundle's manifest, without its files (they are listed once all are written)."""
+    return Manifest(
         created=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
-        target=target, model=record.provenance.model, dataset=dataset,
-        source_run=str(run_root.resolve()), versions=_versions(target),
+        target=config.target, model=record.provenance.model, dataset=dataset,
+        source_run=str(run_root.resolve()), versions=_versions(config.target),
         deployed_with=dict(record.provenance.versions), resources=record.resources,
         expected_accuracy=ExpectedAccuracy(
             accuracy=record.accuracy, samples=record.samples,
             reference_accuracy=record.reference_accuracy, simulator=ref.fast_simulator,
             verification=record.verification),
         energy=list(record.estimates), training_footprint=_training_footprint(run_root),
-        reference=ReferenceSummary(
-            samples=len(x), simulator=ref.simulator, labels=[int(v) for v in labels],
-            predicted=[int(v) for v in predicted],
-            output_spikes=[int(v) for v in window_spikes],
-            fast_simulator=fast),
-        notes=[*notes, *ref.notes, *record.notes])
-    manifest.files = describe_files(root, ROLES)  # the README lists them
-    write_text_atomic(root / "README.md", render(manifest, ref.encoding))
-    manifest.files = describe_files(root, ROLES)
-    manifest.write(root / MANIFEST)
-    write_text_atomic(root / CHECKSUMS, checksum_lines(root, manifest.files))
-    return manifest
+        reference=summary, notes=[*notes, *ref.notes, *record.notes])
 
 
 def _versions(target: str) -> dict[str, str]:

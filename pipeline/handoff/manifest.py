@@ -116,7 +116,7 @@ class Manifest(Record):
     Attributes:
         format: Always ``neuropipe-handoff``.
         created: UTC time the bundle was made (ISO 8601).
-        target: ``loihi`` or ``spinnaker``.
+        target: The target (one with a handoff hook: ``loihi``, ``spinnaker``).
         model: Model name of the run.
         dataset: Dataset of the reference inputs and the accuracy.
         source_run: The run directory the bundle was made from (for the record only; the

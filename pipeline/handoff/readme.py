@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from neuropipe.pipeline.handoff.encoding import InputEncoding
 from neuropipe.pipeline.handoff.manifest import CHECKSUMS, MANIFEST, Manifest
+from neuropipe.targets.registry import get_handoff
 
 
 def _joules(j: float) -> str:
@@ -70,69 +71,6 @@ def _footprint(manifest: Manifest) -> list[str]:
             f"({fp.constants.get('intensity_source', 'see manifest.json')})."]
 
 
-def _how_to_run(manifest: Manifest, e: InputEncoding) -> list[str]:
-    if manifest.target == "loihi":
-        bias = e.chip_input == "bias"
-        load_input = (
-            ["# first-layer neurons get the host-computed input as their bias:",
-             "neuron = net.layers[0].neuron",
-             "mant = inputs['bias_mant'][k]  # flattened C-H-W; Lava wants (W, H, C) for conv",
-             "neuron.bias_mant.init = mant.reshape(neuron.bias_mant.shape)",
-             f"neuron.bias_exp.init = np.full(neuron.bias_exp.shape, "
-             f"{e.constants.get('bias_exp')})"] if bias else
-            ["# (inputs, steps); a convolutional first layer wants (W, H, C, steps)",
-             "source = RingBuffer(data=inputs['spikes'][k].T.astype(np.int32))",
-             "source.s_out.connect(net.inp)"])
-        return [
-            "Load the network with lava-dl's netx and run it with Lava (lava-nc 0.10, lava-dl "
-            "0.6; `run_lava.py` in this folder does all of this):", "",
-            "```python", "import numpy as np",
-            "from lava.lib.dl import netx",
-            "from lava.magma.core.run_conditions import RunSteps",
-            "from lava.magma.core.run_configs import Loihi2SimCfg, Loihi2HwCfg",
-            "from lava.proc.io.sink import RingBuffer as Sink",
-            "from lava.proc.io.source import RingBuffer",
-            "inputs = np.load('reference/inputs.npz')", "k = 0  # sample",
-            "net = netx.hdf5.Network(net_config='model.net'"
-            + (f", input_message_bits={e.constants.get('input_message_bits')}"
-               if e.chip_input == "graded spikes" else "")
-            + ")  # a fresh network per sample",
-            f"sink = Sink(shape=net.out.shape, buffer={e.steps})",
-            "net.out.connect(sink.a_in)", *load_input,
-            f"net.run(condition=RunSteps(num_steps={e.steps}), "
-            "run_cfg=Loihi2SimCfg(select_tag='fixed_pt'))",
-            "spikes = sink.data.get().T  # (steps, classes)", "net.stop()", "```", "",
-            "On Loihi 2 hardware use `run_cfg=Loihi2HwCfg()` (needs Intel's lava-loihi "
-            "extension; Python ring buffers may need its embedded-I/O adapters there). "
-            "`python run_lava.py model.net reference/inputs.npz --out spikes.npz [--hardware]` "
-            "runs every reference sample and saves `output_spikes` (sample x step x class).",
-            "This bundle was checked in Lava's bit-accurate simulation only: it was not run on "
-            "Loihi hardware."]
-    current = e.chip_input == "current"
-    sample = (["groups[0].set(i_offset=arrays['L0_i_offset'] + arrays['input_current'][k])",
-               f"sim.run({e.steps})"] if current else
-              ["# input spikes of sample k: pn.spike_times(arrays['input_spikes'][k]) (ms),",
-               "# passed to pn.build(..., input_spike_times=...); see run_nest for the timing",
-               f"sim.run({e.steps} + pn.INPUT_OFFSET_MS)"])
-    return [
-        "`pynn_network.py` (numpy and PyNN only) builds the network of `network.npz` on any "
-        "PyNN backend. On NEST, as the reference was made:", "",
-        "```sh", "python pynn_network.py nest network.npz --out spikes.npz  # L0, L1...: "
-        "sample x step x neuron", "```", "",
-        "On a SpiNNaker board (sPyNNaker 1!7.4.1, `pyNN.spiNNaker`):", "",
-        "```python", "import numpy as np", "import pynn_network as pn",
-        "pn.configure_spinnaker('/tmp/spinnaker', virtual=False)  # writes .spynnaker.cfg:",
-        "# add your board's machine_name (or spalloc server) under [Machine] there",
-        "import pyNN.spiNNaker as sim", "meta, arrays = pn.load('network.npz')",
-        "sim.setup(timestep=1.0, min_delay=1.0)", "k = 0  # sample",
-        "groups = pn.build(sim, meta, arrays, for_nest=False)  # input group first if spikes",
-        "groups[-1].record('spikes')", *sample, "```", "",
-        "`placement.json` is sPyNNaker's placement of this network on a virtual SpiNN-5 board "
-        "(cores, chips, routes). This bundle was checked on NEST only: it was not run on a "
-        "SpiNNaker board, whose spike times may be stamped one step apart from NEST's "
-        "(compare per-class counts in the window, and the labels)."]
-
-
 def render(manifest: Manifest, e: InputEncoding) -> str:
     """The README of a bundle."""
     acc = manifest.expected_accuracy
@@ -152,7 +90,7 @@ def render(manifest: Manifest, e: InputEncoding) -> str:
         "```", "",
         "## Files", "", *_files(manifest), "",
         "## Input and output, exactly", "", *_encoding(e), "",
-        "## How to run it", "", *_how_to_run(manifest, e), "",
+        "## How to run it", "", *get_handoff(manifest.target).how_to_run(e), "",
         "## Compare against `reference/`", "",
         f"`reference/inputs.npz` holds {ref.samples} test images (`images`, `labels`) and what "
         "the chip receives for each; `reference/expected.npz` holds the expected "

@@ -1,4 +1,4 @@
-"""Runs a bundle's own script in a child process: Lava from ``model.net``, or PyNN on NEST.
+"""Runs a bundle's own script in a child process, as the target's handoff hook says.
 
 Both the reference outputs (when a bundle is made) and ``handoff verify`` come from here, so the
 figures a hardware team compares against are what the bundle's own files produce.
@@ -17,10 +17,7 @@ import numpy as np
 
 from neuropipe.core.errors import NeuropipeError
 
-LAVA_SCRIPT = "run_lava.py"
-PYNN_SCRIPT = "pynn_network.py"
 TIMEOUT_S = 3600
-SHORT_NAMES = {"loihi": "Lava", "spinnaker": "NEST"}
 
 
 class SimulationError(NeuropipeError):
@@ -51,9 +48,10 @@ def _run(args: list[str], what: str, cwd: Path) -> None:
 def output_spikes(bundle: Path, target: str, samples: int) -> np.ndarray:
     """Simulate the first ``samples`` reference inputs from the bundle's files only.
 
-    Loihi: ``run_lava.py`` loads ``model.net`` with ``netx.hdf5.Network`` and runs it with
+    The target's handoff hook names its script and arguments (Loihi: ``run_lava.py`` loads
+    ``model.net`` with ``netx.hdf5.Network`` and runs it with
     ``Loihi2SimCfg(select_tag='fixed_pt')``; SpiNNaker: ``pynn_network.py`` builds
-    ``network.npz`` on ``pyNN.nest``.
+    ``network.npz`` on ``pyNN.nest``) and reads the output spikes it saved.
 
     Returns:
         Output spikes, bool ``(samples, steps, classes)``.
@@ -61,21 +59,15 @@ def output_spikes(bundle: Path, target: str, samples: int) -> np.ndarray:
     Raises:
         SimulationError: If the script fails.
     """
+    from neuropipe.targets.registry import get_handoff
+
+    hook = get_handoff(target)
     bundle = Path(bundle).resolve()
     folder = Path(tempfile.mkdtemp(prefix="neuropipe-handoff-sim-"))
     out = folder / "spikes.npz"
     try:
-        if target == "loihi":
-            _run([str(bundle / LAVA_SCRIPT), str(bundle / "model.net"),
-                  str(bundle / "reference" / "inputs.npz"), "--samples", str(samples),
-                  "--out", str(out)], "the Lava run of model.net (run_lava.py)", folder)
-            with np.load(out) as data:
-                return np.asarray(data["output_spikes"], dtype=bool)
-        _run([str(bundle / PYNN_SCRIPT), "nest", str(bundle / "network.npz"), "--samples",
-              str(samples), "--out", str(out)], "the NEST run of network.npz (pynn_network.py)",
-             folder)
-        with np.load(out) as data:
-            last = max(int(k[1:]) for k in data.files if k.startswith("L") and k[1:].isdigit())
-            return np.asarray(data[f"L{last}"], dtype=bool)
+        args, what = hook.simulation(bundle, samples, out)
+        _run(args, what, folder)
+        return hook.output_spikes(out)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

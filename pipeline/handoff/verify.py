@@ -19,7 +19,6 @@ not a bundle or an incomplete one (``BundleError``).
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import tarfile
 import tempfile
@@ -32,9 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from neuropipe.core.errors import NeuropipeError, RunDirError
+from neuropipe.core.errors import NeuropipeError, RunDirError, TargetError
 from neuropipe.pipeline.handoff import simulate
-from neuropipe.pipeline.handoff.encoding import InputEncoding, decode
 from neuropipe.pipeline.handoff.manifest import (
     CHECKSUMS,
     MANIFEST,
@@ -43,11 +41,9 @@ from neuropipe.pipeline.handoff.manifest import (
     sha256_of,
 )
 from neuropipe.pipeline.progress import make_progress
+from neuropipe.targets.handoff.encoding import InputEncoding, decode
+from neuropipe.targets.registry import get_handoff
 
-REQUIRED = {
-    "loihi": ("model.nir", "model.net", simulate.LAVA_SCRIPT),
-    "spinnaker": ("model.nir", "network.npz", simulate.PYNN_SCRIPT, "placement.json"),
-}
 COMMON = ("encoding.json", "reference/inputs.npz", "reference/expected.npz", "README.md")
 
 
@@ -179,9 +175,10 @@ def check_files(root: Path) -> Manifest:
     outside = [p for p in (*listed, *checksums) if p.startswith("/") or ".." in p.split("/")]
     if outside:
         raise BundleError(f"the bundle names a file outside itself: '{outside[0]}'")
-    needed = REQUIRED.get(manifest.target)
-    if needed is None:
-        raise BundleError(f"{root / MANIFEST} names an unknown target '{manifest.target}'")
+    try:
+        needed = get_handoff(manifest.target).bundle_files
+    except TargetError as e:
+        raise BundleError(f"{root / MANIFEST} names an unknown target '{manifest.target}'") from e
     absent = [name for name in (*needed, *COMMON) if name not in listed]
     missing = [f.path for f in manifest.files if not (root / f.path).is_file()]
     if absent or missing:
@@ -205,14 +202,9 @@ def check_script(root: Path, target: str) -> None:
 
     The script is code from whoever made the bundle; verify runs only a copy it can vouch for.
     """
-    from neuropipe.pipeline.handoff.bundle import LAVA_SCRIPT_SOURCE
-
-    if target == "loihi":
-        name, ours = simulate.LAVA_SCRIPT, LAVA_SCRIPT_SOURCE
-    else:
-        from neuropipe.targets.spinnaker.target import SCRIPT as ours
-        name = simulate.PYNN_SCRIPT
-    if (root / name).read_bytes() != Path(ours).read_bytes():
+    hook = get_handoff(target)
+    name = hook.script
+    if (root / name).read_bytes() != Path(hook.script_source).read_bytes():
         raise BundleMismatch(f"{name} is not the script this neuropipe writes into bundles: "
                              "verify does not run code it has not checked; verify with the "
                              "neuropipe version the manifest names")
@@ -298,12 +290,8 @@ def rebuild(root: Path, manifest: Manifest, encoding: InputEncoding,
     """
     from neuropipe.models.nir_export import read_nir
     from neuropipe.pipeline.handoff.bundle import _graph_dt
-    from neuropipe.pipeline.handoff.reference import (
-        loihi_reference,
-        readout_arrays,
-        spinnaker_reference,
-    )
     from neuropipe.targets.chain import to_chain
+    from neuropipe.targets.handoff import readout_arrays
 
     try:
         graph = read_nir(root / "model.nir")
@@ -313,10 +301,10 @@ def rebuild(root: Path, manifest: Manifest, encoding: InputEncoding,
                              f"{e}") from e
     images = _array(inputs, "reference/inputs.npz", "images")
     labels = _array(inputs, "reference/inputs.npz", "labels")
-    make = loihi_reference if manifest.target == "loihi" else spinnaker_reference
-    deployed = root / ("model.net" if manifest.target == "loihi" else "network.npz")
+    hook = get_handoff(manifest.target)
+    deployed = root / hook.deployed
     try:
-        ref = make(chain, deployed, images.astype(np.float64), labels, encoding.encoding,
+        ref = hook.reference(chain, deployed, images.astype(np.float64), labels, encoding.encoding,
                    encoding.timesteps, encoding.steps, encoding.seed or 0, encoding.dataset)
     except RunDirError as e:  # drop the deployment's re-deploy hint: this is a bundle
         raise BundleMismatch(str(e).split(": re-deploy with")[0].replace(
@@ -330,8 +318,7 @@ def rebuild(root: Path, manifest: Manifest, encoding: InputEncoding,
         raise BundleMismatch(f"encoding.json: '{changed[0]}' is not what the bundle's "
                              "model.nir gives")
     used = {"model.nir", deployed.name, "encoding.json", "reference/inputs.npz",
-            "reference/expected.npz", "README.md",
-            simulate.LAVA_SCRIPT if manifest.target == "loihi" else simulate.PYNN_SCRIPT}
+            "reference/expected.npz", "README.md", hook.script}
     if ref.host_layer is not None:
         _same("host_layer.npz", ref.host_layer, _npz(root, "host_layer.npz"))
         used.add("host_layer.npz")
@@ -343,17 +330,16 @@ def rebuild(root: Path, manifest: Manifest, encoding: InputEncoding,
         _same("readout.npz", mine, {"weight": readout[0], "bias": readout[1]})
         used.add("readout.npz")
     if ref.network is not None:
-        from neuropipe.targets.spinnaker.pynn_network import load
-
-        # The rebuild above already refused a network.npz whose weights or metadata are not
+        # The rebuild above already refused a network file whose weights or metadata are not
         # what model.nir gives; what is left to compare is the reference samples it carries.
         try:
-            _, arrays = load(str(deployed))
+            arrays = hook.read_network(deployed)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-            raise BundleMismatch(f"network.npz is damaged: {e}") from e
-        _same("network.npz", ref.network[1], arrays)
-        _check_placement(root, manifest)
-        used.add("placement.json")
+            raise BundleMismatch(f"{deployed.name} is damaged: {e}") from e
+        _same(deployed.name, ref.network[1], arrays)
+    if hook.resources_file:
+        _check_resources(root, manifest, hook)
+        used.add(hook.resources_file)
     unused = sorted({f.path for f in manifest.files} - used)
     if unused:
         raise BundleMismatch(f"{unused[0]} is in the manifest but verify does not use it for "
@@ -361,18 +347,15 @@ def rebuild(root: Path, manifest: Manifest, encoding: InputEncoding,
     return np.asarray(ref.fast_output, dtype=bool)
 
 
-def _check_placement(root: Path, manifest: Manifest) -> None:
-    """``placement.json`` must give the manifest's resources (cores, chips, boards...)."""
-    from neuropipe.targets.registry import get_target
-
+def _check_resources(root: Path, manifest: Manifest, hook: Any) -> None:
+    """The hook's resources file (``placement.json``) must give the manifest's resources."""
+    name = hook.resources_file
     try:
-        placement = json.loads((root / "placement.json").read_text(encoding="utf-8"))
-        resources = get_target("spinnaker")._resources(  # the deployment's own reading
-            placement, manifest.resources.steps_per_sample)
+        resources = hook.resources(root, manifest.resources.steps_per_sample)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        raise BundleMismatch(f"placement.json is damaged: {type(e).__name__}: {e}") from e
+        raise BundleMismatch(f"{name} is damaged: {type(e).__name__}: {e}") from e
     if resources.to_dict() != manifest.resources.to_dict():
-        raise BundleMismatch(f"placement.json does not give the manifest's resources (cores, "
+        raise BundleMismatch(f"{name} does not give the manifest's resources (cores, "
                              f"chips, boards): {resources.cores} cores on {resources.chips} "
                              f"chip(s), the manifest says {manifest.resources.cores} on "
                              f"{manifest.resources.chips}")
@@ -435,7 +418,7 @@ def verify_bundle(path: Path, show_progress: bool = False) -> VerifyResult:
             progress.disable = not show_progress  # rich's Progress then draws nothing
             with progress:
                 task = progress.add_task(
-                    f"verify: {simulate.SHORT_NAMES[manifest.target]} run of reference/",
+                    f"verify: {get_handoff(manifest.target).short_name} run of reference/",
                     total=None)
                 got = simulate.output_spikes(root, manifest.target, len(expected))
                 progress.update(task, total=1, completed=1)

@@ -72,6 +72,34 @@ class ConvertConfig:
 
 
 @dataclass
+class Source:
+    """What ``convert`` deploys from, resolved once: a run directory or a bare ``.nir`` file.
+
+    Attributes:
+        path: The ``SOURCE`` argument.
+        is_run: True for a run directory made by ``neuropipe train``.
+        results: The run directory that receives the results (for a bare file ``--out``, or
+            ``<stem>.neuropipe/`` beside it).
+        fix: What to do when ``results`` cannot be written.
+    """
+
+    path: Path
+    is_run: bool
+    results: Path
+    fix: str
+
+    @classmethod
+    def of(cls, config: ConvertConfig) -> Source:
+        """Resolve ``config.source``."""
+        path = Path(config.source)
+        if path.is_dir():
+            return cls(path, True, path, "make the run writable, or copy it elsewhere and "
+                       "convert the copy")
+        return cls(path, False, config.out or path.with_name(f"{path.stem}.neuropipe"),
+                   "choose another --out")
+
+
+@dataclass
 class Prepared:
     """A graph ready to deploy, with its reference accuracy and where results go."""
 
@@ -86,6 +114,7 @@ class Prepared:
     onnx: str | None = None  # a conventional network, run as it is by host targets
     own_settings: bool = False  # the run's own steps and encoding: its model.nir may be written
     ann: Any = None  # callable(x) -> predictions of the ANN a converted graph came from
+    chain: Any = None  # the graph read once as a ``targets.chain.Chain`` (None for ONNX)
 
 
 def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
@@ -96,10 +125,40 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     An earlier deployment of the same target is kept unless ``config.force``.
     """
     from neuropipe.models.data.datasets import load_dataset
-    from neuropipe.models.nir_export import write_nir
-    from neuropipe.models.training import to_tensor
 
     target = get_target(config.target)
+    source = Source.of(config)
+    _check_options(config, target, source)
+    if not config.force:
+        _refuse_to_replace(RunDir(source.results).deployment(config.target))
+    check_writable(RunDir(source.results).target_dir(config.target).parent, source.fix)
+    dataset, data_dir = _data_of(config, source)
+    data = load_dataset(dataset, data_dir)
+    for note in data.notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    prepared = _prepare(config, source, data, conventional=getattr(target, "runs_onnx", False)
+                        or config.encoding == "sdnn")
+    if prepared.chain is not None:
+        problems = target.supports(prepared.chain, prepared.dt)
+        if problems:
+            raise GraphError(f"target '{config.target}' cannot run this graph: "
+                             f"{'; '.join(problems)}")
+        _check_input_size(prepared.chain, data.test_x.shape[1:], dataset)
+    workload, options = _workload(config, prepared, data, target)
+    record, final = _deploy(config, target, prepared, workload, options, dataset, source.fix)
+    if source.is_run and prepared.own_settings:
+        # The run's model.nir is the trained model with its own settings; a deployment with
+        # other steps or encoding keeps its graph in its own folder only.
+        try:
+            write_bytes_atomic(prepared.run.nir, (final / "model.nir").read_bytes())
+        except OSError as e:
+            raise write_error(e, prepared.run.nir, f"{source.fix} (the deployment in {final} "
+                              "is complete)") from e
+    return record, final / "deployment.json"
+
+
+def _check_options(config: ConvertConfig, target: Any, source: Source) -> None:
+    """Refuse an unavailable target and every bad option before any work."""
     availability = target.availability()
     if not availability.available:
         raise TargetError(f"target '{config.target}' is unavailable here: {availability.reason}")
@@ -113,31 +172,21 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     _check_sdnn_options(config)
     if not 0 < config.percentile <= 100:
         raise InputError(f"--percentile must be in (0, 100], got {config.percentile}")
-    if Path(config.source).is_dir():
+    if source.is_run:
         for flag, value in (("--out", config.out), ("--dt", config.dt)):
             if value is not None:
                 raise InputError(f"{flag} is for a bare .nir file; a run's results go to "
-                                 f"{Path(config.source) / 'targets' / config.target}/ and its "
+                                 f"{source.path / 'targets' / config.target}/ and its "
                                  "models count time in steps (dt = 1)")
     elif config.dt is not None and not config.dt > 0:
         raise InputError(f"--dt must be positive, got {config.dt}")
-    if not config.force:
-        _refuse_to_replace(RunDir(_results_root(config)).deployment(config.target))
-    fix = _write_fix(config)
-    check_writable(RunDir(_results_root(config)).target_dir(config.target).parent, fix)
-    dataset, data_dir = _data_of(config)
-    data = load_dataset(dataset, data_dir)
-    for note in data.notes:
-        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
-    prepared = _prepare(config, data, conventional=getattr(target, "runs_onnx", False)
-                        or config.encoding == "sdnn")
-    final = prepared.run.target_dir(config.target)
-    if prepared.graph is not None:
-        problems = target.supports(prepared.graph, prepared.dt)
-        if problems:
-            raise GraphError(f"target '{config.target}' cannot run this graph: "
-                             f"{'; '.join(problems)}")
-        _check_input_size(prepared.graph, prepared.dt, data.test_x.shape[1:], dataset)
+
+
+def _workload(config: ConvertConfig, prepared: Prepared, data: Any, target: Any
+              ) -> tuple[Workload, dict[str, Any]]:
+    """The evaluation images, the reference's accuracy on them, and the target's options."""
+    from neuropipe.models.training import to_tensor
+
     n = config.samples or len(data.test_y)
     if config.verify_samples > n:
         prepared.notes.append(f"--verify-samples {config.verify_samples} is more than the {n} "
@@ -148,7 +197,8 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     if prepared.ann is not None:
         ann_accuracy = float(np.mean(prepared.ann(x) == labels))
         prepared.notes.append(f"the ANN itself scores {ann_accuracy:.4f} on the same images")
-    workload = Workload(graph=prepared.graph, inputs=x, labels=labels,
+    # The graph goes to the target already read (targets.chain.to_chain returns a chain as is).
+    workload = Workload(graph=prepared.chain, inputs=x, labels=labels,
                         timesteps=prepared.timesteps, encoding=prepared.encoding,
                         dt=prepared.dt, seed=config.seed,
                         reference_accuracy=float(np.mean(reference_preds == labels)),
@@ -161,6 +211,15 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
         from neuropipe.reports.meter import Meter
 
         options["meter"] = Meter()
+    return workload, options
+
+
+def _deploy(config: ConvertConfig, target: Any, prepared: Prepared, workload: Workload,
+            options: dict[str, Any], dataset: str, fix: str) -> tuple[DeploymentRecord, Path]:
+    """Deploy into a staging folder and swap it in whole; the record and the target's folder."""
+    from neuropipe.models.nir_export import write_nir
+
+    final = prepared.run.target_dir(config.target)
     held = contextlib.ExitStack()  # one convert per run and target at a time
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -197,15 +256,7 @@ def run_convert(config: ConvertConfig) -> tuple[DeploymentRecord, Path]:
     finally:
         remove_staging(staging)  # after the swap, only its PID marker is left
         held.close()
-    if Path(config.source).is_dir() and prepared.own_settings:
-        # The run's model.nir is the trained model with its own settings; a deployment with
-        # other steps or encoding keeps its graph in its own folder only.
-        try:
-            write_bytes_atomic(prepared.run.nir, (final / "model.nir").read_bytes())
-        except OSError as e:
-            raise write_error(e, prepared.run.nir, f"{fix} (the deployment in {final} is "
-                              "complete)") from e
-    return record, final / "deployment.json"
+    return record, final
 
 
 SDNN_CALIBRATION = 2000  # training images that set a sigma-delta network's activation ranges
@@ -273,13 +324,6 @@ def check_encoding(encoding: str | None, names: list[str]) -> None:
     refused = [why for name in names if (why := encoding_refusal(encoding, name))]
     if refused:
         raise InputError(f"{'; '.join(refused)}: choose another --encoding or --target")
-
-
-def _write_fix(config: ConvertConfig) -> str:
-    """What to do when the results folder cannot be written."""
-    if Path(config.source).is_dir():
-        return ("make the run writable, or copy it elsewhere and convert the copy")
-    return "choose another --out"
 
 
 COMMON_PACKAGES = ("torch", "numpy", "nir", "norse")
@@ -362,24 +406,20 @@ def _provenance(config: ConvertConfig, prepared: Prepared, dataset: str, graph_f
                       versions=versions)
 
 
-def _data_of(config: ConvertConfig) -> tuple[str, str | None]:
+def _data_of(config: ConvertConfig, source: Source) -> tuple[str, str | None]:
     """Dataset and IDX folder to evaluate on: the flags, else the run's own, else MNIST."""
-    source = Path(config.source)
-    if source.is_dir() and (config.dataset is None or config.data_dir is None):
+    if source.is_run and (config.dataset is None or config.data_dir is None):
         from neuropipe.models.records import TrainConfig
 
-        trained = TrainConfig.read(RunDir.open(source).config)
+        trained = TrainConfig.read(RunDir.open(source.path).config)
         if config.dataset is None or config.dataset == trained.dataset:
             return trained.dataset, config.data_dir or trained.data_dir
     return config.dataset or "mnist", config.data_dir
 
 
-def _check_input_size(graph: Any, dt: float, image_shape: tuple[int, ...], dataset: str
-                      ) -> None:
-    """Refuse a graph whose input does not take one image of the dataset."""
-    from neuropipe.targets.chain import to_chain
-
-    shape = tuple(to_chain(graph, dt).input_shape)
+def _check_input_size(chain: Any, image_shape: tuple[int, ...], dataset: str) -> None:
+    """Refuse a graph (read as ``chain``) whose input does not take one image of the dataset."""
+    shape = tuple(chain.input_shape)
     if int(np.prod(shape)) != int(np.prod(image_shape)):
         raise GraphError(f"the graph's input has shape {shape} ({int(np.prod(shape))} values) but "
                          f"{dataset} images have {int(np.prod(image_shape))} "
@@ -406,14 +446,6 @@ def _metadata_number(path: Path, meta: dict[str, Any], key: str, kind: type,
     return value
 
 
-def _results_root(config: ConvertConfig) -> Path:
-    """The run directory that receives the results (for a bare file: ``--out`` or beside it)."""
-    source = Path(config.source)
-    if source.is_dir():
-        return source
-    return config.out or source.with_name(f"{source.stem}.neuropipe")
-
-
 def _refuse_to_replace(path: Path) -> None:
     """Raise if ``path`` holds an earlier deployment, saying what it holds."""
     if not path.exists():
@@ -426,14 +458,50 @@ def _refuse_to_replace(path: Path) -> None:
     raise RunDirError(f"{path} already exists{what}; pass --force to replace it")
 
 
-def _prepare(config: ConvertConfig, data: Any, conventional: bool = False) -> Prepared:
-    source = Path(config.source)
-    if source.is_dir():
-        return _prepare_run(config, RunDir.open(source), data, conventional)
-    if source.suffix == ".nir" or source.is_file():
+def _prepare(config: ConvertConfig, source: Source, data: Any, conventional: bool = False
+             ) -> Prepared:
+    """The graph (read once as a chain) or ONNX model to deploy, and its reference."""
+    if source.is_run:
+        return _prepare_run(config, RunDir.open(source.path), data, conventional)
+    if source.path.suffix == ".nir" or source.path.is_file():
         return _prepare_file(config, source)
-    raise InputError(f"{source} does not exist: pass a run directory made by 'neuropipe train' "
-                     "or a .nir file")
+    raise InputError(f"{source.path} does not exist: pass a run directory made by 'neuropipe "
+                     "train' or a .nir file")
+
+
+def _read_chain(graph: Any, dt: float, target: str) -> Any:
+    """The graph read as a chain of layers, once per convert (every target reads that).
+
+    Raises:
+        GraphError: If no target can read it, as a target's ``supports`` says it.
+    """
+    from neuropipe.targets.chain import to_chain
+
+    try:
+        return to_chain(graph, dt)
+    except GraphError as e:
+        raise GraphError(f"target '{target}' cannot run this graph: {e}") from e
+
+
+def _float_reference(chain: Any, timesteps: int, encoding: str, seed: int,
+                     batch: int | None = None) -> Any:
+    """Predictions of the graph itself in float (PyTorch) simulation: callable(x) -> classes.
+
+    ``encoding`` is the model's (a device encoding reads as constant input); spike codes are
+    drawn from ``seed`` for all images at once, then simulated ``batch`` images at a time.
+    """
+    from neuropipe.targets.float_sim import encode_input, predict, simulate
+
+    def reference(x: np.ndarray) -> np.ndarray:
+        spikes = encode_input(x, timesteps, encoding, np.random.default_rng(seed))
+        step = batch or len(x)
+        preds = []
+        for i in range(0, len(x), step):
+            part = None if spikes is None else spikes[:, i:i + step]
+            preds.append(predict(simulate(chain, x[i:i + step], timesteps, encoding, part)))
+        return np.concatenate(preds)
+
+    return reference
 
 
 def _prepare_run(config: ConvertConfig, run: RunDir, data: Any, conventional: bool = False
@@ -497,37 +565,25 @@ def _prepare_trained(config: ConvertConfig, run: RunDir, data: Any, conventional
         return Prepared(graph, run, timesteps, config.encoding if deployed else model.encoding,
                         1.0, reference,
                         [*notes, f"reference: the trained norse model ({train_config.model}) on "
-                         "the same images"], train_config.model)
+                         "the same images"], train_config.model,
+                        chain=_read_chain(graph, 1.0, config.target))
     from neuropipe.models.conversion import convert_ann
 
     calibration = to_tensor(data.train_x[:2000])
     converted = convert_ann(model, calibration, percentile=config.percentile,
                             timesteps=timesteps,
                             encoding="constant" if deployed else config.encoding or "constant")
-
-    def reference(x: np.ndarray) -> np.ndarray:
-        from neuropipe.targets.chain import to_chain
-        from neuropipe.targets.float_sim import encode_input, simulate
-        from neuropipe.targets.float_sim import predict as sim_predict
-
-        chain = to_chain(converted.graph)
-        spikes = encode_input(x, timesteps, converted.encoding,
-                              np.random.default_rng(config.seed))
-        preds = []
-        for i in range(0, len(x), 1000):
-            part = None if spikes is None else spikes[:, i:i + 1000]
-            preds.append(sim_predict(simulate(chain, x[i:i + 1000], timesteps,
-                                              converted.encoding, part)))
-        return np.concatenate(preds)
+    chain = _read_chain(converted.graph, 1.0, config.target)
 
     notes += [f"ANN-to-SNN conversion of {train_config.model}: ReLU -> IF, weights and biases "
              f"normalised by the {config.percentile}th percentile of each layer's activations "
              "on 2,000 training images (Diehl et al. 2015; Rueckauer et al. 2017)",
              "reference: the converted SNN in float (PyTorch) simulation on the same images"]
     return Prepared(converted.graph, run, timesteps,
-                    config.encoding if deployed else converted.encoding, 1.0, reference,
+                    config.encoding if deployed else converted.encoding, 1.0,
+                    _float_reference(chain, timesteps, converted.encoding, config.seed, 1000),
                     notes, f"{train_config.model} (converted to IF neurons)",
-                    ann=lambda x: predict(model, torch.as_tensor(x)).numpy())
+                    ann=lambda x: predict(model, torch.as_tensor(x)).numpy(), chain=chain)
 
 
 def _prepare_onnx(config: ConvertConfig, run: RunDir, model: Any, name: str) -> Prepared:
@@ -575,11 +631,10 @@ def _check_onnx(run: RunDir, name: str) -> None:
                           f"with '{again}'")
 
 
-def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
+def _prepare_file(config: ConvertConfig, source: Source) -> Prepared:
     from neuropipe.models.nir_export import read_nir
-    from neuropipe.targets.chain import to_chain
-    from neuropipe.targets.float_sim import encode_input, predict, simulate
 
+    path = source.path
     if config.encoding == "sdnn":
         raise InputError(f"--encoding sdnn runs a conventional network (a run of mlp or cnn) "
                          f"as a sigma-delta network; {path} is a spiking graph: use --encoding "
@@ -595,19 +650,14 @@ def _prepare_file(config: ConvertConfig, path: Path) -> Prepared:
         raise GraphError(f"{path} names an unknown input encoding '{encoding}' in its metadata: "
                          f"pass --encoding {' or '.join(TRAINING_ENCODINGS)}")
     dt = config.dt or _metadata_number(path, meta, "dt", float, 1.0)
-    run = RunDir(_results_root(config))
-
-    def reference(x: np.ndarray) -> np.ndarray:
-        chain = to_chain(graph, dt)
-        spikes = encode_input(x, timesteps, encoding, np.random.default_rng(config.seed))
-        return predict(simulate(chain, x.reshape(len(x), *chain.input_shape), timesteps,
-                                "constant" if is_deployment_encoding(encoding) else encoding,
-                                spikes))
-
-    return Prepared(graph, run, timesteps, encoding, dt, reference,
+    chain = _read_chain(graph, dt, config.target)
+    reference = _float_reference(
+        chain, timesteps, "constant" if is_deployment_encoding(encoding) else encoding,
+        config.seed)
+    return Prepared(graph, RunDir(source.results), timesteps, encoding, dt, reference,
                     [*_encoding_notes(config.encoding, trained),
                      f"source: NIR file {path}; reference: float (PyTorch) simulation of the "
-                     f"graph with dt = {dt:g}"])
+                     f"graph with dt = {dt:g}"], chain=chain)
 
 
 def _encoding_notes(encoding: str | None, trained: str) -> list[str]:

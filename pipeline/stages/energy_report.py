@@ -211,19 +211,23 @@ def _config_row(label: str, train: TrainConfig, kind: str, record: DeploymentRec
         ops={k: float(v) for k, v in counts.ops.items()},
         packets=counts.packets, latency_s=record.resources.time_per_inference_s,
         cores=record.resources.cores, chips=record.resources.chips,
-        estimates=[_estimate_row(e) for e in record.estimates],
-        layers=[LayerRow(name=layer_name(lr.name, lr.kind, i), kind=lr.kind, neurons=lr.neurons,
-                         synops=lr.synops_per_inference, host_macs=lr.host_macs_per_inference,
-                         neuron_updates=lr.neuron_updates_per_inference,
-                         spikes=lr.spikes_per_inference, dense_ops=_dense_ops(lr),
-                         synapses=int(lr.synapses), on=lr.synapses_on or "chip")
-                for i, lr in enumerate(record.layers)],
+        estimates=[estimate_row(e) for e in record.estimates], layers=layer_rows(record),
         training=training, leaves_out=list(record.leaves_out), notes=list(record.notes),
         learning=learning, rate_penalty=float(train.rate_penalty),
         network=network_of(record.network, kind, record.target),
         encoding=record.provenance.encoding,
         graded_events=float(counts.graded_events), input_spikes=float(counts.input_spikes),
         modules=int(getattr(train, "modules", 1) or 1))
+
+
+def layer_rows(record: DeploymentRecord) -> list[LayerRow]:
+    """The deployment's layers as report rows (``on``: where each layer's synapses run)."""
+    return [LayerRow(name=layer_name(lr.name, lr.kind, i), kind=lr.kind, neurons=lr.neurons,
+                     synops=lr.synops_per_inference, host_macs=lr.host_macs_per_inference,
+                     neuron_updates=lr.neuron_updates_per_inference,
+                     spikes=lr.spikes_per_inference, dense_ops=_dense_ops(lr),
+                     synapses=int(lr.synapses), on=lr.synapses_on or "chip")
+            for i, lr in enumerate(record.layers)]
 
 
 def layer_name(name: str, kind: str, index: int) -> str:
@@ -242,7 +246,7 @@ def _dense_ops(layer: LayerReport) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _estimate_row(e: EnergyEstimate) -> EstimateRow:
+def estimate_row(e: EnergyEstimate) -> EstimateRow:
     """The estimate as a report row; terms at another level than its own are kept apart."""
     estimated = [t for t in e.terms if t.joules_per_inference is not None]
     levels = list(dict.fromkeys([e.level] + [t.level for t in estimated

@@ -371,6 +371,7 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
     meter = Meter(gpus="auto" if config.device == "cuda" else "none")
     train_x, train_y, test_x, test_y = tensors
     metrics = _metrics(config, source, model, history, len(train_x), len(test_x))
+    figures: dict[str, float] = {}
     with make_progress("loss", "acc") as progress:
         for epoch in range(start + 1, config.epochs + 1):
             task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=len(train_x),
@@ -397,9 +398,13 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
                                           "load_average_end": load_average(),
                                           "threads": thread_settings()}
             progress.update(task, acc=f"{tr.accuracy:.4f} test {ev.accuracy:.4f}")
+            if isinstance(model, LocalLearner):  # what the model states of itself (lca),
+                with torch.no_grad():            # outside the epoch's measurement window
+                    figures = model.figures(test_x.to(device))
             history.append(EpochMetrics(epoch, tr.loss, tr.accuracy, ev.accuracy, tr.seconds,
                                         tr.samples / max(tr.seconds, 1e-9)))
-            metrics = _metrics(config, source, model, history, len(train_x), len(test_x))
+            metrics = _metrics(config, source, model, history, len(train_x), len(test_x),
+                               figures)
             record = energy_record(per_epoch={k: Measurement.from_dict(v)
                                               for k, v in energy.windows.items()},
                                    machine=machine_conditions(energy.machine))
@@ -428,7 +433,8 @@ def _export(config: TrainConfig, model: torch.nn.Module, test_x: torch.Tensor, r
 
 
 def _metrics(config: TrainConfig, source: str, model: torch.nn.Module,
-             history: list[EpochMetrics], n_train: int, n_test: int) -> TrainMetrics:
+             history: list[EpochMetrics], n_train: int, n_test: int,
+             figures: dict[str, float] | None = None) -> TrainMetrics:
     wall = sum(h.wall_time_s for h in history)
     versions = {"torch": torch.__version__}
     if get_spec(config.model).kind == "snn":
@@ -444,7 +450,7 @@ def _metrics(config: TrainConfig, source: str, model: torch.nn.Module,
                     sum(p.numel() for p in model.parameters() if p.requires_grad)),
         wall_time_s=wall, samples_per_s=(n_train * len(history) / wall) if wall else 0.0,
         epochs=history, device=config.device, versions=versions,
-        learning=get_spec(config.model).learning,
+        learning=get_spec(config.model).learning, figures=dict(figures or {}),
     )
 
 

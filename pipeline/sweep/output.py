@@ -57,7 +57,8 @@ def trials_csv(spec: SweepSpec, results: list[TrialResult],
               "training_energy_method"]
     for t in spec.targets:
         header += [f"accuracy_{t.name}", f"energy_{t.name}_j", f"level_{t.name}",
-                   f"cost_model_{t.name}", f"front_{t.name}"]
+                   f"cost_model_{t.name}", f"front_{t.name}", f"whole_{t.name}",
+                   f"off_level_{t.name}_j", f"off_level_terms_{t.name}"]
     writer.writerow(header)
     for r in results:
         p = r.params
@@ -66,7 +67,8 @@ def trials_csv(spec: SweepSpec, results: list[TrialResult],
         for t in spec.targets:
             o = r.targets.get(t.name)
             row += ([o.accuracy, o.energy_j, o.level, o.cost_model,
-                     int(r in best.get(t.name, []))] if o else ["", "", "", "", 0])
+                     int(r in best.get(t.name, [])), int(o.whole), o.off_level_j,
+                     " ".join(o.off_level_terms)] if o else ["", "", "", "", 0, "", "", ""])
         writer.writerow(row)
     return buf.getvalue()
 
@@ -122,11 +124,13 @@ def pareto_png(spec: SweepSpec, results: list[TrialResult],
             if o is None:
                 continue
             on_front = r in front
+            # hollow: the figure leaves out a first layer on the host (never on the front)
             ax.scatter(o.accuracy * 100, o.energy_j, s=70 if on_front else 30,
-                       color=colour[r.params.model],
+                       color=colour[r.params.model] if o.whole else "none",
                        marker=MARKERS.get(MODELS[r.params.model].kind, "^"),
-                       edgecolors="black" if on_front else "none", linewidths=1.2, zorder=3,
-                       alpha=1.0 if on_front else 0.55)
+                       edgecolors=("black" if on_front else
+                                   "none" if o.whole else colour[r.params.model]),
+                       linewidths=1.2, zorder=3, alpha=1.0 if on_front else 0.55)
         if front:
             pts = sorted((r.targets[target.name].accuracy * 100, r.targets[target.name].energy_j)
                          for r in front)
@@ -148,6 +152,10 @@ def pareto_png(spec: SweepSpec, results: list[TrialResult],
         handles.append(Line2D([], [], marker="o", linestyle="--", color="0.3",
                               markerfacecolor="white", markeredgecolor="black",
                               label="Pareto front (outlined)"))
+        if any(not r.targets[target.name].whole for r in results if target.name in r.targets):
+            handles.append(Line2D([], [], marker="o", linestyle="", color="0.3",
+                                  markerfacecolor="none",
+                                  label="hollow: first layer on the host, not compared"))
         ax.legend(handles=handles, fontsize=7, loc="best")
     extra = " and training energy" if spec.training_energy else ""
     fig.suptitle(f"{spec.name}: {len(results)} trials; front = no other trial is more accurate "

@@ -41,13 +41,20 @@ def fronts(results: Sequence[TrialResult], spec: SweepSpec) -> dict[str, list[Tr
     """The front of each target, cheapest energy per inference first.
 
     On each target the objectives are its accuracy (max) and its energy per inference (min),
-    and training energy (min) where the spec asks for it.
+    and training energy (min) where the spec asks for it. A trial whose figure does not cover
+    the whole inference at the target's level (``TargetOutcome.whole``: at chip level, a first
+    layer on the host) takes no part, as in the report's chip-level comparison (``left_off``).
     """
     out = {}
     for target in spec.targets:
-        done = [r for r in results if target.name in r.targets]
+        done = [r for r in results if target.name in r.targets and r.targets[target.name].whole]
         keep = front_indices([objectives_of(r, spec, target.name) for r in done])
         out[target.name] = sorted((done[i] for i in keep),
                                   key=lambda r, t=target.name: (r.targets[t].energy_j,
                                                                 -r.targets[t].accuracy))
     return out
+
+
+def left_off(results: Sequence[TrialResult], target: str) -> list[TrialResult]:
+    """Trials on ``target`` whose figure leaves part of the inference out (never compared)."""
+    return [r for r in results if target in r.targets and not r.targets[target].whole]

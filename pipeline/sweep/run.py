@@ -109,6 +109,7 @@ def _open_folder(sweep: SweepSpec, spec: str, out: Path | None, trials: int | No
 def summary(sweep: SweepSpec, folder: Path, outcome: object, written: object, wall: float,
             address: str | None) -> list[str]:
     """What ``sweep`` prints: trials done, each target's front, the files."""
+    from neuropipe.pipeline.sweep.pareto import left_off
     from neuropipe.pipeline.sweep.trial import converted
     from neuropipe.reports.report.text import joules
 
@@ -129,6 +130,13 @@ def summary(sweep: SweepSpec, folder: Path, outcome: object, written: object, wa
             lines.append(f"  {what}: accuracy {o.accuracy:.4f}, "
                          f"{joules(o.energy_j)} per inference ({o.cost_model}){training}; "
                          f"{Path(r.run).name}")
+        off = left_off(outcome.results, target.name)
+        if off:
+            host = max(r.targets[target.name].off_level_j for r in off)
+            lines.append(f"  left off: {len(off)} trial(s) with a first layer on the host, "
+                         f"which their {target.level}-level figure leaves out (up to "
+                         f"{joules(host)} per inference at another level; trials.csv: "
+                         f"whole_{target.name} 0, off_level_{target.name}_j)")
     lines.append(f"written {folder}/: {', '.join(written.files)}")
     lines.append(f"energy report: {written.report_note}")
     return lines

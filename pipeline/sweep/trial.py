@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from neuropipe.core.errors import NeuropipeError, RunDirError
 from neuropipe.core.records import Record
@@ -73,17 +73,31 @@ class TrialParams(Record):
 class TargetOutcome(Record):
     """What one target gave a trial: accuracy and the objective's energy figure.
 
+    The figure follows the report's rule (``reports.rows``): terms costed at another level than
+    the estimate's own (a first layer computed on the host, at system level, inside a chip
+    estimate) are never summed into it but named apart, and a configuration whose figure does
+    not cover the whole inference at the level (``ConfigRow.whole_at``: at chip level, a first
+    layer on the host) is left out of that level's comparison: the sweep's front.
+
     Attributes:
         target: Target name.
         accuracy: Accuracy on the target (fraction of ``samples``).
-        energy_j: Energy per inference of the chosen estimate, joules.
+        energy_j: Energy per inference of the chosen estimate at its own level, joules
+            (``EstimateRow.figure_j``: its total less ``off_level_j``).
         level: Its level.
         cost_model: Its cost model.
         samples: Test images evaluated.
         deployment: Path of the ``deployment.json`` it comes from.
+        off_level_j: Joules per inference of the estimate's terms at another level (host work),
+            not in ``energy_j``.
+        off_level_terms: Names of those terms.
+        whole: False when the figure leaves part of the inference out at ``level`` (a first
+            layer on the host at chip level): the trial is not on that target's front.
     """
 
     type_tag = "sweep-target-outcome"
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"off_level_j": 0.0, "off_level_terms": [],
+                                             "whole": True}
     target: str = ""
     accuracy: float = 0.0
     energy_j: float = 0.0
@@ -91,6 +105,9 @@ class TargetOutcome(Record):
     cost_model: str = ""
     samples: int = 0
     deployment: str = ""
+    off_level_j: float = 0.0
+    off_level_terms: list[str] = field(default_factory=list)
+    whole: bool = True
 
 
 @dataclass
@@ -269,14 +286,25 @@ def convert_step(spec: SweepSpec, params: TrialParams, run_dir: Path, target: Ta
 def outcome_of(record: Any, target: TargetSpec, path: Path) -> TargetOutcome:
     """Accuracy and the energy figure at the target's level from a deployment record.
 
+    The figure and whether it covers the whole inference come from the report's own rows
+    (``estimate_row``, ``ConfigRow.whole_at``), so that a sweep and a report of the same runs
+    compare the same numbers.
+
     Raises:
         RunDirError: The record has no figure at that level (or of that cost model).
     """
-    estimate = pick_estimate(record, target)
+    from neuropipe.pipeline.stages.energy_report import estimate_row, layer_rows
+    from neuropipe.reports.rows import ConfigRow
+
+    row = estimate_row(pick_estimate(record, target))
+    config = ConfigRow(target=record.target, host_macs=float(record.counts.host_macs),
+                       layers=layer_rows(record))
     return TargetOutcome(target=target.name, accuracy=float(record.accuracy),
-                         energy_j=float(estimate.total_j), level=estimate.level,
-                         cost_model=estimate.cost_model, samples=int(record.samples),
-                         deployment=str(path))
+                         energy_j=float(row.figure_j), level=row.level,
+                         cost_model=row.cost_model, samples=int(record.samples),
+                         deployment=str(path), off_level_j=float(row.off_level_j),
+                         off_level_terms=list(row.off_level_terms),
+                         whole=config.whole_at(row.level))
 
 
 def pick_estimate(record: Any, target: TargetSpec) -> Any:

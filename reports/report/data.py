@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from neuropipe.reports.comparison import EnergyReport
+from neuropipe.reports.rows import ConfigRow
 
 CSV_COLUMNS = ("section", "run", "model", "kind", "target", "layer", "level", "cost_model",
                "quantity", "value", "unit", "note")
@@ -24,33 +25,48 @@ def csv_rows(report: EnergyReport) -> list[dict[str, Any]]:
                                        value=report.threshold, unit="fraction",
                                        note=report.threshold_source)]
     for c in report.comparison.configs:
-        who = dict(run=c.run, model=c.model, kind=c.kind, target=c.target)
-        for q, unit in (("accuracy", "fraction"), ("reference_accuracy", "fraction"),
-                        ("samples", "images"), ("timesteps", "steps"), ("synops", "1/inference"),
-                        ("neuron_updates", "1/inference"), ("host_macs", "1/inference"),
-                        ("spikes", "1/inference"), ("packets", "1/inference"),
-                        ("latency_s", "s"), ("cores", "cores"), ("chips", "chips")):
-            rows.append(dict(section="configuration", **who, quantity=q, value=getattr(c, q),
-                             unit=unit))
-        for e in c.estimates:
-            note = ("default; " if e.default else "") + e.level_label
-            if e.not_estimated:
-                note += "; not estimated: " + ", ".join(e.not_estimated)
-            for q in ("figure_j", "total_j", "device_j", "static_j", "host_j", "off_level_j"):
-                rows.append(dict(section="energy-per-inference", **who, level=e.level,
-                                 cost_model=e.cost_model, quantity=q, value=getattr(e, q),
-                                 unit="J", note=note))
-        for lr in c.layers:
-            for q in ("neurons", "synops", "host_macs", "neuron_updates", "spikes"):
-                rows.append(dict(section="layer", **who, layer=lr.name, quantity=q,
-                                 value=getattr(lr, q), unit="1/inference", note=lr.kind))
-        t = c.training
-        for q, unit in (("joules", "J"), ("kwh", "kWh"), ("pue", ""), ("kwh_pue", "kWh"),
-                        ("joules_pue", "J"), ("co2e_kg", "kg")):
-            rows.append(dict(section="training", **who, quantity=q, value=getattr(t, q),
-                             unit=unit, note=t.method))
+        rows += _config_rows(c)
     for m in report.comparison.missing:
         rows.append(dict(section="missing", run=m.run, target=m.target, note="no deployment"))
+    rows += _selection_rows(report)
+    rows += _finding_rows(report)
+    return rows
+
+
+def _config_rows(c: ConfigRow) -> list[dict[str, Any]]:
+    """One configuration's rows: its figures, energy per inference, layers and training."""
+    rows = []
+    who = dict(run=c.run, model=c.model, kind=c.kind, target=c.target)
+    for q, unit in (("accuracy", "fraction"), ("reference_accuracy", "fraction"),
+                    ("samples", "images"), ("timesteps", "steps"), ("synops", "1/inference"),
+                    ("neuron_updates", "1/inference"), ("host_macs", "1/inference"),
+                    ("spikes", "1/inference"), ("packets", "1/inference"),
+                    ("latency_s", "s"), ("cores", "cores"), ("chips", "chips")):
+        rows.append(dict(section="configuration", **who, quantity=q, value=getattr(c, q),
+                         unit=unit))
+    for e in c.estimates:
+        note = ("default; " if e.default else "") + e.level_label
+        if e.not_estimated:
+            note += "; not estimated: " + ", ".join(e.not_estimated)
+        for q in ("figure_j", "total_j", "device_j", "static_j", "host_j", "off_level_j"):
+            rows.append(dict(section="energy-per-inference", **who, level=e.level,
+                             cost_model=e.cost_model, quantity=q, value=getattr(e, q),
+                             unit="J", note=note))
+    for lr in c.layers:
+        for q in ("neurons", "synops", "host_macs", "neuron_updates", "spikes"):
+            rows.append(dict(section="layer", **who, layer=lr.name, quantity=q,
+                             value=getattr(lr, q), unit="1/inference", note=lr.kind))
+    t = c.training
+    for q, unit in (("joules", "J"), ("kwh", "kWh"), ("pue", ""), ("kwh_pue", "kWh"),
+                    ("joules_pue", "J"), ("co2e_kg", "kg")):
+        rows.append(dict(section="training", **who, quantity=q, value=getattr(t, q),
+                         unit=unit, note=t.method))
+    return rows
+
+
+def _selection_rows(report: EnergyReport) -> list[dict[str, Any]]:
+    """The rows of the equal-accuracy selection and of the answer."""
+    rows = []
     for s in report.selection:
         for q, unit in (("accuracy", "fraction"), ("energy_j", "J"),
                         ("baseline_energy_j", "J"), ("ratio", "")):
@@ -66,6 +82,12 @@ def csv_rows(report: EnergyReport) -> list[dict[str, Any]]:
                              unit=unit, note=f"bio-inspired: {ln.bio or '-'}; conventional: "
                                              f"{ln.conventional or '-'}; "
                                              f"{ln.fact or ln.reason}"))
+    return rows
+
+
+def _finding_rows(report: EnergyReport) -> list[dict[str, Any]]:
+    """The rows of spike ties, break-even points, training choice, sparsity and aspects."""
+    rows = []
     for t in report.spike_ties:
         for q, unit in (("synapses", "synapses"), ("synops", "1/inference"),
                         ("rate", "spikes/synapse/inference"), ("energy_j", "J"),

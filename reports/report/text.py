@@ -333,15 +333,15 @@ def aspects_table(report: EnergyReport) -> Table:
                  ["aspect", "setting", "configuration", "accuracy", "plain counterpart",
                   "accuracy difference", "input spikes / inference (vs plain)",
                   *[f"energy ratio, {lv}" for lv in levels], "note"], rows,
-                 intro=["Each way a compared configuration departs from its family's plain "
-                        "form (spike code, sparse activity, modularity, recurrence, local or "
-                        "forward-only learning), set against the most accurate plain "
+                 intro=["Each way a compared configuration departs from its family's plain form "
+                        "(spike code, sparse activity, modularity, recurrence, local or forward-"
+                        "only learning, sparse coding), set against the most accurate plain "
                         "configuration on the same target (snn-mlp for spiking models, mlp for "
                         "conventional ones, or the same model for a code, a rate penalty or "
                         "modules; constant input, no rate penalty, backprop, dense). The ratio "
-                        "is the aspect's energy per inference over the plain one's at that "
-                        "level (below 1: the aspect saves energy); the accuracy difference is "
-                        "in percentage points on the same target."])
+                        "is the aspect's energy per inference over the plain one's at that level"
+                        " (below 1: the aspect saves energy); the accuracy difference is in "
+                        "percentage points on the same target."])
 
 
 def answer_table(report: EnergyReport) -> Table:

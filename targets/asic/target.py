@@ -236,30 +236,7 @@ class AsicTarget:
                                         "memories": memories.get(chain.readout.name, {})}
         counts = totals(reports, 0.0 if graded else float(inputs[0].sum()))
         counts.graded_events = graded_events
-        notes = [*c.NOTES,
-                 "a spiking network: counts from the float simulator (no pipeline delays) with "
-                 "8-bit weights (per-tensor symmetric; a weight that quantises to 0 is no "
-                 "synapse); float potentials stand in for the 32-bit ones",
-                 "synaptic-event terms (synops_*) and spike-queue terms (spike_queue_*) scale "
-                 "with the spikes; the neuron_* terms with neurons x steps",
-                 "each synaptic event reads and writes its target's potential in SRAM "
-                 "(Lemaire's event-driven count): a core that held a step's potentials in "
-                 "registers would save most of synops_potential_rw"]
-        if graded:
-            notes.append("constant (analogue) input: the first layer is graded, MACs on the "
-                         "nonzero pixels once per sample into a held 32-bit current that each "
-                         "neuron reads every step (graded_* terms; counts.graded_events)")
-        else:
-            notes.append(f"{encoding} input: the input spikes enter through a queue and are "
-                         "binary synaptic events of the first layer")
-        if chain.recurrent:
-            notes.append("recurrent synapses: each spike fed back (all but the last step's) "
-                         "is a binary synaptic event like a feed-forward one, with its own "
-                         "8-bit weight memory")
-        if chain.readout is not None:
-            notes.append(f"host readout '{chain.readout.name}': its {chain.readout.macs} MACs "
-                         "per inference are costed as ANN MACs on the same silicon (8-bit "
-                         "weight read + MAC) and listed apart as kind 'host' (readout_* terms)")
+        notes = _snn_notes(chain, encoding)
         estimate = asic_ops.estimate(ops, SNN, True, notes)
         return deployment_record(
             self.name, accuracy=float(np.mean(preds == labels)),
@@ -277,3 +254,33 @@ class AsicTarget:
         return Resources(cores=1, chips=1, boards=None, neurons_per_core_limit=0,
                          steps_per_sample=steps, time_per_inference_s=None,
                          placement=PLACEMENT)
+
+
+def _snn_notes(chain: chain_mod.Chain, encoding: str) -> list[str]:
+    """What the record of a spiking network says about its counts and costs."""
+    graded = encoding == "constant"
+    notes = [*c.NOTES,
+             "a spiking network: counts from the float simulator (no pipeline delays) with "
+             "8-bit weights (per-tensor symmetric; a weight that quantises to 0 is no "
+             "synapse); float potentials stand in for the 32-bit ones",
+             "synaptic-event terms (synops_*) and spike-queue terms (spike_queue_*) scale "
+             "with the spikes; the neuron_* terms with neurons x steps",
+             "each synaptic event reads and writes its target's potential in SRAM "
+             "(Lemaire's event-driven count): a core that held a step's potentials in "
+             "registers would save most of synops_potential_rw"]
+    if graded:
+        notes.append("constant (analogue) input: the first layer is graded, MACs on the "
+                     "nonzero pixels once per sample into a held 32-bit current that each "
+                     "neuron reads every step (graded_* terms; counts.graded_events)")
+    else:
+        notes.append(f"{encoding} input: the input spikes enter through a queue and are "
+                     "binary synaptic events of the first layer")
+    if chain.recurrent:
+        notes.append("recurrent synapses: each spike fed back (all but the last step's) "
+                     "is a binary synaptic event like a feed-forward one, with its own "
+                     "8-bit weight memory")
+    if chain.readout is not None:
+        notes.append(f"host readout '{chain.readout.name}': its {chain.readout.macs} MACs "
+                     "per inference are costed as ANN MACs on the same silicon (8-bit "
+                     "weight read + MAC) and listed apart as kind 'host' (readout_* terms)")
+    return notes

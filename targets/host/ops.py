@@ -227,7 +227,9 @@ def run_probed(model: Any, layers: list[OnnxLayer], x: np.ndarray, batch_size: i
     """
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
+    from neuropipe.core.threads import onnx_session_options
+
+    options = onnx_session_options(batch_size)  # threads: core.threads
     options.log_severity_level = 3
     session = ort.InferenceSession(probe_model(model, layers), options,
                                    providers=["CPUExecutionProvider"])

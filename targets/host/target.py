@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from neuropipe.core.spike_codes import TRAINING_ENCODINGS
+from neuropipe.core.threads import compute_threads, onnx_session_options
 from neuropipe.targets import chain as chain_mod
 from neuropipe.targets.base import Availability, Workload
 from neuropipe.targets.costs import CostModel, energy_terms
@@ -142,8 +143,9 @@ class HostTarget:
                                                f"{providers[0]}", "batch_size": batch_size}
         measured = None
         if on_device:
-            options = ort.SessionOptions()
+            options = onnx_session_options(batch_size)  # threads: core.threads
             options.log_severity_level = 3
+            timing["threads"] = options.intra_op_num_threads
             session = ort.InferenceSession(model.SerializeToString(), options,
                                            providers=providers)
 
@@ -206,8 +208,10 @@ class HostTarget:
                 for batch, spikes in batches:
                     simulate(chain, batch, T, encoding, spikes, device)
 
-            simulate(chain, batches[0][0], T, encoding, batches[0][1], device)  # warm-up
-            measured, timing = self._measure(run_all, n, meter, timing)
+            with compute_threads(batch_size) as threads:  # one count for the whole window
+                simulate(chain, batches[0][0], T, encoding, batches[0][1], device)  # warm-up
+                measured, timing = self._measure(run_all, n, meter, timing)
+            timing["threads"] = threads
         notes = [f"a spiking network run conventionally: {T} dense passes per inference "
                  "(float32, no delays; the same arithmetic as the PyTorch reference)"]
         if chain.recurrent:
@@ -291,7 +295,8 @@ class HostTarget:
         per_inference = (timing["wall_s"] / n) if "wall_s" in timing else None
         ok, where = self.device_here()
         resources = Resources(
-            cores=self._cores(), chips=1, boards=None, neurons_per_core_limit=0,
+            cores=int(timing.get("threads") or self._cores()), chips=1, boards=None,
+            neurons_per_core_limit=0,
             steps_per_sample=workload.timesteps if workload.graph is not None else 1,
             time_per_inference_s=per_inference,
             placement=f"host: {where}" if ok else f"host (not here: {where})",
@@ -313,6 +318,7 @@ class HostTarget:
             network="snn" if workload.graph is not None else "ann")
 
     def _cores(self) -> int:
+        """Threads where the run was not timed (torch's thread count)."""
         import torch
 
         return int(torch.get_num_threads())

@@ -28,9 +28,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from neuropipe.core.threads import batched
 from neuropipe.targets.loihi.quantize import ACT_SHIFT, DECAY_UNITY, FixedLayer
 
 UV_LIMIT = 2**23
+F32_EXACT = 2**24  # float32 holds every integer of magnitude up to this exactly
 
 
 @dataclass
@@ -53,9 +55,14 @@ class EmulatorResult:
 
 
 def _decay(x: torch.Tensor, d: int) -> torch.Tensor:
-    """``sign(x * (4096 - d)) * (|x * (4096 - d)| >> 12)``, as Lava computes it."""
+    """``sign(x * (4096 - d)) * (|x * (4096 - d)| >> 12)``, as Lava computes it.
+
+    Computed as the product shifted right by 12 after adding 4095 to a negative one (the
+    ``prod >> 63`` mask): division by 4096 rounding towards zero, equal for every int64 product
+    and a few times faster than sign, abs and an integer division.
+    """
     prod = x * (DECAY_UNITY - d)
-    return torch.sign(prod) * torch.div(prod.abs(), DECAY_UNITY, rounding_mode="floor")
+    return (prod + ((prod >> 63) & (DECAY_UNITY - 1))) >> 12
 
 
 def _wrap_u(u: torch.Tensor) -> torch.Tensor:
@@ -71,8 +78,9 @@ def synapse(fixed: Any, spikes: torch.Tensor) -> torch.Tensor:
     (``targets.loihi.sdnn``), whose graded messages go through the same arithmetic.
     """
     layer = fixed.layer
-    w = torch.as_tensor(fixed.weight, dtype=torch.float64)
-    s = spikes.to(torch.float64)
+    dtype = exact_float(fixed.weight, spikes)
+    w = torch.as_tensor(fixed.weight, dtype=dtype)
+    s = spikes.to(dtype)
     if layer.kind == "dense":
         acc = s @ w.T
     else:
@@ -80,6 +88,22 @@ def synapse(fixed: Any, spikes: torch.Tensor) -> torch.Tensor:
                                          stride=layer.stride, padding=layer.padding)
         acc = acc.reshape(len(s), -1)
     return _finish(acc, fixed.weight_exp, layer.kind == "conv")
+
+
+def exact_float(weight: np.ndarray, spikes: torch.Tensor) -> torch.dtype:
+    """The float type whose sums of ``spikes`` x ``weight`` are exact: float32 where they can be.
+
+    Every partial sum of one output is an integer no larger than the largest input magnitude
+    times the output's sum of absolute weights; below 2^24 float32 holds them all exactly
+    (summed in any order, as a GEMM or a direct convolution does), and its kernels run far
+    faster (a 16-to-32-channel 5x5 convolution of 500 samples: 48 ms against 872 ms in float64,
+    equal). Larger sums (graded payloads) stay in float64 (exact below 2^53).
+    """
+    if spikes.numel() == 0:
+        return torch.float32
+    top = 1 if spikes.dtype == torch.bool else int(spikes.abs().max())
+    fan = float(np.abs(weight).reshape(len(weight), -1).sum(axis=1).max()) if weight.size else 0.0
+    return torch.float32 if top * fan <= F32_EXACT else torch.float64
 
 
 def _recurrent(fixed: FixedLayer, spikes: torch.Tensor) -> torch.Tensor:
@@ -96,6 +120,12 @@ def _finish(acc: torch.Tensor, e: int, conv: bool) -> torch.Tensor:
     return acc << e if e >= 0 else acc >> -e
 
 
+def _batch(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None = None,
+           input_spikes: np.ndarray | None = None) -> int:
+    return len(host_bias) if host_bias is not None else input_spikes.shape[1]
+
+
+@batched(_batch)  # threads for the batch and the cores free now (core.threads)
 def emulate(layers: list[FixedLayer], steps: int, host_bias: np.ndarray | None = None,
             input_spikes: np.ndarray | None = None) -> EmulatorResult:
     """Run a batch through the fixed-point network for ``steps`` steps.

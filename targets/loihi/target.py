@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -131,74 +132,20 @@ class LoihiTarget:
                                progress, **options)
         chain = chain_mod.to_chain(workload.graph, workload.dt)
         layers = quantize_chain(chain, workload.encoding)
-        T, L = workload.timesteps, len(layers)
-        on_chip_input = layers[0].on_chip_synapses
-        graded = layers[0].graded_max > 0
-        steps = T + L - 1 + (1 if on_chip_input else 0)
-        offset = 1 if on_chip_input else 0
+        # One step of delay per synapse layer on the chip (and one more for on-chip input).
+        steps = workload.timesteps + len(layers) - 1 + (1 if layers[0].on_chip_synapses else 0)
         x = np.asarray(workload.inputs, dtype=np.float64)
         labels = np.asarray(workload.labels)
         n = len(x)
-        rng = np.random.default_rng(workload.seed)
-
-        def inputs_for(batch: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, int]:
-            if graded:  # one graded spike per pixel at step 0; the first layer holds it
-                spikes = np.zeros((steps, len(batch), layers[0].layer.inputs), dtype=np.int16)
-                spikes[0] = layers[0].graded_payload(batch.reshape(len(batch), -1))
-                return None, spikes, 0
-            if on_chip_input:
-                spikes = np.zeros((steps, len(batch), layers[0].layer.inputs), dtype=bool)
-                spikes[:T] = encode_input(batch, T, workload.encoding, rng)
-                return None, spikes, 0
-            bias, clipped = layers[0].input_bias(batch)
-            return bias, None, clipped
-
-        task = progress.add_task("loihi: emulator", total=n) if progress else None
-        spike_totals = [np.zeros(fx.layer.neurons) for fx in layers]
-        # Spikes a Dense delivered (to the next layer, or back through a recurrent Dense): all
-        # but the last step's (the run ends first).
-        fed_totals = [np.zeros(fx.layer.neurons) for fx in layers]
-        input_totals = np.zeros(layers[0].layer.inputs)
-        preds = np.zeros(n, dtype=np.int64)
-        float_preds = np.zeros(n, dtype=np.int64)
-        clipped_total = 0
-        wraps, wrapped_samples = [0] * L, 0
+        run = _emulate_all(chain, layers, steps, workload, x, batch_size, progress)
         verify: dict[str, Any] = {}
-        first_batch: tuple[np.ndarray | None, np.ndarray | None, list[np.ndarray]] | None = None
-        for start in range(0, n, batch_size):
-            batch = x[start:start + batch_size]
-            host_bias, spikes_in, clipped = inputs_for(batch)
-            clipped_total += clipped
-            result = emulate(layers, steps, host_bias=host_bias, input_spikes=spikes_in)
-            for i, s in enumerate(result.spikes):
-                total = s.sum(axis=(0, 1))
-                spike_totals[i] += total
-                if layers[i].recurrent is not None or i < L - 1:  # not the output layer's
-                    fed_totals[i] += total - s[-1].sum(axis=0)
-                wraps[i] += result.u_wraps[i]
-            wrapped_samples += int(result.wrapped_samples.sum())
-            if spikes_in is not None:  # spikes, or nonzero graded messages
-                input_totals += (spikes_in != 0).sum(axis=(0, 1))
-            window = result.spikes[-1][offset + L - 1: offset + L - 1 + T]
-            preds[start:start + len(batch)] = predict(chain.scores(window.sum(axis=0)))
-            sim_spikes = spikes_in[:T] if spikes_in is not None and not graded else None
-            float_preds[start:start + len(batch)] = predict(simulate(  # graded: held input
-                chain, batch, T, "constant" if graded else workload.encoding, sim_spikes))
-            if first_batch is None:
-                first_batch = (host_bias, spikes_in, result.spikes)
-            if progress:
-                progress.update(task, advance=len(batch))
-        if verify_samples > 0 and first_batch is not None:
-            verify = self._verify(layers, steps, first_batch, min(verify_samples, n), progress)
-        netx_file = self._write_netx(layers, steps, first_batch, out_dir, verify,
+        if verify_samples > 0 and run.first_batch is not None:
+            verify = self._verify(layers, steps, run.first_batch, min(verify_samples, n),
+                                  progress)
+        netx_file = self._write_netx(layers, steps, run.first_batch, out_dir, verify,
                                      min(verify_samples, n, NETX_VERIFY_SAMPLES))
-        verify["float_prediction_agreement"] = float(np.mean(preds == float_preds))
-        verify["float_accuracy"] = float(np.mean(float_preds == labels))
-        verify["bias_values_clipped"] = int(clipped_total)
-        verify["current_wraps"] = int(sum(wraps))
-        verify["samples_with_current_wraps"] = wrapped_samples
-        record = self._record(workload, layers, steps, n, preds, labels, spike_totals,
-                              input_totals, verify, chain, fed_totals)
+        verify.update(run.checks(labels))
+        record = self._record(workload, layers, steps, run, labels, verify, chain)
         if netx_file is None:
             return record
         return record.replace(artifacts={"netx": netx_file.name})
@@ -253,108 +200,255 @@ class LoihiTarget:
                 "samples_with_mismatch": mismatched_samples, "lava_run_config":
                 "Loihi2SimCfg(select_tag='fixed_pt')"}
 
-    def _record(self, workload: Workload, layers: list[FixedLayer], steps: int, n: int,
-                preds: np.ndarray, labels: np.ndarray, spike_totals: list[np.ndarray],
-                input_totals: np.ndarray, verify: dict[str, Any],
-                chain: chain_mod.Chain | None = None,
-                fed_totals: list[np.ndarray] | None = None) -> DeploymentRecord:
+    def _record(self, workload: Workload, layers: list[FixedLayer], steps: int, run: _Totals,
+                labels: np.ndarray, verify: dict[str, Any], chain: chain_mod.Chain
+                ) -> DeploymentRecord:
         """Count on the deployed (quantised) network, cost it, and assemble the record."""
-        activity, pre_spikes = [], input_totals / n
-        for i, fx in enumerate(layers):
-            # A host layer runs the float weights on the CPU; a recurrent Dense is always on
-            # the chip, with its quantised weights.
-            deployed = dataclasses.replace(
-                fx.layer, weight=fx.weight if fx.on_chip_synapses else fx.layer.weight,
-                recurrent=fx.recurrent)
-            graded_in = pre_spikes if fx.graded_max else None
-            activity.append(LayerActivity(deployed, fx.on_chip_synapses,
-                                          pre_spikes if fx.on_chip_synapses and not
-                                          fx.graded_max else None,
-                                          spike_totals[i] / n, steps,
-                                          None if fed_totals is None or fx.recurrent is None
-                                          else fed_totals[i] / n, graded_in))
-            pre_spikes = (spike_totals if fed_totals is None else fed_totals)[i] / n
-        readout = chain.readout if chain is not None else None
-        reports = count_layers(activity, readout)
-        by_name = {fx.layer.name: fx for fx in layers}
-        by_recurrent = {fx.layer.recurrent_name: fx for fx in layers if fx.recurrent is not None}
-        for report in reports:
-            if report.kind == "readout":
-                report.quantisation = {"weights": "float64 on the host (not on the chip)"}
-            elif report.kind == "recurrent":
-                fx = by_recurrent[report.name]
-                report.quantisation = {
-                    "weight_bits": 8, "weight_exp": fx.recurrent_exp, "scale": _scale(fx.scale),
-                    "max_abs_weight_error": fx.max_recurrent_error,
-                    "zero_after_quantisation": int(np.count_nonzero(fx.layer.recurrent)
-                                                   - np.count_nonzero(fx.recurrent))}
-            else:
-                fx = by_name[report.name]
-                report.quantisation = {
-                    "weight_bits": 8 if fx.on_chip_synapses else None,
-                    "weight_exp": fx.weight_exp, "scale": _scale(fx.scale), "vth_mant": fx.vth,
-                    "dv": fx.dv, "du": fx.du, "bias_exp": fx.bias_exp,
-                    "max_abs_weight_error": fx.max_weight_error,
-                    "neuron": fx.layer.neuron.kind,
-                    "zero_after_quantisation": int(np.count_nonzero(fx.layer.weight)
-                                                   - np.count_nonzero(fx.weight))
-                    if fx.on_chip_synapses else 0}
-                if fx.graded_max:
-                    report.quantisation.update(_graded_fields(fx))
-                if isinstance(fx.scale, np.ndarray):
-                    report.quantisation["per_neuron_rows"] = (
-                        "per-neuron thresholds (r, v_leak) folded into each neuron's weight "
-                        "rows and bias: one shared vth_mant; scale is [min, max] over neurons")
-        counts = totals(reports, float(input_totals.sum() / n))
+        n = len(labels)
+        reports = count_layers(_activity(layers, run, n, steps), chain.readout)
+        _label_quantisation(reports, layers)
+        counts = totals(reports, float(run.inputs.sum() / n))
         model = loihi_costs.LOIHI_1
         quantities = {"synops": counts.synops, "graded_events": counts.graded_events,
                       "neuron_updates": counts.neuron_updates,
                       "host_macs": counts.host_macs, "seconds": None}
         estimate = EnergyEstimate.from_terms(model, energy_terms(quantities, model), True)
-        notes = list(model.notes)
-        if layers[0].graded_max:
-            notes.extend(_graded_notes(layers[0], steps, workload.timesteps))
-        if not layers[0].on_chip_synapses:
-            notes.append("constant (analogue) input: the first layer's synapses run on the host "
-                         "once per sample and reach the chip as a per-neuron bias; their MACs "
-                         "are costed as CPU work (term host_input_layer). Use --encoding graded "
-                         "(Loihi 2 graded spikes) or poisson to put every synapse on the chip.")
-        notes.append(f"each sample runs {steps} steps: {workload.timesteps} of input plus one "
-                     "step of delay per synapse layer on the chip; the class is read from the "
-                     "output spikes of the delayed window of the same length")
-        notes.append("counts are taken on the quantised weights Lava runs: a weight that "
-                     "quantises to 0 is no synapse")
-        notes.append("synops count delivered spikes only: a layer's spikes of the last step "
-                     "never reach the next layer before the run ends")
+        notes = [*model.notes, *_input_notes(layers, steps, workload.timesteps),
+                 *_step_notes(steps, workload.timesteps)]
         if any(fx.recurrent is not None for fx in layers):
-            notes.append("recurrent synapses run as a second Lava Dense from a layer's spikes "
-                         "back to its own input (one step of delay, as the graph means); their "
-                         "synops (every spike of the layer but the last step's, which the "
-                         "run ends before delivering, x its nonzero recurrent fan-out) are "
-                         "listed as layers of kind 'recurrent'")
-            notes.append("each Dense has its own weight exponent (weight_exp of the layer and "
-                         "of its 'recurrent' entry): both keep 8-bit mantissas however far apart "
-                         "their magnitudes are; a recurrent layer's threshold mantissa is kept "
-                         f"at most 2^17 / {RECURRENT_HEADROOM} so that one step's input of up "
-                         f"to {RECURRENT_HEADROOM} thresholds fits the 24-bit current "
-                         "(current_wraps counts the neuron updates where it did not)")
+            notes.extend(_recurrent_notes())
         if verify.get("current_wraps"):
-            notes.append(f"{verify['current_wraps']} neuron updates in "
-                         f"{verify['samples_with_current_wraps']} of {n} samples wrapped the "
-                         "24-bit current (one step's input too large for u: Lava and Loihi wrap "
-                         "it round to the other sign, so a strong inhibition excites); those "
-                         "samples do not compute exactly what the graph means")
-        if readout is not None:
-            notes.append(f"host readout '{readout.name}': class scores = W c + b of the output "
-                         "layer's spike counts in the window, computed on the host; its "
-                         f"{readout.macs} MACs per inference are host work (counted in "
-                         "host_macs, costed as term host_input_layer), not chip work")
+            notes.append(_wrap_note(verify, n))
+        if chain.readout is not None:
+            notes.append(_readout_note(chain.readout))
         if "netx_skipped" in verify:
             notes.append(f"no netx file: {verify['netx_skipped']}")
         resources = loihi_costs.loihi_resources([fx.layer.neurons for fx in layers], steps)
         return deployment_record(
-            self.name, accuracy=float(np.mean(preds == labels)),
+            self.name, accuracy=float(np.mean(run.preds == labels)),
             reference_accuracy=workload.reference_accuracy, samples=n,
             timesteps=workload.timesteps, counts=counts, estimates=[estimate], layers=reports,
             verification=verify, resources=resources, leaves_out=list(model.leaves_out),
             artifacts={}, notes=notes, network="snn")
+
+
+@dataclass
+class _Totals:
+    """What the emulator's batches add up to, over every sample.
+
+    Attributes:
+        spikes: Per layer, each neuron's spikes.
+        fed: Per layer, the spikes its Dense delivered (to the next layer, or back through a
+            recurrent Dense): all but the last step's (the run ends first).
+        inputs: Each input's spikes (or nonzero graded messages).
+        preds: The chip's class per sample.
+        float_preds: The float simulation's class per sample.
+        clipped: Host bias values clipped to 13 bits.
+        wraps: Per layer, neuron updates that wrapped the 24-bit current.
+        wrapped_samples: Samples in which any current wrapped.
+        first_batch: Host bias, input spikes and emulated spikes of the first batch (verified
+            in Lava and netx).
+    """
+
+    spikes: list[np.ndarray]
+    fed: list[np.ndarray]
+    inputs: np.ndarray
+    preds: np.ndarray
+    float_preds: np.ndarray
+    clipped: int = 0
+    wraps: list[int] = field(default_factory=list)
+    wrapped_samples: int = 0
+    first_batch: tuple[np.ndarray | None, np.ndarray | None, list[np.ndarray]] | None = None
+
+    @classmethod
+    def empty(cls, layers: list[FixedLayer], n: int) -> _Totals:
+        """Zero totals for ``n`` samples of ``layers``."""
+        return cls([np.zeros(fx.layer.neurons) for fx in layers],
+                   [np.zeros(fx.layer.neurons) for fx in layers],
+                   np.zeros(layers[0].layer.inputs), np.zeros(n, dtype=np.int64),
+                   np.zeros(n, dtype=np.int64), wraps=[0] * len(layers))
+
+    def add(self, layers: list[FixedLayer], result: Any, spikes_in: np.ndarray | None,
+            clipped: int) -> None:
+        """Add one batch's emulator result and chip input."""
+        self.clipped += clipped
+        for i, s in enumerate(result.spikes):
+            total = s.sum(axis=(0, 1))
+            self.spikes[i] += total
+            if layers[i].recurrent is not None or i < len(layers) - 1:  # not the output's
+                self.fed[i] += total - s[-1].sum(axis=0)
+            self.wraps[i] += result.u_wraps[i]
+        self.wrapped_samples += int(result.wrapped_samples.sum())
+        if spikes_in is not None:  # spikes, or nonzero graded messages
+            self.inputs += (spikes_in != 0).sum(axis=(0, 1))
+
+    def checks(self, labels: np.ndarray) -> dict[str, Any]:
+        """The verification entries the totals give (float agreement, limits hit)."""
+        return {"float_prediction_agreement": float(np.mean(self.preds == self.float_preds)),
+                "float_accuracy": float(np.mean(self.float_preds == labels)),
+                "bias_values_clipped": int(self.clipped),
+                "current_wraps": int(sum(self.wraps)),
+                "samples_with_current_wraps": self.wrapped_samples}
+
+
+@dataclass
+class _ChipInput:
+    """How a batch enters the chip: graded spikes, unary spikes, or a host-computed bias."""
+
+    first: FixedLayer
+    steps: int
+    timesteps: int
+    encoding: str
+    rng: np.random.Generator
+
+    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, int]:
+        """Host bias (or None), input spikes (or None), and how many bias values clipped."""
+        first = self.first
+        if first.graded_max > 0:  # one graded spike per pixel at step 0; the first layer holds it
+            spikes = np.zeros((self.steps, len(batch), first.layer.inputs), dtype=np.int16)
+            spikes[0] = first.graded_payload(batch.reshape(len(batch), -1))
+            return None, spikes, 0
+        if first.on_chip_synapses:
+            spikes = np.zeros((self.steps, len(batch), first.layer.inputs), dtype=bool)
+            spikes[:self.timesteps] = encode_input(batch, self.timesteps, self.encoding, self.rng)
+            return None, spikes, 0
+        bias, clipped = first.input_bias(batch)
+        return bias, None, clipped
+
+
+def _emulate_all(chain: chain_mod.Chain, layers: list[FixedLayer], steps: int,
+                 workload: Workload, x: np.ndarray, batch_size: int, progress: Any) -> _Totals:
+    """Emulate every sample in batches; the chip's and the float simulation's classes."""
+    T, L, n = workload.timesteps, len(layers), len(x)
+    offset = 1 if layers[0].on_chip_synapses else 0
+    graded = layers[0].graded_max > 0
+    chip_input = _ChipInput(layers[0], steps, T, workload.encoding,
+                            np.random.default_rng(workload.seed))
+    task = progress.add_task("loihi: emulator", total=n) if progress else None
+    run = _Totals.empty(layers, n)
+    for start in range(0, n, batch_size):
+        batch = x[start:start + batch_size]
+        host_bias, spikes_in, clipped = chip_input(batch)
+        result = emulate(layers, steps, host_bias=host_bias, input_spikes=spikes_in)
+        run.add(layers, result, spikes_in, clipped)
+        window = result.spikes[-1][offset + L - 1: offset + L - 1 + T]
+        run.preds[start:start + len(batch)] = predict(chain.scores(window.sum(axis=0)))
+        sim_spikes = spikes_in[:T] if spikes_in is not None and not graded else None
+        run.float_preds[start:start + len(batch)] = predict(simulate(  # graded: held input
+            chain, batch, T, "constant" if graded else workload.encoding, sim_spikes))
+        if run.first_batch is None:
+            run.first_batch = (host_bias, spikes_in, result.spikes)
+        if progress:
+            progress.update(task, advance=len(batch))
+    return run
+
+
+def _activity(layers: list[FixedLayer], run: _Totals, n: int, steps: int
+              ) -> list[LayerActivity]:
+    """Per layer, the deployed synapses and the spikes they carried, per sample."""
+    activity, pre_spikes = [], run.inputs / n
+    for i, fx in enumerate(layers):
+        # A host layer runs the float weights on the CPU; a recurrent Dense is always on
+        # the chip, with its quantised weights.
+        deployed = dataclasses.replace(
+            fx.layer, weight=fx.weight if fx.on_chip_synapses else fx.layer.weight,
+            recurrent=fx.recurrent)
+        graded_in = pre_spikes if fx.graded_max else None
+        activity.append(LayerActivity(deployed, fx.on_chip_synapses,
+                                      pre_spikes if fx.on_chip_synapses and not
+                                      fx.graded_max else None,
+                                      run.spikes[i] / n, steps,
+                                      None if fx.recurrent is None else run.fed[i] / n,
+                                      graded_in))
+        pre_spikes = run.fed[i] / n
+    return activity
+
+
+def _label_quantisation(reports: list[Any], layers: list[FixedLayer]) -> None:
+    """Fill each layer report's ``quantisation`` with what the deployed layer holds."""
+    by_name = {fx.layer.name: fx for fx in layers}
+    by_recurrent = {fx.layer.recurrent_name: fx for fx in layers if fx.recurrent is not None}
+    for report in reports:
+        if report.kind == "readout":
+            report.quantisation = {"weights": "float64 on the host (not on the chip)"}
+        elif report.kind == "recurrent":
+            fx = by_recurrent[report.name]
+            report.quantisation = {
+                "weight_bits": 8, "weight_exp": fx.recurrent_exp, "scale": _scale(fx.scale),
+                "max_abs_weight_error": fx.max_recurrent_error,
+                "zero_after_quantisation": int(np.count_nonzero(fx.layer.recurrent)
+                                               - np.count_nonzero(fx.recurrent))}
+        else:
+            report.quantisation = _layer_quantisation(by_name[report.name])
+
+
+def _layer_quantisation(fx: FixedLayer) -> dict[str, Any]:
+    """The quantisation entry of a feed-forward layer."""
+    quantisation = {
+        "weight_bits": 8 if fx.on_chip_synapses else None,
+        "weight_exp": fx.weight_exp, "scale": _scale(fx.scale), "vth_mant": fx.vth,
+        "dv": fx.dv, "du": fx.du, "bias_exp": fx.bias_exp,
+        "max_abs_weight_error": fx.max_weight_error,
+        "neuron": fx.layer.neuron.kind,
+        "zero_after_quantisation": int(np.count_nonzero(fx.layer.weight)
+                                       - np.count_nonzero(fx.weight))
+        if fx.on_chip_synapses else 0}
+    if fx.graded_max:
+        quantisation.update(_graded_fields(fx))
+    if isinstance(fx.scale, np.ndarray):
+        quantisation["per_neuron_rows"] = (
+            "per-neuron thresholds (r, v_leak) folded into each neuron's weight rows and bias: "
+            "one shared vth_mant; scale is [min, max] over neurons")
+    return quantisation
+
+
+def _input_notes(layers: list[FixedLayer], steps: int, timesteps: int) -> list[str]:
+    """What the record says about how the input reaches the chip."""
+    notes = _graded_notes(layers[0], steps, timesteps) if layers[0].graded_max else []
+    if not layers[0].on_chip_synapses:
+        notes.append("constant (analogue) input: the first layer's synapses run on the host "
+                     "once per sample and reach the chip as a per-neuron bias; their MACs "
+                     "are costed as CPU work (term host_input_layer). Use --encoding graded "
+                     "(Loihi 2 graded spikes) or poisson to put every synapse on the chip.")
+    return notes
+
+
+def _step_notes(steps: int, timesteps: int) -> list[str]:
+    """The step convention, and what the counts are taken on."""
+    return [f"each sample runs {steps} steps: {timesteps} of input plus one step of delay per "
+            "synapse layer on the chip; the class is read from the output spikes of the "
+            "delayed window of the same length",
+            "counts are taken on the quantised weights Lava runs: a weight that quantises to 0 "
+            "is no synapse",
+            "synops count delivered spikes only: a layer's spikes of the last step never reach "
+            "the next layer before the run ends"]
+
+
+def _recurrent_notes() -> list[str]:
+    """How recurrent synapses run, are counted and quantised."""
+    return ["recurrent synapses run as a second Lava Dense from a layer's spikes back to its "
+            "own input (one step of delay, as the graph means); their synops (every spike of "
+            "the layer but the last step's, which the run ends before delivering, x its "
+            "nonzero recurrent fan-out) are listed as layers of kind 'recurrent'",
+            "each Dense has its own weight exponent (weight_exp of the layer and of its "
+            "'recurrent' entry): both keep 8-bit mantissas however far apart their magnitudes "
+            "are; a recurrent layer's threshold mantissa is kept at most 2^17 / "
+            f"{RECURRENT_HEADROOM} so that one step's input of up to {RECURRENT_HEADROOM} "
+            "thresholds fits the 24-bit current (current_wraps counts the neuron updates where "
+            "it did not)"]
+
+
+def _wrap_note(verify: dict[str, Any], n: int) -> str:
+    """The samples whose 24-bit current wrapped."""
+    return (f"{verify['current_wraps']} neuron updates in {verify['samples_with_current_wraps']} "
+            f"of {n} samples wrapped the 24-bit current (one step's input too large for u: Lava "
+            "and Loihi wrap it round to the other sign, so a strong inhibition excites); those "
+            "samples do not compute exactly what the graph means")
+
+
+def _readout_note(readout: chain_mod.Readout) -> str:
+    """The host readout's work, which is not chip work."""
+    return (f"host readout '{readout.name}': class scores = W c + b of the output layer's spike "
+            f"counts in the window, computed on the host; its {readout.macs} MACs per inference "
+            "are host work (counted in host_macs, costed as term host_input_layer), not chip "
+            "work")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from neuropipe.core.threads import batched
 from neuropipe.targets.chain import Chain
 from neuropipe.targets.float_sim import host_synapse
 from neuropipe.targets.spinnaker.network import cell
@@ -49,6 +50,7 @@ def delay_depth(chain: Chain, encoding: str) -> int:
     return len(chain.layers) - (1 if encoding == "constant" else 0)
 
 
+@batched(lambda chain, x, *args, **kwargs: len(x))  # threads: core.threads
 def run_fast_path(chain: Chain, x: np.ndarray, timesteps: int, steps: int, encoding: str,
                   input_spikes: np.ndarray | None = None, keep_rasters: bool = False
                   ) -> FastResult:

@@ -442,6 +442,8 @@ def rewrite_expected(bundle, change):
         arrays = dict(data)
     spikes = change(arrays["output_spikes"].copy())
     assert spikes.sum() == arrays["output_spikes"].sum()  # the totals are kept
+    if change is _trade_spike_times:  # and every neuron's count, so every prediction too
+        assert np.array_equal(spikes.sum(axis=1), arrays["output_spikes"].sum(axis=1))
     assert not np.array_equal(spikes, arrays["output_spikes"])
     start, stop = arrays["window"]
     arrays.update(output_spikes=spikes, predicted=decode(spikes, start, stop))
@@ -472,7 +474,19 @@ def _permute_neurons(spikes):
     return spikes
 
 
-@pytest.mark.parametrize("change", [_shift_one_spike, _swap_samples, _permute_neurons])
+def _trade_spike_times(spikes):
+    """Two neurons of one sample trade spike times: every count and prediction is kept."""
+    for k, t1, a in np.argwhere(spikes):
+        for t2, b in np.argwhere(spikes[k] & ~spikes[k, :, [a]].T):
+            if b != a and not spikes[k, t1, b]:
+                spikes[k, t1, a], spikes[k, t2, b] = False, False
+                spikes[k, t2, a], spikes[k, t1, b] = True, True
+                return spikes
+    raise AssertionError("no two neurons spike at different steps")
+
+
+@pytest.mark.parametrize("change", [_shift_one_spike, _swap_samples, _permute_neurons,
+                                    _trade_spike_times])
 def test_tampering_that_keeps_the_totals_is_caught(loihi_bundle, tmp_path, capsys, change):
     bad = copy_of(loihi_bundle, tmp_path)
     rewrite_expected(bad, change)

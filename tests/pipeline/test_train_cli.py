@@ -93,7 +93,7 @@ def test_existing_run_is_not_overwritten_without_force(tmp_path, cli):
     (["train", "mlp", "--data-dir", "/nonexistent/mnist"], "does not exist"),
     (["train", "snn-mlp", "--encoding", "morse"], "unknown encoding 'morse'"),
     (["train", "mlp", "--encoding", "latency"],
-     "--encoding latency is for snn-mlp, snn-cnn, lsm; 'mlp' takes --encoding constant or "
+     "--encoding latency is for snn-mlp, snn-cnn, lsm, lca; 'mlp' takes --encoding constant or "
      "poisson"),
     (["train", "cnn", "--modules", "4"],
      "--modules splits the hidden layer of snn-mlp only; 'cnn' takes no --modules"),
@@ -202,7 +202,7 @@ def test_rate_penalty_is_saved_and_kept_on_resume(tmp_path, cli):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "cnn", "--hidden", "64"], "--hidden sets the hidden width of mlp, snn-mlp, ff; "
+    (["train", "cnn", "--hidden", "64"], "--hidden sets the hidden width of mlp, snn-mlp, ff, lca; "
                                          "model 'cnn' has no such option"),
     (["train", "mlp", "--hidden", "0"], "--hidden must be at least 1"),
     (["train", "mlp", "--rate-penalty", "0.1"], "--rate-penalty applies to surrogate-gradient"),

@@ -70,6 +70,14 @@ def test_each_aspect_against_its_plain_counterpart_by_hand():
     assert rate.plain_run is None and rate.ratios == {} and "spinnaker" in rate.comment
 
 
+def test_lca_is_sparse_coding_against_the_plain_snn_mlp():
+    lca = row("lca", "lca", "snn", "loihi", 0.95, 3e-6, learning="sparse-coding")
+    (r,) = aspect_rows([row("snn", "snn-mlp", "snn", "loihi", 0.97, 2e-6), lca])
+    assert (r.aspect, r.plain_run) == ("sparse coding", "snn")
+    assert r.ratios == pytest.approx({"chip": 1.5})
+    assert r.accuracy_diff == pytest.approx(-0.02)
+
+
 def test_the_report_shows_and_keeps_the_aspects(tmp_path):
     report = build_report(Comparison(dataset="mnist", runs=["a"], configs=configs()),
                           threshold=0.9)

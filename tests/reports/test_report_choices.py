@@ -93,7 +93,7 @@ def test_a_host_term_is_never_labelled_chip():
 
 
 def test_the_report_row_keeps_another_levels_terms_apart():
-    from neuropipe.pipeline.stages.energy_report import _estimate_row
+    from neuropipe.pipeline.stages.energy_report import estimate_row
 
     def term(name, joules, kind, level):
         return EnergyTerm(name=name, joules_per_inference=joules, kind=kind, level=level,
@@ -103,7 +103,7 @@ def test_the_report_row_keeps_another_levels_terms_apart():
         [term("synops", 2e-7, "dynamic", "chip"), term("neuron_updates", 1e-7, "dynamic", "chip"),
          term("host_input_layer", 5e-6, "host", "system"),
          term("idle", None, "static", "chip")], "m", "chip", [], [], [], default=True)
-    row = _estimate_row(estimate)
+    row = estimate_row(estimate)
     assert row.total_j == pytest.approx(5.3e-6)
     # The chip figure is 0.3 µJ; the 5 µJ host term is off level, never in the figure.
     assert row.figure_j == pytest.approx(3e-7)

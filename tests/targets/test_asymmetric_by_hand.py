@@ -2,6 +2,7 @@
 rows against columns, dense against nonzero fan-out, one memory's size for another's, routes of
 different lengths, a layer one neuron over a core, and a meter estimate never 'measured'."""
 
+import json
 import math
 
 import numpy as np
@@ -155,15 +156,72 @@ def test_recurrent_synops_count_columns_not_rows():
     assert recurrent_fan_out(layer).tolist() == [2, 1, 0]
     spikes = np.array([3.0, 1.0, 5.0])
     # 3 x 2 + 1 x 1 + 5 x 0 = 7 (rows would give 3 x 0 + 1 x 1 + 5 x 2 = 11).
+    assert recurrent_fan_out(layer).dtype == np.int64
     report = recurrent_report(layer, spikes)
     assert report.synops_per_inference == 7 and report.synapses == 3
-    assert (report.name, report.kind, report.neurons) == ("rec", "recurrent", 0)
+    assert (report.name, report.kind, report.neurons, report.synapses_on) == (
+        "rec", "recurrent", 0, "chip")
+    # It emits no spikes, updates no neuron (its layer does) and does no host work.
+    assert (report.spikes_per_inference, report.host_macs_per_inference,
+            report.neuron_updates_per_inference, report.graded_events_per_inference) == (
+        0.0, 0.0, 0.0, 0.0)
     # On the asic the recurrent events are synops with the recurrent memory (9 B).
     ops = asic_ops.snn_layer_ops(layer, np.zeros(2), 0.0, 4, graded=False, fed_back=spikes)
     rec = [o for o in ops if o.layer == "rec"]
     assert [(o.name, o.count, o.memory_bytes) for o in rec] == [
         ("synops_weight_read", 7, 9), ("synops_add", 7, 0), ("synops_potential_rw", 14, 12)]
 
+
+
+def test_the_host_readout_is_its_nonzero_weights_as_host_macs():
+    from neuropipe.targets.chain import Readout
+    from neuropipe.targets.counting import readout_report
+
+    # 2 classes x 3 neurons, 4 nonzero weights: 4 host MACs per inference, no neuron, no synop.
+    readout = Readout(name="ro", weight=np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 4.0]]),
+                      bias=np.ones(2))
+    r = readout_report(readout)
+    assert (r.name, r.kind, r.neurons, r.synapses, r.synapses_on) == ("ro", "readout", 0, 4,
+                                                                      "host")
+    assert (r.host_macs_per_inference, r.synops_per_inference, r.spikes_per_inference,
+            r.neuron_updates_per_inference) == (4.0, 0.0, 0.0, 0.0)
+
+
+def test_count_layers_puts_the_recurrent_report_after_its_layer_and_the_readout_last():
+    from neuropipe.targets.chain import Readout
+    from neuropipe.targets.counting import LayerActivity, count_layers
+
+    layer = recurrent_layer(R)
+    readout = Readout(name="ro", weight=np.array([[1.0, 0.0, 2.0]]), bias=np.zeros(1))
+    out = np.array([1.0, 2.0, 3.0])
+    # Fed back 3, 1, 5 (the last step's spikes are not): 3 x 2 + 1 x 1 + 5 x 0 = 7.
+    fed = LayerActivity(layer, True, np.array([1.0, 4.0]), out, 5, recurrent_spikes=np.array(
+        [3.0, 1.0, 5.0]))
+    fc, rec, ro = count_layers([fed], readout)
+    # fc: inputs 1, 4 x fan-out 3, 3 (every weight of 3 x 2 ones) = 15 synops; no graded input.
+    assert (fc.name, fc.synops_per_inference, fc.graded_events_per_inference) == ("fc", 15.0, 0.0)
+    assert (fc.spikes_per_inference, fc.neuron_updates_per_inference) == (6.0, 15.0)
+    assert (rec.name, rec.synops_per_inference) == ("rec", 7.0)
+    assert (ro.name, ro.kind, ro.host_macs_per_inference) == ("ro", "readout", 2.0)
+    # Without fed-back counts, the layer's own spikes feed back: 1 x 2 + 2 x 1 + 3 x 0 = 4.
+    own = LayerActivity(layer, True, np.array([1.0, 4.0]), out, 5)
+    assert [r.synops_per_inference for r in count_layers([own])] == [15.0, 4.0]
+
+
+def test_spinnaker_connections_are_pre_post_pairs_of_nonzero_weights():
+    from neuropipe.targets.spinnaker.network import connections, recurrent_connections
+
+    # Recurrent (post, pre): 0 -> 1 (0.5), 0 -> 2 (0.25), 1 -> 2 (1.0).
+    pre, post, w = recurrent_connections(recurrent_layer(R))
+    assert (pre.tolist(), post.tolist(), w.tolist()) == ([0, 0, 1], [1, 2, 2], [0.5, 0.25, 1.0])
+    assert pre.dtype == post.dtype == np.int64
+    # The conv: 8 nonzero weights at 2 output positions = 16 connections, pixel i in FAN[i] of
+    # them; channel 0 feeds posts 0 and 1, channel 1 posts 2 and 3 (channel-major order).
+    pre, post, w = connections(conv_layer())
+    assert np.bincount(pre, minlength=9).tolist() == FAN
+    assert np.bincount(post).tolist() == [6, 6, 2, 2]
+    assert sorted(w[post == 2].tolist()) == [7.0, 8.0] and pre[post == 2].tolist() == [0, 5]
+    assert pre[post == 3].tolist() == [3, 8]
 
 def test_recurrent_weights_quantised_to_zero_are_no_synapse():
     from neuropipe.targets.asic.target import quantise_chain
@@ -240,8 +298,16 @@ def test_spinnaker2_places_ceil_neurons_over_256_per_pe(sizes, pes, chips, tmp_p
     placement = target._place(tmp_path / "network.npz", tmp_path, None)
     assert [p["pes"] for p in placement["populations"]] == pes
     assert [p["size"] for p in placement["populations"]] == list(sizes)
+    assert [p["label"] for p in placement["populations"]] == ["input"] + [
+        f"fc{i}" for i in range(len(sizes) - 1)]
+    assert placement["estimate"] is True
+    assert json.loads((tmp_path / "placement.json").read_text()) == placement
     res = target._resources(placement, 5)
     assert (res.cores, res.chips, res.boards) == (sum(pes), chips, None)
+    # 5 steps of 1 ms in real time; at most 256 neurons a PE; the placement kept as details.
+    assert (res.steps_per_sample, res.time_per_inference_s) == (5, pytest.approx(5e-3))
+    assert res.neurons_per_core_limit == 256 and "estimate" in res.placement
+    assert res.details == {"populations": placement["populations"]}
     # Constant input: the first layer is driven by currents, no input population.
     meta["input"] = "currents"
     placement = target._place(tmp_path / "network.npz", tmp_path, None)
@@ -259,12 +325,53 @@ def test_a_meter_estimate_is_never_labelled_measured(methods, level, model):
     from neuropipe.targets.registry import get_target
 
     window = Measurement(name="w", duration_s=2.0, components=[
-        ComponentEnergy("cpu", 3.0, methods[0]), ComponentEnergy("dram", 1.0, methods[1])])
+        ComponentEnergy("cpu", 3.0, methods[0], note="package 0"),
+        ComponentEnergy("dram", 1.0, methods[1], note="no DRAM counter")])
     e = get_target("cpu")._measured_estimate(window, 4, True)
     assert (e.level, e.cost_model) == (level, model)
     assert {t.name: t.joules_per_inference for t in e.terms} == {"cpu": 0.75, "dram": 0.25}
     assert [t.method for t in e.terms] == ["measured" if m == "rapl" else "estimate"
                                            for m in methods]
     assert all(t.level == level and t.quantity == 0.5 for t in e.terms)
+    assert [(t.kind, t.unit, t.cost_model, t.source, t.note) for t in e.terms] == [
+        ("dynamic", "J", model, f"neuropipe meter, method {m}", c.note)
+        for m, c in zip(methods, window.components, strict=True)]
     assert e.total_j == pytest.approx(1.0)
     assert any("not a measurement" in n for n in e.notes) == (level != "measured")
+
+
+@pytest.mark.parametrize(("on_device", "why"), [
+    (True, "no meter was given (the pipeline passes one)"), (False, None)])
+def test_no_measurement_is_a_term_without_joules_never_a_zero(on_device, why):
+    from neuropipe.targets.registry import get_target
+
+    target = get_target("gpu")
+    why = why or target.device_here()[1]
+    e = target._measured_estimate(None, 4, on_device)
+    (t,) = e.terms
+    assert (t.name, t.joules_per_inference, t.kind, t.method, t.unit, t.level) == (
+        "cuda", None, "dynamic", "not-estimated", "J", "measured")
+    assert (t.source, t.cost_model, t.note) == ("energy counter of the device", "meter",
+                                                f"not measured: {why}")
+    assert (e.cost_model, e.level, e.leaves_out) == (
+        "meter", "measured", ["everything: no measurement was possible"])
+
+
+@pytest.mark.parametrize("encoding", ["poisson", "constant"])
+def test_spinnaker_activity_is_per_inference_over_several_samples(encoding, hand_graph):
+    from neuropipe.targets.chain import to_chain
+    from neuropipe.targets.registry import get_target
+
+    chain = to_chain(hand_graph)
+    # Totals over n = 2 samples: inputs 4, 2, 0; layer spikes 6, 2 and 3, 1 (fed back: fewer).
+    inputs, spikes = np.array([4.0, 2.0, 0.0]), [np.array([6.0, 2.0]), np.array([3.0, 1.0])]
+    fed = [np.array([4.0, 2.0]), np.array([2.0, 0.0])]
+    l0, l1 = get_target("spinnaker")._activity(chain, encoding, 6, spikes, inputs, 2, fed)
+    if encoding == "poisson":
+        assert l0.on_chip and l0.input_spikes.tolist() == [2.0, 1.0, 0.0]
+    else:  # the first layer's synapses run on the host: no input spikes on the board
+        assert not l0.on_chip and l0.input_spikes is None
+    # The next projection delivers every step's spikes but the last one's: fed / n.
+    assert l1.on_chip and l1.input_spikes.tolist() == [2.0, 1.0]
+    assert l0.output_spikes.tolist() == [3.0, 1.0] and l1.output_spikes.tolist() == [1.5, 0.5]
+    assert (l0.steps, l0.recurrent_spikes) == (6, None)

@@ -18,6 +18,7 @@ from neuropipe.targets.chain import Layer, Neuron
 from neuropipe.targets.loihi.quantize import (
     fit_bias,
     host_input_bound,
+    host_input_bounds,
     quantize_layer,
     static_bias,
 )
@@ -114,6 +115,12 @@ def test_host_input_bound_by_hand():
     conv = Layer("c", "conv", np.array([[[[1.0, -2.0], [0.5, 0.0]]]]), np.array([0.1]),
                  (1, 3, 3), (1, 2, 2), Neuron("if", 1.0, 1.0, 0.0, 1.0))
     assert host_input_bound(conv) == pytest.approx(1.9)  # a position sees the whole kernel
+    # Per neuron: channel 0 at its 4 positions (channel 0: 1.5 + 0.1 and |-2 + 0.1|, so 1.9;
+    # channel 1: every weight 0.5, so 2 + 0.1), the channel-major order of the neurons.
+    two = Layer("c", "conv", np.array([[[[1.0, -2.0], [0.5, 0.0]]], [[[0.5, 0.5], [0.5, 0.5]]]]),
+                np.array([0.1, 0.1]), (1, 3, 3), (2, 2, 2), Neuron("if", 1.0, 1.0, 0.0, 1.0))
+    assert host_input_bounds(two) == pytest.approx([1.9] * 4 + [2.1] * 4)
+    assert host_input_bounds(lif) == pytest.approx([3.5 * 0.5 + 0.2, 1.25 * 0.5 + 0.2])
 
 
 def test_conv_bias_is_repeated_per_channel():

@@ -179,3 +179,36 @@ def test_a_missing_toolchain_is_named(monkeypatch):
                         lambda name, *a: None if name == "spynnaker" else real(name, *a))
     ok, why = module._toolchain_status.__wrapped__()
     assert not ok and why.startswith("spynnaker not installed: run 'make venv'")
+
+
+@pytest.mark.parametrize("hidden", [256, 257])
+def test_spinnaker_places_256_neurons_on_one_core_and_257_on_two(hidden, tmp_path, rng,
+                                                                 make_dense_graph):
+    from neuropipe.targets.chain import to_chain
+    from neuropipe.targets.spinnaker.network import network_file, write_network
+
+    # 3 spike sources -> `hidden` IF -> 2 IF, mapped by sPyNNaker on its virtual board.
+    chain = to_chain(make_dense_graph(rng, sizes=(3, hidden, 2), neuron="if"))
+    meta, arrays = network_file(chain, 2, "poisson", 4)
+    write_network(str(tmp_path / "network.npz"), meta, arrays)
+    target = get_target("spinnaker")
+    placement = target._place(tmp_path / "network.npz", tmp_path, None)
+    atoms = [[(c["lo_atom"], c["hi_atom"]) for c in p["cores"]]
+             for p in placement["populations"]]
+    # At most 256 neurons a core: 256 fit on one core; the 257th needs a core of its own.
+    split = [(0, 255)] + ([(256, 256)] if hidden == 257 else [])
+    assert atoms == [[(0, 2)], split, [(0, 1)]]
+    # Every core but the output's sends its spikes over a route of at least its own chip.
+    routes = [[c["route_chips"] for c in p["cores"]] for p in placement["populations"]]
+    assert all(r >= 1 for r in routes[0] + routes[1]) and routes[2] == [0]
+    res = target._resources(placement, 4)
+    assert res.cores == 1 + len(split) + 1 == len({(c["x"], c["y"], c["p"]) for p in
+                                                   placement["populations"] for c in p["cores"]})
+    assert [p["cores"] for p in res.details["populations"]] == [1, len(split), 1]
+    # Spikes [1, 1, 1] in, one per hidden neuron, [5, 5] out: packets are every core's spikes
+    # but the output's, so 3 + hidden (the 257th neuron on its own core included).
+    packets, traversals = target._routing(
+        placement, [np.ones(3), np.ones(hidden), np.full(2, 5.0)])
+    assert packets == 3 + hidden
+    assert traversals == sum(float(c["hi_atom"] - c["lo_atom"] + 1) * c["route_chips"]
+                             for p in placement["populations"][:2] for c in p["cores"])

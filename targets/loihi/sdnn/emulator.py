@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from neuropipe.core.threads import batched
 from neuropipe.targets.loihi.emulator import UV_LIMIT, synapse
 from neuropipe.targets.loihi.sdnn.quantize import SdnnLayer
 
@@ -52,6 +53,7 @@ class SdnnResult:
     max_message: list[int]
 
 
+@batched(lambda layers, x_int, steps: len(x_int))  # threads: core.threads
 def emulate_sdnn(layers: list[SdnnLayer], x_int: np.ndarray, steps: int) -> SdnnResult:
     """Run a batch of integer input messages ``x_int`` ``(N, inputs)`` for ``steps`` steps."""
     n = len(x_int)
