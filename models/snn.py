@@ -102,7 +102,7 @@ class SpikingNet(nn.Module):
             if not cells[i]:
                 out = module(out)
                 continue
-            out = _cell_over_time(module, lean[i], out, steps, batch, constant)
+            out = _cells_in_layout(module, lean[i], out, steps, batch, constant)
             constant = False
             if hidden_rate and i != last_cell:
                 flat = out.reshape(steps, batch, -1).sum((0, 2))
@@ -168,6 +168,22 @@ def _lean_box_parameters(module: nn.Module) -> tuple | None:
     return float(decay), float(p.v_th), lambda x: threshold(x, p.method, p.alpha), False
 
 
+def _cells_in_layout(module: nn.Module, lean: tuple | None, current: torch.Tensor, steps: int,
+                     batch: int, constant: bool) -> torch.Tensor:
+    """``_cell_over_time`` keeping a channels-last input channels-last (neurons are per element).
+
+    A convolution is faster on channels-last tensors; the neurons' arithmetic is the same
+    whatever the order of the elements in memory, so they run on the channels-last tensor's
+    memory as it is and give their spikes back in the same layout.
+    """
+    if current.dim() == 4 and not current.is_contiguous() and current.is_contiguous(
+            memory_format=torch.channels_last):
+        spikes = _cell_over_time(module, lean, current.permute(0, 2, 3, 1), steps, batch,
+                                 constant)
+        return spikes.permute(0, 3, 1, 2)
+    return _cell_over_time(module, lean, current, steps, batch, constant)
+
+
 def _cell_over_time(module: nn.Module, lean: tuple | None, current: torch.Tensor, steps: int,
                     batch: int, constant: bool) -> torch.Tensor:
     """All ``steps`` steps of one neuron layer; returns the spikes, ``(steps x batch, ...)``.
@@ -188,11 +204,6 @@ def _cell_over_time(module: nn.Module, lean: tuple | None, current: torch.Tensor
     return torch.cat(outs)
 
 
-def _superspike_grad(x: torch.Tensor) -> torch.Tensor:
-    """The derivative of norse 1.1's SuperSpike at ``x = v - v_th``: ``1 / (|x| + 1)^2``."""
-    return (x.abs() + 1.0).pow(-2)
-
-
 class LIFSteps(torch.autograd.Function):
     """All steps of a LIFBoxCell layer (``v_leak = v_reset = 0``, SuperSpike) as one function.
 
@@ -206,50 +217,58 @@ class LIFSteps(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, current: torch.Tensor, decay: float, v_th: float, steps: int,
                 constant: bool) -> torch.Tensor:
-        """Spikes of all steps, ``(steps x batch, ...)``, in step order."""
+        """Spikes of all steps, ``(steps x batch, ...)``, in step order.
+
+        In place, but the same float operations as ``_lean_box_step``: ``v + decay * (i - v)``,
+        then ``v - v_th``, and the reset ``(1 - z) * v`` as zeroing where ``z`` is 1 (there
+        ``v > v_th``, so ``0 * v`` is the same zero).
+        """
         batch = len(current) if constant else len(current) // steps
         shape = (steps, batch, *current.shape[1:])
         above = current.new_empty(shape)
-        spikes = current.new_empty(shape)
-        v = torch.zeros((), dtype=current.dtype, device=current.device)
+        v = torch.zeros(shape[1:], dtype=current.dtype, device=current.device)
+        change = torch.empty_like(v)
+        fired = torch.empty(shape[1:], dtype=torch.bool, device=current.device)
         for step in range(steps):
             now = current if constant else current[step * batch:(step + 1) * batch]
-            v = v + decay * (now - v)
+            torch.sub(now, v, out=change)
+            v.add_(change.mul_(decay))
             torch.sub(v, v_th, out=above[step])
-            z = (above[step] > 0).to(v.dtype)
-            spikes[step] = z
-            v = (1 - z) * v
+            torch.gt(above[step], 0, out=fired)
+            v.masked_fill_(fired, 0.0)
         ctx.save_for_backward(above)
         ctx.decay, ctx.v_th, ctx.constant = decay, v_th, constant
-        return spikes.reshape(steps * batch, *current.shape[1:])
+        return (above > 0).to(current.dtype).reshape(steps * batch, *current.shape[1:])
 
     @staticmethod
     def backward(ctx: Any, grad_spikes: torch.Tensor) -> tuple:
-        """The gradient of the input current, through all steps (backwards in time)."""
+        """The gradient of the input current, through all steps (backwards in time).
+
+        With ``u`` the membrane before the reset, ``z`` the spike, ``g`` the gradient of
+        ``u``: ``g_t = s(u_t - v_th) (dz_t - (1 - decay) u_t g_{t+1}) + (1 - decay)(1 - z_t)
+        g_{t+1}``, where ``s`` is SuperSpike's derivative and ``dz`` the gradient arriving at the
+        spikes; the input's gradient is ``decay * g_t``.
+        """
         (above,) = ctx.saved_tensors
         decay, v_th = ctx.decay, ctx.v_th
         steps = above.shape[0]
         grad_spikes = grad_spikes.reshape(above.shape)
-        grad_current = torch.zeros_like(above[0]) if ctx.constant else torch.empty_like(above)
-        grad_v = None  # d loss / d (membrane after the reset) of the step before
+        slope = above.abs().add_(1.0).square_().reciprocal_()  # SuperSpike's 1 / (|x| + 1)^2
+        through_reset = (above[:-1] + v_th).mul_(1.0 - decay)  # (1 - decay) u
+        kept = (above[:-1] <= 0).to(above.dtype).mul_(1.0 - decay)  # (1 - decay)(1 - z)
+        grad_u = torch.empty_like(above)
         for step in range(steps - 1, -1, -1):
-            x = above[step]
-            grad_z = grad_spikes[step]
-            if grad_v is None:
-                grad_u = grad_z * _superspike_grad(x)
-            else:
-                z = (x > 0).to(x.dtype)
-                # v_after = (1 - z) * u, u = x + v_th: through u directly and through z.
-                grad_z = grad_z - grad_v * (x + v_th)
-                grad_u = grad_v * (1 - z) + grad_z * _superspike_grad(x)
-            if ctx.constant:
-                grad_current += decay * grad_u
-            else:
-                grad_current[step] = decay * grad_u
-            grad_v = (1 - decay) * grad_u
-        if not ctx.constant:
-            grad_current = grad_current.reshape(steps * above.shape[1], *above.shape[2:])
-        return grad_current, None, None, None, None
+            if step == steps - 1:
+                torch.mul(grad_spikes[step], slope[step], out=grad_u[step])
+                continue
+            later = grad_u[step + 1]
+            grad_z = torch.addcmul(grad_spikes[step], later, through_reset[step], value=-1.0)
+            torch.mul(later, kept[step], out=grad_u[step])
+            grad_u[step].addcmul_(grad_z, slope[step])
+        if ctx.constant:
+            return grad_u.sum(0).mul_(decay), None, None, None, None
+        return (grad_u.mul_(decay).reshape(steps * above.shape[1], *above.shape[2:]),
+                None, None, None, None)
 
 
 def _lean_box_step(current: torch.Tensor, v: torch.Tensor | None, decay: float,
