@@ -24,7 +24,8 @@ def train(
                   ] = None,
     label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the loss.")] = 0.1,
     timesteps: Annotated[int | None, typer.Option(
-        help="Steps per sample (spiking models; default 16, stdp 96).", show_default=False)
+        help="Steps per sample (spiking models; default 16, snn-cnn 8, stdp 96).",
+        show_default=False)
                          ] = None,
     encoding: Annotated[str | None, typer.Option(
         help="constant, poisson, rate or latency (spiking models; default constant, stdp "
@@ -40,6 +41,13 @@ def train(
     modules: Annotated[int, typer.Option(
         help="snn-mlp: split the hidden layer into K modules, module k fed only band k of K "
         "horizontal bands of image rows (no synapses between modules).")] = 1,
+    tau_mem: Annotated[float | None, typer.Option(
+        help="Membrane time constant in steps of snn-mlp and snn-cnn (default: 5 and 2).",
+        show_default=False)] = None,
+    shift: Annotated[int | None, typer.Option(
+        help="Augmentation: move each training image by up to N pixels along each axis, new "
+        "random draws every epoch (backprop models; default 0, snn-cnn 1).",
+        show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Seed of initialisation, order and spikes.")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     limit_train: Annotated[int | None, typer.Option(help="Use the first N training images.")
@@ -67,7 +75,8 @@ def train(
         encoding=encoding if encoding is not None else spec.default_encoding,
         neuron=neuron, seed=seed, device=device,
         limit_train=limit_train, limit_test=limit_test, hidden=hidden,
-        rate_penalty=rate_penalty, modules=modules,
+        rate_penalty=rate_penalty, modules=modules, tau_mem=tau_mem,
+        shift=shift if shift is not None else spec.default_shift,
     )
     given = [f.name for f in dataclasses.fields(config) if _given(ctx, f.name)]
     outcome = run_training(config, out=out, resume=resume, force=force, given=given)
