@@ -169,8 +169,9 @@ def check_options(options: ModelOptions) -> None:
     if options.modules > MAX_MODULES:
         raise InputError(f"--modules must be at most {MAX_MODULES} (one band of image rows "
                          f"each), got {options.modules}")
-    if options.tau_mem is not None and not options.tau_mem >= 1:
-        raise InputError(f"--tau-mem must be at least 1 step (a decay of at most 1 per step), got "
+    if options.tau_mem is not None and not options.tau_mem > 1:
+        raise InputError(f"--tau-mem must be more than 1 step (a decay below 1 per step, which "
+                         f"Loihi's 12-bit decay and NEST's exponential can carry), got "
                          f"{options.tau_mem}")
     if options.hidden is not None and options.hidden < 1:
         raise InputError(f"--hidden must be at least 1, got {options.hidden}")

@@ -99,7 +99,7 @@ def test_existing_run_is_not_overwritten_without_force(tmp_path, cli):
      "--modules splits the hidden layer of snn-mlp only; 'cnn' takes no --modules"),
     (["train", "mlp", "--tau-mem", "3"],
      "--tau-mem sets the membrane time constant of snn-mlp, snn-cnn; 'mlp' takes no --tau-mem"),
-    (["train", "snn-cnn", "--tau-mem", "0.5"], "--tau-mem must be at least 1 step"),
+    (["train", "snn-cnn", "--tau-mem", "1"], "--tau-mem must be more than 1 step"),
     (["train", "cnn", "--shift", "9"], "--shift must be between 0 and 4 pixels, got 9"),
     (["train", "stdp", "--shift", "1"], "--shift would be ignored"),
     (["train", "mlp", "--resume"], "--resume needs --out"),
