@@ -102,7 +102,7 @@ class SpikingNet(nn.Module):
             if not cells[i]:
                 out = module(out)
                 continue
-            out = _cells_in_layout(module, lean[i], out, steps, batch, constant)
+            out = _cell_over_time(module, lean[i], out, steps, batch, constant)
             constant = False
             if hidden_rate and i != last_cell:
                 flat = out.reshape(steps, batch, -1).sum((0, 2))
@@ -166,22 +166,6 @@ def _lean_box_parameters(module: nn.Module) -> tuple | None:
     from norse.torch.functional.threshold import threshold
 
     return float(decay), float(p.v_th), lambda x: threshold(x, p.method, p.alpha), False
-
-
-def _cells_in_layout(module: nn.Module, lean: tuple | None, current: torch.Tensor, steps: int,
-                     batch: int, constant: bool) -> torch.Tensor:
-    """``_cell_over_time`` keeping a channels-last input channels-last (neurons are per element).
-
-    A convolution is faster on channels-last tensors; the neurons' arithmetic is the same
-    whatever the order of the elements in memory, so they run on the channels-last tensor's
-    memory as it is and give their spikes back in the same layout.
-    """
-    if current.dim() == 4 and not current.is_contiguous() and current.is_contiguous(
-            memory_format=torch.channels_last):
-        spikes = _cell_over_time(module, lean, current.permute(0, 2, 3, 1), steps, batch,
-                                 constant)
-        return spikes.permute(0, 3, 1, 2)
-    return _cell_over_time(module, lean, current, steps, batch, constant)
 
 
 def _cell_over_time(module: nn.Module, lean: tuple | None, current: torch.Tensor, steps: int,
