@@ -50,7 +50,8 @@ def load_safely(path: Path) -> Any:
 def model_options(config: TrainConfig) -> ModelOptions:
     """The model-shaping options of a training configuration."""
     return ModelOptions(timesteps=config.timesteps, encoding=config.encoding,
-                        neuron=config.neuron, hidden=config.hidden, modules=config.modules)
+                        neuron=config.neuron, hidden=config.hidden, modules=config.modules,
+                        tau_mem=config.tau_mem)
 
 
 def load_trained(run: RunDir) -> tuple[nn.Module, TrainConfig]:

@@ -33,6 +33,11 @@ class TrainConfig(Record):
             layers (0: none).
         modules: Modules the hidden layer of snn-mlp is split into (1: dense; see
             ``models.modular``).
+        tau_mem: Membrane time constant in steps of the LIF neurons of surrogate-gradient
+            spiking models (None: not one of them). Configurations written before it existed
+            had 5 for every model.
+        shift: Training augmentation: each training image is moved by a random whole number
+            of pixels in ``[-shift, shift]`` along each axis, new draws every epoch (0: none).
     """
 
     type_tag = "train-config"
@@ -53,11 +58,13 @@ class TrainConfig(Record):
     hidden: int | None = None
     rate_penalty: float = 0.0
     modules: int = 1
+    tau_mem: float | None = None
+    shift: int = 0
 
     # Fields added after configurations were first written, with the value that reproduces
     # what runs without them did: an older config.json still loads (and resumes) as it was.
     ADDED_LATER: ClassVar[dict[str, Any]] = {"hidden": None, "rate_penalty": 0.0,
-                                             "modules": 1}
+                                             "modules": 1, "tau_mem": 5.0, "shift": 0}
 
     def same_training(self, other: TrainConfig) -> list[str]:
         """Return the fields (other than ``epochs``) in which ``other`` differs from this one."""

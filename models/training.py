@@ -33,6 +33,25 @@ def loss_logits(model: nn.Module, out: torch.Tensor) -> torch.Tensor:
     return model.loss_logits(out) if isinstance(model, SpikingNet | LocalLearner) else out
 
 
+def random_shift(x: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Images ``(N, C, H, W)`` each moved by whole pixels ``dy, dx`` drawn in ``[-shift, shift]``.
+
+    What moves out of the frame is lost, what comes in is 0 (black). ``shift = 0`` returns
+    ``x`` itself and draws nothing from ``generator``.
+    """
+    if shift == 0:
+        return x
+    n, _, h, w = x.shape
+    padded = nn.functional.pad(x, (shift, shift, shift, shift))
+    offsets = torch.randint(0, 2 * shift + 1, (2, n), generator=generator)
+    out = torch.empty_like(x)
+    for dy in range(2 * shift + 1):
+        for dx in range(2 * shift + 1):
+            rows = ((offsets[0] == dy) & (offsets[1] == dx)).nonzero().flatten()
+            out[rows] = padded[rows, :, dy:dy + h, dx:dx + w]
+    return out
+
+
 @dataclass
 class PassResult:
     """Loss, accuracy, samples and duration of one pass over data."""
@@ -63,7 +82,8 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
                 y: torch.Tensor, batch_size: int, seed: int, device: torch.device,
                 on_batch: Callable[[int, float, float], None] | None = None,
                 scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-                label_smoothing: float = 0.0, rate_penalty: float = 0.0) -> PassResult:
+                label_smoothing: float = 0.0, rate_penalty: float = 0.0, shift: int = 0
+                ) -> PassResult:
     """Train one epoch with cross-entropy; shuffling and input spikes depend only on ``seed``.
 
     Args:
@@ -79,6 +99,8 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
         label_smoothing: Label smoothing of the loss.
         rate_penalty: For spiking models, the loss gains ``rate_penalty`` times the mean
             spikes per hidden neuron per step (averaged over the batch); 0 leaves it out.
+        shift: Augmentation: each image of a batch moved by up to ``shift`` pixels along
+            each axis (``random_shift``, drawn from this epoch's seed); 0 leaves them as they are.
     """
     model.train()
     generator = torch.Generator().manual_seed(seed)
@@ -88,7 +110,7 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
     start = time.perf_counter()
     for i in range(0, len(x), batch_size):
         idx = order[i:i + batch_size]
-        xb, yb = x[idx].to(device), y[idx].to(device)
+        xb, yb = random_shift(x[idx], shift, generator).to(device), y[idx].to(device)
         rate = None
         if rate_penalty and isinstance(model, SpikingNet):
             out, rate = model.run(xb, spike_gen, hidden_rate=True)

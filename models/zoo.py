@@ -23,6 +23,7 @@ class ModelOptions:
         neuron: Neuron model (``lif`` or ``cuba``).
         hidden: Hidden width of models that have one (None: the model's ``default_hidden``).
         modules: Modules the hidden layer is split into (models with ``modular``; 1: dense).
+        tau_mem: Membrane time constant in steps (models with ``default_tau``; None: theirs).
     """
 
     timesteps: int = 16
@@ -30,6 +31,7 @@ class ModelOptions:
     neuron: str = "lif"
     hidden: int | None = None
     modules: int = 1
+    tau_mem: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class ModelSpec:
         default_encoding: Input encoding when ``--encoding`` is not given.
         encodings: The encodings the model accepts.
         modular: Whether ``--modules`` splits its hidden layer.
+        default_tau: Membrane time constant in steps when ``--tau-mem`` is not given; None for
+            models whose time constant ``--tau-mem`` does not set.
+        default_shift: Training augmentation ``--shift`` when it is not given (pixels).
     """
 
     name: str
@@ -63,6 +68,8 @@ class ModelSpec:
     default_encoding: str = "constant"
     encodings: tuple[str, ...] = ("constant", "poisson")
     modular: bool = False
+    default_tau: float | None = None
+    default_shift: int = 0
 
     @property
     def takes_rate_penalty(self) -> bool:
@@ -75,6 +82,12 @@ class ModelSpec:
             raise ValueError(f"model '{self.name}' has no hidden width")
         return options.hidden if options.hidden is not None else self.default_hidden
 
+    def tau(self, options: ModelOptions) -> float:
+        """The membrane time constant ``options`` ask for, or this model's default."""
+        if self.default_tau is None:
+            raise ValueError(f"model '{self.name}' has no membrane time constant option")
+        return options.tau_mem if options.tau_mem is not None else self.default_tau
+
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
@@ -84,11 +97,13 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("cnn", "ann", "2 strided conv + 2 linear, ReLU", lambda o: ann.build_cnn()),
         ModelSpec("snn-mlp", "snn", "784-512-10 LIF network, surrogate gradients (norse)",
                   lambda o: snn.build_snn_mlp(o.timesteps, o.encoding, o.neuron,
-                                              MODELS["snn-mlp"].hidden(o), modules=o.modules),
-                  1e-2, default_hidden=512, encodings=ENCODINGS, modular=True),
+                                              MODELS["snn-mlp"].hidden(o), modules=o.modules,
+                                              tau_mem=MODELS["snn-mlp"].tau(o)),
+                  1e-2, default_hidden=512, encodings=ENCODINGS, modular=True, default_tau=5.0),
         ModelSpec("snn-cnn", "snn", "2 strided conv + 2 linear LIF layers, surrogate gradients",
-                  lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron),
-                  encodings=ENCODINGS),
+                  lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron,
+                                              tau_mem=MODELS["snn-cnn"].tau(o)),
+                  encodings=ENCODINGS, default_timesteps=8, default_tau=2.0, default_shift=1),
         ModelSpec("lsm", "snn", "liquid state machine: 2000 fixed random recurrent LIF, "
                   "ridge readout", lambda o: lsm.LiquidStateMachine(o.timesteps, o.encoding),
                   learning="ridge", encodings=ENCODINGS),
@@ -160,6 +175,10 @@ def check_options(options: ModelOptions) -> None:
     if options.modules > MAX_MODULES:
         raise InputError(f"--modules must be at most {MAX_MODULES} (one band of image rows "
                          f"each), got {options.modules}")
+    if options.tau_mem is not None and not options.tau_mem > 1:
+        raise InputError(f"--tau-mem must be more than 1 step (a decay below 1 per step, which "
+                         f"Loihi's 12-bit decay and NEST's exponential can carry), got "
+                         f"{options.tau_mem}")
     if options.hidden is not None and options.hidden < 1:
         raise InputError(f"--hidden must be at least 1, got {options.hidden}")
     if options.neuron not in snn.NEURONS:

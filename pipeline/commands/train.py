@@ -37,6 +37,13 @@ def train(
         "to the loss (fewer spikes, some accuracy).")] = 0.0,
     modules: Annotated[int, typer.Option(
         help="Split the hidden layer into K modules (modular models).")] = 1,
+    tau_mem: Annotated[float | None, typer.Option(
+        help="Membrane time constant in steps of snn-mlp and snn-cnn (default: 5 and 2).",
+        show_default=False)] = None,
+    shift: Annotated[int | None, typer.Option(
+        help="Augmentation: move each training image by up to N pixels along each axis, new "
+        "random draws every epoch (backprop models; default 0, snn-cnn 1).",
+        show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Seed of initialisation, order and spikes.")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     limit_train: Annotated[int | None, typer.Option(help="Use the first N training images.")
@@ -64,7 +71,8 @@ def train(
         encoding=encoding if encoding is not None else spec.default_encoding,
         neuron=neuron, seed=seed, device=device,
         limit_train=limit_train, limit_test=limit_test, hidden=hidden,
-        rate_penalty=rate_penalty, modules=modules,
+        rate_penalty=rate_penalty, modules=modules, tau_mem=tau_mem,
+        shift=shift if shift is not None else spec.default_shift,
     )
     given = [f.name for f in dataclasses.fields(config) if _given(ctx, f.name)]
     outcome = run_training(config, out=out, resume=resume, force=force, given=given)

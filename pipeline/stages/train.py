@@ -61,6 +61,8 @@ def validate(config: TrainConfig) -> None:
         raise InputError(f"--encoding {config.encoding} is for "
                          f"{', '.join(encoding_models(config.encoding))}; '{config.model}' "
                          f"takes --encoding {' or '.join(spec.encodings)}")
+    if not 0 <= config.shift <= MAX_SHIFT:
+        raise InputError(f"--shift must be between 0 and {MAX_SHIFT} pixels, got {config.shift}")
     if not config.rate_penalty >= 0:
         raise InputError(f"--rate-penalty must be 0 or more, got {config.rate_penalty}")
     if config.rate_penalty and not spec.takes_rate_penalty:
@@ -86,7 +88,8 @@ def validate(config: TrainConfig) -> None:
                          "use --device cpu")
 
 
-BACKPROP_ONLY = ("lr", "label_smoothing")
+BACKPROP_ONLY = ("lr", "label_smoothing", "shift")
+MAX_SHIFT = 4  # pixels: MNIST digits sit in a 20x20 box inside the 28x28 image
 
 
 def _refuse_backprop_options(config: TrainConfig, given: Collection[str]) -> None:
@@ -108,6 +111,18 @@ def _refuse_backprop_options(config: TrainConfig, given: Collection[str]) -> Non
                          f"{'it' if len(unused) == 1 else 'them'}")
 
 
+def _refuse_tau(config: TrainConfig, given: Collection[str]) -> None:
+    """Refuse ``--tau-mem`` for a model whose time constant it does not set.
+
+    Raises:
+        InputError: Naming the models it sets.
+    """
+    if "tau_mem" in given and get_spec(config.model).default_tau is None:
+        with_tau = ", ".join(n for n, s in MODELS.items() if s.default_tau is not None)
+        raise InputError(f"--tau-mem sets the membrane time constant of {with_tau}; "
+                         f"'{config.model}' takes no --tau-mem: drop it")
+
+
 def with_defaults(config: TrainConfig) -> TrainConfig:
     """``config`` with the model's own values written out where it leaves them unset.
 
@@ -116,7 +131,9 @@ def with_defaults(config: TrainConfig) -> TrainConfig:
     """
     spec = get_spec(config.model)
     if config.hidden is None and spec.default_hidden is not None:
-        return replace(config, hidden=spec.default_hidden)
+        config = replace(config, hidden=spec.default_hidden)
+    if config.tau_mem is None and spec.default_tau is not None:
+        config = replace(config, tau_mem=spec.default_tau)
     return config
 
 
@@ -214,6 +231,7 @@ def run_training(config: TrainConfig, out: Path | None = None, resume: bool = Fa
     """
     validate(config)
     _refuse_backprop_options(config, given)
+    _refuse_tau(config, given)
     config = with_defaults(config)
     if resume and force:
         raise InputError("--resume continues the run in --out and --force replaces it: "
@@ -391,7 +409,7 @@ def _train_epochs(config: TrainConfig, run: RunDir, model: torch.nn.Module,
                 tr = train_epoch(model, optimizer, train_x, train_y, config.batch_size,
                                  seed=seed, device=device, on_batch=on_batch,
                                  scheduler=scheduler, label_smoothing=config.label_smoothing,
-                                 rate_penalty=config.rate_penalty)
+                                 rate_penalty=config.rate_penalty, shift=config.shift)
             ev = evaluate(model, test_x, test_y, 500, seed=config.seed, device=device)
             energy.windows[str(epoch)] = meter.end_window("epoch").to_dict()
             energy.machine[str(epoch)] = {"load_average_start": load_start,

@@ -63,3 +63,32 @@ def test_lean_lif_step_matches_norses_own_step(name, monkeypatch):
     assert lean_out.sum() > 0 and torch.equal(lean_out, norse_out)  # bit-identical spikes
     for a, b in zip(lean_grads, norse_grads, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("encoding", ["constant", "poisson"])
+@pytest.mark.parametrize("name", ["snn-mlp", "snn-cnn"])
+def test_layer_by_layer_run_matches_norses_step_by_step_run(name, encoding):
+    """SpikingNet runs each layer over all steps; norse's SequentialState steps the network."""
+    from neuropipe.models.encoding import encode_step
+
+    torch.manual_seed(0)
+    model = build_model(name, ModelOptions(timesteps=6, encoding=encoding))
+    for p in model.parameters():  # enough input that neurons spike
+        p.data.mul_(20.0)
+    x = torch.rand(5, 1, 28, 28)
+    generator = torch.Generator().manual_seed(3)
+    counts = model(x, generator=generator)
+    model.zero_grad()
+    model.loss_logits(counts).logsumexp(1).sum().backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+
+    generator.manual_seed(3)
+    model.zero_grad()
+    state, reference = None, 0
+    for step in range(6):
+        out, state = model.net(encode_step(x, encoding, generator, step, 6), state)
+        reference = reference + out
+    model.loss_logits(reference).logsumexp(1).sum().backward()
+    assert counts.sum() > 0 and torch.equal(counts, reference.detach())  # the same spikes
+    for got, expected in zip(grads, [p.grad for p in model.parameters()], strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
