@@ -78,10 +78,11 @@ class SpikingNet(nn.Module):
         surrogate gradient, which is what ``--rate-penalty`` adds to the loss.
 
         The network is feed-forward, so it is run layer by layer rather than step by step:
-        each neuron layer runs all its steps, and each stateless layer (Conv2d, Linear,
-        Flatten) then takes all steps' spikes as one batch of ``T x batch`` samples, one large
-        product instead of T small ones. The operations on each sample and step are the same
-        as a step-by-step run's (tested to give the same spikes). With ``constant`` input the
+        each neuron layer runs all its steps, and each stateless layer (Linear, Flatten) then
+        takes all steps' spikes as one batch of ``T x batch`` samples, one large product
+        instead of T small ones (a Conv2d runs step by step: see ``_stateless_over_time``).
+        The operations on each sample and step are the same as a step-by-step run's (tested
+        to give the same spikes). With ``constant`` input the
         layers before the first neurons give the same output at every step, so they are
         computed once.
         """
@@ -100,7 +101,7 @@ class SpikingNet(nn.Module):
         hidden_neurons = 0
         for i, module in enumerate(tail):
             if not cells[i]:
-                out = module(out)
+                out = _stateless_over_time(module, out, steps, constant)
                 continue
             out = _cell_over_time(module, lean[i], out, steps, batch, constant)
             constant = False
@@ -134,6 +135,21 @@ class SpikingNet(nn.Module):
     def loss_logits(self, counts: torch.Tensor) -> torch.Tensor:
         """Scale spike counts to logits for the cross-entropy loss (argmax unchanged)."""
         return counts * (LOGIT_RANGE / self.timesteps)
+
+
+def _stateless_over_time(module: nn.Module, out: torch.Tensor, steps: int,
+                         constant: bool) -> torch.Tensor:
+    """A stateless layer over all steps' spikes ``(steps x batch, ...)``.
+
+    A convolution runs step by step (one batch per step, concatenated): on a quiet CPU its
+    backward pass over ``steps`` batches of ``batch`` maps costs less than over one batch of
+    ``steps x batch`` (a torch profile of snn-cnn at T = 8, batch 128: 41 against 55 ms), and
+    each step's output is the one a step-by-step run computes. Other layers take all steps as
+    one batch.
+    """
+    if constant or steps == 1 or not isinstance(module, nn.Conv2d):
+        return module(out)
+    return torch.cat([module(chunk) for chunk in out.chunk(steps)])
 
 
 def _lean_box_parameters(module: nn.Module) -> tuple | None:
