@@ -54,6 +54,7 @@ import torch
 from torch import nn
 
 from neuropipe.models.local import LocalLearner
+from neuropipe.models.ridge import add_statistics
 
 LABEL_PIXELS = 10
 LAYERS = 2  # Forward-Forward layers of the registered model ``ff``
@@ -247,10 +248,7 @@ class ForwardForward(nn.Sequential, LocalLearner):
         cross = torch.zeros(n_feat + 1, 10, dtype=torch.float64)
         labels = labels.long()
         for i in range(0, len(flat), 5000):
-            a = torch.cat([self.features(flat[i:i + 5000]), torch.ones(len(flat[i:i + 5000]), 1)],
-                          1).double()
-            gram += a.T @ a
-            cross += a.T @ nn.functional.one_hot(labels[i:i + 5000], 10).double()
+            add_statistics(gram, cross, self.features(flat[i:i + 5000]), labels[i:i + 5000])
         n = len(flat)
         gram /= n
         scale = gram.diagonal()[:-1].mean().clamp_min(EPS)

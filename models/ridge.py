@@ -82,9 +82,7 @@ class RidgeReadout(LocalLearner):
         return PassResult(self.training_error(), accuracy, len(x), time.perf_counter() - start)
 
     def _accumulate(self, counts: torch.Tensor, labels: torch.Tensor) -> None:
-        a = torch.cat([counts, torch.ones(len(counts), 1, dtype=counts.dtype)], 1).double()
-        self._gram += a.T @ a
-        self._cross += a.T @ torch.nn.functional.one_hot(labels.long(), CLASSES).double()
+        add_statistics(self._gram, self._cross, counts, labels)
         self._seen += len(counts)
 
     def reset_statistics(self) -> None:
@@ -127,3 +125,14 @@ class RidgeReadout(LocalLearner):
     def learned_values(self) -> int:
         """The readout's weights and biases."""
         return self.readout_weight.numel() + self.readout_bias.numel()
+
+
+def add_statistics(gram: torch.Tensor, cross: torch.Tensor, features: torch.Tensor,
+                   labels: torch.Tensor) -> None:
+    """Add ``A^T A`` and ``A^T Y`` of a batch to ``gram`` and ``cross`` (float64, in place).
+
+    ``A = [features 1]`` (a constant column for the bias), ``Y`` the one-hot labels.
+    """
+    a = torch.cat([features, torch.ones(len(features), 1, dtype=features.dtype)], 1).double()
+    gram += a.T @ a
+    cross += a.T @ torch.nn.functional.one_hot(labels.long(), CLASSES).double()
