@@ -92,16 +92,20 @@ def own_running(tasks: Path = Path("/proc/self/task")) -> int:
     return max(count, 1)
 
 
+def _positive(value: str) -> int | None:
+    """``value`` as a positive whole number, or None."""
+    value = value.strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def user_limit() -> int | None:
     """``OMP_NUM_THREADS`` as a positive whole number, when the user set one."""
-    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    return _positive(os.environ.get("OMP_NUM_THREADS", "").split(",")[0])
 
 
 def fixed_threads() -> int | None:
     """``NEUROPIPE_THREADS`` as a positive whole number, when set (it overrides the choice)."""
-    value = os.environ.get(FIXED, "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    return _positive(os.environ.get(FIXED, ""))
 
 
 def choose_threads(batch: int, cores: int | None = None, busy: int | None = None,
