@@ -182,9 +182,27 @@ def write_nir(graph: Any, path: Path) -> None:
 
     import nir
 
+    _order_edges(graph)
     buffer = io.BytesIO()
     nir.write(buffer, graph)
     write_bytes_atomic(path, buffer.getvalue())
+
+
+def _order_edges(graph: Any) -> None:
+    """Put the edges of ``graph`` (and of its subgraphs) in the order of their nodes, in place.
+
+    norse collects a graph's edges in a set, so their order, and with it the file's bytes and
+    ``graph_sha256``, changed from one export of the same network to the next. The nodes keep
+    their insertion order, so sorting edges by the positions of their ends makes the file
+    depend on the network only.
+    """
+    position = {name: i for i, name in enumerate(graph.nodes)}
+    graph.edges = sorted(graph.edges, key=lambda edge: (
+        position.get(edge[0].split(".")[0], len(position)), edge[0],
+        position.get(edge[1].split(".")[0], len(position)), edge[1]))
+    for node in graph.nodes.values():
+        if hasattr(node, "nodes") and hasattr(node, "edges"):
+            _order_edges(node)
 
 
 def read_nir(path: Path) -> Any:
