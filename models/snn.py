@@ -282,9 +282,13 @@ class LIFSteps(torch.autograd.Function):
                 torch.add(work, kept, alpha=leak, out=now)
             if ctx.constant:
                 total = now.clone() if total is None else total.add_(now)
+            elif later is not None:  # used for the last time: scale it while it is in cache
+                later.mul_(decay)
             later = now
-        grad = total if ctx.constant else grad_u.reshape(steps * above.shape[1], *above.shape[2:])
-        return grad.mul_(decay), None, None, None, None
+        if ctx.constant:
+            return total.mul_(decay), None, None, None, None
+        later.mul_(decay)
+        return grad_u.reshape(steps * above.shape[1], *above.shape[2:]), None, None, None, None
 
 
 def _lean_box_step(current: torch.Tensor, v: torch.Tensor | None, decay: float,
