@@ -2,16 +2,18 @@
 
 Run: .venv/bin/python bench/train_speed.py [--samples N]
 Prints samples/s for every registered model (one pass of N training images, after a warm-up
-batch), and for snn-mlp and snn-cnn the ratio of their speed to a hand-written PyTorch LIF network
-of the same shape, step, surrogate and loss, stepped in time as a plain loop is (computing the
-constant input's first layer once, as the models do), each pair timed alternately in the same
-run (goal: ratio >= 1, i.e. not slower). Figures per second of wall time and per second of the
+batch), and for snn-mlp and snn-cnn the ratio of their speed to the same network written as a
+plain PyTorch loop (``PlainLoop``: the model's own layers and weights, the same LIF step,
+surrogate and loss, stepped in time, the constant input's first layer computed once as the
+models do; checked to give the model's spikes), each pair timed alternately in the same run
+(goal: ratio >= 1, i.e. not slower). Figures per second of wall time and per second of the
 process's CPU time (the latter less disturbed by other load).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import time
 
@@ -19,6 +21,7 @@ import torch
 from torch import nn
 
 from neuropipe.models.data.datasets import load_dataset
+from neuropipe.models.snn import SpikingNet, _is_cell
 from neuropipe.models.training import to_tensor, train_epoch
 from neuropipe.models.zoo import MODELS, ModelOptions, build_model
 
@@ -38,53 +41,45 @@ class _SuperSpike(torch.autograd.Function):
 
 
 def _lif(v: torch.Tensor, current: torch.Tensor, a: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """One LIFBoxCell step (v_leak = v_reset = 0, threshold 1): spikes and the new membrane."""
+    """One LIFBoxCell step (v_leak = v_reset = 0, threshold 1, decay ``a``): spikes, membrane."""
     v = v + a * (current - v)
     z = _SuperSpike.apply(v - 1.0)
     return z, v * (1 - z)
 
 
-class ReferenceLIF(nn.Module):
-    """784-512-10 LIF network written directly in PyTorch (same equations as LIFBoxCell)."""
+class PlainLoop(nn.Module):
+    """A spiking model's network written directly in PyTorch, stepped in time as a plain loop is.
 
-    def __init__(self, timesteps: int, tau: float = 5.0, hidden: int = 512) -> None:
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(784, hidden), nn.Linear(hidden, 10)
-        self.timesteps, self.a = timesteps, 1.0 / tau
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        i1 = self.fc1(x.flatten(1))  # constant input: the first product once, as snn-mlp does
-        v1 = v2 = counts = torch.zeros(())
-        for _ in range(self.timesteps):
-            z1, v1 = _lif(v1, i1, self.a)
-            z2, v2 = _lif(v2, self.fc2(z1), self.a)
-            counts = counts + z2
-        return counts
-
-
-class ReferenceCNN(nn.Module):
-    """snn-cnn's network written directly in PyTorch, stepped in time as a plain loop does.
-
-    Two strided 5x5 convolutions (1-16-32 channels, 28->14->7), 1568-128-10, a LIF layer after
-    each; the constant input's first convolution once, as snn-cnn does.
+    Made from the model itself, so it follows its widths and options: a fresh copy of each
+    stateless layer (Conv2d, Linear, Flatten, ...) with the model's initial weights, and each
+    neuron layer as ``_lif`` with the model's decay. The constant input's layers before the
+    first neurons run once, as the models do; then every step runs the rest, layer after layer.
     """
 
-    def __init__(self, timesteps: int, tau: float = 5.0) -> None:
+    def __init__(self, model: SpikingNet) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 16, kernel_size=5, stride=2, padding=2)
-        self.conv2 = nn.Conv2d(16, 32, kernel_size=5, stride=2, padding=2)
-        self.fc1, self.fc2 = nn.Linear(32 * 7 * 7, 128), nn.Linear(128, 10)
-        self.timesteps, self.a = timesteps, 1.0 / tau
+        modules = list(model.net)
+        first = next(i for i, m in enumerate(modules) if _is_cell(m))
+        self.head = nn.ModuleList(copy.deepcopy(m) for m in modules[:first])
+        self.tail = nn.ModuleList(nn.Identity() if _is_cell(m) else copy.deepcopy(m)
+                                  for m in modules[first:])
+        self.decay = [float(m.dt * m.p.tau_mem_inv) if _is_cell(m) else None
+                      for m in modules[first:]]
+        self.timesteps = model.timesteps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        i1 = self.conv1(x)
-        v1 = v2 = v3 = v4 = counts = torch.zeros(())
+        for module in self.head:
+            x = module(x)
+        v = [torch.zeros(())] * len(self.tail)
+        counts = torch.zeros(())
         for _ in range(self.timesteps):
-            z1, v1 = _lif(v1, i1, self.a)
-            z2, v2 = _lif(v2, self.conv2(z1), self.a)
-            z3, v3 = _lif(v3, self.fc1(z2.flatten(1)), self.a)
-            z4, v4 = _lif(v4, self.fc2(z3), self.a)
-            counts = counts + z4
+            out = x
+            for i, (module, decay) in enumerate(zip(self.tail, self.decay, strict=True)):
+                if decay is None:
+                    out = module(out)
+                else:
+                    out, v[i] = _lif(v[i], out, decay)
+            counts = counts + out
         return counts
 
 
@@ -98,15 +93,18 @@ def throughput(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[floa
             result.samples / (time.process_time() - cpu))
 
 
-def compare(name: str, reference: nn.Module, label: str, timesteps: int, x: torch.Tensor,
-            y: torch.Tensor) -> None:
-    """Model ``name`` against its plain-PyTorch ``reference``: alternately, best of ROUNDS.
+def compare(name: str, label: str, timesteps: int, x: torch.Tensor, y: torch.Tensor) -> None:
+    """Model ``name`` against its plain-PyTorch loop ``PlainLoop``: alternately, best of ROUNDS.
 
     Alternating (and taking each one's best) lets the machine's drift (other load, clock)
     affect both alike; the CPU-time figures are less disturbed by other processes.
     """
     torch.manual_seed(0)
     model = build_model(name, ModelOptions(timesteps=timesteps))
+    reference = PlainLoop(model)
+    probe = torch.rand(4, *x.shape[1:])
+    with torch.no_grad():  # the same network: the same spikes
+        assert torch.equal(reference(probe), model(probe)), f"{label} is not {name}'s network"
     best = {"ref": (0.0, 0.0), "snn": (0.0, 0.0)}
     for round_ in range(ROUNDS):  # alternate which goes first
         pair = [(reference, "ref"), (model, "snn")][:: 1 if round_ % 2 == 0 else -1]
@@ -147,10 +145,8 @@ def main() -> None:
             wall, cpu = throughput(model, x, y)
             print(f"{name:10s} {wall:9.1f} samples/s {cpu:9.1f} per CPU-s"
                   + (f"  (T={steps(name)})" if MODELS[name].kind == "snn" else ""))
-    torch.manual_seed(0)
-    compare("snn-mlp", ReferenceLIF(steps("snn-mlp")), "ref-lif", steps("snn-mlp"), x, y)
-    torch.manual_seed(0)
-    compare("snn-cnn", ReferenceCNN(steps("snn-cnn")), "ref-cnn", steps("snn-cnn"), x, y)
+    compare("snn-mlp", "ref-lif", steps("snn-mlp"), x, y)
+    compare("snn-cnn", "ref-cnn", steps("snn-cnn"), x, y)
 
 
 if __name__ == "__main__":

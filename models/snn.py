@@ -212,6 +212,10 @@ class LIFSteps(torch.autograd.Function):
     (the membrane's decay, the reset's dependence on the spike, SuperSpike's derivative), so
     autograd keeps one node per layer instead of about six per step. Only ``v - v_th`` of
     each step is saved: the spikes are its sign.
+
+    Both passes work one step at a time into buffers allocated once, with comparisons written
+    as floats (``torch.gt(..., out=float_tensor)``): on the CPU, a boolean mask's
+    ``masked_fill_`` and its conversion to floats each cost several times a float operation.
     """
 
     @staticmethod
@@ -219,26 +223,30 @@ class LIFSteps(torch.autograd.Function):
                 constant: bool) -> torch.Tensor:
         """Spikes of all steps, ``(steps x batch, ...)``, in step order.
 
-        In place, but the same float operations as ``_lean_box_step``: ``v + decay * (i - v)``,
-        then ``v - v_th``, and the reset ``(1 - z) * v`` as zeroing where ``z`` is 1 (there
-        ``v > v_th``, so ``0 * v`` is the same zero).
+        In place, but the same float values as ``_lean_box_step``: ``v + decay * (i - v)``
+        (at the first step, ``v = 0``, ``decay * i``, the same float), then ``v - v_th``, and
+        the reset ``(1 - z) * v`` as ``v - v * z``: ``z`` is 0 or 1, so both are ``v`` where
+        ``z = 0`` and +0 where ``z = 1`` (there ``v > v_th > 0``), whatever the rounding mode.
         """
         batch = len(current) if constant else len(current) // steps
         shape = (steps, batch, *current.shape[1:])
         above = current.new_empty(shape)
-        v = torch.zeros(shape[1:], dtype=current.dtype, device=current.device)
-        change = torch.empty_like(v)
-        fired = torch.empty(shape[1:], dtype=torch.bool, device=current.device)
+        spikes = current.new_empty(shape)
+        change = current.new_empty(shape[1:])
+        v = None
         for step in range(steps):
             now = current if constant else current[step * batch:(step + 1) * batch]
-            torch.sub(now, v, out=change)
-            v.add_(change.mul_(decay))
+            if v is None:
+                v = torch.mul(now, decay)
+            else:
+                torch.sub(now, v, out=change)
+                v.add_(change.mul_(decay))
             torch.sub(v, v_th, out=above[step])
-            torch.gt(above[step], 0, out=fired)
-            v.masked_fill_(fired, 0.0)
+            torch.gt(above[step], 0, out=spikes[step])
+            v.addcmul_(v, spikes[step], value=-1.0)
         ctx.save_for_backward(above)
         ctx.decay, ctx.v_th, ctx.constant = decay, v_th, constant
-        return (above > 0).to(current.dtype).reshape(steps * batch, *current.shape[1:])
+        return spikes.reshape(steps * batch, *current.shape[1:])
 
     @staticmethod
     def backward(ctx: Any, grad_spikes: torch.Tensor) -> tuple:
@@ -246,29 +254,41 @@ class LIFSteps(torch.autograd.Function):
 
         With ``u`` the membrane before the reset, ``z`` the spike, ``g`` the gradient of
         ``u``: ``g_t = s(u_t - v_th) (dz_t - (1 - decay) u_t g_{t+1}) + (1 - decay)(1 - z_t)
-        g_{t+1}``, where ``s`` is SuperSpike's derivative and ``dz`` the gradient arriving at the
-        spikes; the input's gradient is ``decay * g_t``.
+        g_{t+1}``, where ``s`` is SuperSpike's derivative ``1 / (|x| + 1)^2`` and ``dz`` the
+        gradient arriving at the spikes; the input's gradient is ``decay * g_t`` (summed over
+        the steps for a constant input).
         """
         (above,) = ctx.saved_tensors
-        decay, v_th = ctx.decay, ctx.v_th
+        decay, v_th, leak = ctx.decay, ctx.v_th, 1.0 - ctx.decay
         steps = above.shape[0]
         grad_spikes = grad_spikes.reshape(above.shape)
-        slope = above.abs().add_(1.0).square_().reciprocal_()  # SuperSpike's 1 / (|x| + 1)^2
-        through_reset = (above[:-1] + v_th).mul_(1.0 - decay)  # (1 - decay) u
-        kept = (above[:-1] <= 0).to(above.dtype).mul_(1.0 - decay)  # (1 - decay)(1 - z)
-        grad_u = torch.empty_like(above)
+        square, work, kept = (torch.empty_like(above[0]) for _ in range(3))
+        if ctx.constant:  # two buffers, this step's g and the later one's, and their sum
+            grads, total = [torch.empty_like(above[0]), torch.empty_like(above[0])], None
+        else:
+            grad_u = torch.empty_like(above)
+        later = None
         for step in range(steps - 1, -1, -1):
-            if step == steps - 1:
-                torch.mul(grad_spikes[step], slope[step], out=grad_u[step])
-                continue
-            later = grad_u[step + 1]
-            grad_z = torch.addcmul(grad_spikes[step], later, through_reset[step], value=-1.0)
-            torch.mul(later, kept[step], out=grad_u[step])
-            grad_u[step].addcmul_(grad_z, slope[step])
+            here = above[step]
+            now = grads[step % 2] if ctx.constant else grad_u[step]
+            torch.abs(here, out=square).add_(1.0)
+            square.mul_(square)
+            if later is None:
+                torch.div(grad_spikes[step], square, out=now)
+            else:
+                torch.add(here, v_th, out=work).mul_(later)  # u_t g_{t+1}
+                torch.add(grad_spikes[step], work, alpha=-leak, out=work).div_(square)
+                torch.le(here, 0, out=kept).mul_(later)  # (1 - z_t) g_{t+1}
+                torch.add(work, kept, alpha=leak, out=now)
+            if ctx.constant:
+                total = now.clone() if total is None else total.add_(now)
+            elif later is not None:  # used for the last time: scale it while it is in cache
+                later.mul_(decay)
+            later = now
         if ctx.constant:
-            return grad_u.sum(0).mul_(decay), None, None, None, None
-        return (grad_u.mul_(decay).reshape(steps * above.shape[1], *above.shape[2:]),
-                None, None, None, None)
+            return total.mul_(decay), None, None, None, None
+        later.mul_(decay)
+        return grad_u.reshape(steps * above.shape[1], *above.shape[2:]), None, None, None, None
 
 
 def _lean_box_step(current: torch.Tensor, v: torch.Tensor | None, decay: float,

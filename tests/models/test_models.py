@@ -92,3 +92,37 @@ def test_layer_by_layer_run_matches_norses_step_by_step_run(name, encoding):
     assert counts.sum() > 0 and torch.equal(counts, reference.detach())  # the same spikes
     for got, expected in zip(grads, [p.grad for p in model.parameters()], strict=True):
         torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_lif_steps_spikes_by_hand():
+    """Constant current 1.5, decay 0.5, threshold 1: v = 0.75, 1.125 (spike, reset to 0), ..."""
+    from neuropipe.models.snn import LIFSteps
+
+    spikes = LIFSteps.apply(torch.full((1, 1), 1.5), 0.5, 1.0, 6, True)
+    assert spikes.flatten().tolist() == [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("constant", [True, False])
+@pytest.mark.parametrize("tau", [2.0, 5.0])
+def test_lif_steps_matches_norses_cell(constant, tau):
+    """LIFSteps' in-place steps against norse's LIFBoxCell: the same spikes, close gradients."""
+    from neuropipe.models.snn import LIFSteps, make_cell
+
+    torch.manual_seed(1)
+    steps, batch = 7, 6
+    current = (torch.randn(batch if constant else steps * batch, 3, 4) * 2 + 0.8)
+    grad_out = torch.randn(steps * batch, 3, 4)
+    fused_in = current.clone().requires_grad_()
+    fused = LIFSteps.apply(fused_in, 1.0 / tau, 1.0, steps, constant)
+    fused.backward(grad_out)
+
+    cell, state, outs = make_cell("lif", tau, 2.0), None, []
+    norse_in = current.clone().requires_grad_()
+    for step in range(steps):
+        now = norse_in if constant else norse_in[step * batch:(step + 1) * batch]
+        out, state = cell(now, state)
+        outs.append(out)
+    norse = torch.cat(outs)
+    norse.backward(grad_out)
+    assert 0 < fused.sum() < fused.numel() and torch.equal(fused, norse)
+    torch.testing.assert_close(fused_in.grad, norse_in.grad, rtol=1e-5, atol=1e-6)
