@@ -65,15 +65,18 @@ class ReferenceLIF(nn.Module):
 class ReferenceCNN(nn.Module):
     """snn-cnn's network written directly in PyTorch, stepped in time as a plain loop does.
 
-    Two strided 5x5 convolutions (1-16-32 channels, 28->14->7), 1568-128-10, a LIF layer after
-    each; the constant input's first convolution once, as snn-cnn does.
+    Two strided 5x5 convolutions (1-C1-C2 channels, 28->14->7), (C2 x 7 x 7)-H-10, a LIF layer
+    after each, with snn-cnn's default widths; the constant input's first convolution once, as
+    snn-cnn does.
     """
 
     def __init__(self, timesteps: int, tau: float = 5.0) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 16, kernel_size=5, stride=2, padding=2)
-        self.conv2 = nn.Conv2d(16, 32, kernel_size=5, stride=2, padding=2)
-        self.fc1, self.fc2 = nn.Linear(32 * 7 * 7, 128), nn.Linear(128, 10)
+        spec = MODELS["snn-cnn"]
+        (c1, c2), hidden = spec.default_channels, spec.default_hidden
+        self.conv1 = nn.Conv2d(1, c1, kernel_size=5, stride=2, padding=2)
+        self.conv2 = nn.Conv2d(c1, c2, kernel_size=5, stride=2, padding=2)
+        self.fc1, self.fc2 = nn.Linear(c2 * 7 * 7, hidden), nn.Linear(hidden, 10)
         self.timesteps, self.a = timesteps, 1.0 / tau
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
