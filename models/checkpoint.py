@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from neuropipe.core.errors import ModelError
 from neuropipe.core.files import write_bytes_atomic
 from neuropipe.core.rundir import RunDir
 from neuropipe.models.records import TrainConfig
-from neuropipe.models.zoo import ModelOptions, build_model, get_spec
+from neuropipe.models.zoo import ModelOptions, build_model
 
 
 def save_atomic(obj: Any, path: Path) -> None:
@@ -49,19 +48,11 @@ def load_safely(path: Path) -> Any:
 
 
 def model_options(config: TrainConfig) -> ModelOptions:
-    """The model-shaping options of a training configuration.
-
-    A shape field the configuration leaves unset (None) takes the value the model's
-    ``saved_unset`` gives it, if any: the shape runs had before the model's default changed
-    (training writes every default out, so only older runs have it unset).
-    """
-    options = ModelOptions(timesteps=config.timesteps, encoding=config.encoding,
-                           neuron=config.neuron, hidden=config.hidden, modules=config.modules,
-                           tau_mem=config.tau_mem,
-                           channels=None if config.channels is None else tuple(config.channels))
-    unset = {name: value for name, value in get_spec(config.model).saved_unset
-             if getattr(options, name) is None}
-    return replace(options, **unset) if unset else options
+    """The model-shaping options of a training configuration."""
+    return ModelOptions(timesteps=config.timesteps, encoding=config.encoding,
+                        neuron=config.neuron, hidden=config.hidden, modules=config.modules,
+                        tau_mem=config.tau_mem,
+                        channels=None if config.channels is None else tuple(config.channels))
 
 
 def load_trained(run: RunDir) -> tuple[nn.Module, TrainConfig]:

@@ -39,7 +39,7 @@ class TrainConfig(Record):
         shift: Training augmentation: each training image is moved by a random whole number
             of pixels in ``[-shift, shift]`` along each axis, new draws every epoch (0: none).
         channels: Output channels of snn-cnn's two convolutions (None: not snn-cnn, or a run
-            saved before the option, which had 16 and 32).
+            saved before the option: the default 16 and 32).
     """
 
     type_tag = "train-config"

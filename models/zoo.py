@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from torch import nn
 
@@ -61,9 +60,6 @@ class ModelSpec:
         default_shift: Training augmentation ``--shift`` when it is not given (pixels).
         default_channels: Output channels of the two convolutions when ``--channels`` is not
             given; None for models without the option.
-        saved_unset: What a saved configuration's unset (None) shape field stands for, by field
-            name, where the model's default changed after runs were saved without the field set
-            (``models.checkpoint.model_options`` applies it).
     """
 
     name: str
@@ -80,7 +76,6 @@ class ModelSpec:
     default_tau: float | None = None
     default_shift: int = 0
     default_channels: tuple[int, int] | None = None
-    saved_unset: tuple[tuple[str, Any], ...] = ()
 
     @property
     def takes_rate_penalty(self) -> bool:
@@ -123,9 +118,7 @@ MODELS: dict[str, ModelSpec] = {
                                               hidden=MODELS["snn-cnn"].hidden(o),
                                               tau_mem=MODELS["snn-cnn"].tau(o)),
                   encodings=ENCODINGS, default_timesteps=8, default_tau=2.0, default_shift=1,
-                  default_hidden=256, default_channels=(32, 64),
-                  # runs saved before --hidden and --channels applied to snn-cnn
-                  saved_unset=(("hidden", 128), ("channels", (16, 32)))),
+                  default_hidden=128, default_channels=(16, 32)),
         ModelSpec("lsm", "snn", "liquid state machine: 2000 fixed random recurrent LIF, "
                   "ridge readout", lambda o: lsm.LiquidStateMachine(o.timesteps, o.encoding),
                   learning="ridge", encodings=ENCODINGS),

@@ -52,7 +52,7 @@ def train(
         help="Hidden width (models that have one).", show_default=False)
                       ] = None,
     channels: Annotated[str | None, typer.Option(
-        help="Output channels of the two convolutions, C1,C2 (snn-cnn; default 32,64).",
+        help="Output channels of the two convolutions, C1,C2 (snn-cnn; default 16,32).",
         show_default=False)] = None,
     rate_penalty: Annotated[float, typer.Option(
         help="Surrogate-gradient SNNs: add X times the mean spikes per hidden neuron per step "

@@ -50,14 +50,13 @@ def test_snn_cnn_channels_and_hidden_set_its_widths_and_old_runs_keep_16_32_128(
 
     small = build_model("snn-cnn", ModelOptions(timesteps=2, channels=(4, 6), hidden=12))
     assert _widths(small) == [(4, 1, 5, 5), (6, 4, 5, 5), (12, 6 * 7 * 7), (10, 12)]
-    assert _widths(build_model("snn-cnn", ModelOptions(timesteps=2))) == \
-        [(32, 1, 5, 5), (64, 32, 5, 5), (256, 64 * 7 * 7), (10, 256)]
+    default = [(16, 1, 5, 5), (32, 16, 5, 5), (128, 32 * 7 * 7), (10, 128)]
+    assert _widths(build_model("snn-cnn", ModelOptions(timesteps=2))) == default
     # A run saved before snn-cnn took --channels and --hidden: both unset, 16-32 and 128 units.
     old = TrainConfig.from_dict({k: v for k, v in TrainConfig(model="snn-cnn").to_dict().items()
                                  if k != "channels"})
     assert old.channels is None and old.hidden is None
-    assert _widths(build_model("snn-cnn", model_options(old))) == \
-        [(16, 1, 5, 5), (32, 16, 5, 5), (128, 32 * 7 * 7), (10, 128)]
+    assert _widths(build_model("snn-cnn", model_options(old))) == default
     new = TrainConfig(model="snn-cnn", channels=[4, 6], hidden=12)
     assert _widths(build_model("snn-cnn", model_options(new))) == _widths(small)
     assert model_options(TrainConfig(model="mlp")).channels is None
