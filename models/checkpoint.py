@@ -52,7 +52,8 @@ def model_options(config: TrainConfig) -> ModelOptions:
     return ModelOptions(timesteps=config.timesteps, encoding=config.encoding,
                         neuron=config.neuron, hidden=config.hidden, modules=config.modules,
                         tau_mem=config.tau_mem,
-                        channels=None if config.channels is None else tuple(config.channels))
+                        channels=None if config.channels is None else tuple(config.channels),
+                        batch_norm=config.batch_norm)
 
 
 def load_trained(run: RunDir) -> tuple[nn.Module, TrainConfig]:

@@ -40,6 +40,8 @@ class TrainConfig(Record):
             of pixels in ``[-shift, shift]`` along each axis, new draws every epoch (0: none).
         channels: Output channels of snn-cnn's two convolutions (None: not snn-cnn, or a run
             saved before the option: the default 16 and 32).
+        batch_norm: snn-cnn: batch norm after each convolution in training, folded into the
+            convolution at export.
     """
 
     type_tag = "train-config"
@@ -63,12 +65,13 @@ class TrainConfig(Record):
     tau_mem: float | None = None
     shift: int = 0
     channels: list[int] | None = None
+    batch_norm: bool = False
 
     # Fields added after configurations were first written, with the value that reproduces
     # what runs without them did: an older config.json still loads (and resumes) as it was.
     ADDED_LATER: ClassVar[dict[str, Any]] = {"hidden": None, "rate_penalty": 0.0,
                                              "modules": 1, "tau_mem": 5.0, "shift": 0,
-                                             "channels": None}
+                                             "channels": None, "batch_norm": False}
 
     def same_training(self, other: TrainConfig) -> list[str]:
         """Return the fields (other than ``epochs``) in which ``other`` differs from this one."""

@@ -26,6 +26,8 @@ class ModelOptions:
         tau_mem: Membrane time constant in steps (models with ``default_tau``; None: theirs).
         channels: Output channels of the two convolutions (models with ``default_channels``;
             None: the model's).
+        batch_norm: Batch norm after each convolution in training, folded into the
+            convolution at export (models with ``default_channels``).
     """
 
     timesteps: int = 16
@@ -35,6 +37,7 @@ class ModelOptions:
     modules: int = 1
     tau_mem: float | None = None
     channels: tuple[int, int] | None = None
+    batch_norm: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,8 @@ MODELS: dict[str, ModelSpec] = {
                   lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron,
                                               channels=MODELS["snn-cnn"].channels(o),
                                               hidden=MODELS["snn-cnn"].hidden(o),
-                                              tau_mem=MODELS["snn-cnn"].tau(o)),
+                                              tau_mem=MODELS["snn-cnn"].tau(o),
+                                              batch_norm=o.batch_norm),
                   encodings=ENCODINGS, default_timesteps=8, default_tau=2.0, default_shift=1,
                   default_hidden=128, default_channels=(16, 32)),
         ModelSpec("lsm", "snn", "liquid state machine: 2000 fixed random recurrent LIF, "

@@ -54,6 +54,9 @@ def train(
     channels: Annotated[str | None, typer.Option(
         help="Output channels of the two convolutions, C1,C2 (snn-cnn; default 16,32).",
         show_default=False)] = None,
+    batch_norm: Annotated[bool, typer.Option(
+        help="Batch norm after each convolution in training, folded into the convolution at "
+        "export (snn-cnn).")] = False,
     rate_penalty: Annotated[float, typer.Option(
         help="Surrogate-gradient SNNs: add X times the mean spikes per hidden neuron per step "
         "to the loss (fewer spikes, some accuracy).")] = 0.0,
@@ -93,7 +96,7 @@ def train(
         encoding=encoding if encoding is not None else spec.default_encoding,
         neuron=neuron, seed=seed, device=device,
         limit_train=limit_train, limit_test=limit_test, hidden=hidden,
-        channels=None if channels is None else _channels(channels),
+        channels=None if channels is None else _channels(channels), batch_norm=batch_norm,
         rate_penalty=rate_penalty, modules=modules, tau_mem=tau_mem,
         shift=shift if shift is not None else spec.default_shift,
     )

@@ -54,9 +54,10 @@ def validate(config: TrainConfig) -> None:
         with_hidden = ", ".join(n for n, s in MODELS.items() if s.default_hidden is not None)
         raise InputError(f"--hidden sets the hidden width of {with_hidden}; model "
                          f"'{config.model}' has no such option: drop it")
-    if config.channels is not None and spec.default_channels is None:
+    if (config.channels is not None or config.batch_norm) and spec.default_channels is None:
+        option = "--channels" if config.channels is not None else "--batch-norm"
         with_channels = ", ".join(n for n, s in MODELS.items() if s.default_channels is not None)
-        raise InputError(f"--channels sets the convolutions' channels of {with_channels}; "
+        raise InputError(f"{option} applies to the convolutions of {with_channels}; "
                          f"model '{config.model}' has no such option: drop it")
     if config.modules != 1 and not spec.modular:
         raise InputError(f"--modules splits the hidden layer of {', '.join(modular_models())} "

@@ -226,8 +226,10 @@ def test_rate_penalty_is_saved_and_kept_on_resume(tmp_path, cli):
 @pytest.mark.parametrize("args, message", [
     (["train", "cnn", "--hidden", "64"], "--hidden sets the hidden width of mlp, snn-mlp, "
                                          "snn-cnn, ff, lca; model 'cnn' has no such option"),
-    (["train", "cnn", "--channels", "4,8"], "--channels sets the convolutions' channels of "
+    (["train", "cnn", "--channels", "4,8"], "--channels applies to the convolutions of "
                                             "snn-cnn; model 'cnn' has no such option"),
+    (["train", "snn-mlp", "--batch-norm"], "--batch-norm applies to the convolutions of snn-cnn; "
+                                           "model 'snn-mlp' has no such option"),
     (["train", "snn-cnn", "--channels", "4"], "--channels takes two whole numbers separated by "
                                               "a comma, e.g. 32,64; got '4'"),
     (["train", "snn-cnn", "--channels", "4,x"], "--channels takes two whole numbers"),
