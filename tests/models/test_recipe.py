@@ -54,8 +54,8 @@ def test_snn_cnn_channels_and_hidden_set_its_widths_and_old_runs_keep_16_32_128(
     assert _widths(build_model("snn-cnn", ModelOptions(timesteps=2))) == default
     # A run saved before snn-cnn took --channels and --hidden: both unset, 16-32 and 128 units.
     old = TrainConfig.from_dict({k: v for k, v in TrainConfig(model="snn-cnn").to_dict().items()
-                                 if k != "channels"})
-    assert old.channels is None and old.hidden is None
+                                 if k not in ("channels", "batch_norm")})
+    assert old.channels is None and old.hidden is None and old.batch_norm is False
     assert _widths(build_model("snn-cnn", model_options(old))) == default
     new = TrainConfig(model="snn-cnn", channels=[4, 6], hidden=12)
     assert _widths(build_model("snn-cnn", model_options(new))) == _widths(small)

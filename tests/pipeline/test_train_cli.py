@@ -199,13 +199,14 @@ def test_snn_cnn_channels_and_hidden_are_saved_and_kept_on_resume(tmp_path, cli)
     out = tmp_path / "snn-cnn"
     args = ["train", "snn-cnn", "--limit-train", "64", "--limit-test", "20", "--timesteps", "2",
             "--out", str(out)]
-    assert cli([*args, "--channels", "4,6", "--hidden", "12"])[0] == 0
+    assert cli([*args, "--channels", "4,6", "--hidden", "12", "--batch-norm"])[0] == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["channels"] == [4, 6] and config["hidden"] == 12
+    assert config["channels"] == [4, 6] and config["hidden"] == 12 and config["batch_norm"]
     state = torch.load(out / "model.pt", weights_only=True)
-    assert [tuple(state[k].shape) for k in ("net.0.weight", "net.2.weight", "net.5.weight",
-                                             "net.7.weight")] == \
-        [(4, 1, 5, 5), (6, 4, 5, 5), (12, 6 * 7 * 7), (10, 12)]
+    assert [tuple(state[k].shape) for k in ("net.0.weight", "net.1.running_var", "net.3.weight",
+                                             "net.4.running_var", "net.7.weight",
+                                             "net.9.weight")] == \
+        [(4, 1, 5, 5), (4,), (6, 4, 5, 5), (6,), (12, 6 * 7 * 7), (10, 12)]
     code, _, err = cli([*args, "--channels", "4,8", "--epochs", "2", "--resume"])
     assert code == 2 and "--channels" in err and len(err.strip().splitlines()) == 1
     assert cli(["train", "snn-cnn", "--epochs", "2", "--out", str(out), "--resume"])[0] == 0
