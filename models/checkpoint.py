@@ -51,7 +51,9 @@ def model_options(config: TrainConfig) -> ModelOptions:
     """The model-shaping options of a training configuration."""
     return ModelOptions(timesteps=config.timesteps, encoding=config.encoding,
                         neuron=config.neuron, hidden=config.hidden, modules=config.modules,
-                        tau_mem=config.tau_mem)
+                        tau_mem=config.tau_mem,
+                        channels=None if config.channels is None else tuple(config.channels),
+                        batch_norm=config.batch_norm)
 
 
 def load_trained(run: RunDir) -> tuple[nn.Module, TrainConfig]:

@@ -23,7 +23,7 @@ import torch
 from neuropipe.core.errors import GraphError
 from neuropipe.core.files import write_bytes_atomic
 from neuropipe.models.norse_import import import_norse_torch
-from neuropipe.models.snn import DT, SpikingNet
+from neuropipe.models.snn import DT, SpikingNet, fold_batch_norm
 
 INPUT_SHAPE = (1, 28, 28)
 NEURON_FIELDS = ("tau", "tau_mem", "tau_syn", "r", "v_leak", "v_threshold", "v_reset", "w_in")
@@ -59,17 +59,18 @@ def export_snn(model: Any, input_shape: tuple[int, ...] = INPUT_SHAPE) -> Any:
     sample = torch.zeros(input_shape)
     # norse traces one unbatched sample, for which the model's nn.Flatten() (start_dim=1) would
     # flatten the wrong dimensions after a convolution: trace a copy flattening from dim 0.
-    traced = copy.deepcopy(model.net)
+    net = fold_batch_norm(model.net)  # batch norm folded into its convolution
+    traced = copy.deepcopy(net)
     for i, module in enumerate(traced):
         if isinstance(module, torch.nn.Flatten):
             traced[i] = torch.nn.Flatten(start_dim=0)
     graph = nt.to_nir(traced, sample, dt=DT)
-    shapes = _shapes(model.net, sample)
+    shapes = _shapes(net, sample)
     nodes: dict[str, Any] = {}
     prev_shape: tuple[int, ...] = tuple(input_shape)
     for name, node in graph.nodes.items():
         if node is None:
-            module = model.net[int(name)]
+            module = net[int(name)]
             if not isinstance(module, torch.nn.Flatten):
                 raise GraphError(f"norse could not export layer {name} ({type(module).__name__})")
             node = nir.Flatten(input_type={"input": np.array(prev_shape)}, start_dim=0)

@@ -38,6 +38,10 @@ class TrainConfig(Record):
             had 5 for every model.
         shift: Training augmentation: each training image is moved by a random whole number
             of pixels in ``[-shift, shift]`` along each axis, new draws every epoch (0: none).
+        channels: Output channels of snn-cnn's two convolutions (None: not snn-cnn, or a run
+            saved before the option: the default 16 and 32).
+        batch_norm: snn-cnn: batch norm after each convolution in training, folded into the
+            convolution at export.
     """
 
     type_tag = "train-config"
@@ -60,11 +64,14 @@ class TrainConfig(Record):
     modules: int = 1
     tau_mem: float | None = None
     shift: int = 0
+    channels: list[int] | None = None
+    batch_norm: bool = False
 
     # Fields added after configurations were first written, with the value that reproduces
     # what runs without them did: an older config.json still loads (and resumes) as it was.
     ADDED_LATER: ClassVar[dict[str, Any]] = {"hidden": None, "rate_penalty": 0.0,
-                                             "modules": 1, "tau_mem": 5.0, "shift": 0}
+                                             "modules": 1, "tau_mem": 5.0, "shift": 0,
+                                             "channels": None, "batch_norm": False}
 
     def same_training(self, other: TrainConfig) -> list[str]:
         """Return the fields (other than ``epochs``) in which ``other`` differs from this one."""

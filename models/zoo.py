@@ -24,6 +24,10 @@ class ModelOptions:
         hidden: Hidden width of models that have one (None: the model's ``default_hidden``).
         modules: Modules the hidden layer is split into (models with ``modular``; 1: dense).
         tau_mem: Membrane time constant in steps (models with ``default_tau``; None: theirs).
+        channels: Output channels of the two convolutions (models with ``default_channels``;
+            None: the model's).
+        batch_norm: Batch norm after each convolution in training, folded into the
+            convolution at export (models with ``default_channels``).
     """
 
     timesteps: int = 16
@@ -32,6 +36,8 @@ class ModelOptions:
     hidden: int | None = None
     modules: int = 1
     tau_mem: float | None = None
+    channels: tuple[int, int] | None = None
+    batch_norm: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class ModelSpec:
         default_tau: Membrane time constant in steps when ``--tau-mem`` is not given; None for
             models whose time constant ``--tau-mem`` does not set.
         default_shift: Training augmentation ``--shift`` when it is not given (pixels).
+        default_channels: Output channels of the two convolutions when ``--channels`` is not
+            given; None for models without the option.
     """
 
     name: str
@@ -70,6 +78,7 @@ class ModelSpec:
     modular: bool = False
     default_tau: float | None = None
     default_shift: int = 0
+    default_channels: tuple[int, int] | None = None
 
     @property
     def takes_rate_penalty(self) -> bool:
@@ -81,6 +90,12 @@ class ModelSpec:
         if self.default_hidden is None:
             raise ValueError(f"model '{self.name}' has no hidden width")
         return options.hidden if options.hidden is not None else self.default_hidden
+
+    def channels(self, options: ModelOptions) -> tuple[int, int]:
+        """The convolutions' output channels ``options`` ask for, or this model's default."""
+        if self.default_channels is None:
+            raise ValueError(f"model '{self.name}' has no channels option")
+        return options.channels if options.channels is not None else self.default_channels
 
     def tau(self, options: ModelOptions) -> float:
         """The membrane time constant ``options`` ask for, or this model's default."""
@@ -102,8 +117,12 @@ MODELS: dict[str, ModelSpec] = {
                   1e-2, default_hidden=512, encodings=ENCODINGS, modular=True, default_tau=5.0),
         ModelSpec("snn-cnn", "snn", "2 strided conv + 2 linear LIF layers, surrogate gradients",
                   lambda o: snn.build_snn_cnn(o.timesteps, o.encoding, o.neuron,
-                                              tau_mem=MODELS["snn-cnn"].tau(o)),
-                  encodings=ENCODINGS, default_timesteps=8, default_tau=2.0, default_shift=1),
+                                              channels=MODELS["snn-cnn"].channels(o),
+                                              hidden=MODELS["snn-cnn"].hidden(o),
+                                              tau_mem=MODELS["snn-cnn"].tau(o),
+                                              batch_norm=o.batch_norm),
+                  encodings=ENCODINGS, default_timesteps=8, default_tau=2.0, default_shift=1,
+                  default_hidden=128, default_channels=(16, 32)),
         ModelSpec("lsm", "snn", "liquid state machine: 2000 fixed random recurrent LIF, "
                   "ridge readout", lambda o: lsm.LiquidStateMachine(o.timesteps, o.encoding),
                   learning="ridge", encodings=ENCODINGS),
@@ -181,6 +200,10 @@ def check_options(options: ModelOptions) -> None:
                          f"{options.tau_mem}")
     if options.hidden is not None and options.hidden < 1:
         raise InputError(f"--hidden must be at least 1, got {options.hidden}")
+    if options.channels is not None and (len(options.channels) != 2
+                                         or min(options.channels) < 1):
+        raise InputError(f"--channels takes two channel counts of at least 1 (e.g. 32,64), got "
+                         f"{','.join(str(c) for c in options.channels)}")
     if options.neuron not in snn.NEURONS:
         raise InputError(f"unknown neuron model '{options.neuron}': choose one of "
                          f"{', '.join(snn.NEURONS)}")

@@ -9,6 +9,25 @@ from typing import Annotated
 import typer
 
 
+def _channels(text: str) -> list[int]:
+    """``--channels C1,C2`` as two numbers (their range is checked with the other options).
+
+    Raises:
+        InputError: If the text is not two whole numbers separated by a comma.
+    """
+    from neuropipe.core.errors import InputError
+
+    parts = text.split(",")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 2 or len(parts) != 2:
+        raise InputError(f"--channels takes two whole numbers separated by a comma, e.g. "
+                         f"32,64; got {text!r}")
+    return values
+
+
 def train(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(
@@ -32,6 +51,12 @@ def train(
     hidden: Annotated[int | None, typer.Option(
         help="Hidden width (models that have one).", show_default=False)
                       ] = None,
+    channels: Annotated[str | None, typer.Option(
+        help="Output channels of the two convolutions, C1,C2 (snn-cnn; default 16,32).",
+        show_default=False)] = None,
+    batch_norm: Annotated[bool, typer.Option(
+        help="Batch norm after each convolution in training, folded into the convolution at "
+        "export (snn-cnn).")] = False,
     rate_penalty: Annotated[float, typer.Option(
         help="Surrogate-gradient SNNs: add X times the mean spikes per hidden neuron per step "
         "to the loss (fewer spikes, some accuracy).")] = 0.0,
@@ -71,6 +96,7 @@ def train(
         encoding=encoding if encoding is not None else spec.default_encoding,
         neuron=neuron, seed=seed, device=device,
         limit_train=limit_train, limit_test=limit_test, hidden=hidden,
+        channels=None if channels is None else _channels(channels), batch_norm=batch_norm,
         rate_penalty=rate_penalty, modules=modules, tau_mem=tau_mem,
         shift=shift if shift is not None else spec.default_shift,
     )

@@ -54,6 +54,11 @@ def validate(config: TrainConfig) -> None:
         with_hidden = ", ".join(n for n, s in MODELS.items() if s.default_hidden is not None)
         raise InputError(f"--hidden sets the hidden width of {with_hidden}; model "
                          f"'{config.model}' has no such option: drop it")
+    if (config.channels is not None or config.batch_norm) and spec.default_channels is None:
+        option = "--channels" if config.channels is not None else "--batch-norm"
+        with_channels = ", ".join(n for n, s in MODELS.items() if s.default_channels is not None)
+        raise InputError(f"{option} applies to the convolutions of {with_channels}; "
+                         f"model '{config.model}' has no such option: drop it")
     if config.modules != 1 and not spec.modular:
         raise InputError(f"--modules splits the hidden layer of {', '.join(modular_models())} "
                          f"only; '{config.model}' takes no --modules: drop it")
@@ -134,6 +139,8 @@ def with_defaults(config: TrainConfig) -> TrainConfig:
         config = replace(config, hidden=spec.default_hidden)
     if config.tau_mem is None and spec.default_tau is not None:
         config = replace(config, tau_mem=spec.default_tau)
+    if config.channels is None and spec.default_channels is not None:
+        config = replace(config, channels=list(spec.default_channels))
     return config
 
 

@@ -39,3 +39,29 @@ def test_tau_option_sets_every_lif_layer_and_old_configs_keep_5():
 def test_tau_of_a_model_without_one_is_an_error():
     with pytest.raises(ValueError, match="no membrane time constant"):
         MODELS["mlp"].tau(ModelOptions())
+
+
+def _widths(model) -> list[tuple[int, ...]]:
+    return [tuple(m.weight.shape) for m in model.net if hasattr(m, "weight")]
+
+
+def test_snn_cnn_channels_and_hidden_set_its_widths_and_old_runs_keep_16_32_128():
+    from neuropipe.models.checkpoint import model_options
+
+    small = build_model("snn-cnn", ModelOptions(timesteps=2, channels=(4, 6), hidden=12))
+    assert _widths(small) == [(4, 1, 5, 5), (6, 4, 5, 5), (12, 6 * 7 * 7), (10, 12)]
+    default = [(16, 1, 5, 5), (32, 16, 5, 5), (128, 32 * 7 * 7), (10, 128)]
+    assert _widths(build_model("snn-cnn", ModelOptions(timesteps=2))) == default
+    # A run saved before snn-cnn took --channels and --hidden: both unset, 16-32 and 128 units.
+    old = TrainConfig.from_dict({k: v for k, v in TrainConfig(model="snn-cnn").to_dict().items()
+                                 if k not in ("channels", "batch_norm")})
+    assert old.channels is None and old.hidden is None and old.batch_norm is False
+    assert _widths(build_model("snn-cnn", model_options(old))) == default
+    new = TrainConfig(model="snn-cnn", channels=[4, 6], hidden=12)
+    assert _widths(build_model("snn-cnn", model_options(new))) == _widths(small)
+    assert model_options(TrainConfig(model="mlp")).channels is None
+
+
+def test_channels_of_a_model_without_them_is_an_error():
+    with pytest.raises(ValueError, match="no channels option"):
+        MODELS["snn-mlp"].channels(ModelOptions())

@@ -195,6 +195,24 @@ def test_hidden_width_is_saved_resumed_and_old_configs_still_load(tmp_path, cli)
     assert len(json.loads((default / "metrics.json").read_text())["epochs"]) == 2
 
 
+def test_snn_cnn_channels_and_hidden_are_saved_and_kept_on_resume(tmp_path, cli):
+    out = tmp_path / "snn-cnn"
+    args = ["train", "snn-cnn", "--limit-train", "64", "--limit-test", "20", "--timesteps", "2",
+            "--out", str(out)]
+    assert cli([*args, "--channels", "4,6", "--hidden", "12", "--batch-norm"])[0] == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["channels"] == [4, 6] and config["hidden"] == 12 and config["batch_norm"]
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert [tuple(state[k].shape) for k in ("net.0.weight", "net.1.running_var", "net.3.weight",
+                                             "net.4.running_var", "net.7.weight",
+                                             "net.9.weight")] == \
+        [(4, 1, 5, 5), (4,), (6, 4, 5, 5), (6,), (12, 6 * 7 * 7), (10, 12)]
+    code, _, err = cli([*args, "--channels", "4,8", "--epochs", "2", "--resume"])
+    assert code == 2 and "--channels" in err and len(err.strip().splitlines()) == 1
+    assert cli(["train", "snn-cnn", "--epochs", "2", "--out", str(out), "--resume"])[0] == 0
+    assert len(json.loads((out / "metrics.json").read_text())["epochs"]) == 2
+
+
 def test_rate_penalty_is_saved_and_kept_on_resume(tmp_path, cli):
     out = tmp_path / "snn"
     args = ["train", "snn-mlp", "--limit-train", "200", "--limit-test", "100", "--timesteps",
@@ -207,8 +225,17 @@ def test_rate_penalty_is_saved_and_kept_on_resume(tmp_path, cli):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "cnn", "--hidden", "64"], "--hidden sets the hidden width of mlp, snn-mlp, ff, lca; "
-                                         "model 'cnn' has no such option"),
+    (["train", "cnn", "--hidden", "64"], "--hidden sets the hidden width of mlp, snn-mlp, "
+                                         "snn-cnn, ff, lca; model 'cnn' has no such option"),
+    (["train", "cnn", "--channels", "4,8"], "--channels applies to the convolutions of "
+                                            "snn-cnn; model 'cnn' has no such option"),
+    (["train", "snn-mlp", "--batch-norm"], "--batch-norm applies to the convolutions of snn-cnn; "
+                                           "model 'snn-mlp' has no such option"),
+    (["train", "snn-cnn", "--channels", "4"], "--channels takes two whole numbers separated by "
+                                              "a comma, e.g. 32,64; got '4'"),
+    (["train", "snn-cnn", "--channels", "4,x"], "--channels takes two whole numbers"),
+    (["train", "snn-cnn", "--channels", "0,8"], "--channels takes two channel counts of at "
+                                                "least 1 (e.g. 32,64), got 0,8"),
     (["train", "mlp", "--hidden", "0"], "--hidden must be at least 1"),
     (["train", "mlp", "--rate-penalty", "0.1"], "--rate-penalty applies to surrogate-gradient"),
     (["train", "snn-mlp", "--rate-penalty", "-1"], "--rate-penalty must be 0 or more"),
