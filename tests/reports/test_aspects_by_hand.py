@@ -1,0 +1,97 @@
+"""Which plain counterpart each aspect is set against, and the ratios, by hand.
+
+Each case has a wrong counterpart within reach whose ratio differs from the right one's, so a
+wrong choice gives another figure (issue 23: mutants of ``reports/aspects.py``).
+"""
+
+import pytest
+
+from neuropipe.reports.aspects import aspect_rows, is_plain
+from neuropipe.reports.comparison import ConfigRow, EstimateRow, TrainingRow
+
+
+def row(run, model, kind, target, acc, chip, encoding="constant", penalty=0.0,
+        learning="backprop", modules=1):
+    est = EstimateRow(cost_model="m", level="chip", default=True, total_j=chip, device_j=chip,
+                      term_levels=["chip"])
+    return ConfigRow(run=run, model=model, kind=kind, dataset="mnist", target=target,
+                     accuracy=acc, samples=10**6, estimates=[est], encoding=encoding,
+                     rate_penalty=penalty, learning=learning, modules=modules,
+                     training=TrainingRow(methods={"cpu": "estimate"}))
+
+
+def by_key(rows):
+    return {(r.aspect, r.run): r for r in rows}
+
+
+def test_a_models_own_plain_form_or_the_familys_by_aspect():
+    rows = by_key(aspect_rows([
+        row("snn", "snn-mlp", "snn", "loihi", 0.97, 2e-6),
+        row("cnn", "snn-cnn", "snn", "loihi", 0.98, 8e-6),
+        # a spike code is set against the same model: 2e-6 / 8e-6 = 0.25 (snn-mlp's: 1.0)
+        row("cnn-lat", "snn-cnn", "snn", "loihi", 0.96, 2e-6, encoding="latency"),
+        # modules=2 is not plain, though the most accurate snn-mlp: 1e-6 / 2e-6 = 0.5 against
+        # "snn" (were it plain, lsm-p's sparse row would read 5e-6 / 1e-6 = 5)
+        row("mod2", "snn-mlp", "snn", "loihi", 0.99, 1e-6, modules=2),
+        # a rate penalty on a model whose design is an aspect: against the family's snn-mlp,
+        # 5e-6 / 2e-6 = 2.5 (lsm itself has no plain, backprop form: no counterpart at all)
+        row("lsm-p", "lsm", "snn", "loihi", 0.95, 5e-6, penalty=0.5, learning="ridge"),
+    ]))
+    assert set(rows) == {("spike code", "cnn-lat"), ("modularity", "mod2"),
+                         ("sparse activity", "lsm-p"), ("recurrence", "lsm-p")}
+    lat = rows["spike code", "cnn-lat"]
+    assert lat.plain_run == "cnn" and lat.ratios == pytest.approx({"chip": 0.25})
+    assert lat.accuracy_diff == pytest.approx(0.96 - 0.98)
+    assert rows["modularity", "mod2"].plain_run == "snn"
+    assert rows["modularity", "mod2"].ratios == pytest.approx({"chip": 0.5})
+    for aspect in ("sparse activity", "recurrence"):
+        r = rows[aspect, "lsm-p"]
+        assert r.plain_run == "snn" and r.ratios == pytest.approx({"chip": 2.5}), aspect
+
+
+def test_the_missing_counterpart_is_named():
+    rows = by_key(aspect_rows([
+        row("cnn-lat", "snn-cnn", "snn", "spinnaker", 0.96, 2e-6, encoding="latency"),
+        row("lsm", "lsm", "snn", "spinnaker", 0.95, 5e-6, encoding="poisson", learning="ridge"),
+        # a kind the families do not know: its own model is the plain form
+        row("st", "stdp", "", "spinnaker", 0.9, 3e-6, learning="stdp"),
+        row("p", "snn-mlp", "snn", "spinnaker", 0.9, 3e-6, penalty=0.1),
+    ]))
+    tail = "constant input, no rate penalty, backprop) compared on spinnaker"
+    assert rows["spike code", "cnn-lat"].comment == f"no plain counterpart (snn-cnn, {tail}"
+    assert rows["recurrence", "lsm"].comment == f"no plain counterpart (snn-mlp, {tail}"
+    assert rows["local learning", "st"].comment == f"no plain counterpart (stdp, {tail}"
+    assert rows["sparse activity", "p"].comment == f"no plain counterpart (snn-mlp, {tail}"
+
+
+def test_older_records_and_analogue_input_are_plain():
+    rows = by_key(aspect_rows([
+        # "analogue" input is plain: lat-cpu against snn-an, 6e-6 / 4e-6 = 1.5
+        row("snn-an", "snn-mlp", "snn", "cpu", 0.97, 4e-6, encoding="analogue"),
+        row("lat-cpu", "snn-mlp", "snn", "cpu", 0.95, 6e-6, encoding="latency"),
+        # "" (a record older than the field) is plain too: 3e-6 / 4e-6 = 0.75
+        row("snn-old", "snn-mlp", "snn", "gpu", 0.97, 4e-6, encoding=""),
+        row("lat-gpu", "snn-mlp", "snn", "gpu", 0.95, 3e-6, encoding="latency"),
+        # learning "" (older record) is backprop; with an unknown kind the model's own runs are
+        # its plain form: st-b against st-a, 6e-6 / 3e-6 = 2; st-a against st-b, 0.5
+        row("st-a", "stdp", "", "loihi", 0.90, 3e-6, learning=""),
+        row("st-b", "stdp", "", "loihi", 0.85, 6e-6, learning=""),
+    ]))
+    assert rows["spike code", "lat-cpu"].plain_run == "snn-an"
+    assert rows["spike code", "lat-cpu"].ratios == pytest.approx({"chip": 1.5})
+    assert rows["spike code", "lat-gpu"].plain_run == "snn-old"
+    assert rows["spike code", "lat-gpu"].ratios == pytest.approx({"chip": 0.75})
+    assert rows["local learning", "st-b"].plain_run == "st-a"
+    assert rows["local learning", "st-b"].ratios == pytest.approx({"chip": 2.0})
+    assert rows["local learning", "st-a"].plain_run == "st-b"
+    assert rows["local learning", "st-a"].ratios == pytest.approx({"chip": 0.5})
+
+
+def test_is_plain_by_default_takes_constant_analogue_and_unrecorded_input():
+    for encoding in ("constant", "analogue", ""):
+        assert is_plain(row("a", "snn-mlp", "snn", "loihi", 0.9, 1e-6, encoding=encoding))
+    for encoding in ("latency", "sdnn", "XXXX"):
+        assert not is_plain(row("a", "snn-mlp", "snn", "loihi", 0.9, 1e-6, encoding=encoding))
+    assert not is_plain(row("a", "snn-mlp", "snn", "loihi", 0.9, 1e-6, modules=2))
+    assert not is_plain(row("a", "snn-mlp", "snn", "loihi", 0.9, 1e-6, penalty=1e-9))
+    assert not is_plain(row("a", "snn-mlp", "snn", "loihi", 0.9, 1e-6, learning="stdp"))
