@@ -1,0 +1,206 @@
+"""The meter's arithmetic by hand: GPU power integrated in trapezoids, counter deltas, pyRAPL
+micro-joules, and what each component says about how it was obtained (issue 23: mutants of
+``reports/meter/``). No real counter is read: fakes stand in for NVML, pyRAPL and the clock.
+"""
+
+import time
+import types
+
+import pytest
+
+from neuropipe.core.errors import MeterError
+from neuropipe.reports.meter import Meter, nvml, pyrapl_backend
+from tests.reports.test_meter import FakePyRapl, fake_tree, set_energy  # noqa: F401
+
+
+class Clock:
+    """``perf_counter`` reading the given times in turn."""
+
+    def __init__(self, times):
+        self.times = list(times)
+
+    def perf_counter(self):
+        return self.times.pop(0)
+
+
+class Halt:
+    """Stands in for the sampler's stop event: ``wait`` records its timeout, answers in turn."""
+
+    def __init__(self, answers):
+        self.answers, self.timeouts = list(answers), []
+
+    def wait(self, timeout):
+        self.timeouts.append(timeout)
+        return self.answers.pop(0)
+
+    def set(self):
+        pass
+
+
+def test_gpu_power_is_integrated_in_trapezoids(monkeypatch):
+    # 1000 mW at 0 s, 3000 mW at 0.5 s, 2000 mW at 2.0 s:
+    # (1000 + 3000) / 2 x 0.5 = 1000 mJ, (3000 + 2000) / 2 x 1.5 = 3750 mJ: 4750 mJ, 3 samples
+    monkeypatch.setattr(nvml, "time", Clock([0.0, 0.5, 2.0]))
+    powers = iter([1000, 3000, 2000])
+    sampler = nvml.PowerSampler(lambda: next(powers))
+    assert sampler.daemon is True and sampler.energy_mj == 0.0 and sampler.samples == 0
+    sampler._halt = Halt([False, True])  # the stop comes during the second wait
+    sampler.run()
+    assert sampler.energy_mj == pytest.approx(4750.0)
+    assert sampler.samples == 3 and sampler.error is None
+    assert sampler._halt.timeouts == [0.1, 0.1]  # the default interval, 0.1 s
+
+
+def test_a_failed_gpu_reading_keeps_what_was_integrated_before(monkeypatch):
+    # 2000 mW at 1.0 s and 4000 mW at 1.25 s: (2000 + 4000) / 2 x 0.25 = 750 mJ; the third
+    # reading fails, so sampling stops there with 2 samples and the reason
+    monkeypatch.setattr(nvml, "time", Clock([1.0, 1.25, 9.0]))
+    readings = iter([2000, 4000])
+
+    def read():
+        try:
+            return next(readings)
+        except StopIteration:
+            raise RuntimeError("gone") from None
+
+    sampler = nvml.PowerSampler(read, interval_s=0.25)
+    sampler._halt = Halt([False, False, True])
+    sampler.run()
+    assert sampler.energy_mj == pytest.approx(750.0) and sampler.samples == 2
+    assert sampler.error == "reading GPU power failed (RuntimeError: gone)"
+    first_fails = nvml.PowerSampler(read)  # no reading at all: nothing integrated, 0 samples
+    first_fails.run()
+    assert (first_fails.energy_mj, first_fails.samples) == (0.0, 0)
+
+
+class TwoGpus:
+    """pynvml stand-in: gpu0 has an energy counter (mJ), gpu1 only power readings."""
+
+    def __init__(self):
+        self.energy_mj = {"gpu0": 1_000_000}
+
+    def nvmlInit(self):
+        pass
+
+    def nvmlDeviceGetCount(self):
+        return 2
+
+    def nvmlDeviceGetHandleByIndex(self, i):
+        return f"gpu{i}"
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, handle):
+        if handle not in self.energy_mj:
+            raise RuntimeError("NVMLError_NotSupported")
+        return self.energy_mj[handle]
+
+    def nvmlDeviceGetPowerUsage(self, handle):
+        assert handle == "gpu1"
+        return 0.0
+
+
+def test_each_gpu_by_its_own_method():
+    fake = TwoGpus()
+    counter = nvml.NvmlCounter(fake)
+    assert counter.has_counter == [True, False]
+    state = counter.begin()
+    assert state[0] == 1_000_000 and isinstance(state[1], nvml.PowerSampler)
+    assert state[1]._interval == 0.1  # the default sampling interval
+    fake.energy_mj["gpu0"] += 7_500  # 7,500 mJ = 7.5 J
+    (j0, m0, p0), (j1, m1, p1) = counter.end(state)
+    assert (j0, m0, p0) == (pytest.approx(7.5), "nvml-energy", None)
+    assert (j1, m1, p1) == (0.0, "nvml-power", None)  # 0 mW throughout: 0 J
+    with pytest.raises(MeterError, match=r"^NVML unavailable: RuntimeError$"):
+        nvml.NvmlCounter(type("Broken", (TwoGpus,), {"nvmlDeviceGetCount": _raise})())
+
+
+def _raise(*_):
+    raise RuntimeError("no driver")
+
+
+class Recorder(FakePyRapl):
+    labels = []
+
+    class _M(FakePyRapl._M):
+        def __init__(self, label):
+            Recorder.labels.append(label)
+            super().__init__(label)
+
+    Measurement = _M
+
+
+def result(pkg, dram):
+    m = types.SimpleNamespace(end=lambda: None, result=types.SimpleNamespace(pkg=pkg, dram=dram))
+    return m
+
+
+def test_pyrapl_micro_joules_by_hand():
+    counter = pyrapl_backend.PyRaplCounter(Recorder)
+    counter.begin()
+    assert Recorder.labels == ["neuropipe"]
+    # two sockets, 1,500,000 + 2,250,000 uJ = 3.75 J; DRAM 500,000 uJ = 0.5 J
+    assert counter.end(result([1_500_000.0, 2_250_000.0], [500_000.0])) == pytest.approx(
+        {"cpu": 3.75, "dram": 0.5})
+    # a domain that did not move (0 uJ) is a reading, not a wrap; no DRAM domain: no "dram"
+    assert counter.end(result([0.0, 3_000_000.0], None)) == pytest.approx({"cpu": 3.0})
+    assert counter.end(result([0.0], [0.0])) == {"cpu": 0.0, "dram": 0.0}
+    # a negative delta (a wrap, in any domain) makes the window unusable
+    assert counter.end(result([1.0], [-1.0])) is None
+    assert counter.end(result(None, [5.0])) is None
+
+
+def test_pyrapl_setup_failure_names_the_error_or_its_type():
+    class Fails(FakePyRapl):
+        error = RuntimeError("no counters")
+
+        @classmethod
+        def setup(cls):
+            raise cls.error
+
+    with pytest.raises(MeterError, match=r"^pyRAPL cannot record energy here: no counters$"):
+        pyrapl_backend.PyRaplCounter(Fails)
+    Fails.error = PermissionError()  # no text: its type is named
+    with pytest.raises(MeterError, match=r"^pyRAPL cannot record energy here: PermissionError$"):
+        pyrapl_backend.PyRaplCounter(Fails)
+
+
+def test_what_a_rapl_component_says(fake_tree):  # noqa: F811
+    root, z = fake_tree
+    meter = Meter(sysfs_root=root, gpus="none", poll_interval_s=3600)
+    meter.begin_window("w")
+    set_energy(z["pkg0"], 2_100)  # +2000 uJ
+    m = meter.end_window("w")
+    cpu = next(c for c in m.components if c.component == "cpu")
+    assert cpu.note == ("Linux powercap RAPL counters (package and DRAM zones), read every "
+                        "3600 s so that every wrap-around is counted")
+    assert cpu.assumptions == {} and cpu.method == "rapl" and cpu.energy_j == pytest.approx(2e-3)
+    meter.begin_window("w")
+    set_energy(z["pkg0"], 100)  # one wrap on the 1,000,000 uJ range
+    m = meter.end_window("w")
+    cpu = next(c for c in m.components if c.component == "cpu")
+    assert cpu.note.endswith("so that every wrap-around is counted (1 wrap(s) in this window)")
+    assert cpu.note.startswith("Linux powercap")
+    assert cpu.energy_j == pytest.approx((1_000_000 - 2_100 + 1 + 100) / 1e6)
+
+    meter = Meter(sysfs_root=root, gpus="none", pyrapl_module=FakePyRapl)
+    with meter.window("p") as w:
+        pass
+    assert {c.note for c in w.result.components} == {"Intel RAPL through pyRAPL"}
+
+
+def test_a_stopped_poller_is_a_warning(fake_tree, tmp_path):  # noqa: F811
+    root, z = fake_tree
+    meter = Meter(sysfs_root=root, gpus="none", poll_interval_s=0.01)
+    meter.begin_window("w")
+    counter = z["pkg0"] / "energy_uj"
+    counter.rename(tmp_path / "away")  # the background reading fails and the poller stops
+    deadline = time.monotonic() + 5
+    while meter._rapl.error is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (tmp_path / "away").rename(counter)
+    set_energy(z["pkg0"], 600)  # +500 uJ
+    with pytest.warns(UserWarning, match="RAPL polling stopped"):
+        m = meter.end_window("w")
+    (warning,) = m.warnings
+    assert warning.startswith("RAPL polling stopped (cannot read ")
+    assert warning.endswith("): a long window may miss counter wraps")
+    assert m.energy_of("cpu") == pytest.approx(500e-6)
