@@ -3,14 +3,20 @@ micro-joules, and what each component says about how it was obtained (issue 23: 
 ``reports/meter/``). No real counter is read: fakes stand in for NVML, pyRAPL and the clock.
 """
 
+import threading
 import time
 import types
 
 import pytest
 
 from neuropipe.core.errors import MeterError
-from neuropipe.reports.meter import Meter, nvml, pyrapl_backend
-from tests.reports.test_meter import FakePyRapl, fake_tree, set_energy  # noqa: F401
+from neuropipe.reports.meter import Meter, nvml, powercap, pyrapl_backend
+from tests.reports.test_meter import (  # noqa: F401
+    FakePyRapl,
+    fake_tree,
+    make_zone,
+    set_energy,
+)
 
 
 class Clock:
@@ -73,44 +79,55 @@ def test_a_failed_gpu_reading_keeps_what_was_integrated_before(monkeypatch):
     assert (first_fails.energy_mj, first_fails.samples) == (0.0, 0)
 
 
-class TwoGpus:
-    """pynvml stand-in: gpu0 has an energy counter (mJ), gpu1 only power readings."""
+class Gpus:
+    """pynvml stand-in: gpu0 has only power readings (mW), gpu1 and gpu2 energy counters (mJ)."""
 
     def __init__(self):
-        self.energy_mj = {"gpu0": 1_000_000}
+        self.energy_mj = {"gpu1": 1_000_000, "gpu2": 40_000}
+        self.lost = set()
 
     def nvmlInit(self):
         pass
 
     def nvmlDeviceGetCount(self):
-        return 2
+        return 3
 
     def nvmlDeviceGetHandleByIndex(self, i):
         return f"gpu{i}"
 
     def nvmlDeviceGetTotalEnergyConsumption(self, handle):
-        if handle not in self.energy_mj:
-            raise RuntimeError("NVMLError_NotSupported")
+        if handle not in self.energy_mj or handle in self.lost:
+            raise RuntimeError("lost" if handle in self.lost else "NVMLError_NotSupported")
         return self.energy_mj[handle]
 
     def nvmlDeviceGetPowerUsage(self, handle):
-        assert handle == "gpu1"
-        return 0.0
+        assert handle == "gpu0"
+        return 30_000.0
 
 
 def test_each_gpu_by_its_own_method():
-    fake = TwoGpus()
+    fake = Gpus()
     counter = nvml.NvmlCounter(fake)
-    assert counter.has_counter == [True, False]
+    assert counter.has_counter == [False, True, True]
     state = counter.begin()
-    assert state[0] == 1_000_000 and isinstance(state[1], nvml.PowerSampler)
-    assert state[1]._interval == 0.1  # the default sampling interval
-    fake.energy_mj["gpu0"] += 7_500  # 7,500 mJ = 7.5 J
-    (j0, m0, p0), (j1, m1, p1) = counter.end(state)
-    assert (j0, m0, p0) == (pytest.approx(7.5), "nvml-energy", None)
-    assert (j1, m1, p1) == (0.0, "nvml-power", None)  # 0 mW throughout: 0 J
+    assert isinstance(state[0], nvml.PowerSampler) and state[1:] == [1_000_000, 40_000]
+    assert state[0]._interval == 0.1  # the default sampling interval
+    fake.energy_mj["gpu1"] += 7_500  # 7,500 mJ = 7.5 J
+    fake.energy_mj["gpu2"] += 250  # 0.25 J
+    (j0, m0, p0), (j1, m1, p1), (j2, m2, p2) = counter.end(state)
+    assert j0 == state[0].energy_mj / 1e3 and (m0, p0) == ("nvml-power", None)  # mJ -> J
+    assert (j1, m1, p1) == (pytest.approx(7.5), "nvml-energy", None)
+    assert (j2, m2, p2) == (pytest.approx(0.25), "nvml-energy", None)
+    # gpu1's counter fails at the end of the next window: 0 J and why, gpu2 still measured
+    state = counter.begin()
+    fake.lost.add("gpu1")
+    fake.energy_mj["gpu2"] += 500
+    out = counter.end(state)
+    assert out[1] == (0.0, "nvml-energy",
+                      "reading the GPU energy counter failed (RuntimeError: lost)")
+    assert out[2] == (pytest.approx(0.5), "nvml-energy", None)
     with pytest.raises(MeterError, match=r"^NVML unavailable: RuntimeError$"):
-        nvml.NvmlCounter(type("Broken", (TwoGpus,), {"nvmlDeviceGetCount": _raise})())
+        nvml.NvmlCounter(type("Broken", (Gpus,), {"nvmlDeviceGetCount": _raise})())
 
 
 def _raise(*_):
@@ -204,3 +221,54 @@ def test_a_stopped_poller_is_a_warning(fake_tree, tmp_path):  # noqa: F811
     assert warning.startswith("RAPL polling stopped (cannot read ")
     assert warning.endswith("): a long window may miss counter wraps")
     assert m.energy_of("cpu") == pytest.approx(500e-6)
+
+
+def test_zones_found_and_their_wrap_range(tmp_path):
+    root = tmp_path / "powercap"
+    make_zone(root, "intel-rapl:0", "psys", 5)  # the platform: overlaps the packages
+    make_zone(root, "intel-rapl:0:0", "core", 5)  # a subzone also listed at the top
+    pkg = make_zone(root, "intel-rapl:1", "package-0", 10, max_range=262_143_328_850)
+    make_zone(pkg, "intel-rapl:1:0", "dram", 20)
+    make_zone(pkg, "intel-rapl:1:1", "core", 30)
+    bare = make_zone(root, "intel-rapl:2", "package-1", 40)
+    (bare / "max_energy_range_uj").unlink()  # no range given: a 32-bit counter is assumed
+    zones = powercap.discover(root)
+    assert [(z.path.name, z.component, z.max_energy_range_uj) for z in zones] == [
+        ("intel-rapl:1", "cpu", 262_143_328_850), ("intel-rapl:1:0", "dram", 1_000_000),
+        ("intel-rapl:2", "cpu", 4_294_967_295)]
+    # 4,294,967,000 -> 100 on the assumed range: 295 + 1 + 100 = 396 uJ
+    assert powercap.delta_uj(4_294_967_000, 100, zones[2].max_energy_range_uj) == 396
+
+
+def test_an_unreadable_counter_names_its_file(tmp_path):
+    zone = make_zone(tmp_path, "intel-rapl:0", "package-0", 10)
+    (zone / "energy_uj").write_text("not a number\n")
+    with pytest.raises(MeterError) as error:
+        powercap.Zone(zone, "cpu", 1_000).read_uj()
+    assert str(error.value).startswith(f"cannot read {zone / 'energy_uj'}: invalid literal")
+
+
+def test_nested_windows_keep_one_poller_until_the_last_closes(fake_tree):  # noqa: F811
+    root, z = fake_tree
+    meter = Meter(sysfs_root=root, gpus="none", poll_interval_s=0.01)
+
+    def pollers():
+        return [t for t in threading.enumerate() if t.name == "neuropipe-rapl-poller"]
+
+    meter.begin_window("outer")
+    meter.begin_window("inner")
+    with pytest.warns(UserWarning, match="read 0 J"):  # nothing moved in the inner window
+        meter.end_window("inner")
+    (poller,) = pollers()  # still running for the outer window, as a daemon thread
+    assert poller.daemon is True
+    for value in (900_000, 300_000):  # a wrap while only the outer window is open
+        set_energy(z["pkg0"], value)
+        time.sleep(0.15)
+    m = meter.end_window("outer")
+    assert pollers() == []
+    # 100 -> 900,000 -> (wrap on 1,000,000) 300,000: 899,900 + 100,001 + 300,000 uJ
+    assert m.energy_of("cpu") == pytest.approx((899_900 + 100_001 + 300_000) / 1e6)
+    # the next window starts where the poller's running total stands, not at 0
+    meter.begin_window("next")
+    set_energy(z["pkg0"], 300_250)
+    assert meter.end_window("next").energy_of("cpu") == pytest.approx(250e-6)
