@@ -120,3 +120,37 @@ def test_every_verdict_in_words():
     assert verdict(be(NEVER)) == "costs more to train and no less per inference: never pays back"
     assert verdict(be(IS_BASELINE)) == "the baseline"
     assert verdict(be(NO_BASELINE)) == "no conventional baseline at this level: not compared"
+
+
+def test_coinciding_points_of_a_panel():
+    from neuropipe.reports.comparison import Comparison, EnergyReport
+    from neuropipe.reports.report.headline import points
+
+    def c(run, target, network, acc, total, off=0.0, level="chip", host_macs=0.0):
+        return ConfigRow(run=run, target=target, network=network, accuracy=acc,
+                         host_macs=host_macs, estimates=[est("m", total, off=off, default=True,
+                                                             level=level)])
+
+    rep = EnergyReport(comparison=Comparison(configs=[
+        # 97.504% and 97.496% are 97.50 to 0.01 point; 2.00004 and 2.00001 mJ are 2 mJ to 4
+        # digits: one point with mlp2, labelled per run
+        c("mlp", "cpu", "ann", 0.97504, 2.00004e-3), c("mlp", "gpu", "ann", 0.97496, 2.00001e-3),
+        c("mlp2", "cpu", "ann", 0.975, 2e-3),
+        c("snn", "loihi", "snn", 0.975, 2e-3),  # the other side: a point of its own
+        c("snn-h", "spinnaker", "snn", 0.975, 2e-3, host_macs=5.0),  # not whole on the chip
+        c("snn-a", "loihi", "snn", 0.9751, 2e-3),  # 97.51%: apart
+        c("snn-e", "loihi", "snn", 0.975, 2.001e-3),  # 2.001 mJ: apart
+        c("zero", "loihi", "snn", 0.975, 1e-3, off=1e-3),  # a figure of 0 J: not drawn
+        c("sys", "loihi", "snn", 0.975, 2e-3, level="system"),  # no chip figure
+    ]))
+    assert points(rep, "chip") == [
+        (97.5, 2e-3, "conventional", ["mlp on cpu, gpu", "mlp2 on cpu"], True,
+         {"mlp on cpu", "mlp on gpu", "mlp2 on cpu"}),
+        (97.5, 2e-3, "bio-inspired", ["snn on loihi"], True, {"snn on loihi"}),
+        (97.5, 2e-3, "bio-inspired", ["snn-h on spinnaker"], False, {"snn-h on spinnaker"}),
+        (97.51, 2e-3, "bio-inspired", ["snn-a on loihi"], True, {"snn-a on loihi"}),
+        (97.5, 2.001e-3, "bio-inspired", ["snn-e on loihi"], True, {"snn-e on loihi"}),
+    ]
+    # only "sys" has a figure at system level
+    (point,) = points(rep, "system")
+    assert point == (97.5, 2e-3, "bio-inspired", ["sys on loihi"], True, {"sys on loihi"})
