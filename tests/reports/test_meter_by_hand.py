@@ -7,10 +7,11 @@ import threading
 import time
 import types
 
+import psutil
 import pytest
 
 from neuropipe.core.errors import MeterError
-from neuropipe.reports.meter import Meter, nvml, powercap, pyrapl_backend
+from neuropipe.reports.meter import Meter, estimate, nvml, powercap, pyrapl_backend
 from tests.reports.test_meter import (  # noqa: F401
     FakePyRapl,
     fake_tree,
@@ -272,3 +273,103 @@ def test_nested_windows_keep_one_poller_until_the_last_closes(fake_tree):  # noq
     meter.begin_window("next")
     set_energy(z["pkg0"], 300_250)
     assert meter.end_window("next").energy_of("cpu") == pytest.approx(250e-6)
+
+
+class Process:
+    """psutil.Process stand-in: CPU times and resident memory read in turn."""
+
+    def __init__(self, times, rss, children=()):
+        self.times, self.rss, self._children = list(times), list(rss), list(children)
+
+    def cpu_times(self):
+        user, system, children_user, children_system = self.times.pop(0)
+        return types.SimpleNamespace(user=user, system=system, children_user=children_user,
+                                     children_system=children_system)
+
+    def memory_info(self):
+        return types.SimpleNamespace(rss=self.rss.pop(0) if len(self.rss) > 1 else self.rss[0])
+
+    def children(self, recursive=False):
+        assert recursive
+        return self._children
+
+
+class Gone:
+    def memory_info(self):
+        raise psutil.NoSuchProcess(4242)
+
+
+def test_cpu_and_dram_estimate_by_hand(monkeypatch):
+    monkeypatch.setattr(estimate, "cpu_model", lambda: "AMD EPYC 7763 64-Core Processor")
+    meter = estimate.CpuDramEstimator()
+    assert meter.watts == 280.0 / 128  # 2.1875 W per busy hardware thread
+    # CPU seconds 1 + 0.5 + 0.25 + 0.125 = 1.875 at the start, 3 + 1 + 0.5 + 0.375 = 4.875 at
+    # the end: 3 s busy over 4 s of wall clock; 2 GB resident throughout
+    meter.process = Process([(1.0, 0.5, 0.25, 0.125), (3.0, 1.0, 0.5, 0.375)], [2e9])
+    monkeypatch.setattr(estimate, "time", Clock([10.0, 14.0]))
+    got = meter.end(meter.begin())
+    cpu_j, cpu = got["cpu"]
+    assert cpu_j == 3.0 * 2.1875  # 6.5625 J
+    assert cpu == {"cpu_seconds": 3.0, "watts_per_busy_thread": 2.1875,
+                   "watts_source": "TDP/threads for EPYC 7763 (AMD EPYC 7763 product page: "
+                                   "280 W TDP, 64 cores / 128 threads)",
+                   "cpu_model": "AMD EPYC 7763 64-Core Processor",
+                   "mean_utilisation_threads": 0.75}  # 3 s / 4 s
+    dram_j, dram = got["dram"]
+    assert dram_j == 2.0 * 0.375 * 4.0  # 2 GB x 0.375 W/GB x 4 s = 3 J
+    assert dram == {"mean_resident_gb": 2.0, "children_included": False, "watts_per_gb": 0.375,
+                    "watts_source": "3 W per 8 GB module (0.375 W/GB), as used by codecarbon",
+                    "seconds": 4.0}
+    # CPU time that went backwards counts as 0; a window of no wall time uses no thread
+    meter.process = Process([(5.0, 0.0, 0.0, 0.0), (4.0, 0.0, 0.0, 0.0)], [2e9])
+    monkeypatch.setattr(estimate, "time", Clock([7.0, 7.0]))
+    got = meter.end(meter.begin())
+    assert got["cpu"][0] == 0.0 and got["cpu"][1]["mean_utilisation_threads"] == 0.0
+    assert got["dram"][0] == 0.0
+
+
+def test_mean_resident_memory_with_children():
+    # 1 GB then 3 GB: a mean of 2 GB
+    sampler = estimate.RssSampler(Process([], [1e9, 3e9]), interval_s=3600)
+    sampler.start()
+    assert sampler.stop() == 2.0
+    # with children: 1 GB + 0.5 GB of a child (one that is gone counts nothing) = 1.5 GB
+    child = Process([], [0.5e9])
+    sampler = estimate.RssSampler(Process([], [1e9], [Gone(), child]), 3600, children=True)
+    sampler.start()
+    assert sampler.stop() == 1.5
+    alone = estimate.RssSampler(Process([], [1e9], [child]), 3600)  # children not asked for
+    alone.start()
+    assert alone.stop() == 1.0
+
+
+def test_watts_per_busy_thread():
+    assert estimate.watts_per_thread("Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz") == (
+        270.0 / 80, "TDP/threads for Xeon(R) Platinum 8380 (Intel ark: Xeon Platinum 8380, "
+                    "270 W, 40 cores / 80 threads)")  # 3.375 W
+    assert estimate.watts_per_thread("AMD EPYC") == (
+        3.0, "unknown CPU model 'AMD EPYC': assumed 3.0 W per busy thread")
+    assert estimate.process_cpu_seconds(Process([(1.0, 2.0, 4.0, 8.0)], [0])) == 15.0
+
+
+def test_cpu_model_from_cpuinfo(monkeypatch):
+    class CpuInfo:
+        text = "processor\t: 0\nvendor_id\t: x\nmodel name\t: Intel(R) Core(TM) i7-4960X: 6c\n"
+
+        def __init__(self, path):
+            assert path == "/proc/cpuinfo"
+
+        def read_text(self):
+            if self.text is None:
+                raise OSError("no /proc")
+            return self.text
+
+    monkeypatch.setattr(estimate, "Path", CpuInfo)
+    assert estimate.cpu_model() == "Intel(R) Core(TM) i7-4960X: 6c"  # split at the first ":"
+    assert estimate.watts_per_thread()[0] == 130.0 / 12
+    CpuInfo.text = "processor\t: 0\n"  # no model name line
+    monkeypatch.setattr(estimate.platform, "processor", lambda: "x86_64")
+    assert estimate.cpu_model() == "x86_64"
+    CpuInfo.text = None
+    monkeypatch.setattr(estimate.platform, "processor", lambda: "")
+    assert estimate.cpu_model() == "unknown"
