@@ -373,3 +373,43 @@ def test_cpu_model_from_cpuinfo(monkeypatch):
     CpuInfo.text = None
     monkeypatch.setattr(estimate.platform, "processor", lambda: "")
     assert estimate.cpu_model() == "unknown"
+
+
+def test_what_each_gpu_and_estimate_component_says(tmp_path, monkeypatch):
+    class Power(Gpus):  # gpu0 only, power readings that fail
+        def nvmlDeviceGetCount(self):
+            return 1
+
+        def nvmlDeviceGetPowerUsage(self, handle):
+            raise RuntimeError("gone")
+
+    monkeypatch.setattr(nvml, "time", Clock([0.0, 1.0]))
+    meter = Meter(sysfs_root=tmp_path / "none", nvml_module=Power())
+    assert meter.methods == {"cpu": "estimate", "dram": "estimate", "gpu:0": "nvml-power"}
+    with pytest.warns(UserWarning, match="its energy is incomplete"):
+        m = meter.end_window(meter.begin_window("w") or "w")
+    gpu = next(c for c in m.components if c.component == "gpu:0")
+    problem = "reading GPU power failed (RuntimeError: gone)"
+    assert gpu.note == f"NVML power samples, integrated; INCOMPLETE: {problem}"
+    assert (gpu.method, gpu.energy_j, gpu.assumptions) == ("nvml-power", 0.0, {})
+    assert m.warnings == [f"gpu:0: {problem}; its energy is incomplete"]  # no "0 J" as well
+    cpu = next(c for c in m.components if c.component == "cpu")
+    assert cpu.note == f"estimate, not a measurement: no RAPL counter ({meter.cpu_reason})"
+    assert meter.cpu_reason == f"no {tmp_path / 'none'} (a virtual machine, or a kernel " \
+                               "without powercap)"
+
+    monkeypatch.setattr(nvml, "time", time)  # gpu0 samples 30 W in real time
+    fake = Gpus()  # gpu1 and gpu2 have counters; gpu2 does not move
+    meter = Meter(sysfs_root=tmp_path / "none", nvml_module=fake)
+    assert meter.methods["gpu:1"] == "nvml-energy" and meter.gpu_reason == "3 GPU(s)"
+    meter.begin_window("w")
+    fake.energy_mj["gpu1"] += 2_000
+    with pytest.warns(UserWarning, match="gpu:2 read 0 J"):
+        m = meter.end_window("w")
+    notes = {c.component: c.note for c in m.components}
+    assert notes["gpu:1"] == notes["gpu:2"] == "NVML energy counter"
+    assert m.warnings == ["gpu:2 read 0 J: the window may be shorter than the counter's update "
+                          "period, or the counter is stuck; measure longer work"]
+    assert m.energy_of("gpu") == pytest.approx(2.0 + m.energy_of("gpu:0"))
+    assert Meter(sysfs_root=tmp_path, gpus="none").gpu_reason == "GPUs not measured " \
+                                                                  "(gpus='none')"
