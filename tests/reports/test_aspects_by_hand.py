@@ -95,3 +95,34 @@ def test_is_plain_by_default_takes_constant_analogue_and_unrecorded_input():
     assert not is_plain(row("a", "snn-mlp", "snn", "loihi", 0.9, 1e-6, modules=2))
     assert not is_plain(row("a", "snn-mlp", "snn", "loihi", 0.9, 1e-6, penalty=1e-9))
     assert not is_plain(row("a", "snn-mlp", "snn", "loihi", 0.9, 1e-6, learning="stdp"))
+
+
+def test_every_aspect_row_keeps_its_own_figures_and_comment():
+    plain = row("snn", "snn-mlp", "snn", "loihi", 0.97, 2e-6)
+    lat = row("lat", "snn-mlp", "snn", "loihi", 0.95, 3e-6, encoding="latency")
+    lat.synops, lat.input_spikes = 1234.0, 56.0
+    # lat also has a system figure that the plain run lacks: compared at chip only
+    lat.estimates.append(EstimateRow(cost_model="s", level="system", total_j=9e-3,
+                                     device_j=9e-3, term_levels=["system"]))
+    zero = row("zero", "snn-mlp", "snn", "spinnaker", 0.9, 1e-6)
+    zero.estimates[0].off_level_j = 1e-6  # a figure of 0 J at chip: nothing to divide by
+    rows = by_key(aspect_rows([
+        plain, lat, zero,
+        row("zp", "snn-mlp", "snn", "spinnaker", 0.89, 4e-6, penalty=0.3),
+        # forward-forward learning on a model of its own: against the family's mlp
+        row("ffc", "ff-cnn", "ann", "loihi", 0.9, 5e-6, learning="forward-forward"),
+        row("mlp", "mlp", "ann", "loihi", 0.97, 1e-5),
+        # two aspects and no counterpart for either: both rows are kept
+        row("lsm-p", "lsm", "snn", "cpu", 0.9, 1e-6, penalty=0.2, learning="ridge"),
+    ]))
+    r = rows["spike code", "lat"]
+    assert (r.accuracy, r.synops, r.input_spikes, r.plain_synops) == (0.95, 1234.0, 56.0, 0.0)
+    assert r.ratios == pytest.approx({"chip": 1.5}) and r.comment == ""  # 3e-6 / 2e-6
+    assert r.cost_models == {"chip": "m / m"}
+    assert rows["sparse activity", "zp"].ratios == {}
+    assert rows["sparse activity", "zp"].comment == "no level at which both have a figure"
+    ffc = rows["forward-only learning", "ffc"]
+    assert (ffc.setting, ffc.plain_run) == ("forward-forward", "mlp")
+    assert ffc.ratios == pytest.approx({"chip": 0.5})  # 5e-6 / 1e-5
+    assert {k for k in rows if k[1] == "lsm-p"} == {("recurrence", "lsm-p"),
+                                                    ("sparse activity", "lsm-p")}

@@ -44,12 +44,12 @@ configuration,r,snn-mlp,snn,loihi,,,,packets,,1/inference,
 configuration,r,snn-mlp,snn,loihi,,,,latency_s,0.002,s,
 configuration,r,snn-mlp,snn,loihi,,,,cores,3,cores,
 configuration,r,snn-mlp,snn,loihi,,,,chips,1,chips,
-energy-per-inference,r,snn-mlp,snn,loihi,,chip,loihi1,figure_j,0.5,J,default; chip + system-level terms; not estimated: io
-energy-per-inference,r,snn-mlp,snn,loihi,,chip,loihi1,total_j,0.75,J,default; chip + system-level terms; not estimated: io
-energy-per-inference,r,snn-mlp,snn,loihi,,chip,loihi1,device_j,0.375,J,default; chip + system-level terms; not estimated: io
-energy-per-inference,r,snn-mlp,snn,loihi,,chip,loihi1,static_j,0.125,J,default; chip + system-level terms; not estimated: io
-energy-per-inference,r,snn-mlp,snn,loihi,,chip,loihi1,host_j,0.25,J,default; chip + system-level terms; not estimated: io
-energy-per-inference,r,snn-mlp,snn,loihi,,chip,loihi1,off_level_j,0.25,J,default; chip + system-level terms; not estimated: io
+energy-per-inference,r,snn-mlp,snn,loihi,,chip,loihi1,figure_j,0.5,J,"default; chip + system-level terms; not estimated: io, dram"
+energy-per-inference,r,snn-mlp,snn,loihi,,chip,loihi1,total_j,0.75,J,"default; chip + system-level terms; not estimated: io, dram"
+energy-per-inference,r,snn-mlp,snn,loihi,,chip,loihi1,device_j,0.375,J,"default; chip + system-level terms; not estimated: io, dram"
+energy-per-inference,r,snn-mlp,snn,loihi,,chip,loihi1,static_j,0.125,J,"default; chip + system-level terms; not estimated: io, dram"
+energy-per-inference,r,snn-mlp,snn,loihi,,chip,loihi1,host_j,0.25,J,"default; chip + system-level terms; not estimated: io, dram"
+energy-per-inference,r,snn-mlp,snn,loihi,,chip,loihi1,off_level_j,0.25,J,"default; chip + system-level terms; not estimated: io, dram"
 energy-per-inference,r,snn-mlp,snn,loihi,,system,s2,figure_j,2.5,J,system
 energy-per-inference,r,snn-mlp,snn,loihi,,system,s2,total_j,2.5,J,system
 energy-per-inference,r,snn-mlp,snn,loihi,,system,s2,device_j,2.5,J,system
@@ -124,7 +124,7 @@ aspect,s,stdp,,cpu,,,,input_spikes,3.0,1/inference,local learning: stdp; plain: 
 def report():
     e = EstimateRow(cost_model="loihi1", level="chip", default=True, total_j=0.75,
                     device_j=0.375, static_j=0.125, host_j=0.25, term_levels=["chip", "system"],
-                    not_estimated=["io"], off_level_j=0.25)
+                    not_estimated=["io", "dram"], off_level_j=0.25)
     e2 = EstimateRow(cost_model="s2", level="system", total_j=2.5, device_j=2.5,
                      term_levels=["system"])
     c = ConfigRow(
