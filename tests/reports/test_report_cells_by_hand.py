@@ -70,6 +70,8 @@ def test_operations_per_inference():
     host = ConfigRow(target="cpu", neuron_updates=89.0, ops={
         "dense_macs": 1234.0, "dense_acs": 0.0, "effective_macs": 56.0, "effective_acs": 7.0})
     assert ops_cell(host) == "dense 1,234 MACs; effective 56 MACs + 7 ACs; 89 neuron updates"
+    both = ConfigRow(target="cpu", ops={"dense_macs": 1234.0, "dense_acs": 10.0})
+    assert ops_cell(both) == "dense 1,234 MACs + 10 ACs; effective 0; 0 neuron updates"
     idle = ConfigRow(target="gpu", ops={"dense_macs": 0.0, "effective_acs": 0.0})
     assert ops_cell(idle) == "dense 0; effective 0; 0 neuron updates"
     chip = ConfigRow(target="loihi", synops=1234.0, host_macs=89.0, neuron_updates=10.0,
@@ -87,6 +89,11 @@ def test_host_work_apart_named_once():
                                                      levels=["chip", "system"])])
     assert host_cell(c) == "250 mJ (host_macs, host_io; system level, beside a)"
     assert host_cell(ConfigRow(estimates=[est("b", 2.0)])) == "—"
+    two = ConfigRow(estimates=[
+        est("a", 0.75, off=0.25, off_terms=["host_macs"], levels=["chip", "system", "measured"]),
+        est("b", 3e-3, off=2e-3, off_terms=["host_io"], levels=["chip", "system"])])
+    assert host_cell(two) == ("250 mJ (host_macs; system/measured level, beside a); "
+                              "2 mJ (host_io; system level, beside b)")
 
 
 def test_training_energy_with_pue():
