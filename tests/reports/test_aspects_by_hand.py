@@ -56,12 +56,15 @@ def test_the_missing_counterpart_is_named():
         # a kind the families do not know: its own model is the plain form
         row("st", "stdp", "", "spinnaker", 0.9, 3e-6, learning="stdp"),
         row("p", "snn-mlp", "snn", "spinnaker", 0.9, 3e-6, penalty=0.1),
+        # forward-forward learning on a model of its own: the family's plain mlp is missing
+        row("ffs", "ff-cnn", "ann", "spinnaker", 0.9, 5e-6, learning="forward-forward"),
     ]))
     tail = "constant input, no rate penalty, backprop) compared on spinnaker"
     assert rows["spike code", "cnn-lat"].comment == f"no plain counterpart (snn-cnn, {tail}"
     assert rows["recurrence", "lsm"].comment == f"no plain counterpart (snn-mlp, {tail}"
     assert rows["local learning", "st"].comment == f"no plain counterpart (stdp, {tail}"
     assert rows["sparse activity", "p"].comment == f"no plain counterpart (snn-mlp, {tail}"
+    assert rows["forward-only learning", "ffs"].comment == f"no plain counterpart (mlp, {tail}"
 
 
 def test_older_records_and_analogue_input_are_plain():
