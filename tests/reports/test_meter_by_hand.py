@@ -344,6 +344,7 @@ def test_watts_per_busy_thread():
     assert estimate.watts_per_thread("Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz") == (
         270.0 / 80, "TDP/threads for Xeon(R) Platinum 8380 (Intel ark: Xeon Platinum 8380, "
                     "270 W, 40 cores / 80 threads)")  # 3.375 W
+    assert estimate.watts_per_thread("AMD EPYC 7B13")[0] == 280.0 / 128  # 2.1875 W
     assert estimate.watts_per_thread("AMD EPYC") == (
         3.0, "unknown CPU model 'AMD EPYC': assumed 3.0 W per busy thread")
     assert estimate.process_cpu_seconds(Process([(1.0, 2.0, 4.0, 8.0)], [0])) == 15.0
