@@ -129,3 +129,44 @@ def test_every_aspect_row_keeps_its_own_figures_and_comment():
     assert ffc.ratios == pytest.approx({"chip": 0.5})  # 5e-6 / 1e-5
     assert {k for k in rows if k[1] == "lsm-p"} == {("recurrence", "lsm-p"),
                                                     ("sparse activity", "lsm-p")}
+
+
+HOST_APART = ("work done on the host at another level (a first layer fed analogue pixels) is "
+              "left out of the ratio at that level")
+
+
+def two_levels(run, chip, system, chip_off=0.0, **kw):
+    c = row(run, "snn-mlp", "snn", "loihi", 0.9, chip, **kw)
+    c.estimates[0].off_level_j = chip_off
+    c.estimates.append(EstimateRow(cost_model="s", level="system", total_j=system,
+                                   device_j=system, term_levels=["system"]))
+    return c
+
+
+def test_levels_compared_one_by_one_and_host_work_apart():
+    # the plain run's chip figure is 0 J (all of it at another level): chip is skipped (and
+    # not commented on), system still compared, 6e-3 / 4e-3 = 1.5
+    (r,) = aspect_rows([two_levels("snn", 1e-3, 4e-3, chip_off=1e-3),
+                        two_levels("lat", 1e-6, 6e-3, encoding="latency")])
+    assert r.ratios == pytest.approx({"system": 1.5}) and r.comment == ""
+    # 0.25 uJ of host work at chip only (the first level): still named after system is
+    # compared; chip without it, (7.5e-7 - 2.5e-7) / 2e-6 = 0.25, system 6e-3 / 4e-3 = 1.5
+    (r,) = aspect_rows([two_levels("snn", 2e-6, 4e-3),
+                        two_levels("lat", 7.5e-7, 6e-3, chip_off=2.5e-7, encoding="latency")])
+    assert r.ratios == pytest.approx({"chip": 0.25, "system": 1.5})
+    assert r.comment == HOST_APART
+    (r,) = aspect_rows([two_levels("snn", 2e-6, 4e-3),
+                        two_levels("lat", 1e-6, 6e-3, encoding="latency")])
+    assert r.comment == ""
+
+
+def test_rows_in_aspect_order_before_target_setting_and_run():
+    rows = aspect_rows([
+        row("snn-a", "snn-mlp", "snn", "alpha", 0.9, 1e-6),
+        row("p", "snn-mlp", "snn", "alpha", 0.9, 1e-6, penalty=0.1),  # sparse, on "alpha"
+        row("snn-z", "snn-mlp", "snn", "zeta", 0.9, 1e-6),
+        row("lat", "snn-mlp", "snn", "zeta", 0.9, 1e-6, encoding="latency"),  # spike code
+        row("lsm", "lsm", "snn", "alpha", 0.9, 1e-6, learning="ridge"),  # recurrence
+    ])
+    assert [(r.aspect, r.target) for r in rows] == [
+        ("spike code", "zeta"), ("sparse activity", "alpha"), ("recurrence", "alpha")]

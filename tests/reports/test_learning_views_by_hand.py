@@ -85,3 +85,8 @@ def test_sparsity_points_in_order_and_their_figures():
     assert (s3.spikes, s3.synops) == (12.0, 34.0)
     assert sparsity_points([row("x", 0.9, model="m1", penalty=0.1),
                             row("y", 0.9, model="m2", penalty=0.2)]) == []
+
+
+def test_a_baseline_under_one_joule_still_gives_ratios():
+    got = training_choices([row("small", 0.9, 0.5), row("big", 0.9, 2.0)], 0.8)
+    assert [(r.baseline_run, r.ratio) for r in got] == [("small", 1.0), ("small", 4.0)]
