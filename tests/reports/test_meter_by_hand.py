@@ -3,6 +3,7 @@ micro-joules, and what each component says about how it was obtained (issue 23: 
 ``reports/meter/``). No real counter is read: fakes stand in for NVML, pyRAPL and the clock.
 """
 
+import os
 import threading
 import time
 import types
@@ -190,7 +191,7 @@ def test_what_a_rapl_component_says(fake_tree):  # noqa: F811
     cpu = next(c for c in m.components if c.component == "cpu")
     assert cpu.note == ("Linux powercap RAPL counters (package and DRAM zones), read every "
                         "3600 s so that every wrap-around is counted")
-    assert cpu.assumptions == {} and cpu.method == "rapl" and cpu.energy_j == pytest.approx(2e-3)
+    assert cpu.assumptions == {} and cpu.method == "rapl" and cpu.energy_j == 2_000 / 1e6
     meter.begin_window("w")
     set_energy(z["pkg0"], 100)  # one wrap on the 1,000,000 uJ range
     m = meter.end_window("w")
@@ -198,6 +199,10 @@ def test_what_a_rapl_component_says(fake_tree):  # noqa: F811
     assert cpu.note.endswith("so that every wrap-around is counted (1 wrap(s) in this window)")
     assert cpu.note.startswith("Linux powercap")
     assert cpu.energy_j == pytest.approx((1_000_000 - 2_100 + 1 + 100) / 1e6)
+    meter.begin_window("w")  # the window after the wrap has none of its own
+    set_energy(z["pkg0"], 600)
+    cpu = next(c for c in meter.end_window("w").components if c.component == "cpu")
+    assert cpu.note.endswith("every wrap-around is counted") and cpu.energy_j == 500 / 1e6
 
     meter = Meter(sysfs_root=root, gpus="none", pyrapl_module=FakePyRapl)
     with meter.window("p") as w:
@@ -259,7 +264,9 @@ def test_nested_windows_keep_one_poller_until_the_last_closes(fake_tree):  # noq
     meter.begin_window("outer")
     meter.begin_window("inner")
     with pytest.warns(UserWarning, match="read 0 J"):  # nothing moved in the inner window
-        meter.end_window("inner")
+        inner = meter.end_window("inner")
+    assert inner.warnings == ["RAPL counters read 0 J: the window is shorter than their update "
+                              "period (~1 ms-100 ms); measure longer work"]
     (poller,) = pollers()  # still running for the outer window, as a daemon thread
     assert poller.daemon is True
     set_energy(z["pkg0"], 900_000)  # 100 -> 900,000: 899,900 uJ (no wrap: any timing)
@@ -411,3 +418,76 @@ def test_what_each_gpu_and_estimate_component_says(tmp_path, monkeypatch):
     assert m.energy_of("gpu") == pytest.approx(2.0 + m.energy_of("gpu:0"))
     assert Meter(sysfs_root=tmp_path, gpus="none").gpu_reason == "GPUs not measured " \
                                                                   "(gpus='none')"
+
+
+def test_pyrapl_is_not_trusted_across_a_wrap_nor_when_it_fails(fake_tree):  # noqa: F811
+    root, z = fake_tree
+    meter = Meter(sysfs_root=root, gpus="none", pyrapl_module=FakePyRapl, poll_interval_s=3600)
+    meter.begin_window("w")
+    set_energy(z["pkg0"], 50)  # a wrap: 1,000,000 - 100 + 1 + 50 uJ; pyRAPL's 3 J is not used
+    m = meter.end_window("w")
+    cpu = next(c for c in m.components if c.component == "cpu")
+    assert cpu.energy_j == pytest.approx((1_000_000 - 100 + 1 + 50) / 1e6)
+    assert cpu.note.startswith("Linux powercap") and "(1 wrap(s) in this window)" in cpu.note
+
+    class Fails(FakePyRapl):
+        @staticmethod
+        def setup():
+            raise RuntimeError("no")
+
+    meter = Meter(sysfs_root=root, gpus="none", pyrapl_module=Fails, poll_interval_s=3600)
+    meter.begin_window("w")
+    set_energy(z["pkg0"], 250)  # +200 uJ, read from powercap
+    assert meter.end_window("w").energy_of("cpu") == 200 / 1e6
+
+
+def test_probes_say_why(tmp_path):
+    class NoGpu(Gpus):
+        def nvmlDeviceGetCount(self):
+            return 0
+
+    class NotInstalled(Gpus):
+        def nvmlInit(self):
+            raise ImportError("no pynvml")
+
+    assert nvml.probe(Gpus()) == (True, "3 GPU(s)")
+    assert nvml.probe(NoGpu()) == (False, "NVML sees no GPU")
+    assert nvml.probe(NotInstalled()) == (False, "nvidia-ml-py is not installed (no pynvml)")
+    assert nvml.probe(type("B", (Gpus,), {"nvmlInit": _raise})()) == (
+        False, "NVML unavailable (RuntimeError: no NVIDIA driver or GPU)")
+
+    class Bare(FakePyRapl):
+        error = PermissionError()
+
+        @classmethod
+        def setup(cls):
+            raise cls.error
+
+    assert pyrapl_backend.probe(FakePyRapl) == (True, "pyRAPL set up")
+    assert pyrapl_backend.probe(Bare) == (False, "pyRAPL cannot record energy here "
+                                          "(PermissionError: no Intel RAPL counters readable "
+                                          "by this user)")
+    Bare.error = ImportError("no pyRAPL")
+    assert pyrapl_backend.probe(Bare) == (False, "pyRAPL is not installed (no pyRAPL)")
+
+
+def test_memory_is_sampled_while_the_window_is_open(monkeypatch):
+    sampler = estimate.RssSampler(Process([], [1e9]), interval_s=0.01)
+    sampler.start()
+    deadline = time.monotonic() + 10
+    while len(sampler.samples) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sampler.stop() == 1.0 and len(sampler.samples) >= 4  # 3 or more, and the last
+
+    # an estimate over the process and its children: 2 GB + 1 GB of a child, over 0.5 s
+    monkeypatch.setattr(estimate, "cpu_model", lambda: "AMD EPYC")
+    meter = estimate.CpuDramEstimator(pid=os.getppid(), children=True)
+    assert meter.process.pid == os.getppid()
+    meter.process = Process([(1.0, 0.0, 0.0, 0.0), (1.25, 0.0, 0.0, 0.0)], [2e9],
+                            [Process([], [1e9])])
+    monkeypatch.setattr(estimate, "time", Clock([3.0, 3.5]))
+    got = meter.end(meter.begin())
+    assert got["cpu"][1]["mean_utilisation_threads"] == 0.5  # 0.25 s / 0.5 s
+    assert got["cpu"][0] == 0.25 * 3.0  # the default 3 W per busy thread
+    assert got["dram"][1]["mean_resident_gb"] == 3.0 and got["dram"][1]["children_included"]
+    assert got["dram"][0] == 3.0 * 0.375 * 0.5
