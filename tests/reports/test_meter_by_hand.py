@@ -231,6 +231,7 @@ def test_a_stopped_poller_is_a_warning(fake_tree, tmp_path):  # noqa: F811
 
 def test_zones_found_and_their_wrap_range(tmp_path):
     root = tmp_path / "powercap"
+    (root / "dtpm").mkdir(parents=True)  # another powercap family: not RAPL
     make_zone(root, "intel-rapl:0", "psys", 5)  # the platform: overlaps the packages
     make_zone(root, "intel-rapl:0:0", "core", 5)  # a subzone also listed at the top
     pkg = make_zone(root, "intel-rapl:1", "package-0", 10, max_range=262_143_328_850)
@@ -491,3 +492,23 @@ def test_memory_is_sampled_while_the_window_is_open(monkeypatch):
     assert got["cpu"][0] == 0.25 * 3.0  # the default 3 W per busy thread
     assert got["dram"][1]["mean_resident_gb"] == 3.0 and got["dram"][1]["children_included"]
     assert got["dram"][0] == 3.0 * 0.375 * 0.5
+
+
+def test_powercap_probe_says_what_it_found(tmp_path, monkeypatch):
+    root = tmp_path / "powercap"
+    make_zone(root, "intel-rapl:0", "psys", 5)
+    assert powercap.probe(root) == (False, f"{root} has no intel-rapl/amd-rapl package zones")
+    pkg = make_zone(root, "intel-rapl:1", "package-0", 5)
+    assert powercap.probe(root) == (True, "1 zone(s): intel-rapl:1 (cpu)")
+    make_zone(pkg, "intel-rapl:1:0", "dram", 5)
+    assert powercap.probe(root) == (True, "2 zone(s): intel-rapl:1 (cpu), intel-rapl:1:0 (dram)")
+    real = powercap.Path.read_text
+
+    def deny(self, *a, **kw):
+        if self.name == "energy_uj":
+            raise PermissionError(13, "Permission denied")
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(powercap.Path, "read_text", deny)
+    ok, why = powercap.probe(root)
+    assert not ok and why == f"cannot read {pkg / 'energy_uj'}: {powercap.PERMISSION_HINT}"
