@@ -516,3 +516,9 @@ def test_powercap_probe_says_what_it_found(tmp_path, monkeypatch):
     monkeypatch.setattr(powercap.Path, "read_text", deny)
     ok, why = powercap.probe(root)
     assert not ok and why == f"cannot read {pkg / 'energy_uj'}: {powercap.PERMISSION_HINT}"
+
+
+def test_the_meter_passes_children_on_to_its_estimate(tmp_path):
+    # ``neuropipe measure`` counts the memory of the command's process tree
+    assert Meter(sysfs_root=tmp_path, gpus="none", children=True)._estimator.children is True
+    assert Meter(sysfs_root=tmp_path, gpus="none")._estimator.children is False
