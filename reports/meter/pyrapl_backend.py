@@ -57,7 +57,9 @@ class PyRaplCounter:
         try:
             self._pyrapl.setup()
         except Exception as e:  # noqa: BLE001
-            raise MeterError(f"pyRAPL cannot record energy here: {e or type(e).__name__}") from e
+            # an exception is always true: its text may be empty, then its type names it
+            reason = str(e) or type(e).__name__
+            raise MeterError(f"pyRAPL cannot record energy here: {reason}") from e
 
     def begin(self) -> Any:
         """Start a pyRAPL measurement and return it."""
