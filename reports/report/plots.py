@@ -64,15 +64,6 @@ def _colours(targets: list[str]) -> dict[str, Any]:
     return {t: cmap(i % 10) for i, t in enumerate(targets)}
 
 
-def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Points (accuracy, energy) that no other point beats on both, by rising energy."""
-    front: list[tuple[float, float]] = []
-    for acc, energy in sorted(points, key=lambda p: (p[1], -p[0])):
-        if not front or acc > front[-1][0]:
-            front.append((acc, energy))
-    return front
-
-
 def _layer_ops(report: EnergyReport) -> Any:
     runs = report.comparison.runs
     fig, axes = figure(len(runs), width=5.0, height=3.2, cols=3)

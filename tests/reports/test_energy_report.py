@@ -30,7 +30,6 @@ from neuropipe.reports.comparison import (
 )
 from neuropipe.reports.report.data import CSV_COLUMNS, render_csv, render_json
 from neuropipe.reports.report.output import render_files
-from neuropipe.reports.report.plots import pareto_front
 
 
 def est(level, total, model=None, default=False, host=0.0, estimated=True):
@@ -224,7 +223,3 @@ def test_markdown_and_html_name_the_level_of_every_energy_figure():
     assert html.count("data:image/png;base64,") == 5 and "<style>" in html
     assert all(files[n][:8] == b"\x89PNG\r\n\x1a\n" for n in files if n.endswith(".png"))
 
-
-def test_pareto_front():
-    points = [(97.0, 1.0), (98.0, 2.0), (97.5, 3.0), (99.0, 5.0), (96.0, 0.5)]
-    assert pareto_front(points) == [(96.0, 0.5), (97.0, 1.0), (98.0, 2.0), (99.0, 5.0)]

@@ -8,6 +8,7 @@ import pkgutil
 import pytest
 
 import neuropipe.targets
+from neuropipe.pipeline.sweep.pareto import front_indices
 from neuropipe.reports.comparison import (
     ALWAYS,
     IS_BASELINE,
@@ -25,7 +26,6 @@ from neuropipe.reports.comparison import (
     conventional_baseline,
     reaches,
 )
-from neuropipe.reports.report.plots import pareto_front
 from neuropipe.reports.spike_ties import FIXED_EXCEEDS, NO_SPIKE_TERM, TIES, is_spike_term, tie
 from neuropipe.reports.uncertainty import wilson_interval, within_interval
 from neuropipe.targets.costs import CostModel
@@ -63,13 +63,15 @@ def build(configs, threshold=None, level=None):
 # Pareto front ------------------------------------------------------------------------------------
 
 def test_pareto_front_with_ties_on_accuracy_and_on_energy():
-    # Equal accuracy 97% at 1 and 2: only the cheaper could be on the front, and 98% at the same
-    # energy 1 beats it; 98% at 3 ties 99% at 3 on energy and loses on accuracy.
-    points = [(97.0, 2.0), (97.0, 1.0), (98.0, 1.0), (98.0, 3.0), (99.0, 3.0)]
-    assert pareto_front(points) == [(98.0, 1.0), (99.0, 3.0)]
-    # A tie on both: one point.
-    assert pareto_front([(97.0, 1.0), (97.0, 1.0)]) == [(97.0, 1.0)]
-    assert pareto_front([]) == []
+    # The sweep's front (the only Pareto front the project draws), objectives minimised:
+    # (-accuracy, energy). Equal accuracy 97% at 1 and 2: 98% at the same energy 1 beats both;
+    # 98% at 3 ties 99% at 3 on energy and loses on accuracy. Sorting by energy alone would keep
+    # (97, 1) or (98, 3); comparing accuracy alone would drop (98, 1).
+    points = [(-97.0, 2.0), (-97.0, 1.0), (-98.0, 1.0), (-98.0, 3.0), (-99.0, 3.0)]
+    assert front_indices(points) == [2, 4]
+    # A tie on both: neither beats the other, both stay.
+    assert front_indices([(-97.0, 1.0), (-97.0, 1.0)]) == [0, 1]
+    assert front_indices([]) == []
 
 
 # Levels of terms ---------------------------------------------------------------------------------
