@@ -8,6 +8,8 @@ mantissas' largest row sum times P stays below 2**17. Weights ``2 rint(W S / P /
 below P = 255]) / S**2``. Each case makes one limit bind, with asymmetric weights.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -203,3 +205,42 @@ def test_a_threshold_that_quantises_to_zero_is_refused():
     layer = dense([[1.0]], [1000.0], if_(1e-6))
     with pytest.raises(GraphError, match="threshold quantises to 0"):
         _graded_at(layer, 255)
+
+
+def test_the_held_current_bound_takes_each_rows_own_negative_sum():
+    """IF threshold 0.5, W = [[-0.3, -0.3, -0.3, 0.2], [0.25, -0.2, 0, 0.1]], P = 255.
+
+    Positive row sums [0.2, 0.35], negative [-0.9, -0.2]: bound 0.9 (row 0's negative sum;
+    not 1.1, all negatives of the layer, nor 0.7, row 0 with its positive weight, nor 1, the
+    positive side floored at 1). Limits: threshold 262142, current 131071 / 0.9 = 145634.4,
+    weights 64770 / 0.3 = 215900: the current binds. 2 rint(145634.4 / 510 x -0.3) =
+    2 rint(-85.67) = -172: 3 x 172 x 255 = 131580 >= 2**17, so S = 145634.4 x 0.99 =
+    144178.1: 2 rint(-84.81) = -170 (130050 fits), 2 rint(56.54) = 114, 2 rint(70.67) = 142,
+    2 rint(-56.54) = -114, 2 rint(28.27) = 56; vth rint(0.5 x 144178.1) = 72089.
+    """
+    w = [[-0.3, -0.3, -0.3, 0.2], [0.25, -0.2, 0.0, 0.1]]
+    error, fx = _graded_at(dense(w, [0.0, 0.0], if_(0.5)), 255)
+    s = 131071 / 0.9 * 0.99
+    assert fx.scale == pytest.approx(s, rel=1e-12) and fx.vth == 72089
+    assert fx.weight.tolist() == [[-170, -170, -170, 114], [142, -114, 0, 56]]
+    assert error == pytest.approx(3.5 * 255**2 / 36 / s**2, rel=1e-12)  # 7 nonzero / 2 rows
+
+
+def test_a_positive_bound_below_one_is_not_floored():
+    """IF threshold 0.5, W = [[0.3, 0.3, 0.3]]: bound 0.9 < 1, so the current limit is
+    131071 / 0.9 = 145634.4 (not 131071 / 1); 2 rint(145634.4 x 0.3 / 510) = 2 rint(85.67) =
+    172, 3 x 172 x 255 = 131580 too many: S x 0.99 = 144178.1, weights 170."""
+    _, fx = _graded_at(dense([[0.3, 0.3, 0.3]], [0.0], if_(0.5)), 255)
+    assert fx.scale == pytest.approx(131071 / 0.9 * 0.99, rel=1e-12)
+    assert fx.weight.tolist() == [[170, 170, 170]]
+
+
+def test_graded_payloads_are_pixels_rounded_to_p_levels():
+    # P = 15: x clipped to [0, 1], then rint(15 x): 0.5 -> 7.5 -> 8 (to even), 0.7 -> 10.5 ->
+    # 10 (to even), 1.3 -> 1 -> 15, -0.2 -> 0.
+    _, fx = _graded_at(dense([[1.0, -1.0]], [0.0], if_()), 15)
+    p = fx.graded_payload(np.array([[-0.2, 0.0, 0.5], [0.7, 1.0, 1.3]]))
+    assert p.tolist() == [[0, 0, 8], [10, 15, 15]] and p.dtype == np.int32
+    assert fx.graded_payload([0.2]).tolist() == [3]  # a list is read as an array
+    assert dataclasses.replace(fx, graded_max=0).input_message_bits == 0
+    assert dataclasses.replace(fx, graded_max=255).input_message_bits == 8
