@@ -357,12 +357,39 @@ def test_nest_comparison_counts_every_differing_spike(tmp_path, monkeypatch):
     assert (v["nest_build_s"], v["nest_per_sample_s"]) == (1.5, 0.25)
 
 
-def test_a_failing_pynn_script_is_one_line_naming_the_step(monkeypatch):
+def test_the_pynn_script_runs_quietly_in_its_own_folder(monkeypatch):
+    import sys
+
+    seen = {}
+
     def fake(cmd, **kwargs):
-        return subprocess.CompletedProcess(cmd, 1, "", "Traceback\n  ...\nValueError: bad\n\n")
+        seen.update(kwargs, cmd=cmd, existed=Path(kwargs["cwd"]).is_dir())
+        return subprocess.CompletedProcess(cmd, seen.get("code", 0), "", seen.get("err", ""))
+
     monkeypatch.setattr(subprocess, "run", fake)
+    assert spin_target.run_script(["nest", "n.npz"], "NEST reference run", timeout=7) is None
+    folder = seen["cwd"]
+    assert seen["cmd"] == [sys.executable, str(spin_target.SCRIPT), "nest", "n.npz"]
+    assert seen["existed"] and Path(folder).name.startswith("neuropipe-pynn-")
+    assert not Path(folder).exists()  # removed afterwards
+    assert (seen["capture_output"], seen["text"], seen["timeout"]) == (True, True, 7)
+    env = seen["env"]
+    assert (env["PYNEST_QUIET"], env["OMP_NUM_THREADS"]) == ("1", "1")
+    assert env["XDG_CONFIG_HOME"] == folder and env["MPLCONFIGDIR"] == f"{folder}/mpl"
+    assert env["PATH"]  # the caller's environment is kept
+    spin_target.run_script(["nest"], "x")
+    assert seen["timeout"] == 3600  # the default
+    # A failure: the last non-empty line of stderr, cut at 400 characters.
+    seen.update(code=1, err="Traceback\n  ...\nValueError: bad\n  \n")
     with pytest.raises(TargetError, match=r"^NEST reference run failed: ValueError: bad$"):
         spin_target.run_script(["nest"], "NEST reference run")
+    seen["err"] = "E" * 500
+    with pytest.raises(TargetError) as e:
+        spin_target.run_script(["nest"], "mapping")
+    assert str(e.value) == "mapping failed: " + "E" * 400
+    seen["err"] = ""
+    with pytest.raises(TargetError, match=r"^mapping failed: \?$"):
+        spin_target.run_script(["nest"], "mapping")
 
 
 # The per-core synapse limit, at its boundary ---------------------------------------------------
