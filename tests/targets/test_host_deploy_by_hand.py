@@ -217,3 +217,32 @@ def test_cuda_status_names_the_device(monkeypatch):
     assert status() == (True, "CUDA device GPU0")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert status() == (False, "no CUDA device here (torch.cuda.is_available() is False)")
+
+
+def fast_lif_graph():
+    """3 inputs -> 2 LIF of tau 0.75: dt/tau = 1.33 at dt = 1 (refused), 0.67 at dt = 0.5."""
+    import nir
+
+    nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
+             "fc": nir.Affine(weight=np.array([[1.0, 0.0, 0.5], [0.0, 2.0, 0.0]]),
+                              bias=np.zeros(2)),
+             "lif": nir.LIF(tau=np.full(2, 0.75), r=np.ones(2), v_leak=np.zeros(2),
+                            v_threshold=np.ones(2), v_reset=np.zeros(2)),
+             "output": nir.Output(output_type={"output": np.array([2])})}
+    order = list(nodes)
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
+
+
+@pytest.mark.parametrize("name", ["cpu", "spinnaker", "spinnaker2"])
+def test_the_graphs_dt_reaches_the_chain_reader(name, tmp_path):
+    target = get_target(name)
+    (problem,) = target.supports(fast_lif_graph())
+    assert "dt/tau = 1.33333 with dt=1" in problem
+    assert target.supports(fast_lif_graph(), 0.5) == []
+    if name != "cpu":
+        return  # the SpiNNaker deployment with dt: test_spinnaker_by_hand
+    # Deployed at dt 0.5 (at dt 1 the chain reader refuses the graph): 6 weights x 2 steps.
+    x = np.array([[1.0, 0.5, 1.0]])
+    record = target.deploy(Workload(fast_lif_graph(), x, np.array([0]), timesteps=2, dt=0.5),
+                           tmp_path)
+    assert record.layers[0].ops["dense"] == 12.0

@@ -489,3 +489,27 @@ def test_toolchain_status_names_missing_packages_and_failed_imports(monkeypatch)
 
     monkeypatch.setattr(subprocess, "run", slow)
     assert status() == (False, "importing pyNN.nest and pyNN.spiNNaker took over 300 s")
+
+
+def test_a_deployment_reads_the_graph_with_its_dt(tmp_path):
+    """LIF tau 0.75 at dt 0.5: alpha 2/3 (at dt 1 the graph is refused, dt/tau 1.33)."""
+    import nir
+
+    def fast_lif_graph():
+        nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
+                 "fc": nir.Affine(weight=np.array([[1.0, 0.0, 0.5], [0.0, 2.0, 0.0]]),
+                                  bias=np.zeros(2)),
+                 "lif": nir.LIF(tau=np.full(2, 0.75), r=np.ones(2), v_leak=np.zeros(2),
+                                v_threshold=np.ones(2), v_reset=np.zeros(2)),
+                 "output": nir.Output(output_type={"output": np.array([2])})}
+        order = list(nodes)
+        return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
+
+    record = get_target("spinnaker2").deploy(
+        Workload(fast_lif_graph(), np.array([[1.0, 0.5, 1.0]]), np.array([0]), timesteps=3,
+                 dt=0.5), tmp_path, verify_samples=0)
+    assert record.samples == 1 and record.layers[0].neurons == 2
+    with pytest.raises(GraphError, match="dt/tau"):
+        get_target("spinnaker2").deploy(
+            Workload(fast_lif_graph(), np.array([[1.0, 0.5, 1.0]]), np.array([0]),
+                     timesteps=3), tmp_path, verify_samples=0)
