@@ -114,6 +114,14 @@ def test_spikes_in_count_as_input_spikes_and_their_synapses_as_acs():
     # The effective ACs are the input spikes x fan-out 2.
     assert record.counts.input_spikes == pytest.approx(fc.ops["effective"] / 2)
     assert 2.0 <= record.counts.input_spikes <= 3.0  # 3 + (0..3) + 3 over 3 samples
+    # The spikes are the workload's seed's: the raster every target draws from that seed.
+    from neuropipe.targets.float_sim import encode_input
+
+    for seed in (1, 2, 3):
+        raster = encode_input(X.astype(np.float32), 3, "poisson", np.random.default_rng(seed))
+        again = get_target("cpu").deploy(Workload(recurrent_chain(), X, LABELS, timesteps=3,
+                                                  encoding="poisson", seed=seed), None)
+        assert again.counts.input_spikes == pytest.approx(raster.sum() / 3)
     assert record.verification["measured_on_device"] is False  # no meter given
     (meter,) = [e for e in record.estimates if e.cost_model == "meter"]
     assert meter.terms[0].joules_per_inference is None
