@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 
 from neuropipe.core.errors import GraphError
-from neuropipe.targets.chain import Layer, Neuron
+from neuropipe.targets.chain import Chain, Layer, Neuron
 from neuropipe.targets.loihi.quantize import (
     _graded_at,
     graded_current_peak,
+    quantize_chain,
     quantize_graded,
+    quantize_layer,
     weight_exponent,
 )
 
@@ -244,3 +246,74 @@ def test_graded_payloads_are_pixels_rounded_to_p_levels():
     assert fx.graded_payload([0.2]).tolist() == [3]  # a list is read as an array
     assert dataclasses.replace(fx, graded_max=0).input_message_bits == 0
     assert dataclasses.replace(fx, graded_max=255).input_message_bits == 8
+
+
+def test_a_threshold_below_one_allows_a_larger_scale():
+    """IF threshold 0.25, W = [[0.01, 0.02]], P = 255: threshold limit 131071 / 0.25 = 524284
+    binds (not 131071: v_ref is not floored at 1). S / 510 = 1028.0: weights 2 rint(10.28) =
+    20 and 2 rint(20.56) = 42; vth = 0.25 x 524284 = 131071."""
+    layer = dense([[0.01, 0.02]], [0.0], if_(0.25))
+    error, fx = _graded_at(layer, 255)
+    assert fx.scale == 524284.0 and fx.vth == 131071 and fx.weight.tolist() == [[20, 42]]
+    assert fx.layer is layer and fx.on_chip_synapses and fx.weight_exp == 0
+    assert error == pytest.approx(2 * 255**2 / 36 / 524284**2, rel=1e-12)
+
+
+def test_weights_below_one_still_bind_and_one_row_counts_once():
+    """IF, W = [[0.5, -0.25]] (one row), P = 15: weight limit 254 x 15 / 0.5 = 7620 binds
+    (current 262142, threshold 131071). Weights 2 rint(254 W) = [254, -128]. Error per row
+    (one row): 2 x 15**2 / 36 = 12.5 plus (254**2 + 128**2) / 1 / 12 = 6741.67."""
+    error, fx = _graded_at(dense([[0.5, -0.25]], [0.0], if_()), 15)
+    assert fx.scale == 7620.0 and fx.vth == 7620 and fx.weight.tolist() == [[254, -128]]
+    assert error == pytest.approx((12.5 + (254**2 + 128**2) / 12) / 7620**2, rel=1e-12)
+
+
+def test_no_weight_at_all_leaves_the_threshold_limit():
+    # W = 0, threshold 2: only 131071 / 2 = 65535.5 limits S; vth 131071, no error.
+    error, fx = _graded_at(dense([[0.0, 0.0]], [0.0], if_(2.0)), 255)
+    assert fx.scale == 65535.5 and fx.vth == 131071 and fx.weight.tolist() == [[0, 0]]
+    assert error == 0.0 and fx.max_weight_error == 0.0
+
+
+def test_a_threshold_mantissa_of_one_is_kept():
+    # Threshold 1, bias 4095: the bias limit 4095 / 4095 = 1 binds, vth = 1 (not refused);
+    # the weight 1 / 255 rounds to 0; bias mantissa 4095 x 1 = 4095.
+    _, fx = _graded_at(dense([[1.0]], [4095.0], if_()), 255)
+    assert (fx.scale, fx.vth, fx.weight.tolist(), fx.bias_mant.tolist()) == (1.0, 1, [[0]],
+                                                                             [4095])
+
+
+def test_graded_per_neuron_thresholds_scale_the_bias_limit_by_row():
+    """Thresholds [1, 2], W = 0.5 I, b = [1, 1], P = 255: relative scales [2, 1], so the
+    biases in threshold units are [2, 1]: the bias limit 4095 / 2 = 2047.5 binds (row scales
+    [4095, 2047.5]). Weights 2 rint(0.5 x [4095, 2047.5] / 510) = [8, 4]; bias mantissas
+    rint([4095, 2047.5]) = [4095, 2048]; vth 2 x 2047.5 = 4095."""
+    layer = dense(0.5 * np.eye(2), [1.0, 1.0], if_(np.array([1.0, 2.0])))
+    _, fx = _graded_at(layer, 255)
+    assert fx.scale.tolist() == [4095.0, 2047.5] and fx.vth == 4095
+    assert fx.weight.tolist() == [[8, 0], [0, 4]] and fx.bias_mant.tolist() == [4095, 2048]
+
+
+def test_quantize_layer_scales_rows_of_a_dense_layer_with_per_neuron_thresholds():
+    """Thresholds [1, 2], W = [[1, 0.5], [0.25, 1]]: relative scales [2, 1], peak 2 x 1: S =
+    254 / 2 = 127, row scales [254, 127]. Weights 2 rint([127, 63.5]) = [254, 128] and
+    2 rint([15.875, 63.5]) = [32, 128]; one threshold mantissa 2 x 127 = 254."""
+    fx = quantize_layer(dense([[1.0, 0.5], [0.25, 1.0]], [0.0, 0.0], if_(np.array([1.0, 2.0]))),
+                        True)
+    assert fx.scale.tolist() == [254.0, 127.0] and fx.vth == 254
+    assert fx.weight.tolist() == [[254, 128], [32, 128]]
+
+
+@pytest.mark.parametrize("encoding, on_chip, graded", [
+    ("constant", [False, True], [0, 0]), ("poisson", [True, True], [0, 0]),
+    ("graded", [True, True], [255, 0])])
+def test_quantize_chain_puts_the_first_layer_where_the_encoding_says(encoding, on_chip, graded):
+    # 2 layers; only the first layer's synapses depend on the encoding: host (constant), chip
+    # with binary spikes (poisson), chip with graded payloads and a held current (graded).
+    l0 = dense([[1.0, 0.5], [0.25, -1.0]], [0.0, 0.0], if_())
+    l1 = dense([[0.5, 1.0]], [0.0], if_())
+    fixed = quantize_chain(Chain(input_shape=(2,), layers=[l0, l1]), encoding)
+    assert [f.layer for f in fixed] == [l0, l1]
+    assert [f.on_chip_synapses for f in fixed] == on_chip
+    assert [f.graded_max for f in fixed] == graded
+    assert [f.du for f in fixed] == [-1 if encoding == "graded" else 4095, 4095]
