@@ -201,6 +201,35 @@ def test_fast_path_conv_by_hand():
     assert r.counts[0].tolist() == [[2, 1]] and r.window_counts.tolist() == [[2, 1]]
 
 
+def test_fast_path_adds_a_spiking_layers_bias_every_step():
+    # One IF neuron (threshold 0.9), bias 0.5, no input spike: v = 0.5, 1.0 (spike), 0.5,
+    # 1.0 (spike), 0.5 over 5 steps: 2 spikes (a bias taken off would never spike).
+    layer = dense([[1.0]], [0.5], Neuron("if", 1.0, 1.0, 0.0, 0.9))
+    r = run_fast_path(Chain(input_shape=(1,), layers=[layer]), np.zeros((1, 1)), 4, 5,
+                      "poisson", np.zeros((4, 1, 1), dtype=bool))
+    assert r.counts[0].tolist() == [[2]]
+
+
+def test_fast_path_conv_with_stride_padding_and_bias_over_two_samples():
+    """Kernel [[0.1, 0.2], [0.4, 0.8]], stride 2, padding 1 over 3 x 3 pixels: position (i, j)
+    sees rows 2i-1..2i, columns 2j-1..2j, so (0, 0) sees pixel (0, 0) through 0.8 and (1, 1)
+    sees (1, 1) 0.1, (1, 2) 0.2, (2, 1) 0.4, (2, 2) 0.8. Bias 0.15, IF threshold 0.9, input
+    spikes on steps 0-1 (arriving 1-2), 3 steps.
+    Sample 0, pixel (2, 2): position (1, 1) gets 0.15, 1.1 (spike), 0.95 (spike): 2.
+    Sample 1, pixels (0, 0), (1, 2): (0, 0) spikes twice the same way; (1, 1) 0.15 + 0.2 a
+    step: 0.15, 0.5, 0.85, none. The other positions 3 x 0.15 = 0.45.
+    """
+    conv = Layer("c", "conv", np.array([[[[0.1, 0.2], [0.4, 0.8]]]]), np.array([0.15]),
+                 (1, 3, 3), (1, 2, 2), Neuron("if", 1.0, 1.0, 0.0, 0.9), stride=(2, 2),
+                 padding=(1, 1))
+    pixels = np.zeros((2, 9), dtype=bool)
+    pixels[0, 8] = pixels[1, 0] = pixels[1, 5] = True
+    spikes = np.stack([pixels, pixels])  # (steps, samples, inputs)
+    r = run_fast_path(Chain(input_shape=(1, 3, 3), layers=[conv]), np.zeros((2, 1, 3, 3)), 2, 3,
+                      "poisson", spikes)
+    assert r.counts[0].tolist() == [[0, 0, 0, 2], [2, 0, 0, 0]]
+
+
 # Whole deployments, a few neurons and samples ---------------------------------------------------
 
 X3 = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0]])  # 0/1: Poisson is exact
@@ -327,34 +356,75 @@ def test_spinnaker_constant_input_recurrence_and_readout_in_the_record(
 # The NEST comparison, against a planted reference -----------------------------------------------
 
 def test_nest_comparison_counts_every_differing_spike(tmp_path, monkeypatch):
-    """Two layers, 3 samples of 4 steps. The 'NEST' file differs in one spike of sample 1's
-    last layer (inside the window, steps 1-2) and in one of sample 2's first layer.
+    """Three layers, 3 samples of 5 steps, read-out window steps 1-2 (depth 1, T = 2).
 
-    Spikes compared: 2 layers x 3 samples x 4 steps x 2 neurons = 48, 46 equal; 2 samples
-    with a mismatch; predictions differ for sample 1 only (window counts (0, 0), class 0,
-    against (0, 1), class 1): agreement 2/3.
+    Middle layer: [0, 1] on steps 1 and 2 of every sample. Last layer: samples 0 and 2 spike
+    [1, 0] on step 1 (class 0); sample 1 spikes [1, 0] on step 3 and [1, 1] on step 4, outside
+    the window (counts (0, 0): class 0). The 'NEST' file adds one spike to sample 1's last
+    layer on step 1 (window counts (0, 1): class 1) and flips one of sample 2's first layer.
+    Spikes compared: 3 layers x 3 samples x 5 steps x 2 neurons = 90, 88 equal; 2 samples with
+    a mismatch; predictions agree on samples 0 and 2: 2/3. (Counting steps 1-3 instead would
+    make sample 1 (1, 0) against (1, 1), a tie read as class 0: agreement 1.)
     """
     rng = np.random.default_rng(3)
-    rasters = [rng.random((4, 3, 2)) < 0.5 for _ in range(2)]  # (steps, samples, neurons)
-    rasters[1][:, 1] = [[0, 0], [0, 0], [0, 0], [1, 1]]  # sample 1: nothing in the window
+    middle = np.zeros((5, 3, 2), dtype=bool)
+    middle[1:3, :, 1] = True
+    last = np.zeros((5, 3, 2), dtype=bool)
+    last[1, [0, 2], 0] = True
+    last[3, 1] = [1, 0]
+    last[4, 1] = [1, 1]
+    rasters = [rng.random((5, 3, 2)) < 0.5, middle, last]  # (steps, samples, neurons)
     nest = [r.transpose(1, 0, 2).copy() for r in rasters]  # (samples, steps, neurons)
-    nest[1][1, 1] = [0, 1]  # one more spike, in the window: class 1
-    nest[0][2, 0, 0] = not nest[0][2, 0, 0]  # sample 2, first layer, step 0
+    nest[2][1, 1] = [0, 1]
+    nest[0][2, 0, 0] = not nest[0][2, 0, 0]
+    path = tmp_path / "n.npz"
 
     def fake_run(args, what, timeout=3600):
-        assert args[0] == "nest" and args[3] == "3"
-        np.savez(args[5], L0=nest[0], L1=nest[1], build_s=1.5, per_sample_s=0.25)
+        assert args[:5] == ["nest", str(path), "--samples", "3", "--out"]
+        assert what == "NEST reference run"
+        np.savez(args[5], L0=nest[0], L1=nest[1], L2=nest[2], build_s=1.5, per_sample_s=0.25)
 
     monkeypatch.setattr(spin_target, "run_script", fake_run)
     first = {"rasters": rasters, "depth": 1, "timesteps": 2}
-    v = get_target("spinnaker")._verify_in_nest(tmp_path / "n.npz", first, 3, None)
-    assert v["nest_samples"] == 3 and v["spike_match"] == pytest.approx(46 / 48)
+    v = get_target("spinnaker")._verify_in_nest(path, first, 3, None)
+    assert v["nest_samples"] == 3 and v["spike_match"] == pytest.approx(88 / 90)
     assert v["samples_with_mismatch"] == 2
     assert v["nest_prediction_agreement"] == pytest.approx(2 / 3)
     assert v["spikes_per_layer"] == [
         {"fast_path": int(rasters[0].sum()), "nest": int(nest[0].sum())},
-        {"fast_path": int(rasters[1].sum()), "nest": int(nest[1].sum())}]
+        {"fast_path": 6, "nest": 6}, {"fast_path": 5, "nest": 6}]
     assert (v["nest_build_s"], v["nest_per_sample_s"]) == (1.5, 0.25)
+    assert v["nest_model"] == "iaf_psc_delta via pyNN.nest (spike_precision='on_grid')"
+
+
+def test_a_deployment_checks_its_first_samples_against_nest(tmp_path, hand_graph, monkeypatch):
+    """The 3 samples of the SpiNNaker 2 deployment above with verify_samples 2, against a
+    'NEST' that records no spike at all: the fast path's first 2 samples have 6 + 2 spikes in
+    each layer (6 steps x 2 neurons x 2 samples = 24 places a layer): 48 - 16 = 32 equal,
+    2/3; both samples mismatch; both predictions are class 0 either way (NEST's empty window
+    reads as class 0): agreement 1."""
+    calls = []
+
+    def fake_run(args, what, timeout=3600):
+        calls.append(args[:4])
+        meta, _ = pynn_network.load(args[1])
+        k = int(args[3])
+        np.savez(args[5], **{f"L{i}": np.zeros((k, meta["steps"], layer["size"]), bool)
+                             for i, layer in enumerate(meta["layers"])},
+                 build_s=0.5, per_sample_s=0.1)
+
+    monkeypatch.setattr(spin_target, "run_script", fake_run)
+    record = get_target("spinnaker2").deploy(
+        Workload(hand_graph, X3, LABELS, timesteps=4, encoding="poisson"), tmp_path,
+        verify_samples=2, batch_size=2)
+    assert calls == [["nest", str(tmp_path / "network.npz"), "--samples", "2"]]
+    v = record.verification
+    assert v["nest_samples"] == 2 and v["spike_match"] == pytest.approx(2 / 3)
+    assert v["samples_with_mismatch"] == 2 and v["nest_prediction_agreement"] == 1.0
+    assert v["spikes_per_layer"] == [{"fast_path": 8, "nest": 0}] * 2
+    assert v["float_accuracy"] == pytest.approx(2 / 3)
+    _, arrays = pynn_network.load(str(tmp_path / "network.npz"))
+    assert arrays["input_spikes"].shape == (2, 4, 3) and arrays["input_spikes"].sum() == 16
 
 
 def test_the_pynn_script_runs_quietly_in_its_own_folder(monkeypatch):
@@ -394,7 +464,7 @@ def test_the_pynn_script_runs_quietly_in_its_own_folder(monkeypatch):
 
 # The per-core synapse limit, at its boundary ---------------------------------------------------
 
-def test_a_core_holds_1929215_synapses():
+def test_a_core_holds_1929215_synapses(tmp_path):
     """123,469,792 bytes / 16 cores / 4 bytes = 1,929,215 synapses a core. 256 neurons of 7,536
     inputs need 1,929,216 on the first core: refused; 7,535 (1,928,960) fit; 7,535 plus one
     recurrent synapse each: refused again; 257 neurons of 7,536 is refused for the first
@@ -412,6 +482,13 @@ def test_a_core_holds_1929215_synapses():
                        "a core's share of a chip's SDRAM holds about 1,929,215: prune or split "
                        "the layer")
     assert limits(256, 7535) == []
+    # A deployment names every layer over the limit, joined by "; ", before running anything.
+    big = np.ones((256, 7536), dtype=np.float32)
+    two = Chain(input_shape=(7536,), layers=[dense(big, np.zeros(256), neuron, name="a"),
+                                             dense(big, np.zeros(256), neuron, name="b")])
+    with pytest.raises(GraphError) as e:
+        target.deploy(Workload(two, np.zeros((1, 7536)), np.zeros(1), timesteps=1), tmp_path)
+    assert str(e.value) == "; ".join(problem.replace("'fc'", f"'{n}'") for n in "ab")
     assert len(limits(256, 7535, np.eye(256))) == 1
     assert "1,929,216" in limits(257, 7536)[0]
 
