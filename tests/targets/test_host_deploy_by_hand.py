@@ -254,3 +254,60 @@ def test_the_graphs_dt_reaches_the_chain_reader(name, tmp_path):
     record = target.deploy(Workload(fast_lif_graph(), x, np.array([0]), timesteps=2, dt=0.5),
                            tmp_path)
     assert record.layers[0].ops["dense"] == 12.0
+
+
+def test_a_pass_that_takes_no_time_has_no_rate(monkeypatch):
+    monkeypatch.setattr(host_target.time, "perf_counter", lambda: 5.0)
+    _, timing = get_target("cpu")._measure(lambda: None, 4, None, {})
+    assert timing["wall_s"] == 0.0 and timing["samples_per_s"] is None
+
+
+def test_an_onnx_run_measures_every_sample_once_after_one_warm_up_batch(tmp_path, monkeypatch):
+    """A Linear(2, 2) ANN, 5 float64 samples (cast to float32), batches of 2: after the
+    counting pass, the warm-up runs the first batch (2 samples) outside the meter, the metered
+    pass 2 + 2 + 1 = 5 samples in 3 batches; the session uses the thread count core.threads
+    chose (1 here), which the record keeps (not torch's 7)."""
+    import onnxruntime as ort
+    import torch
+
+    path = tmp_path / "lin.onnx"
+    model = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, 0.0], [0.5, 2.0]]))
+        model.bias.zero_()
+    torch.onnx.export(model, (torch.zeros(1, 2),), str(path), dynamo=False,
+                      input_names=["image"], dynamic_axes={"image": {0: "batch"}})
+    runs, created = [], []
+
+    class Counting(ort.InferenceSession):
+        def __init__(self, data, options, providers):
+            created.append((options.intra_op_num_threads, providers))
+            super().__init__(data, options, providers=providers)
+
+        def run(self, outputs, feed):
+            runs.append(feed["image"].shape[0])
+            assert feed["image"].dtype == np.float32
+            return super().run(outputs, feed)
+
+    monkeypatch.setattr(ort, "InferenceSession", Counting)
+    monkeypatch.setenv("NEUROPIPE_THREADS", "1")
+    import torch as _torch
+
+    monkeypatch.setattr(_torch, "get_num_threads", lambda: 7)  # not what the session used
+    meter = _Meter()
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0], [0.5, 0.5]])
+    record = get_target("cpu").deploy(Workload(None, x, np.array([0, 1, 1, 0, 1]), timesteps=1,
+                                               onnx=str(path)), tmp_path, batch_size=2,
+                                      meter=meter)
+    # The counting pass (run_probed, its own session) 2 + 2 + 1; then the timed session:
+    # warm-up 2, the metered pass 2 + 2 + 1.
+    assert created == [(1, ["CPUExecutionProvider"])] * 2
+    assert runs == [2, 2, 1, 2, 2, 2, 1]
+    assert meter.names == ["cpu-inference"]
+    assert record.verification["threads"] == 1 and record.resources.cores == 1
+    assert record.samples == 5 and record.timesteps == 1 and record.network == "ann"
+    assert record.resources.steps_per_sample == 1
+    # Dense 4 MACs an image; effective: nonzero pixels x fan-out (column 0: 2, column 1: 1):
+    # 2, 1, 3, 0, 3 -> 9 / 5.
+    assert record.counts.ops["dense_macs"] == 4.0
+    assert record.counts.ops["effective_macs"] == pytest.approx(9 / 5)
