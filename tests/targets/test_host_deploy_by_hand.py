@@ -91,7 +91,7 @@ def test_a_recurrent_layer_with_a_readout_on_the_cpu_by_hand(monkeypatch):
     v = record.verification
     assert v["threads"] == 1 and v["batch_size"] == 2 and v["samples"] == 3
     assert v["warmup_batches"] == 1 and v["measured_on_device"] is True
-    assert v["reference_accuracy"] == 0.5
+    assert v["reference_accuracy"] == 0.5 and record.reference_accuracy == 0.5
     assert v["samples_per_s"] == pytest.approx(3 / v["wall_s"])
     assert v["execution"].endswith("float32 on cpu, one dense pass per step")
     res = record.resources
@@ -123,6 +123,7 @@ def test_spikes_in_count_as_input_spikes_and_their_synapses_as_acs():
                                                   encoding="poisson", seed=seed), None)
         assert again.counts.input_spikes == pytest.approx(raster.sum() / 3)
     assert record.verification["measured_on_device"] is False  # no meter given
+    assert record.verification["batch_size"] == 256  # the default batch
     (meter,) = [e for e in record.estimates if e.cost_model == "meter"]
     assert meter.terms[0].joules_per_inference is None
 
@@ -306,7 +307,8 @@ def test_an_onnx_run_measures_every_sample_once_after_one_warm_up_batch(tmp_path
     assert meter.names == ["cpu-inference"]
     assert record.verification["threads"] == 1 and record.resources.cores == 1
     assert record.samples == 5 and record.timesteps == 1 and record.network == "ann"
-    assert record.resources.steps_per_sample == 1
+    assert record.resources.steps_per_sample == 1 and record.resources.neurons_per_core_limit == 0
+    assert record.artifacts == {"onnx": "model.onnx"} and (tmp_path / "model.onnx").is_file()
     # Dense 4 MACs an image; effective: nonzero pixels x fan-out (column 0: 2, column 1: 1):
     # 2, 1, 3, 0, 3 -> 9 / 5.
     assert record.counts.ops["dense_macs"] == 4.0

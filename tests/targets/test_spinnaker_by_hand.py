@@ -281,6 +281,57 @@ def test_spinnaker2_deployment_over_two_batches_by_hand(tmp_path, hand_graph):
     assert meta["steps"] == 6 and record.network == "snn"
 
 
+def test_spinnaker2_constant_input_delivers_all_but_the_last_steps_spikes(tmp_path, hand_graph):
+    """Constant input (1, 1, 0), T = 4: the first layer's synapses on the host (5 MACs of its
+    nonzero weights), one delayed projection: 5 steps. L0 n0 gets 1.001 every step (spikes on
+    0-4: 5), n1 0.6 (spikes on 1 and 3): 7. L1 gets them a step later: the spike of step 4
+    never arrives, so 6 synops (not 7); L1 spikes 4 + 2 = 6."""
+    record = get_target("spinnaker2").deploy(
+        Workload(hand_graph, X3[:1], LABELS[:1], timesteps=4), tmp_path, verify_samples=0)
+    l0, l1 = record.layers
+    assert l0.synapses_on == "host" and l0.host_macs_per_inference == 5
+    assert l0.spikes_per_inference == 7 and l1.synops_per_inference == 6
+    assert l1.spikes_per_inference == 6
+    c = record.counts
+    assert (c.synops, c.host_macs, c.neuron_updates, c.input_spikes) == (6, 5, 4 * 5, 0.0)
+    (estimate,) = record.estimates
+    assert estimate.total_j == pytest.approx(6 * SYNOP2_J + 20 * UPDATE2_J + 5 * 8.6e-9)
+
+
+class _Progress:
+    """Records what a rich Progress is told."""
+
+    def __init__(self):
+        self.calls = []
+
+    def add_task(self, label, total):
+        self.calls.append(("add", label, total))
+        return len(self.calls)
+
+    def update(self, task, **kwargs):
+        self.calls.append(("update", task, kwargs))
+
+
+def test_a_deployment_reports_its_progress(tmp_path, hand_graph, monkeypatch):
+    def fake_run(args, what, timeout=3600):
+        meta, _ = pynn_network.load(args[1])
+        np.savez(args[5], **{f"L{i}": np.zeros((int(args[3]), meta["steps"], layer["size"]),
+                                               bool) for i, layer in enumerate(meta["layers"])},
+                 build_s=0.5, per_sample_s=0.1)
+
+    monkeypatch.setattr(spin_target, "run_script", fake_run)
+    progress = _Progress()
+    get_target("spinnaker2").deploy(
+        Workload(hand_graph, X3, LABELS, timesteps=4, encoding="poisson"), tmp_path,
+        verify_samples=1, batch_size=2, progress=progress)
+    # The fast path's task over 3 samples, advanced by each batch (2, then 1); NEST's task
+    # without a total until it is done.
+    assert progress.calls == [
+        ("add", "spinnaker2: fast path", 3), ("update", 1, {"advance": 2}),
+        ("update", 1, {"advance": 1}), ("add", "spinnaker2: NEST reference", None),
+        ("update", 4, {"total": 1, "completed": 1})]
+
+
 def _placement():
     def core(lo, hi, x, route):
         return {"lo_atom": lo, "hi_atom": hi, "x": x, "y": 0, "p": 1, "route_chips": route}
