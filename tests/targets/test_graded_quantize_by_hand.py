@@ -317,3 +317,41 @@ def test_quantize_chain_puts_the_first_layer_where_the_encoding_says(encoding, o
     assert [f.on_chip_synapses for f in fixed] == on_chip
     assert [f.graded_max for f in fixed] == graded
     assert [f.du for f in fixed] == [-1 if encoding == "graded" else 4095, 4095]
+
+
+def test_a_recurrent_layer_with_gain_and_per_neuron_thresholds_by_hand():
+    """IF r = 2 (gain 2), thresholds [50, 200], W_F = [[1], [0.5]], W_R = [[0, -100], [-60, 0]].
+
+    v_ref 200, relative scales [4, 1]. Limits: threshold 131071 / 200 = 655.4, headroom
+    2**17 / 64 / 200 = 10.24, weights 254 / (2 x 1 x 4) = 31.75: S = 10.24, row scales
+    [40.96, 10.24], vth 200 x 10.24 = 2048.
+    Feed-forward peak 8 x 10.24 = 81.92 -> exponent ceil(log2(81.92 / 254)) = -1: mantissas
+    2 rint(2 W S) = 2 rint([81.92, 10.24]) = [164, 20]; error |20 x 0.5 / 20.48 - 0.5| =
+    0.0117. Recurrent 2 W_R x S: -8192 (row 0), -1228.8 (row 1): exponent ceil(log2(8192 /
+    254)) = 6: 2 rint([-8192, -1228.8] / 128) = [-128, -20]; error |-20 x 64 / 20.48 + 60| =
+    2.5 (row 0 exact).
+    """
+    layer = Layer("fc", "dense", np.array([[1.0], [0.5]]), np.zeros(2), (1,), (2,),
+                  Neuron("if", 1.0, 2.0, 0.0, np.array([50.0, 200.0])),
+                  recurrent=np.array([[0.0, -100.0], [-60.0, 0.0]]), recurrent_name="rec")
+    fx = quantize_layer(layer, True)
+    assert fx.scale.tolist() == pytest.approx([40.96, 10.24], rel=1e-12) and fx.vth == 2048
+    assert fx.weight_exp == -1 and fx.weight.tolist() == [[164], [20]]
+    assert fx.max_weight_error == pytest.approx(0.5 - 10 / 20.48, rel=1e-9)
+    assert fx.recurrent_exp == 6 and fx.recurrent.tolist() == [[0, -128], [-20, 0]]
+    assert fx.max_recurrent_error == pytest.approx(2.5, rel=1e-9)
+    assert (fx.bias_exp, fx.dv, fx.du, fx.graded_max) == (6, 0, 4095, 0)
+
+
+def test_a_plain_layer_has_no_recurrent_part_and_a_host_layer_integer_zero_biases():
+    plain = quantize_layer(dense([[1.0, -0.5]], [0.0], if_()), True)
+    assert (plain.recurrent, plain.max_recurrent_error, plain.recurrent_exp) == (None, 0.0, 0)
+    host = quantize_layer(dense([[1.0, -0.5]], [0.25], if_()), False)
+    assert host.bias_mant.tolist() == [0] and host.bias_mant.dtype == np.int64
+    assert host.weight.size == 0 and host.max_weight_error == 0.0 and not host.on_chip_synapses
+
+
+def test_quantize_layer_keeps_a_threshold_mantissa_of_one():
+    # W = 254, threshold 1: the weight limit 254 / 254 = 1 binds; vth 1 is kept, not refused.
+    fx = quantize_layer(dense([[254.0]], [0.0], if_()), True)
+    assert (fx.scale, fx.vth, fx.weight.tolist()) == (1.0, 1, [[254]])
