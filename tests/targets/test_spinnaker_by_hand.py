@@ -132,11 +132,11 @@ def test_write_network_round_trips_through_the_scripts_loader(tmp_path):
 
 def test_conv_bias_is_one_per_position():
     w = np.ones((2, 1, 1, 2))
-    conv = Layer("c", "conv", w, np.array([0.5, -1.0]), (1, 1, 4), (2, 1, 3),
+    conv = Layer("c", "conv", w, np.array([0.5, -1.0]), (1, 2, 4), (2, 2, 3),
                  Neuron("if", 1.0, 1.0, 0.0, 1.0))
-    # 3 positions per channel: [0.5] x 3 then [-1] x 3, divided by p30.
-    _, a = network.network_file(Chain(input_shape=(1, 1, 4), layers=[conv]), 2, "poisson", 3)
-    assert a["L0_i_offset"] == pytest.approx(np.array([0.5] * 3 + [-1.0] * 3) / IF_P30)
+    # 2 x 3 = 6 positions per channel (not 3, a row's): [0.5] x 6 then [-1] x 6, over p30.
+    _, a = network.network_file(Chain(input_shape=(1, 2, 4), layers=[conv]), 2, "poisson", 3)
+    assert a["L0_i_offset"] == pytest.approx(np.array([0.5] * 6 + [-1.0] * 6) / IF_P30)
 
 
 # The fast path, spike by spike ----------------------------------------------------------------
