@@ -355,3 +355,25 @@ def test_quantize_layer_keeps_a_threshold_mantissa_of_one():
     # W = 254, threshold 1: the weight limit 254 / 254 = 1 binds; vth 1 is kept, not refused.
     fx = quantize_layer(dense([[254.0]], [0.0], if_()), True)
     assert (fx.scale, fx.vth, fx.weight.tolist()) == (1.0, 1, [[254]])
+
+
+def test_per_neuron_thresholds_scale_the_on_chip_bias_limit_by_row():
+    """Thresholds [1, 2], W = [[0.001], [0.001]], b = [0.4, 0.4]: relative scales [2, 1], so
+    the biases in threshold units are [0.8, 0.4]: the bias limit 4095 / 0.8 = 5118.75 binds
+    (threshold 65535.5, weights 127000), row scales [10237.5, 5118.75]; vth rint(2 x 5118.75)
+    = 10238; bias mantissas rint(0.4 x [10237.5, 5118.75]) = [4095, 2048]; weights
+    2 rint([5.12, 2.56]) = [10, 6]."""
+    fx = quantize_layer(dense([[0.001], [0.001]], [0.4, 0.4], if_(np.array([1.0, 2.0]))), True)
+    assert fx.scale.tolist() == [10237.5, 5118.75] and fx.vth == 10238
+    assert fx.bias_mant.tolist() == [4095, 2048] and fx.weight.tolist() == [[10], [6]]
+
+
+def test_the_recurrent_headroom_with_a_threshold_below_one():
+    """IF threshold 0.5, W_F = 0.01, W_R = -0.5: headroom 2**17 / 64 / 0.5 = 4096 binds (not
+    2048: v_ref is not floored at 1); vth 2048. Feed-forward 0.01 x 4096 = 40.96 -> exponent
+    -2, mantissa 2 rint(81.92) = 164; recurrent -2048 -> exponent 4, 2 rint(-64) = -128."""
+    layer = Layer("fc", "dense", np.array([[0.01]]), np.zeros(1), (1,), (1,), if_(0.5),
+                  recurrent=np.array([[-0.5]]), recurrent_name="rec")
+    fx = quantize_layer(layer, True)
+    assert (fx.scale, fx.vth, fx.weight.tolist(), fx.weight_exp) == (4096.0, 2048, [[164]], -2)
+    assert (fx.recurrent.tolist(), fx.recurrent_exp) == ([[-128]], 4)
