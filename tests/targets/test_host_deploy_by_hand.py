@@ -297,7 +297,8 @@ def test_an_onnx_run_measures_every_sample_once_after_one_warm_up_batch(tmp_path
     monkeypatch.setattr(_torch, "get_num_threads", lambda: 7)  # not what the session used
     meter = _Meter()
     x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0], [0.5, 0.5]])
-    record = get_target("cpu").deploy(Workload(None, x, np.array([0, 1, 1, 0, 1]), timesteps=1,
+    # timesteps 3 is ignored: an ANN runs one pass per sample.
+    record = get_target("cpu").deploy(Workload(None, x, np.array([0, 1, 1, 0, 1]), timesteps=3,
                                                onnx=str(path)), tmp_path, batch_size=2,
                                       meter=meter)
     # The counting pass (run_probed, its own session) 2 + 2 + 1; then the timed session:
