@@ -112,6 +112,7 @@ def test_graded_lif_layer_where_the_weights_bind_at_four_bits():
     assert fx.scale == 1905.0 and fx.vth == 1905
     assert fx.weight.tolist() == [[254, -128], [0, 64]]
     assert fx.bias_mant.tolist() == [381, -381] and fx.bias_exp == 6
+    assert fx.bias_mant.dtype == np.int64 and fx.weight.dtype == np.int64
     assert (fx.dv, fx.du, fx.graded_max, fx.input_message_bits) == (2048, -1, 15, 4)
     assert fx.max_weight_error == pytest.approx(1 / 127, rel=1e-9)  # -128 / 127 against -1
     # 3 nonzero over 2 rows: 1.5 x 15**2 / 36 = 9.375; pixels (P < 255): sum w**2 per row
@@ -377,3 +378,9 @@ def test_the_recurrent_headroom_with_a_threshold_below_one():
     fx = quantize_layer(layer, True)
     assert (fx.scale, fx.vth, fx.weight.tolist(), fx.weight_exp) == (4096.0, 2048, [[164]], -2)
     assert (fx.recurrent.tolist(), fx.recurrent_exp) == ([[-128]], 4)
+
+
+def test_an_on_chip_layer_without_weights_takes_the_threshold_limit():
+    # W = 0, threshold 2: no weight limit (not a division by zero); S = 131071 / 2.
+    fx = quantize_layer(dense([[0.0, 0.0]], [0.0], if_(2.0)), True)
+    assert (fx.scale, fx.vth, fx.weight.tolist()) == (65535.5, 131071, [[0, 0]])

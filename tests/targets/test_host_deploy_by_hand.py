@@ -314,3 +314,36 @@ def test_an_onnx_run_measures_every_sample_once_after_one_warm_up_batch(tmp_path
     # 2, 1, 3, 0, 3 -> 9 / 5.
     assert record.counts.ops["dense_macs"] == 4.0
     assert record.counts.ops["effective_macs"] == pytest.approx(9 / 5)
+
+
+class _Progress:
+    """Records what a rich Progress is told."""
+
+    def __init__(self):
+        self.calls = []
+
+    def add_task(self, label, total):
+        self.calls.append(("add", label, total))
+        return len(self.calls)
+
+    def update(self, task, **kwargs):
+        self.calls.append(("update", task, kwargs))
+
+
+def test_host_deployments_report_their_progress(tmp_path):
+    import torch
+
+    progress = _Progress()
+    get_target("cpu").deploy(Workload(recurrent_chain(), X, LABELS, timesteps=3), None,
+                             batch_size=2, progress=progress)
+    # 3 samples counted in batches of 2 and 1.
+    assert progress.calls == [("add", "cpu: counting", 3), ("update", 1, {"advance": 2}),
+                              ("update", 1, {"advance": 1})]
+    path = tmp_path / "lin.onnx"
+    torch.onnx.export(torch.nn.Linear(1, 2), (torch.zeros(1, 1),), str(path), dynamo=False,
+                      input_names=["image"], dynamic_axes={"image": {0: "batch"}})
+    progress = _Progress()
+    get_target("cpu").deploy(Workload(None, X, LABELS, timesteps=1, onnx=str(path)), tmp_path,
+                             batch_size=2, progress=progress)
+    assert progress.calls == [("add", "cpu: counting", 3), ("update", 1, {"advance": 2}),
+                              ("update", 1, {"advance": 1})]
