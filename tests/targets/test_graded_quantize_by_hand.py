@@ -384,3 +384,25 @@ def test_an_on_chip_layer_without_weights_takes_the_threshold_limit():
     # W = 0, threshold 2: no weight limit (not a division by zero); S = 131071 / 2.
     fx = quantize_layer(dense([[0.0, 0.0]], [0.0], if_(2.0)), True)
     assert (fx.scale, fx.vth, fx.weight.tolist()) == (65535.5, 131071, [[0, 0]])
+
+
+def test_a_host_layer_whose_threshold_binds_takes_the_smallest_bias_exponent():
+    """Host layer, IF threshold 100, W = 0.5: the threshold limit 131071 / 100 = 1310.71 binds
+    (the input bound 0.5 allows 4095 x 128 / 64 / 0.5 = 16380). The largest per-sample bias
+    0.5 x 1310.71 x 64 = 41942.7 needs exponent 4 (/16 = 2621 <= 4095; /8 = 5243 is not).
+    Input x = 1 -> rint(41942.7 / 16) = 2621; x = 0.3 -> rint(786.4) = 786."""
+    fx = quantize_layer(dense([[0.5]], [0.0], if_(100.0)), False)
+    assert fx.scale == pytest.approx(1310.71) and fx.vth == 131071 and fx.bias_exp == 4
+    mant, clipped = fx.input_bias(np.array([[1.0], [0.3]]))
+    assert mant.tolist() == [[2621], [786]] and clipped == 0
+    assert fx.weight.dtype == np.int64 and fx.weight.size == 0
+
+
+def test_recurrent_weights_that_fit_eight_bits_keep_exponent_zero():
+    # IF threshold 1, W_F = 1, W_R = 0.5: S = 254 (weights); 0.5 x 254 = 127 fits 8 bits at
+    # exponent 0 (weight_exponent(127) = -1, floored at 0): mantissa 2 rint(63.5) = 128.
+    layer = Layer("fc", "dense", np.array([[1.0]]), np.zeros(1), (1,), (1,), if_(),
+                  recurrent=np.array([[0.5]]), recurrent_name="rec")
+    fx = quantize_layer(layer, True)
+    assert (fx.scale, fx.vth, fx.weight_exp) == (254.0, 254, 0)
+    assert (fx.recurrent.tolist(), fx.recurrent_exp) == ([[128]], 0)
