@@ -296,6 +296,8 @@ def test_spinnaker2_constant_input_delivers_all_but_the_last_steps_spikes(tmp_pa
     assert (c.synops, c.host_macs, c.neuron_updates, c.input_spikes) == (6, 5, 4 * 5, 0.0)
     (estimate,) = record.estimates
     assert estimate.total_j == pytest.approx(6 * SYNOP2_J + 20 * UPDATE2_J + 5 * 8.6e-9)
+    meta, arrays = pynn_network.load(str(tmp_path / "network.npz"))
+    assert meta["input"] == "current" and arrays["input_current"].shape == (1, 2)
 
 
 class _Progress:
@@ -410,8 +412,9 @@ def test_nest_comparison_counts_every_differing_spike(tmp_path, monkeypatch):
     """Three layers, 3 samples of 5 steps, read-out window steps 1-2 (depth 1, T = 2).
 
     Middle layer: [0, 1] on steps 1 and 2 of every sample. Last layer: samples 0 and 2 spike
-    [1, 0] on step 1 (class 0); sample 1 spikes [1, 0] on step 3 and [1, 1] on step 4, outside
-    the window (counts (0, 0): class 0). The 'NEST' file adds one spike to sample 1's last
+    [1, 0] on step 1 (class 0); sample 1 spikes [0, 1] on step 0, [1, 0] on step 3 and [1, 1]
+    on step 4, outside the window (counts (0, 0): class 0; steps 0-2 would read class 1 for
+    both, and agree). The 'NEST' file adds one spike to sample 1's last
     layer on step 1 (window counts (0, 1): class 1) and flips one of sample 2's first layer.
     Spikes compared: 3 layers x 3 samples x 5 steps x 2 neurons = 90, 88 equal; 2 samples with
     a mismatch; predictions agree on samples 0 and 2: 2/3. (Counting steps 1-3 instead would
@@ -422,6 +425,7 @@ def test_nest_comparison_counts_every_differing_spike(tmp_path, monkeypatch):
     middle[1:3, :, 1] = True
     last = np.zeros((5, 3, 2), dtype=bool)
     last[1, [0, 2], 0] = True
+    last[0, 1] = [0, 1]  # step 0, before the window
     last[3, 1] = [1, 0]
     last[4, 1] = [1, 1]
     rasters = [rng.random((5, 3, 2)) < 0.5, middle, last]  # (steps, samples, neurons)
@@ -443,7 +447,7 @@ def test_nest_comparison_counts_every_differing_spike(tmp_path, monkeypatch):
     assert v["nest_prediction_agreement"] == pytest.approx(2 / 3)
     assert v["spikes_per_layer"] == [
         {"fast_path": int(rasters[0].sum()), "nest": int(nest[0].sum())},
-        {"fast_path": 6, "nest": 6}, {"fast_path": 5, "nest": 6}]
+        {"fast_path": 6, "nest": 6}, {"fast_path": 6, "nest": 7}]
     assert (v["nest_build_s"], v["nest_per_sample_s"]) == (1.5, 0.25)
     assert v["nest_model"] == "iaf_psc_delta via pyNN.nest (spike_precision='on_grid')"
 
@@ -466,9 +470,11 @@ def test_a_deployment_checks_its_first_samples_against_nest(tmp_path, hand_graph
 
     monkeypatch.setattr(spin_target, "run_script", fake_run)
     record = get_target("spinnaker2").deploy(
-        Workload(hand_graph, X3, LABELS, timesteps=4, encoding="poisson"), tmp_path,
-        verify_samples=2, batch_size=2)
+        Workload(hand_graph, X3, LABELS, timesteps=4, encoding="poisson",
+                 reference_accuracy=0.5), tmp_path, verify_samples=2, batch_size=2)
     assert calls == [["nest", str(tmp_path / "network.npz"), "--samples", "2"]]
+    assert record.reference_accuracy == 0.5
+    assert record.verification["fast_path"].startswith("discrete-time float64 simulation")
     v = record.verification
     assert v["nest_samples"] == 2 and v["spike_match"] == pytest.approx(2 / 3)
     assert v["samples_with_mismatch"] == 2 and v["nest_prediction_agreement"] == 1.0
@@ -488,6 +494,8 @@ def test_the_pynn_script_runs_quietly_in_its_own_folder(monkeypatch):
         return subprocess.CompletedProcess(cmd, seen.get("code", 0), "", seen.get("err", ""))
 
     monkeypatch.setattr(subprocess, "run", fake)
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")  # the child runs in one thread whatever we use
+    monkeypatch.delenv("PYNEST_QUIET", raising=False)
     assert spin_target.run_script(["nest", "n.npz"], "NEST reference run", timeout=7) is None
     folder = seen["cwd"]
     assert seen["cmd"] == [sys.executable, str(spin_target.SCRIPT), "nest", "n.npz"]
@@ -541,6 +549,11 @@ def test_a_core_holds_1929215_synapses(tmp_path):
         target.deploy(Workload(two, np.zeros((1, 7536)), np.zeros(1), timesteps=1), tmp_path)
     assert str(e.value) == "; ".join(problem.replace("'fc'", f"'{n}'") for n in "ab")
     assert len(limits(256, 7535, np.eye(256))) == 1
+    # Cores hold neurons 0-255, 256-511: 256 heavy neurons straddling both (128-383) fit.
+    w = np.zeros((512, 7536), dtype=np.float32)
+    w[128:384] = 1.0
+    assert target._limits(Chain(input_shape=(7536,), layers=[
+        dense(w, np.zeros(512), neuron)])) == []
     assert "1,929,216" in limits(257, 7536)[0]
 
 
@@ -550,13 +563,13 @@ def test_a_conv_neuron_sees_its_channels_whole_kernel():
     target = get_target("spinnaker")
     neuron = Neuron("if", 1.0, 1.0, 0.0, 1.0)
 
-    def conv(positions):
-        return Chain(input_shape=(64, 64, 63 + positions), layers=[Layer(
+    def conv(h, w):  # an output of h x w positions (input shapes as a valid conv would have)
+        return Chain(input_shape=(64, 63 + h, 63 + w), layers=[Layer(
             "c", "conv", np.ones((1, 64, 64, 64), dtype=np.float32), np.zeros(1),
-            (64, 64, 63 + positions), (1, 1, positions), neuron)])
+            (64, 63 + h, 63 + w), (1, h, w), neuron)])
 
-    assert "2,097,152" in target._limits(conv(8))[0]
-    assert target._limits(conv(7)) == []
+    assert "2,097,152" in target._limits(conv(2, 4))[0]  # 2 x 4 positions, not 4
+    assert target._limits(conv(7, 1)) == []
 
 
 def test_supports_names_what_the_chain_reader_refuses(hand_graph):
@@ -641,3 +654,31 @@ def test_a_deployment_reads_the_graph_with_its_dt(tmp_path):
         get_target("spinnaker2").deploy(
             Workload(fast_lif_graph(), np.array([[1.0, 0.5, 1.0]]), np.array([0]),
                      timesteps=3), tmp_path, verify_samples=0)
+
+
+def test_a_deployment_checks_16_samples_against_nest_by_default(tmp_path, hand_graph,
+                                                                monkeypatch):
+    def fake_run(args, what, timeout=3600):
+        meta, _ = pynn_network.load(args[1])
+        np.savez(args[5], **{f"L{i}": np.zeros((int(args[3]), meta["steps"], layer["size"]),
+                                               bool) for i, layer in enumerate(meta["layers"])},
+                 build_s=0.5, per_sample_s=0.1)
+
+    monkeypatch.setattr(spin_target, "run_script", fake_run)
+    x = np.tile(X3[:1], (17, 1))  # 17 samples
+    record = get_target("spinnaker2").deploy(
+        Workload(hand_graph, x, np.zeros(17, dtype=int), timesteps=4, encoding="poisson"),
+        tmp_path)
+    assert record.verification["nest_samples"] == 16 and record.samples == 17
+
+
+def test_conv_connections_follow_stride_and_padding():
+    """Kernel [[0.1, 0.2], [0.4, 0.8]], stride 2, padding 1 over 3 x 3 pixels (positions as in
+    the fast-path test): (0, 0) <- pixel 0 (0.8); (0, 1) <- 1 (0.4), 2 (0.8); (1, 0) <- 3
+    (0.2), 6 (0.8); (1, 1) <- 4 (0.1), 5 (0.2), 7 (0.4), 8 (0.8): 9 connections."""
+    conv = Layer("c", "conv", np.array([[[[0.1, 0.2], [0.4, 0.8]]]]), np.zeros(1), (1, 3, 3),
+                 (1, 2, 2), Neuron("if", 1.0, 1.0, 0.0, 0.9), stride=(2, 2), padding=(1, 1))
+    pre, post, w = network.connections(conv)
+    got = sorted(zip(post.tolist(), pre.tolist(), w.tolist(), strict=True))
+    assert got == [(0, 0, 0.8), (1, 1, 0.4), (1, 2, 0.8), (2, 3, 0.2), (2, 6, 0.8),
+                   (3, 4, 0.1), (3, 5, 0.2), (3, 7, 0.4), (3, 8, 0.8)]
