@@ -102,6 +102,7 @@ def test_a_recurrent_layer_with_a_readout_on_the_cpu_by_hand(monkeypatch):
     notes = " ".join(record.notes)
     assert "3 dense passes per inference" in notes and "kind 'recurrent'" in notes
     assert "host readout 'ro'" in notes and "are not comparable with each other" in notes
+    assert record.artifacts == {}
 
 
 def test_spikes_in_count_as_input_spikes_and_their_synapses_as_acs():
@@ -307,6 +308,8 @@ def test_an_onnx_run_measures_every_sample_once_after_one_warm_up_batch(tmp_path
     assert runs == [2, 2, 1, 2, 2, 2, 1]
     assert meter.names == ["cpu-inference"]
     assert record.verification["threads"] == 1 and record.resources.cores == 1
+    assert record.verification["execution"].startswith("onnxruntime ")
+    assert record.verification["measured_on_device"] is True
     assert record.samples == 5 and record.timesteps == 1 and record.network == "ann"
     assert record.resources.steps_per_sample == 1 and record.resources.neurons_per_core_limit == 0
     assert record.artifacts == {"onnx": "model.onnx"} and (tmp_path / "model.onnx").is_file()
@@ -347,3 +350,12 @@ def test_host_deployments_report_their_progress(tmp_path):
                              batch_size=2, progress=progress)
     assert progress.calls == [("add", "cpu: counting", 3), ("update", 1, {"advance": 2}),
                               ("update", 1, {"advance": 1})]
+
+
+def test_a_hidden_layers_spikes_are_per_inference(hand_graph):
+    # The hand graph (3 -> 2 IF -> 2 IF), Poisson (1, 1, 0) twice, T = 4: L0 n0 fires on each
+    # of 4 steps (1.001 > 0.9), n1 on every second (0.6): 6 a sample, 6 per inference (not 12).
+    x = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
+    record = get_target("cpu").deploy(Workload(hand_graph, x, np.array([0, 0]), timesteps=4,
+                                               encoding="poisson"), None)
+    assert record.layers[0].spikes_per_inference == 6.0
