@@ -1,8 +1,11 @@
 """Mutation testing of the modules that produce figures, with mutmut 3; prints the score per module.
 
-Usage: ``python bench/mutation/mutate.py [--jobs N] [--workdir DIR] [--keep] [--show-survivors]``
-(``make mutate``). Not part of ``make test`` (nor of ``make bench``, which runs ``bench/*.py``:
-hence the subfolder): a full run takes tens of minutes.
+Usage: ``python bench/mutation/mutate.py [--jobs N] [--workdir DIR] [--keep] [--show-survivors]
+[--only MODULE ...] [--tests PATH ...]`` (``make mutate``: every module of ``MODULES``, each with
+its own tests). Not part of ``make test`` (nor of ``make bench``, which runs ``bench/*.py``:
+hence the subfolder): a full run takes hours on 2 cores. At the end it prints per module the
+mutants, killed, survived, without tests, judged equivalent (``EQUIVALENT``) and the score
+killed / (mutants - equivalent).
 
 mutmut 3 names a mutant after its file's path (``targets/counting.py`` -> ``targets.counting``)
 and only activates it when the running function's ``__module__`` has that name. neuropipe maps
