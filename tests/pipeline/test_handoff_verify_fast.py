@@ -371,6 +371,7 @@ def test_fast_path_output_of_another_shape_agrees_on_nothing(monkeypatch):
     manifest = Manifest()
     manifest.reference.fast_simulator = {"samples_identical": 0, "samples": 3}
     assert _fast_agreement(manifest, RASTER[:, :5], RASTER) == 0
+    assert _fast_agreement(manifest, RASTER[:2], RASTER) == 0  # not zipped: fewer samples
     manifest.reference.fast_simulator = {"samples_identical": 2, "samples": 3}
     other = RASTER.copy()
     other[1, 0, 0] = True
@@ -710,3 +711,40 @@ def test_not_a_bundle_at_all(tmp_path):
     refused(tmp_path / "junk.tar.gz", f"{tmp_path / 'junk.tar.gz'} is not a readable bundle "
             "(.tar.gz): not a tar archive (plain, gzip, bzip2 or xz) or a truncated one",
             BundleError)
+
+
+def test_a_resources_file_must_give_the_manifests_resources(tmp_path):
+    """The hook's resources file (SpiNNaker's placement.json; Loihi has none), checked alone."""
+    from types import SimpleNamespace
+
+    from neuropipe.pipeline.handoff.manifest import Manifest
+    from neuropipe.pipeline.handoff.verify import _check_resources
+    from neuropipe.targets.records import Resources
+
+    manifest = Manifest(resources=Resources(cores=4, chips=1, steps_per_sample=7))
+    seen = []
+
+    def hook(given):
+        def resources(root, steps):
+            seen.append((root, steps))
+            if isinstance(given, Exception):
+                raise given
+            return given
+        return SimpleNamespace(resources_file="placement.json", resources=resources)
+
+    _check_resources(tmp_path, manifest, hook(Resources(cores=4, chips=1, steps_per_sample=7)))
+    assert seen == [(tmp_path, 7)]
+    with pytest.raises(BundleMismatch) as e:
+        _check_resources(tmp_path, manifest, hook(Resources(cores=5, chips=2,
+                                                            steps_per_sample=7)))
+    assert str(e.value) == ("placement.json does not give the manifest's resources (cores, "
+                            "chips, boards): 5 cores on 2 chip(s), the manifest says 4 on 1")
+    with pytest.raises(BundleMismatch) as e:
+        _check_resources(tmp_path, manifest, hook(Resources(cores=4, chips=1, boards=1,
+                                                            steps_per_sample=7)))
+    assert str(e.value).startswith("placement.json does not give the manifest's resources")
+    for error in (KeyError("cores"), ValueError("bad"), TypeError("t"), AttributeError("a"),
+                  OSError("o")):
+        with pytest.raises(BundleMismatch) as e:
+            _check_resources(tmp_path, manifest, hook(error))
+        assert str(e.value) == f"placement.json is damaged: {type(error).__name__}: {error}"
