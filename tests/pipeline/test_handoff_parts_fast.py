@@ -10,9 +10,23 @@ figures, methods grouped by kind, leaves-out sorted).
 import json
 import tarfile
 
+# Imported here, not in the tests, so that mutmut's fork server loads them once (a mutant's
+# test run then costs its tests, not seconds of imports).
+import h5py  # noqa: F401
+import nir  # noqa: F401
 import numpy as np
 import pytest
+import rich.progress  # noqa: F401
 
+import neuropipe.models.nir_export  # noqa: F401
+import neuropipe.pipeline.handoff.bundle  # noqa: F401
+import neuropipe.pipeline.handoff.readme  # noqa: F401
+import neuropipe.pipeline.handoff.verify  # noqa: F401
+import neuropipe.targets.chain  # noqa: F401
+import neuropipe.targets.loihi.emulator  # noqa: F401
+import neuropipe.targets.loihi.handoff  # noqa: F401
+import neuropipe.targets.loihi.netx_export  # noqa: F401
+import neuropipe.targets.loihi.quantize  # noqa: F401
 from neuropipe.pipeline.handoff.encoding import InputEncoding
 from neuropipe.pipeline.handoff.manifest import (
     BundleFile,
@@ -352,7 +366,6 @@ LABELS = np.array([0, 2, 1])
 
 def deploy(run, encoding="constant"):
     """A run folder with a Loihi deployment of a 4-input, 3-neuron LIF layer (no training)."""
-    import nir
 
     from neuropipe.models.nir_export import read_nir
     from neuropipe.targets.chain import to_chain

@@ -17,9 +17,23 @@ import json
 import shutil
 import tarfile
 
+# Imported here, not in the tests, so that mutmut's fork server loads them once (a mutant's
+# test run then costs its tests, not seconds of imports).
+import h5py  # noqa: F401
+import nir  # noqa: F401
 import numpy as np
 import pytest
+import rich.progress  # noqa: F401
 
+import neuropipe.models.nir_export  # noqa: F401
+import neuropipe.pipeline.handoff.bundle  # noqa: F401
+import neuropipe.pipeline.handoff.readme  # noqa: F401
+import neuropipe.pipeline.handoff.verify  # noqa: F401
+import neuropipe.targets.chain  # noqa: F401
+import neuropipe.targets.loihi.emulator  # noqa: F401
+import neuropipe.targets.loihi.handoff  # noqa: F401
+import neuropipe.targets.loihi.netx_export  # noqa: F401
+import neuropipe.targets.loihi.quantize  # noqa: F401
 from neuropipe.pipeline.handoff import simulate
 from neuropipe.pipeline.handoff.verify import BundleError, BundleMismatch, verify_bundle
 
@@ -38,7 +52,6 @@ PREDICTED = [0, 0, 0]  # one of 3 correct (sample 0)
 
 
 def write_graph(path, readout):
-    import nir
 
     n = 3
     nodes = {
@@ -632,7 +645,6 @@ def test_a_host_layer_that_is_not_what_model_nir_gives(bundle, change):
 
 
 def test_a_changed_network_file_is_not_what_model_nir_quantises_to(bundle):
-    import h5py
 
     with h5py.File(bundle / "model.net", "r+") as f:
         f.attrs["input_bias_exp"] = int(f.attrs["input_bias_exp"]) + 1
