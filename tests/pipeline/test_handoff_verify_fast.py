@@ -760,3 +760,10 @@ def test_a_resources_file_must_give_the_manifests_resources(tmp_path):
         with pytest.raises(BundleMismatch) as e:
             _check_resources(tmp_path, manifest, hook(error))
         assert str(e.value) == f"placement.json is damaged: {type(error).__name__}: {error}"
+
+
+def test_a_readme_that_is_not_utf8_is_refused_as_edited(bundle):
+    (bundle / "README.md").write_bytes((bundle / "README.md").read_bytes() + b"\xff\xfe")
+    reseal(bundle)
+    refused(bundle, "README.md is not the README this neuropipe writes for the bundle's "
+                    "manifest: it was edited")
