@@ -767,3 +767,15 @@ def test_a_readme_that_is_not_utf8_is_refused_as_edited(bundle):
     reseal(bundle)
     refused(bundle, "README.md is not the README this neuropipe writes for the bundle's "
                     "manifest: it was edited")
+
+
+def test_the_same_values_in_another_dtype_are_refused(bundle):
+    """bias_mant is int32 on the chip; int64 holds the same numbers but is another file."""
+    with np.load(bundle / "reference" / "inputs.npz") as data:
+        arrays = dict(data)
+    assert arrays["bias_mant"].dtype == np.int32
+    arrays["bias_mant"] = arrays["bias_mant"].astype(np.int64)
+    np.savez(bundle / "reference" / "inputs.npz", **arrays)
+    reseal(bundle)
+    refused(bundle, "reference/inputs.npz: 'bias_mant' is not what the bundle's model.nir and "
+                    "reference images give")
