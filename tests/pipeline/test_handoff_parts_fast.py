@@ -274,8 +274,10 @@ def script(tmp_path, body):
     return path
 
 
-def test_the_script_runs_isolated_in_its_folder_with_quiet_settings(tmp_path):
+def test_the_script_runs_isolated_in_its_folder_with_quiet_settings(tmp_path, monkeypatch):
     from neuropipe.pipeline.handoff.simulate import _run
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the script runs on one thread whatever this is
 
     work = tmp_path / "work"
     work.mkdir()

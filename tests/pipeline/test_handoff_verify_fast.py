@@ -51,7 +51,7 @@ WINDOW_SPIKES = [5, 6, 8]
 PREDICTED = [0, 0, 0]  # one of 3 correct (sample 0)
 
 
-def write_graph(path, readout):
+def write_graph(path, readout, metadata=None):
 
     n = 3
     nodes = {
@@ -68,7 +68,7 @@ def write_graph(path, readout):
     else:
         edges += [("lif", "output")]
     nodes["output"] = nir.Output(output_type={"output": np.array([n])})
-    nir.write(str(path), nir.NIRGraph(nodes=nodes, edges=edges, metadata={}))
+    nir.write(str(path), nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata or {}))
 
 
 def lava_stand_in(monkeypatch, spikes):
@@ -83,7 +83,8 @@ def lava_stand_in(monkeypatch, spikes):
     return calls
 
 
-def build(folder, monkeypatch, encoding="constant", readout=False, lava=None):
+def build(folder, monkeypatch, encoding="constant", readout=False, lava=None, seed=3,
+          metadata=None):
     """Deploy the tiny graph to Loihi (``model.nir``, ``model.net``) and bundle it."""
     from rich.progress import Progress
 
@@ -97,8 +98,9 @@ def build(folder, monkeypatch, encoding="constant", readout=False, lava=None):
     deployment, root = folder / "deployment", folder / "bundle"
     deployment.mkdir(parents=True)
     root.mkdir()
-    write_graph(deployment / "model.nir", readout)
-    write_netx(quantize_chain(to_chain(read_nir(deployment / "model.nir")), encoding),
+    write_graph(deployment / "model.nir", readout, metadata)
+    graph = read_nir(deployment / "model.nir")
+    write_netx(quantize_chain(to_chain(graph, float(graph.metadata.get("dt", 1.0))), encoding),
                deployment / "model.net")
     record = DeploymentRecord(
         target="loihi", accuracy=1 / 3, samples=3, timesteps=6,
@@ -106,7 +108,7 @@ def build(folder, monkeypatch, encoding="constant", readout=False, lava=None):
         provenance=Provenance(model="tiny", dataset="mnist", encoding=encoding,
                               versions={"neuropipe": "0.0"}),
         notes=["a deployment note"])
-    config = HandoffConfig(run=folder, target="loihi", out=root, seed=3)
+    config = HandoffConfig(run=folder, target="loihi", out=root, seed=seed)
     lava_stand_in(monkeypatch, RASTER if lava is None else lava)
     _assemble(root, folder, deployment, record, config, IMAGES, LABELS, "mnist", [],
               Progress(disable=True))
@@ -235,17 +237,18 @@ def test_a_readout_bundle_with_spike_input_verifies(tmp_path, monkeypatch):
     from neuropipe.targets.loihi.handoff import loihi_reference
 
     # The stand-in gives what the emulator gives for this network's Poisson spikes.
-    probe = build(tmp_path / "probe", monkeypatch, "poisson", readout=True)
+    probe = build(tmp_path / "probe", monkeypatch, "poisson", readout=True, seed=0)
     from neuropipe.models.nir_export import read_nir
     from neuropipe.targets.chain import to_chain
 
     chain = to_chain(read_nir(probe / "model.nir"))
-    spikes = loihi_reference(chain, probe / "model.net", IMAGES, LABELS, "poisson", 6, 6, 3,
+    spikes = loihi_reference(chain, probe / "model.net", IMAGES, LABELS, "poisson", 6, 6, 0,
                              "mnist").fast_output
-    root = build(tmp_path / "real", monkeypatch, "poisson", readout=True, lava=spikes)
+    # Seed 0 is a seed (not "no seed"): verify draws the same spikes with it.
+    root = build(tmp_path / "real", monkeypatch, "poisson", readout=True, lava=spikes, seed=0)
     encoding = json.loads((root / "encoding.json").read_text())
     assert (encoding["readout"], encoding["chip_input"], encoding["seed"]) == \
-        ("readout.npz", "spikes", 3)
+        ("readout.npz", "spikes", 0)
     names = [f["path"] for f in json.loads((root / "manifest.json").read_text())["files"]]
     assert "readout.npz" in names and "host_layer.npz" not in names
     counts = spikes.sum(axis=1)
@@ -575,7 +578,8 @@ def test_labels_that_do_not_fit_the_predictions(bundle):
 
 @pytest.mark.parametrize("name, key", [
     ("reference/expected.npz", "output_spikes"), ("reference/expected.npz", "predicted"),
-    ("reference/expected.npz", "window"), ("reference/inputs.npz", "labels")])
+    ("reference/expected.npz", "window"), ("reference/inputs.npz", "labels"),
+    ("reference/inputs.npz", "images")])
 def test_a_missing_array_is_named(bundle, name, key):
     with np.load(bundle / name) as data:
         arrays = dict(data)
@@ -779,3 +783,19 @@ def test_the_same_values_in_another_dtype_are_refused(bundle):
     reseal(bundle)
     refused(bundle, "reference/inputs.npz: 'bias_mant' is not what the bundle's model.nir and "
                     "reference images give")
+
+
+def test_a_bare_graph_verifies_with_the_dt_of_its_metadata(tmp_path, monkeypatch):
+    """dt = 0.5: tau = 5 is 10 steps, another decay than dt = 1 gives (and another model.net)."""
+    from neuropipe.models.nir_export import read_nir
+    from neuropipe.targets.chain import to_chain
+    from neuropipe.targets.loihi.handoff import loihi_reference
+
+    probe = build(tmp_path / "probe", monkeypatch, metadata={"dt": 0.5})
+    graph = read_nir(probe / "model.nir")
+    spikes = loihi_reference(to_chain(graph, 0.5), probe / "model.net", IMAGES, LABELS,
+                             "constant", 6, 6, 0, "mnist").fast_output
+    assert not np.array_equal(spikes, RASTER)
+    root = build(tmp_path / "real", monkeypatch, lava=spikes, metadata={"dt": 0.5})
+    lava_stand_in(monkeypatch, spikes)
+    assert verify_bundle(root).fast_identical == 3
