@@ -132,7 +132,24 @@ MODULES: dict[str, tuple[str, ...]] = {
 # killed. mutmut numbers the mutants of a function in order, so an entry is only right for the
 # source it was judged on: after a module changes, its entries are checked again (the script
 # names any that no longer exist, or that were killed).
-EQUIVALENT: dict[str, dict[str, str]] = {}
+_V = "neuropipe.pipeline.handoff.verify.x_"
+_UTF8 = "read_text: the same codec (UTF-8 is the default in this UTF-8 locale)"
+_STRICT = "zip(strict=...): reached only when the two arrays have the same shape"
+EQUIVALENT: dict[str, dict[str, str]] = {
+    "pipeline/handoff/verify.py": {
+        _V + "check_claims__mutmut_24": _UTF8,  # encoding=None
+        _V + "check_claims__mutmut_26": _UTF8,  # encoding dropped
+        _V + "check_claims__mutmut_33": _UTF8,  # "UTF-8"
+        _V + "_fast_agreement__mutmut_11": _STRICT,
+        _V + "_fast_agreement__mutmut_14": _STRICT,
+        _V + "_fast_agreement__mutmut_15": _STRICT,
+        _V + "rebuild__mutmut_29": "labels' file name in a message: _load_expected has already "
+                                   "refused a bundle without labels",
+        _V + "rebuild__mutmut_34": "the same (labels' file name, checked before)",
+        _V + "rebuild__mutmut_35": "the same (labels' file name, checked before)",
+        _V + "rebuild__mutmut_61": "images.astype(None): None is float64",
+    },
+}
 
 CANARY = "neuropipe.targets.counting.x_fan_out__mutmut_"
 
