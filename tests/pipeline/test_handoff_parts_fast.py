@@ -620,3 +620,54 @@ def test_a_folder_that_cannot_be_removed_does_not_lose_the_spikes(tmp_path, monk
     hook.output_spikes = read_and_remove
     monkeypatch.setattr(registry, "get_handoff", lambda target: hook)
     assert simulate.output_spikes(tmp_path, "t", 1).tolist() == [[[True, False, False, False]]]
+
+
+def test_a_footprint_without_its_intensity_source_points_to_the_manifest():
+    from neuropipe.pipeline.handoff.readme import render
+
+    manifest, encoding = readme_case()
+    manifest.training_footprint.constants = {}
+    assert "0.000123 kg CO2e (see manifest.json).\n" in render(manifest, encoding)
+
+
+def test_a_readme_of_labels_and_predictions_that_do_not_pair_is_refused():
+    from neuropipe.pipeline.handoff.readme import render
+
+    manifest, encoding = readme_case()
+    manifest.reference.labels = [0, 2]
+    with pytest.raises(ValueError):
+        render(manifest, encoding)
+
+
+# targets/handoff: the parts every target's hook shares.
+
+def test_per_neuron_values_are_float64_one_per_neuron():
+    from neuropipe.targets.handoff import per_neuron
+
+    given = per_neuron(2, 3)
+    assert given.dtype == np.float64 and given.tolist() == [2.0, 2.0, 2.0]
+    values = np.array([1, 2], dtype=np.int32)
+    copied = per_neuron(values, 2)
+    assert copied.dtype == np.float64 and copied.flags.writeable and copied.tolist() == [1, 2]
+
+
+def test_geometry_of_a_host_layer():
+    from types import SimpleNamespace
+
+    from neuropipe.targets.handoff import geometry
+
+    dense = geometry(SimpleNamespace(kind="dense", in_shape=(4,), out_shape=(3,)))
+    assert {k: v.tolist() for k, v in dense.items()} == {"in_shape": [4], "out_shape": [3]}
+    conv = geometry(SimpleNamespace(kind="conv", in_shape=(1, 5, 4), out_shape=(2, 2, 3),
+                                    stride=(2, 1), padding=(0, 1)))
+    assert {k: v.tolist() for k, v in conv.items()} == {
+        "in_shape": [1, 5, 4], "out_shape": [2, 2, 3], "stride": [2, 1], "padding": [0, 1]}
+
+
+def test_the_redeploy_hint_names_the_run_of_the_deployment(tmp_path):
+    from pathlib import Path
+
+    from neuropipe.targets.handoff import redeploy_hint
+
+    assert redeploy_hint(Path("/runs/my run/targets/loihi/model.net"), "loihi") == (
+        ": re-deploy with 'neuropipe convert '/runs/my run' --target loihi --force'")

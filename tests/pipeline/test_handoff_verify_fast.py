@@ -799,3 +799,13 @@ def test_a_bare_graph_verifies_with_the_dt_of_its_metadata(tmp_path, monkeypatch
     root = build(tmp_path / "real", monkeypatch, lava=spikes, metadata={"dt": 0.5})
     lava_stand_in(monkeypatch, spikes)
     assert verify_bundle(root).fast_identical == 3
+
+
+def test_images_the_network_cannot_take_are_named(bundle):
+    with np.load(bundle / "reference" / "inputs.npz") as data:
+        arrays = dict(data)
+    arrays["images"] = np.zeros((3, 5), dtype=np.float32)  # 5 pixels for a 4-input layer
+    np.savez(bundle / "reference" / "inputs.npz", **arrays)
+    reseal(bundle)
+    refused(bundle, "model.net does not fit model.nir or the reference inputs: images of shape "
+                    "(3, 5) for a network of 4 inputs")  # not torch's RuntimeError
