@@ -148,6 +148,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         _V + "rebuild__mutmut_34": "the same (labels' file name, checked before)",
         _V + "rebuild__mutmut_35": "the same (labels' file name, checked before)",
         _V + "rebuild__mutmut_61": "images.astype(None): None is float64",
+        **dict.fromkeys(
+            [f"{_V}rebuild__mutmut_{n}" for n in range(129, 139)],
+            "the message of a readout.npz present without a readout in model.nir (or the "
+            "reverse): unreachable, the encoding.json check above refuses it first"),
     },
 }
 
