@@ -356,13 +356,15 @@ def groups_of(plan: dict[str, tuple[str, ...]], workdir: Path
 
 
 def score_table(table: dict[str, tuple[Counter, list[str]]]) -> tuple[list[str], float]:
-    """Per module: mutants, killed, survived, no tests, equivalent, score; and the lowest score.
+    """Per module: mutants, not run, killed, survived, no tests, equivalent, score; the lowest.
 
-    The score is killed / (mutants - equivalent): ``EQUIVALENT``'s mutants that were not
-    killed are taken out (an entry that was killed, or names no mutant, is reported stale).
+    The score is killed / (mutants run - equivalent): ``EQUIVALENT``'s mutants that were not
+    killed are taken out (an entry that was killed, or names no mutant, is reported stale), and
+    so are mutants not run yet (an interrupted run).
     """
     width = max(len(m) for m in table)
-    lines = [f"{'module':<{width}}  mutants  killed  survived  no-tests  equivalent  score"]
+    lines = [f"{'module':<{width}}  mutants  not-run  killed  survived  no-tests  equivalent  "
+             "score"]
     stale = []
     worst = 1.0
     for module, (counts, survivors) in table.items():
@@ -371,12 +373,13 @@ def score_table(table: dict[str, tuple[Counter, list[str]]]) -> tuple[list[str],
         judged = EQUIVALENT.get(module, {})
         equivalent = sum(1 for name in judged if name in survivors)
         stale += [name for name in judged if name not in survivors]
-        rest = total - equivalent
+        rest = total - counts["not checked"] - equivalent
         score = caught / rest if rest else 1.0
-        if total:
+        if rest:
             worst = min(worst, score)
-        lines.append(f"{module:<{width}}  {total:7d}  {caught:6d}  {counts['survived']:8d}  "
-                     f"{counts['no tests']:8d}  {equivalent:10d}  {score:6.1%}")
+        lines.append(f"{module:<{width}}  {total:7d}  {counts['not checked']:7d}  {caught:6d}  "
+                     f"{counts['survived']:8d}  {counts['no tests']:8d}  {equivalent:10d}  "
+                     f"{score:6.1%}")
     lines += [f"  stale EQUIVALENT entry (killed, or no such mutant): {name}" for name in stale]
     return lines, worst
 
@@ -450,7 +453,7 @@ def main() -> int:
     if not args.no_constants:
         worst = min(worst, constants_pass(workdir.with_name(workdir.name + "-constants"),
                                           plan, args.jobs, env))
-    print("\nscore = killed / (mutants - equivalent)\n" + "\n".join(lines))
+    print("\nscore = killed / (mutants run - equivalent)\n" + "\n".join(lines))
     if "targets/counting.py" not in plan:
         return 0
     # The layout check: a mutant that breaks fan_out outright must have been killed.

@@ -51,9 +51,10 @@ def test_the_score_leaves_out_equivalent_mutants(monkeypatch):
     name = "neuropipe.m.x_f__mutmut_"
     monkeypatch.setattr(mutate, "EQUIVALENT", {"m.py": {name + "3": "same value",
                                                          name + "9": "killed anyway"}})
-    lines, worst = mutate.score_table({"m.py": (Counter(killed=8, survived=2),
-                                                [name + "3", name + "4"])})
-    # 10 mutants, 1 equivalent survivor: 8 of 9.
-    assert lines[1].split() == ["m.py", "10", "8", "2", "0", "1", "88.9%"]
+    lines, worst = mutate.score_table({"m.py": (
+        Counter({"killed": 8, "survived": 2, "not checked": 5}),
+        [name + "3", name + "4", *(f"{name}{n}" for n in range(10, 15))])})
+    # 15 mutants, 5 not run, 1 equivalent survivor: 8 of 9.
+    assert lines[1].split() == ["m.py", "15", "5", "8", "2", "0", "1", "88.9%"]
     assert worst == pytest.approx(8 / 9)
     assert lines[2].endswith(name + "9")
