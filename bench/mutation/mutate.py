@@ -196,7 +196,7 @@ use_git_change_detection = false
 
 
 def results(workdir: Path, modules: tuple[str, ...]) -> dict[str, tuple[Counter, list[str]]]:
-    """Per module: status counts and surviving mutants, read from mutmut's ``.meta`` files."""
+    """Per module: status counts and the mutants run but not killed (mutmut's ``.meta`` files)."""
     from mutmut.stats import status_by_exit_code
 
     table = {}
@@ -205,7 +205,8 @@ def results(workdir: Path, modules: tuple[str, ...]) -> dict[str, tuple[Counter,
         codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.is_file() else {}
         statuses = {k: status_by_exit_code[c] for k, c in codes.items()}
         table[module] = (Counter(statuses.values()),
-                         sorted(k for k, s in statuses.items() if s != "killed"))
+                         sorted(k for k, s in statuses.items()
+                                if s not in ("killed", "not checked")))
     return table
 
 
@@ -380,7 +381,8 @@ def score_table(table: dict[str, tuple[Counter, list[str]]]) -> tuple[list[str],
         lines.append(f"{module:<{width}}  {total:7d}  {counts['not checked']:7d}  {caught:6d}  "
                      f"{counts['survived']:8d}  {counts['no tests']:8d}  {equivalent:10d}  "
                      f"{score:6.1%}")
-    lines += [f"  stale EQUIVALENT entry (killed, or no such mutant): {name}" for name in stale]
+    lines += [f"  EQUIVALENT entry not among the survivors (killed, not run, or no such mutant): "
+              f"{name}" for name in stale]
     return lines, worst
 
 
