@@ -671,3 +671,12 @@ def test_the_redeploy_hint_names_the_run_of_the_deployment(tmp_path):
 
     assert redeploy_hint(Path("/runs/my run/targets/loihi/model.net"), "loihi") == (
         ": re-deploy with 'neuropipe convert '/runs/my run' --target loihi --force'")
+
+
+def test_a_manifest_without_neuropipes_version_says_so():
+    from neuropipe.pipeline.handoff.readme import render
+
+    manifest, encoding = readme_case()
+    manifest.versions = {}
+    assert "\nMade by neuropipe ? on 2026-12-07T02:00:00+00:00 from run" in render(manifest,
+                                                                                 encoding)
