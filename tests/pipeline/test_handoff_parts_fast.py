@@ -262,6 +262,9 @@ def test_parse_checksums_keeps_the_path_as_written():
 
     digest = "a" * 64
     assert parse_checksums(f"{digest}  two  spaces.txt\n") == {"two  spaces.txt": digest}
+    assert parse_checksums(f"{digest}  *XX.txt\n") == {"XX.txt": digest}  # binary mark only
+    with pytest.raises(ValueError, match="^line 1 is not"):
+        parse_checksums("0" * 63 + "X  a.txt\n")
     with pytest.raises(ValueError, match="^line 1 is not"):
         parse_checksums(f"{digest}\n")
 
@@ -680,3 +683,11 @@ def test_a_manifest_without_neuropipes_version_says_so():
     manifest.versions = {}
     assert "\nMade by neuropipe ? on 2026-12-07T02:00:00+00:00 from run" in render(manifest,
                                                                                  encoding)
+
+
+def test_a_readme_without_the_fast_simulators_summary():
+    from neuropipe.pipeline.handoff.readme import render
+
+    manifest, encoding = readme_case()
+    manifest.reference.fast_simulator = {}
+    assert "equal predicted classes alone are a weaker check. \n" in render(manifest, encoding)

@@ -76,7 +76,7 @@ def lava_stand_in(monkeypatch, spikes):
     calls = []
 
     def run(bundle, target, samples):
-        calls.append((target, samples))
+        calls.append((bundle, target, samples))
         return np.array(spikes[:samples], dtype=bool)
 
     monkeypatch.setattr(simulate, "output_spikes", run)
@@ -224,7 +224,7 @@ def test_the_tiny_bundle_verifies(bundle, monkeypatch):
 
     calls = lava_stand_in(monkeypatch, RASTER)
     result = verify_bundle(bundle)
-    assert calls == [("loihi", 3)]
+    assert calls == [(bundle, "loihi", 3)]
     assert (result.target, result.model, result.files, result.samples, result.correct,
             result.output_spikes, result.simulator, result.fast_identical) == \
         ("loihi", "tiny", 9, 3, 1, 19, SIMULATOR, 3)
@@ -809,3 +809,12 @@ def test_images_the_network_cannot_take_are_named(bundle):
     reseal(bundle)
     refused(bundle, "model.net does not fit model.nir or the reference inputs: images of shape "
                     "(3, 5) for a network of 4 inputs")  # not torch's RuntimeError
+
+
+def test_verify_draws_its_progress_only_when_asked(bundle, capsys):
+    verify_bundle(bundle)
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    verify_bundle(bundle, show_progress=True)
+    out = capsys.readouterr()
+    assert "verify: Lava run of reference/" in out.out + out.err
