@@ -148,6 +148,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         _V + "rebuild__mutmut_34": "the same (labels' file name, checked before)",
         _V + "rebuild__mutmut_35": "the same (labels' file name, checked before)",
         _V + "rebuild__mutmut_61": "images.astype(None): None is float64",
+        **dict.fromkeys([f"{_V}verify_bundle__mutmut_{n}" for n in (74, 77, 78)],
+                        "zip(strict=...): the shapes were compared just before"),
         _V + "verify_bundle__mutmut_51": "the progress task's total=None dropped: a bar of 100 "
                                          "while Lava runs, then the update sets 1 of 1 either way",
         **dict.fromkeys(

@@ -817,4 +817,5 @@ def test_verify_draws_its_progress_only_when_asked(bundle, capsys):
     assert out.out == "" and out.err == ""
     verify_bundle(bundle, show_progress=True)
     out = capsys.readouterr()
-    assert "verify: Lava run of reference/" in out.out + out.err
+    drawn = out.out + out.err
+    assert "verify: Lava run of reference/" in drawn and " 1/1 " in drawn  # one run, done
