@@ -150,6 +150,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         _V + "rebuild__mutmut_61": "images.astype(None): None is float64",
         **dict.fromkeys([f"{_V}verify_bundle__mutmut_{n}" for n in (74, 77, 78)],
                         "zip(strict=...): the shapes were compared just before"),
+        _V + "verify_bundle__mutmut_91": "decode(..., window_stop=None): the window always "
+                                         "ends at the last step (common_encoding: stop = steps)",
+        _V + "verify_bundle__mutmut_98": "decode(got[k:k + 2])[0] is sample k's class",
         _V + "verify_bundle__mutmut_51": "the progress task's total=None dropped: a bar of 100 "
                                          "while Lava runs, then the update sets 1 of 1 either way",
         **dict.fromkeys(

@@ -84,7 +84,7 @@ def lava_stand_in(monkeypatch, spikes):
 
 
 def build(folder, monkeypatch, encoding="constant", readout=False, lava=None, seed=3,
-          metadata=None):
+          metadata=None, steps=6):
     """Deploy the tiny graph to Loihi (``model.nir``, ``model.net``) and bundle it."""
     from rich.progress import Progress
 
@@ -104,7 +104,7 @@ def build(folder, monkeypatch, encoding="constant", readout=False, lava=None, se
                deployment / "model.net")
     record = DeploymentRecord(
         target="loihi", accuracy=1 / 3, samples=3, timesteps=6,
-        resources=Resources(cores=1, chips=1, steps_per_sample=6, placement="an estimate"),
+        resources=Resources(cores=1, chips=1, steps_per_sample=steps, placement="an estimate"),
         provenance=Provenance(model="tiny", dataset="mnist", encoding=encoding,
                               versions={"neuropipe": "0.0"}),
         notes=["a deployment note"])
@@ -819,3 +819,33 @@ def test_verify_draws_its_progress_only_when_asked(bundle, capsys):
     out = capsys.readouterr()
     drawn = out.out + out.err
     assert "verify: Lava run of reference/" in drawn and " 1/1 " in drawn  # one run, done
+
+
+def test_the_class_named_is_the_readouts_over_the_window(tmp_path, monkeypatch):
+    """7 steps, read-out window 1..6, a host readout: the message's class is W c + b of the
+    window's counts. The re-simulated sample 0 is made so that each other reading differs:
+    neuron 0 spikes at steps 1, 2 and neuron 2 at steps 0..4, so c = (2, 0, 4) in the window:
+    scores 2*2 - 0 + 0.5 = 4.5, 0 - 4 = -4, 4 + 0.25 = 4.25 -> class 0; the plain argmax of
+    the counts is 2, and counting step 0 too (2, 0, 5) gives 4.5 < 5.25 -> class 2."""
+    from neuropipe.models.nir_export import read_nir
+    from neuropipe.targets.chain import to_chain
+    from neuropipe.targets.loihi.handoff import loihi_reference
+
+    probe = build(tmp_path / "probe", monkeypatch, readout=True, steps=7)
+    spikes = loihi_reference(to_chain(read_nir(probe / "model.nir")), probe / "model.net",
+                             IMAGES, LABELS, "constant", 6, 7, 0, "mnist").fast_output
+    root = build(tmp_path / "real", monkeypatch, readout=True, lava=spikes, steps=7)
+    assert json.loads((root / "encoding.json").read_text())["window_start"] == 1
+    with np.load(root / "reference" / "expected.npz") as data:
+        predicted = int(data["predicted"][0])
+    got = spikes.copy()
+    got[0] = False
+    got[0, [1, 2], 0] = True
+    got[0, 0:5, 2] = True
+    lava_stand_in(monkeypatch, got)
+    with pytest.raises(BundleMismatch) as e:
+        verify_bundle(root)
+    assert str(e.value).startswith("sample 0 (label 0): output spikes differ from "
+                                   "reference/expected.npz, first at step ")
+    assert str(e.value).endswith(f"(7 spikes instead of {int(spikes[0].sum())}; class 0, "
+                                 f"expected {predicted})")
