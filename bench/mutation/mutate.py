@@ -219,7 +219,7 @@ def results(workdir: Path, modules: tuple[str, ...]) -> dict[str, tuple[Counter,
         statuses = {k: status_by_exit_code[c] for k, c in codes.items()}
         table[module] = (Counter(statuses.values()),
                          sorted(k for k, s in statuses.items()
-                                if s not in ("killed", "not checked")))
+                                if s not in ("killed", "timeout", "segfault", "not checked")))
     return table
 
 
