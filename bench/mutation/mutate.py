@@ -160,6 +160,16 @@ EQUIVALENT: dict[str, dict[str, str]] = {
             "the message of a readout.npz present without a readout in model.nir (or the "
             "reverse): unreachable, the encoding.json check above refuses it first"),
     },
+    "pipeline/handoff/bundle.py": {
+        **dict.fromkeys([f"neuropipe.pipeline.handoff.bundle.x__fast_agreement__mutmut_{n}"
+                         for n in (9, 12, 13)],
+                        "zip(strict=...): the script is asked for len(x) samples, the fast "
+                        "simulator ran len(x)"),
+        "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_18": _UTF8,
+        "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_20": _UTF8,
+        "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_24":
+            "is_bundle = None for False where the manifest cannot be read: both refuse",
+    },
     "pipeline/handoff/manifest.py": {
         "neuropipe.pipeline.handoff.manifest.x_sha256_of__mutmut_13":
             "fh.read(None): the whole file in one chunk, the same digest",
