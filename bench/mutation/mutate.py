@@ -148,6 +148,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         _V + "rebuild__mutmut_34": "the same (labels' file name, checked before)",
         _V + "rebuild__mutmut_35": "the same (labels' file name, checked before)",
         _V + "rebuild__mutmut_61": "images.astype(None): None is float64",
+        _V + "_read_manifest__mutmut_8": _UTF8,
+        _V + "_read_manifest__mutmut_11": _UTF8,
         **dict.fromkeys([f"{_V}verify_bundle__mutmut_{n}" for n in (74, 77, 78)],
                         "zip(strict=...): the shapes were compared just before"),
         _V + "verify_bundle__mutmut_91": "decode(..., window_stop=None): the window always "
@@ -165,6 +167,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                          for n in (9, 12, 13)],
                         "zip(strict=...): the script is asked for len(x) samples, the fast "
                         "simulator ran len(x)"),
+        **dict.fromkeys([f"neuropipe.pipeline.handoff.bundle.x__graph_dt__mutmut_{n}"
+                         for n in (16, 18)],
+                        "meta.get('dt', None): float(None) raises TypeError, caught: dt = 1.0, "
+                        "the default either way"),
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_18": _UTF8,
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_20": _UTF8,
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_24":

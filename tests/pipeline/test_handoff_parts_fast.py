@@ -691,3 +691,27 @@ def test_a_readme_without_the_fast_simulators_summary():
     manifest, encoding = readme_case()
     manifest.reference.fast_simulator = {}
     assert "equal predicted classes alone are a weaker check. \n" in render(manifest, encoding)
+
+
+def test_a_deployment_without_its_netx_file_says_how_to_make_one(tmp_path):
+    from neuropipe.core.errors import RunDirError
+    from neuropipe.pipeline.handoff.bundle import _deployment
+    from neuropipe.targets.records import DeploymentRecord
+
+    run = tmp_path / "my run"
+    folder = deploy(run)
+    (folder / "model.net").unlink()
+    record = DeploymentRecord.read(folder / "deployment.json")
+    record.verification = {"netx_skipped": "netx holds no recurrent layer with host input: "
+                                           "use --encoding poisson"}
+    record.write(folder / "deployment.json")
+    start = (f"the Loihi deployment in {folder} has no netx .net file, which a Loihi handoff "
+             "is built on: netx holds no recurrent layer with host input: use --encoding "
+             "poisson; that is 'neuropipe convert")
+    with pytest.raises(RunDirError) as e:
+        _deployment(run, "loihi")
+    assert str(e.value) == (start + "' of the NIR file again with --encoding poisson --force")
+    (run / "config.json").write_text("{}")  # a training run
+    with pytest.raises(RunDirError) as e:
+        _deployment(run, "loihi")
+    assert str(e.value) == (start + f" '{run}' --target loihi --encoding poisson --force'")
