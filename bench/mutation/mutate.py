@@ -171,6 +171,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                          for n in (16, 18)],
                         "meta.get('dt', None): float(None) raises TypeError, caught: dt = 1.0, "
                         "the default either way"),
+        **dict.fromkeys([f"neuropipe.pipeline.handoff.bundle.x__assemble__mutmut_{n}"
+                         for n in (24, 106)],
+                        "add_task without total=None: a bar of 100 while it runs, then the "
+                        "update sets 1 of 1 either way"),
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_18": _UTF8,
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_20": _UTF8,
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_24":

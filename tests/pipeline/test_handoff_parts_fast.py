@@ -434,7 +434,11 @@ def test_make_bundle_writes_a_whole_bundle_and_nothing_else(tmp_path, stand_ins,
     assert manifest.created.endswith("+00:00") and "." not in manifest.created
     assert manifest.expected_accuracy.accuracy == 0.5
     poisson = [n for n in manifest.notes if "drawn for them alone with seed 5" in n]
-    assert len(poisson) == (encoding == "poisson")
+    assert poisson == ([] if encoding == "constant" else [
+        "the deployment's accuracy was measured with input spikes drawn in batches of 500 "
+        "images from convert's --seed; the reference inputs' spikes are drawn for them alone "
+        "with seed 5 and stored in reference/inputs.npz"])
+    assert json.loads((out / "encoding.json").read_text())["dataset"] == "mnist"
     assert set(manifest.versions) == {"neuropipe", "numpy", "torch", "nir", "norse", "h5py",
                                       "lava-nc", "lava-dl"}
 
@@ -535,6 +539,10 @@ def test_a_run_without_a_usable_deployment_is_named(tmp_path):
         _deployment(run, "loihi")
     assert str(e.value) == (f"the deployment in {folder} lacks model.net: re-deploy with "
                             f"'neuropipe convert '{run}' --target loihi --force'")
+    (folder / "model.nir").rename(folder / "kept.nir")
+    with pytest.raises(RunDirError, match="lacks model.nir, model.net: re-deploy"):
+        _deployment(run, "loihi")
+    (folder / "kept.nir").rename(folder / "model.nir")
     from neuropipe.targets.records import DeploymentRecord
 
     DeploymentRecord(target="spinnaker").write(folder / "deployment.json")

@@ -109,9 +109,12 @@ def build(folder, monkeypatch, encoding="constant", readout=False, lava=None, se
                               versions={"neuropipe": "0.0"}),
         notes=["a deployment note"])
     config = HandoffConfig(run=folder, target="loihi", out=root, seed=seed)
-    lava_stand_in(monkeypatch, RASTER if lava is None else lava)
-    _assemble(root, folder, deployment, record, config, IMAGES, LABELS, "mnist", [],
-              Progress(disable=True))
+    calls = lava_stand_in(monkeypatch, RASTER if lava is None else lava)
+    progress = Progress(disable=True)
+    _assemble(root, folder, deployment, record, config, IMAGES, LABELS, "mnist", [], progress)
+    assert calls == [(root, "loihi", 3)]
+    assert [(t.description, t.total, t.completed) for t in progress.tasks] == [
+        ("handoff: reference inputs", 1, 1), ("handoff: Lava run of reference/", 1, 1)]
     return root
 
 
@@ -484,9 +487,10 @@ def test_a_symbolic_link_is_refused(bundle):
     refused(bundle, "README.md is a symbolic link: a bundle holds plain files only")
 
 
-def test_a_listed_file_outside_the_bundle(bundle):
+@pytest.mark.parametrize("path", ["../README.md", "/README.md"])
+def test_a_listed_file_outside_the_bundle(bundle, path):
     def outside(m):
-        m["files"][0]["path"] = "../README.md"
+        m["files"][0]["path"] = path
     manifest = json.loads((bundle / "manifest.json").read_text())
     outside(manifest)
     (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -494,7 +498,7 @@ def test_a_listed_file_outside_the_bundle(bundle):
         f"{hashlib.sha256((bundle / p).read_bytes()).hexdigest()}  {p}\n"
         for p in ["manifest.json"]))
     (bundle / "README.md").rename(bundle.parent / "README.md")
-    refused(bundle, "the bundle names a file outside itself: '../README.md'", BundleError)
+    refused(bundle, f"the bundle names a file outside itself: '{path}'", BundleError)
 
 
 @pytest.mark.parametrize("name", ["reference/expected.npz", "run_lava.py", "encoding.json"])
@@ -849,3 +853,53 @@ def test_the_class_named_is_the_readouts_over_the_window(tmp_path, monkeypatch):
                                    "reference/expected.npz, first at step ")
     assert str(e.value).endswith(f"(7 spikes instead of {int(spikes[0].sum())}; class 0, "
                                  f"expected {predicted})")
+
+
+def test_two_missing_files_are_both_named(bundle):
+    (bundle / "model.nir").unlink()
+    (bundle / "run_lava.py").unlink()
+    refused(bundle, "the bundle is incomplete: model.nir, run_lava.py missing", BundleError)
+
+
+def test_a_sealed_manifest_that_is_not_a_manifest_is_exit_2(bundle):
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["type"] = "deployment"
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    reseal_checksums(bundle, manifest)
+    with pytest.raises(BundleError) as e:
+        verify_bundle(bundle)
+    assert str(e.value).startswith(str(bundle / "manifest.json")) and "deployment" in str(e.value)
+
+
+def test_a_bundle_of_crafted_spikes_records_the_readouts_classes_and_silence(tmp_path,
+                                                                            monkeypatch):
+    """Lava (stood in for) gives sample 0 of the class test above and a silent sample 1: the
+    readout decides sample 0 (class 0, not the plain argmax 2), sample 1 is noted as silent,
+    and the fast simulator is recorded as agreeing on 1 of 3 (first difference: sample 0)."""
+    from neuropipe.models.nir_export import read_nir
+    from neuropipe.targets.chain import to_chain
+    from neuropipe.targets.loihi.handoff import loihi_reference
+
+    probe = build(tmp_path / "probe", monkeypatch, readout=True, steps=7)
+    spikes = loihi_reference(to_chain(read_nir(probe / "model.nir")), probe / "model.net",
+                             IMAGES, LABELS, "constant", 6, 7, 0, "mnist").fast_output
+    assert spikes[1].any()
+    got = spikes.copy()
+    got[0] = False
+    got[0, [1, 2], 0] = True
+    got[0, 0:5, 2] = True
+    got[1] = False
+    root = build(tmp_path / "crafted", monkeypatch, readout=True, lava=got, steps=7)
+    with np.load(root / "reference" / "expected.npz") as data:
+        assert data["predicted"][0] == 0
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["reference"]["fast_simulator"]["samples_identical"] == 1
+    from neuropipe.targets.loihi.handoff import SIMULATOR
+
+    lava = SIMULATOR.split(":")[0]
+    assert manifest["notes"][:2] == [
+        "1 of 3 reference inputs cause no output spikes in the read-out window: for them a "
+        "chip that stays silent also matches; more training, or more --reference-inputs, makes "
+        "the reference stronger",
+        f"the fast simulator the accuracy comes from differs from {lava} on 2 of 3 reference "
+        "inputs (first: sample 0)"]
