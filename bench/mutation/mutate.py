@@ -148,6 +148,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         _V + "rebuild__mutmut_34": "the same (labels' file name, checked before)",
         _V + "rebuild__mutmut_35": "the same (labels' file name, checked before)",
         _V + "rebuild__mutmut_61": "images.astype(None): None is float64",
+        _V + "_npz__mutmut_2": "np.load(allow_pickle=None): None refuses pickles as False does",
+        _V + "_npz__mutmut_4": "np.load without allow_pickle: numpy's default is False",
         _V + "_read_manifest__mutmut_8": _UTF8,
         _V + "_read_manifest__mutmut_11": _UTF8,
         **dict.fromkeys([f"{_V}verify_bundle__mutmut_{n}" for n in (74, 77, 78)],

@@ -903,3 +903,29 @@ def test_a_bundle_of_crafted_spikes_records_the_readouts_classes_and_silence(tmp
         "the reference stronger",
         f"the fast simulator the accuracy comes from differs from {lava} on 2 of 3 reference "
         "inputs (first: sample 0)"]
+
+
+def test_an_npz_with_pickled_objects_is_not_loaded(bundle):
+    """Object arrays are pickles: code a bundle brings. np.load refuses them (allow_pickle)."""
+    with np.load(bundle / "host_layer.npz") as data:
+        arrays = dict(data)
+    arrays["weight"] = np.array([{"a": 1}, {"b": 2}], dtype=object)
+    np.savez(bundle / "host_layer.npz", **arrays)
+    reseal(bundle)
+    with pytest.raises(BundleMismatch) as e:
+        verify_bundle(bundle)
+    assert str(e.value).startswith("host_layer.npz is damaged (not a readable .npz: Object "
+                                   "arrays cannot be loaded when allow_pickle=False)")
+
+
+def test_a_poisson_bundle_verifies_with_its_own_seed(tmp_path, monkeypatch):
+    from neuropipe.models.nir_export import read_nir
+    from neuropipe.targets.chain import to_chain
+    from neuropipe.targets.loihi.handoff import loihi_reference
+
+    probe = build(tmp_path / "probe", monkeypatch, "poisson", seed=3)
+    spikes = loihi_reference(to_chain(read_nir(probe / "model.nir")), probe / "model.net",
+                             IMAGES, LABELS, "poisson", 6, 6, 3, "mnist").fast_output
+    root = build(tmp_path / "real", monkeypatch, "poisson", lava=spikes, seed=3)
+    lava_stand_in(monkeypatch, spikes)
+    assert verify_bundle(root).fast_identical == 3
