@@ -390,7 +390,8 @@ def deploy(run, encoding="constant"):
         edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")], metadata={}))
     write_netx(quantize_chain(to_chain(read_nir(folder / "model.nir")), encoding),
                folder / "model.net")
-    DeploymentRecord(target="loihi", accuracy=0.5, samples=3, timesteps=6,
+    DeploymentRecord(target="loihi", accuracy=0.5, reference_accuracy=0.75, samples=3,
+                     timesteps=6, verification={"lava": "3 of 3 identical"},
                      resources=Resources(cores=1, chips=1, steps_per_sample=6),
                      provenance=Provenance(model="tiny", encoding=encoding)
                      ).write(folder / "deployment.json")
@@ -402,15 +403,19 @@ def stand_ins(monkeypatch):
     """MNIST's first images and the Lava run stood in for: the emulator's spikes of IMAGES."""
     from neuropipe.pipeline.handoff import bundle, simulate
 
-    monkeypatch.setattr(bundle, "_reference_images",
-                        lambda run, record, n: (IMAGES[:n], LABELS[:n], "mnist", []))
+    def images(run, record, n):
+        assert (run / "targets" / "loihi" / "deployment.json").is_file()
+        assert record.target == "loihi"
+        return IMAGES[:n], LABELS[:n], "mnist", []
+
+    monkeypatch.setattr(bundle, "_reference_images", images)
     lava = {}
     monkeypatch.setattr(simulate, "output_spikes", lambda root, target, n: lava["spikes"][:n])
     real = bundle.get_handoff("loihi").reference
 
     def reference(*args):
         ref = real(*args)
-        lava.setdefault("spikes", ref.fast_output.copy())
+        lava["spikes"] = ref.fast_output.copy()
         return ref
 
     hook = bundle.get_handoff("loihi")
@@ -432,7 +437,12 @@ def test_make_bundle_writes_a_whole_bundle_and_nothing_else(tmp_path, stand_ins,
     assert manifest.reference.samples == 2 and manifest.reference.labels == [0, 2]
     assert manifest.source_run == str((tmp_path / "run").resolve())
     assert manifest.created.endswith("+00:00") and "." not in manifest.created
-    assert manifest.expected_accuracy.accuracy == 0.5
+    accuracy = manifest.expected_accuracy
+    assert (accuracy.accuracy, accuracy.samples, accuracy.reference_accuracy,
+            accuracy.verification) == (0.5, 3, 0.75, {"lava": "3 of 3 identical"})
+    from neuropipe.targets.loihi.handoff import FAST
+
+    assert accuracy.simulator == FAST
     poisson = [n for n in manifest.notes if "drawn for them alone with seed 5" in n]
     assert poisson == ([] if encoding == "constant" else [
         "the deployment's accuracy was measured with input spikes drawn in batches of 500 "
@@ -449,8 +459,10 @@ def test_make_bundle_into_a_tarball(tmp_path, stand_ins):
     from neuropipe.pipeline.handoff.bundle import HandoffConfig, make_bundle
 
     deploy(tmp_path / "run")
-    out = tmp_path / "b.tar.gz"
-    make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi", out=out))
+    out = tmp_path / "new" / "deeper" / "b.tar.gz"  # folders made as needed
+    manifest, _ = make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi", out=out,
+                                            reference_inputs=1))
+    assert manifest.reference.samples == 1
     with tarfile.open(out) as tar:
         names = set(tar.getnames())
     assert {"b/manifest.json", "b/model.net", "b/reference/expected.npz"} <= names
@@ -458,7 +470,7 @@ def test_make_bundle_into_a_tarball(tmp_path, stand_ins):
     mask = os.umask(0)
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.tar.gz", "run"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["b.tar.gz"]
 
 
 def test_make_bundle_refuses_before_writing(tmp_path, stand_ins):
@@ -723,3 +735,17 @@ def test_a_deployment_without_its_netx_file_says_how_to_make_one(tmp_path):
     with pytest.raises(RunDirError) as e:
         _deployment(run, "loihi")
     assert str(e.value) == (start + f" '{run}' --target loihi --encoding poisson --force'")
+
+
+def test_force_replaces_an_earlier_bundle_once_the_new_one_is_whole(tmp_path, stand_ins):
+    from neuropipe.pipeline.handoff.bundle import HandoffConfig, make_bundle
+
+    deploy(tmp_path / "run")
+    out = tmp_path / "b"
+    make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi", out=out,
+                              reference_inputs=1))
+    (out / "old.txt").write_text("from the earlier bundle")
+    manifest, _ = make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi", out=out,
+                                            reference_inputs=2, force=True))
+    assert manifest.reference.samples == 2 and not (out / "old.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "run"]
