@@ -177,6 +177,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                          for n in (24, 106)],
                         "add_task without total=None: a bar of 100 while it runs, then the "
                         "update sets 1 of 1 either way"),
+        **dict.fromkeys([f"neuropipe.pipeline.handoff.bundle.x__move_into_place__mutmut_{n}"
+                         for n in (4, 5, 30, 31)],
+                        "the name of a temporary inside the staging folder, removed after"),
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_18": _UTF8,
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_20": _UTF8,
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_24":
