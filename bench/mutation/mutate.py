@@ -1,8 +1,11 @@
 """Mutation testing of the modules that produce figures, with mutmut 3; prints the score per module.
 
-Usage: ``python bench/mutation/mutate.py [--jobs N] [--workdir DIR] [--keep] [--show-survivors]``
-(``make mutate``). Not part of ``make test`` (nor of ``make bench``, which runs ``bench/*.py``:
-hence the subfolder): a full run takes tens of minutes.
+Usage: ``python bench/mutation/mutate.py [--jobs N] [--workdir DIR] [--keep] [--show-survivors]
+[--only MODULE ...] [--tests PATH ...]`` (``make mutate``: every module of ``MODULES``, each with
+its own tests). Not part of ``make test`` (nor of ``make bench``, which runs ``bench/*.py``:
+hence the subfolder): a full run takes hours on 2 cores. At the end it prints per module the
+mutants, killed, survived, without tests, judged equivalent (``EQUIVALENT``) and the score
+killed / (mutants - equivalent).
 
 mutmut 3 names a mutant after its file's path (``targets/counting.py`` -> ``targets.counting``)
 and only activates it when the running function's ``__module__`` has that name. neuropipe maps
@@ -32,25 +35,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("core", "pipeline", "models", "targets", "reports")
 
-# The modules that produce figures: counting, cost models, quantisation, emulator, energy
-# accounting and footprint, records and the atomic writes they go through.
-MODULES = (
-    "targets/counting.py",
-    "targets/costs.py",
-    "targets/loihi/costs.py",
-    "targets/spinnaker/costs.py",
-    "targets/loihi/quantize.py",
-    "targets/loihi/emulator.py",
-    "targets/records.py",
-    "reports/footprint.py",
-    "reports/energy_record.py",
-    "core/records.py",
-    "core/files.py",
-)
-
-# Tests run against the mutants: the fast ones that check figures (the SpiNNaker toolchain tests
-# and the CLI training tests are left out for time; the constants they check are covered here).
-TESTS = (  # cheapest first: the constants pass stops at the first failure
+# Each module mutated by ``make mutate`` -> the fast test files that check it (run against its
+# mutants, and against its module-level numbers in the constants pass). Modules with the same
+# tests share one mutmut run. ``--only`` picks modules (any module of the packages, with
+# ``--tests`` for one not in this map); ``--tests`` replaces the map's tests for every module
+# picked. The test lists are those of the runs in docs/testing.md.
+_ROUND1 = (  # first round (2026-11-26): the fast tests that check figures
     "tests/reports/test_accounting_by_hand.py",
     "tests/targets/test_counting_properties.py",
     "tests/targets/test_quantize_formulas.py",
@@ -65,9 +55,143 @@ TESTS = (  # cheapest first: the constants pass stops at the first failure
     "tests/targets/test_loihi_emulator.py",
     "tests/pipeline/test_failure_paths.py",
 )
+_COUNTING = (  # issue 23, second round: counting, costs, records
+    "tests/targets/test_asymmetric_by_hand.py",
+    "tests/targets/test_counting_properties.py",
+    "tests/targets/test_chain_and_counting.py",
+    "tests/core",
+    "tests/reports/test_report_choices.py",
+    "tests/targets/test_batches.py",
+    "tests/targets/test_host.py",
+    "tests/targets/test_host_ops_by_hand.py",
+    "tests/reports/test_accounting_by_hand.py",
+)
+_REPORT = ("tests/reports/test_answer.py", "tests/reports/test_report_choices.py")
+_SPINNAKER = ("tests/targets/test_asymmetric_by_hand.py", "tests/targets/test_spinnaker.py")
+_HOST = ("tests/targets/test_host.py", "tests/targets/test_batches.py",
+         "tests/targets/test_asymmetric_by_hand.py")
+_QUANTIZE = ("tests/targets/test_quantize_formulas.py", "tests/targets/test_chain_and_counting.py",
+             "tests/targets/test_loihi_hand_count.py", "tests/targets/test_emulator_edges.py")
+_HANDOFF = ("tests/pipeline/test_handoff_verify_fast.py",
+            "tests/pipeline/test_handoff_parts_fast.py")
 
-# The constants pass also runs these for a module (its constants are used only there).
-EXTRA_TESTS = {"targets/spinnaker/costs.py": ("tests/targets/test_spinnaker.py",)}
+MODULES: dict[str, tuple[str, ...]] = {
+    # targets/counting and costs, records (issue 23, second round)
+    "targets/counting.py": _COUNTING,
+    "targets/costs.py": _COUNTING,
+    "targets/records.py": _COUNTING,
+    "core/records.py": _COUNTING,
+    "targets/loihi/costs.py": _ROUND1,  # constants only (no functions)
+    "targets/loihi/emulator.py": _ROUND1,
+    "core/files.py": _ROUND1,
+    # reports/ (issue 23, first runs: answer, spike_ties, uncertainty, comparison)
+    "reports/answer.py": _REPORT,
+    "reports/spike_ties.py": _REPORT,
+    "reports/uncertainty.py": _REPORT,
+    "reports/comparison.py": _REPORT,
+    "reports/footprint.py": _ROUND1,
+    "reports/energy_record.py": _ROUND1,
+    # PROVISIONAL (helper mutrep is running these; the lead puts in the tests it reports):
+    "reports/aspects.py": ("tests/reports/test_aspects.py",),
+    "reports/learning_views.py": ("tests/reports/test_learning_views.py",
+                                  "tests/reports/test_report_choices.py"),
+    "reports/rows.py": ("tests/pipeline/test_sweep_levels.py",),
+    "reports/report/data.py": ("tests/reports/test_energy_report.py",
+                               "tests/reports/test_aspects.py"),
+    "reports/report/headline.py": _REPORT,
+    "reports/report/text.py": ("tests/reports/test_aspects.py", "tests/reports/test_answer.py"),
+    "reports/report/plots.py": ("tests/reports/test_energy_report.py",
+                                "tests/reports/test_report_choices.py"),
+    "reports/meter/records.py": ("tests/targets/test_asymmetric_by_hand.py",
+                                 "tests/targets/test_host.py"),
+    "reports/meter/powercap.py": ("tests/reports/test_meter.py",),
+    "reports/meter/nvml.py": ("tests/reports/test_meter.py",),
+    # PROVISIONAL (helper muttgt is running these; the lead puts in the tests it reports):
+    "targets/spinnaker/target.py": _SPINNAKER,
+    "targets/spinnaker/network.py": _SPINNAKER,
+    "targets/spinnaker/fast_path.py": _SPINNAKER,
+    "targets/spinnaker/costs.py": _SPINNAKER,
+    "targets/host/target.py": _HOST,
+    "targets/host/ops.py": (*_HOST, "tests/targets/test_host_ops_by_hand.py"),
+    "targets/host/costs.py": _HOST,
+    "targets/loihi/quantize.py": _QUANTIZE,
+    # pipeline/handoff (issue 23): verify's checks on a tiny bundle, Lava stood in for
+    "pipeline/handoff/verify.py": _HANDOFF,
+    "pipeline/handoff/bundle.py": _HANDOFF,
+    "pipeline/handoff/manifest.py": _HANDOFF,
+    "pipeline/handoff/readme.py": _HANDOFF,
+    "pipeline/handoff/simulate.py": _HANDOFF,
+    "targets/handoff/__init__.py": _HANDOFF,  # the hooks' shared parts
+    "targets/handoff/encoding.py": _HANDOFF,
+    "targets/loihi/handoff.py": _HANDOFF,
+    # targets/spinnaker/handoff.py: only test_handoff.py (a training run, NEST) checks it.
+}
+
+# Mutants judged equivalent (no test can tell them apart), per module: mutmut's name -> why.
+# They are subtracted before the score is printed, so it is the share of non-equivalent mutants
+# killed. mutmut numbers the mutants of a function in order, so an entry is only right for the
+# source it was judged on: after a module changes, its entries are checked again (the script
+# names any that no longer exist, or that were killed).
+_V = "neuropipe.pipeline.handoff.verify.x_"
+_UTF8 = "read_text: the same codec (UTF-8 is the default in this UTF-8 locale)"
+_STRICT = "zip(strict=...): reached only when the two arrays have the same shape"
+EQUIVALENT: dict[str, dict[str, str]] = {
+    "pipeline/handoff/verify.py": {
+        _V + "check_claims__mutmut_24": _UTF8,  # encoding=None
+        _V + "check_claims__mutmut_26": _UTF8,  # encoding dropped
+        _V + "check_claims__mutmut_33": _UTF8,  # "UTF-8"
+        _V + "_fast_agreement__mutmut_11": _STRICT,
+        _V + "_fast_agreement__mutmut_14": _STRICT,
+        _V + "_fast_agreement__mutmut_15": _STRICT,
+        _V + "rebuild__mutmut_29": "labels' file name in a message: _load_expected has already "
+                                   "refused a bundle without labels",
+        _V + "rebuild__mutmut_34": "the same (labels' file name, checked before)",
+        _V + "rebuild__mutmut_35": "the same (labels' file name, checked before)",
+        _V + "rebuild__mutmut_61": "images.astype(None): None is float64",
+        _V + "_npz__mutmut_2": "np.load(allow_pickle=None): None refuses pickles as False does",
+        _V + "_npz__mutmut_4": "np.load without allow_pickle: numpy's default is False",
+        _V + "_read_manifest__mutmut_8": _UTF8,
+        _V + "_read_manifest__mutmut_11": _UTF8,
+        **dict.fromkeys([f"{_V}verify_bundle__mutmut_{n}" for n in (74, 77, 78)],
+                        "zip(strict=...): the shapes were compared just before"),
+        _V + "verify_bundle__mutmut_91": "decode(..., window_stop=None): the window always "
+                                         "ends at the last step (common_encoding: stop = steps)",
+        _V + "verify_bundle__mutmut_98": "decode(got[k:k + 2])[0] is sample k's class",
+        _V + "verify_bundle__mutmut_51": "the progress task's total=None dropped: a bar of 100 "
+                                         "while Lava runs, then the update sets 1 of 1 either way",
+        **dict.fromkeys(
+            [f"{_V}rebuild__mutmut_{n}" for n in range(129, 139)],
+            "the message of a readout.npz present without a readout in model.nir (or the "
+            "reverse): unreachable, the encoding.json check above refuses it first"),
+    },
+    "pipeline/handoff/bundle.py": {
+        **dict.fromkeys([f"neuropipe.pipeline.handoff.bundle.x__fast_agreement__mutmut_{n}"
+                         for n in (9, 12, 13)],
+                        "zip(strict=...): the script is asked for len(x) samples, the fast "
+                        "simulator ran len(x)"),
+        **dict.fromkeys([f"neuropipe.pipeline.handoff.bundle.x__graph_dt__mutmut_{n}"
+                         for n in (16, 18)],
+                        "meta.get('dt', None): float(None) raises TypeError, caught: dt = 1.0, "
+                        "the default either way"),
+        **dict.fromkeys([f"neuropipe.pipeline.handoff.bundle.x__assemble__mutmut_{n}"
+                         for n in (24, 106)],
+                        "add_task without total=None: a bar of 100 while it runs, then the "
+                        "update sets 1 of 1 either way"),
+        **dict.fromkeys([f"neuropipe.pipeline.handoff.bundle.x__move_into_place__mutmut_{n}"
+                         for n in (4, 5, 30, 31)],
+                        "the name of a temporary inside the staging folder, removed after"),
+        "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_18": _UTF8,
+        "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_20": _UTF8,
+        "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_24":
+            "is_bundle = None for False where the manifest cannot be read: both refuse",
+    },
+    "pipeline/handoff/manifest.py": {
+        "neuropipe.pipeline.handoff.manifest.x_sha256_of__mutmut_13":
+            "fh.read(None): the whole file in one chunk, the same digest",
+        "neuropipe.pipeline.handoff.manifest.x_sha256_of__mutmut_15": "2 MiB chunks: same digest",
+        "neuropipe.pipeline.handoff.manifest.x_sha256_of__mutmut_16": "2 MiB chunks: same digest",
+    },
+}
 
 CANARY = "neuropipe.targets.counting.x_fan_out__mutmut_"
 
@@ -77,7 +201,7 @@ RUN_MUTMUT = ("import sys; import lava.magma.runtime.message_infrastructure.mult
               "from mutmut.__main__ import cli; sys.argv[0] = 'mutmut'; cli()")
 
 
-def stage(workdir: Path, modules: tuple[str, ...], tests: tuple[str, ...] = TESTS) -> None:
+def stage(workdir: Path, modules: tuple[str, ...], tests: tuple[str, ...]) -> None:
     """Copy the packages as ``neuropipe/<package>`` and the tests into ``workdir``.
 
     Args:
@@ -110,7 +234,7 @@ use_git_change_detection = false
 
 
 def results(workdir: Path, modules: tuple[str, ...]) -> dict[str, tuple[Counter, list[str]]]:
-    """Per module: status counts and surviving mutants, read from mutmut's ``.meta`` files."""
+    """Per module: status counts and the mutants run but not killed (mutmut's ``.meta`` files)."""
     from mutmut.stats import status_by_exit_code
 
     table = {}
@@ -119,7 +243,8 @@ def results(workdir: Path, modules: tuple[str, ...]) -> dict[str, tuple[Counter,
         codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.is_file() else {}
         statuses = {k: status_by_exit_code[c] for k, c in codes.items()}
         table[module] = (Counter(statuses.values()),
-                         sorted(k for k, s in statuses.items() if s != "killed"))
+                         sorted(k for k, s in statuses.items()
+                                if s not in ("killed", "timeout", "segfault", "not checked")))
     return table
 
 
@@ -170,19 +295,27 @@ def constant_mutants(source: str) -> list[tuple[int, int, int, str]]:
     return found
 
 
-def constants_pass(workdir: Path, modules: tuple[str, ...], jobs: int, env: dict,
-                   tests: tuple[str, ...] = TESTS) -> float:
-    """Mutate each module-level constant in a copy and run the tests; print the score per module.
+def constants_pass(workdir: Path, plan: dict[str, tuple[str, ...]], jobs: int,
+                   env: dict) -> float:
+    """Mutate each module-level constant in a copy and run its tests; print the score per module.
+
+    Args:
+        workdir: The work folder of this pass.
+        plan: Module -> the tests run against its mutants.
+        jobs: Mutants run at once.
+        env: Environment of the test runs.
 
     Returns:
         The lowest score of any module that has constants.
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    modules = tuple(plan)
+    everything = tuple(dict.fromkeys(t for tests in plan.values() for t in tests))
     shutil.rmtree(workdir, ignore_errors=True)
     copies = [workdir / str(i) for i in range(max(jobs, 1))]
     for copy in copies:
-        stage(copy, modules, tests)
+        stage(copy, modules, everything)
     free = list(copies)
     mutants = []
     for module in modules:
@@ -201,8 +334,8 @@ def constants_pass(workdir: Path, modules: tuple[str, ...], jobs: int, env: dict
         try:
             target.write_text("".join(mutated))
             result = subprocess.run(
-                [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests,
-                 *EXTRA_TESTS.get(module, ())],
+                [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                 *plan[module]],
                 cwd=copy, env={**env, "PYTHONPATH": str(copy)}, capture_output=True)
         finally:
             target.write_text(original)
@@ -226,6 +359,86 @@ def constants_pass(workdir: Path, modules: tuple[str, ...], jobs: int, env: dict
     return worst
 
 
+def plan_of(only: list[str] | None, tests: list[str] | None) -> dict[str, tuple[str, ...]]:
+    """Module -> its tests: the map's, or ``--only``'s modules, with ``--tests`` if given.
+
+    Raises:
+        ValueError: For a module outside the map given without ``--tests``.
+    """
+    modules = tuple(dict.fromkeys(only)) if only else tuple(MODULES)
+    plan = {}
+    for module in modules:
+        if tests:
+            plan[module] = tuple(dict.fromkeys(tests))
+        elif module in MODULES:
+            plan[module] = MODULES[module]
+        else:
+            raise ValueError(f"{module} has no tests in MODULES: pass --tests")
+    return plan
+
+
+def groups_of(plan: dict[str, tuple[str, ...]], workdir: Path
+              ) -> list[tuple[Path, tuple[str, ...], tuple[str, ...]]]:
+    """One mutmut run per set of tests: ``(work folder, modules, tests)``.
+
+    A single run uses ``workdir`` itself (as before the map, so ``--keep`` finds earlier runs);
+    several use a subfolder each, named after their first module.
+    """
+    by_tests: dict[tuple[str, ...], list[str]] = {}
+    for module, tests in plan.items():
+        by_tests.setdefault(tests, []).append(module)
+    if len(by_tests) == 1:
+        ((tests, modules),) = by_tests.items()
+        return [(workdir, tuple(modules), tests)]
+    return [(workdir / modules[0].removesuffix(".py").replace("/", "."), tuple(modules), tests)
+            for tests, modules in by_tests.items()]
+
+
+def score_table(table: dict[str, tuple[Counter, list[str]]]) -> tuple[list[str], float]:
+    """Per module: mutants, not run, killed, survived, no tests, equivalent, score; the lowest.
+
+    The score is killed / (mutants run - equivalent): ``EQUIVALENT``'s mutants that were not
+    killed are taken out (an entry that was killed, or names no mutant, is reported stale), and
+    so are mutants not run yet (an interrupted run).
+    """
+    width = max(len(m) for m in table)
+    lines = [f"{'module':<{width}}  mutants  not-run  killed  survived  no-tests  equivalent  "
+             "score"]
+    stale = []
+    worst = 1.0
+    for module, (counts, survivors) in table.items():
+        total = sum(counts.values())
+        caught = counts["killed"] + counts["timeout"] + counts["segfault"]
+        judged = EQUIVALENT.get(module, {})
+        equivalent = sum(1 for name in judged if name in survivors)
+        stale += [name for name in judged if name not in survivors]
+        rest = total - counts["not checked"] - equivalent
+        score = caught / rest if rest else 1.0
+        if rest:
+            worst = min(worst, score)
+        lines.append(f"{module:<{width}}  {total:7d}  {counts['not checked']:7d}  {caught:6d}  "
+                     f"{counts['survived']:8d}  {counts['no tests']:8d}  {equivalent:10d}  "
+                     f"{score:6.1%}")
+    lines += [f"  EQUIVALENT entry not among the survivors (killed, not run, or no such mutant): "
+              f"{name}" for name in stale]
+    return lines, worst
+
+
+def run_group(workdir: Path, modules: tuple[str, ...], tests: tuple[str, ...], jobs: int,
+              keep: bool, retest: bool, env: dict) -> int:
+    """Stage ``workdir`` and run mutmut over ``modules`` with ``tests``; its exit status."""
+    if not keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:  # the copies mutmut made stay; refresh the source and tests it copies from
+        shutil.rmtree(workdir / "neuropipe", ignore_errors=True)
+    stage(workdir, modules, tests)
+    if keep and retest:
+        print(f"{retest_survivors(workdir, modules)} surviving mutants to run again")
+    print(f"mutmut in {workdir} ({len(modules)} modules, {len(tests)} test paths)", flush=True)
+    return subprocess.run([sys.executable, "-c", RUN_MUTMUT, "run", "--max-children",
+                           str(jobs)], cwd=workdir, env=env).returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/neuropipe-mutate"))
@@ -246,55 +459,45 @@ def main() -> int:
                         help="run only these test files or folders against each mutant "
                              "(repeatable), e.g. tests/reports; default: the figure tests")
     args = parser.parse_args()
-    modules = tuple(args.only or MODULES)
-    tests = tuple(args.tests or TESTS)
-    for path in (*modules, *tests):
+    try:
+        plan = plan_of(args.only, args.tests)
+    except ValueError as e:
+        parser.error(str(e))
+    for path in {*plan, *(t for tests in plan.values() for t in tests)}:
         if not (ROOT / path).exists():
             parser.error(f"{path}: no such file in the project")
     workdir = args.workdir.resolve()
     if workdir == ROOT or ROOT in workdir.parents:
         parser.error("--workdir must be outside the project")
-    if not args.keep:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:  # the copies mutmut made stay; refresh the source and tests it copies from
-        shutil.rmtree(workdir / "neuropipe", ignore_errors=True)
-    stage(workdir, modules, tests)
-    if args.keep and args.retest_survivors:
-        print(f"{retest_survivors(workdir, modules)} surviving mutants to run again")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    print(f"mutmut in {workdir} ({len(modules)} modules, {len(tests)} test paths)", flush=True)
-    run = subprocess.run([sys.executable, "-c", RUN_MUTMUT, "run", "--max-children",
-                          str(args.jobs)], cwd=workdir, env=env)
-    if run.returncode != 0:
-        print(f"mutmut run failed with status {run.returncode}", file=sys.stderr)
-        return run.returncode
-    table = results(workdir, modules)
-    width = max(len(m) for m in modules)
-    print(f"\n{'module':<{width}}  mutants  killed  timeout  survived  no-tests  score")
-    worst = 1.0
-    for module in modules:
-        c = table[module][0]
-        total = sum(c.values())
-        caught = c["killed"] + c["timeout"] + c["segfault"]
-        score = caught / total if total else 1.0
-        worst = min(worst, score)
-        print(f"{module:<{width}}  {total:7d}  {c['killed']:6d}  {c['timeout']:7d}  "
-              f"{c['survived']:8d}  {c['no tests']:8d}  {score:6.1%}")
-    survivors = [k for m in modules for k in table[m][1]]
-    print(f"\nnot killed ({len(survivors)}):")
-    for name in survivors:
-        print(f"  {name}")
-        if args.show_survivors:
-            show = subprocess.run([sys.executable, "-c", RUN_MUTMUT, "show", name],
-                                  cwd=workdir, env=env, capture_output=True, text=True)
-            print("    " + show.stdout.strip().replace("\n", "\n    "))
+    table: dict[str, tuple[Counter, list[str]]] = {}
+    folder_of: dict[str, Path] = {}
+    for folder, modules, tests in groups_of(plan, workdir):
+        status = run_group(folder, modules, tests, args.jobs, args.keep,
+                           args.retest_survivors, env)
+        if status != 0:
+            print(f"mutmut run failed with status {status} in {folder}", file=sys.stderr)
+            return status
+        table.update(results(folder, modules))
+        folder_of.update(dict.fromkeys(modules, folder))
+        survivors = [k for m in modules for k in table[m][1]
+                     if k not in EQUIVALENT.get(m, {})]
+        print(f"\nnot killed, not judged equivalent ({len(survivors)}):")
+        for name in survivors:
+            print(f"  {name}")
+            if args.show_survivors:
+                show = subprocess.run([sys.executable, "-c", RUN_MUTMUT, "show", name],
+                                      cwd=folder, env=env, capture_output=True, text=True)
+                print("    " + show.stdout.strip().replace("\n", "\n    "))
+    lines, worst = score_table(table)
     if not args.no_constants:
         worst = min(worst, constants_pass(workdir.with_name(workdir.name + "-constants"),
-                                          modules, args.jobs, env, tests))
-    if "targets/counting.py" not in modules:
+                                          plan, args.jobs, env))
+    print("\nscore = killed / (mutants run - equivalent)\n" + "\n".join(lines))
+    if "targets/counting.py" not in plan:
         return 0
     # The layout check: a mutant that breaks fan_out outright must have been killed.
-    meta = json.loads((workdir / "mutants" / "neuropipe" / "targets" /
+    meta = json.loads((folder_of["targets/counting.py"] / "mutants" / "neuropipe" / "targets" /
                        "counting.py.meta").read_text())["exit_code_by_key"]
     canary = [k for k in meta if k.startswith(CANARY)]
     killed = [k for k in canary if meta[k] in (1, 3)]
@@ -303,9 +506,8 @@ def main() -> int:
               "import the mutated copy", file=sys.stderr)
         return 1
     print(f"\nlayout check: {len(killed)} of {len(canary)} mutants of fan_out killed; "
-          f"lowest module score {worst:.1%} (goal 85%)")
+          f"lowest module score {worst:.1%} (goal 90% of non-equivalent mutants)")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

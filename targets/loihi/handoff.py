@@ -57,12 +57,17 @@ def loihi_reference(chain: Any, deployed_net: Path, x: np.ndarray, labels: np.nd
 
     Raises:
         RunDirError: If the deployment's ``model.net`` is not what its graph quantises to.
+        ValueError: If the images do not have the graph's number of inputs (a bundle's
+            ``reference/inputs.npz`` can hold anything).
     """
     from neuropipe.targets.float_sim import encode_input
     from neuropipe.targets.loihi.emulator import emulate
     from neuropipe.targets.loihi.netx_export import write_netx
     from neuropipe.targets.loihi.quantize import quantize_chain
 
+    inputs = int(np.prod(chain.input_shape))
+    if x.size != len(x) * inputs:
+        raise ValueError(f"images of shape {tuple(x.shape)} for a network of {inputs} inputs")
     layers = quantize_chain(chain, encoding)
     with tempfile.TemporaryDirectory(prefix="neuropipe-handoff-net-") as folder:
         fresh = Path(folder) / "model.net"

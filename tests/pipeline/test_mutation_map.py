@@ -1,0 +1,60 @@
+"""``make mutate``'s map (``bench/mutation/mutate.py``): every module and test file exists."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def mutate_script():
+    spec = importlib.util.spec_from_file_location("mutate", ROOT / "bench" / "mutation" /
+                                                  "mutate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_module_and_test_file_of_the_map_exists():
+    mutate = mutate_script()
+    assert mutate.MODULES
+    for module, tests in mutate.MODULES.items():
+        assert (ROOT / module).is_file() and module.endswith(".py"), module
+        assert tests, module
+        for path in tests:
+            assert (ROOT / path).exists() and path.startswith("tests/"), (module, path)
+    for module, judged in mutate.EQUIVALENT.items():
+        assert module in mutate.MODULES and all(judged.values()), module  # a reason each
+        stem = "neuropipe." + module.removesuffix(".py").replace("/", ".") + ".x"
+        assert all(name.startswith(stem) for name in judged), module
+
+
+def test_only_and_tests_pick_from_the_map_or_replace_it(tmp_path):
+    mutate = mutate_script()
+    assert mutate.plan_of(["core/records.py"], None) == {
+        "core/records.py": mutate.MODULES["core/records.py"]}
+    assert mutate.plan_of(["core/staging.py"], ["tests/core"]) == {
+        "core/staging.py": ("tests/core",)}
+    with pytest.raises(ValueError, match="core/staging.py has no tests in MODULES"):
+        mutate.plan_of(["core/staging.py"], None)
+    plan = {"a.py": ("t1",), "b.py": ("t2",), "c.py": ("t1",)}
+    assert mutate.groups_of(plan, tmp_path) == [(tmp_path / "a", ("a.py", "c.py"), ("t1",)),
+                                                (tmp_path / "b", ("b.py",), ("t2",))]
+    assert mutate.groups_of({"x/a.py": ("t",)}, tmp_path) == [(tmp_path, ("x/a.py",), ("t",))]
+
+
+def test_the_score_leaves_out_equivalent_mutants(monkeypatch):
+    from collections import Counter
+
+    mutate = mutate_script()
+    name = "neuropipe.m.x_f__mutmut_"
+    monkeypatch.setattr(mutate, "EQUIVALENT", {"m.py": {name + "3": "same value",
+                                                         name + "9": "killed anyway"}})
+    lines, worst = mutate.score_table({"m.py": (
+        Counter({"killed": 8, "survived": 2, "not checked": 5}),
+        [name + "3", name + "4", *(f"{name}{n}" for n in range(10, 15))])})
+    # 15 mutants, 5 not run, 1 equivalent survivor: 8 of 9.
+    assert lines[1].split() == ["m.py", "15", "5", "8", "2", "0", "1", "88.9%"]
+    assert worst == pytest.approx(8 / 9)
+    assert lines[2].endswith(name + "9")
