@@ -83,7 +83,7 @@ def run_energy_report(config: ReportConfig) -> tuple[EnergyReport, Path, list[st
     report = build_report(comparison, config.accuracy, created=stamp, level=config.level)
     files = render_files(report, formats)
     publish(out, files)
-    return report, out, sorted(files)
+    return report, out, sorted(n for n in files if not n.startswith("."))
 
 
 def read_runs(paths: list[Path]) -> Comparison:

@@ -20,6 +20,9 @@ from neuropipe.reports.comparison import EnergyReport
 
 FORMATS = ("md", "html", "json", "csv")
 REPORT_FILES = tuple(f"report.{f}" for f in FORMATS)
+# Written with every report, whatever its formats: it marks the folder as an energy report's,
+# so the same command can replace it (a Markdown-only report has no report.json to tell).
+MARKER = ".energy-report.json"
 
 
 def parse_formats(value: str) -> tuple[str, ...]:
@@ -62,20 +65,30 @@ def render_files(report: EnergyReport, formats: tuple[str, ...]) -> dict[str, by
         files["report.json"] = render_json(report).encode("utf-8")
     if "csv" in formats:
         files["report.csv"] = render_csv(report).encode("utf-8")
+    files[MARKER] = json.dumps({"type": EnergyReport.type_tag, "formats": list(formats)},
+                               indent=1).encode("utf-8")
     return files
 
 
 def is_previous_report(folder: Path) -> bool:
-    """True if ``folder`` holds only files an energy report writes, with its ``report.json``."""
+    """True if ``folder`` holds only files an energy report writes, marked as a report's.
+
+    The mark is the report's ``.energy-report.json`` (every report since it was added), or
+    its ``report.json`` (reports written before, with the json format).
+    """
     names = [p.name for p in folder.iterdir()]
-    if not all(n in REPORT_FILES or (n.endswith(".png") and "/" not in n) for n in names):
+    if not all(n in REPORT_FILES or n == MARKER or (n.endswith(".png") and "/" not in n)
+               for n in names):
         return False
     if any((folder / n).is_dir() for n in names):
         return False
-    if "report.json" not in names:
-        return False
+    return any(_holds_report_tag(folder / n) for n in (MARKER, "report.json") if n in names)
+
+
+def _holds_report_tag(path: Path) -> bool:
+    """Whether ``path`` is a JSON object with the energy report's type tag."""
     try:
-        data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return isinstance(data, dict) and data.get("type") == EnergyReport.type_tag

@@ -75,7 +75,7 @@ def test_writes_every_format_and_lists_a_missing_target(cli, runs, tmp_path):
     names = set(leftovers(out))
     assert {"report.md", "report.html", "report.json", "report.csv", "break_even.png",
             "answer.png", "layer_ops.png", "training_energy.png",
-            "training_vs_accuracy.png"} == names
+            "training_vs_accuracy.png", ".energy-report.json"} == names
     data = json.loads((out / "report.json").read_text())
     assert data["type"] == "energy-report" and data["baseline_target"] == "cpu"
     # Default threshold: mlp best 0.98, snn-mlp best 0.979 -> 0.979.
@@ -103,7 +103,7 @@ def test_writes_every_format_and_lists_a_missing_target(cli, runs, tmp_path):
     code, _, stderr = cli(["energy-report", *map(str, runs), "--out", str(out),
                            "--format", "json,csv", "--accuracy", "0.97"])
     assert code == 0, stderr
-    assert leftovers(out) == ["report.csv", "report.json"]
+    assert leftovers(out) == [".energy-report.json", "report.csv", "report.json"]
     assert json.loads((out / "report.json").read_text())["threshold"] == 0.97
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
@@ -149,7 +149,7 @@ def test_default_out_is_energy_report_in_the_current_folder(cli, runs, tmp_path,
     monkeypatch.chdir(tmp_path)
     code, _, stderr = cli(["energy-report", *map(str, runs), "--format", "json"])
     assert code == 0, stderr
-    assert leftovers(tmp_path / "energy-report") == ["report.json"]
+    assert leftovers(tmp_path / "energy-report") == [".energy-report.json", "report.json"]
 
 
 def refused(cli, args, match, out):
@@ -237,6 +237,25 @@ def test_a_folder_holding_other_files_is_not_overwritten(cli, runs, tmp_path):
     (out / "notes.txt").write_text("mine")
     refused(cli, runs, "holds files other than an earlier energy report", out)
     assert leftovers(out) == ["notes.txt"]
+
+
+def test_a_markdown_only_report_is_replaced_by_the_same_command(cli, runs, tmp_path):
+    # A report without report.json is still marked as a report's (docs/results.md writes the
+    # example report this way, and the same command must be able to write it again).
+    out = tmp_path / "md"
+    for threshold in ("0.9", "0.97"):
+        code, stdout, stderr = cli(["energy-report", *map(str, runs), "--out", str(out),
+                                    "--format", "md", "--accuracy", threshold])
+        assert code == 0, stderr
+        assert ".energy-report" not in stdout  # the mark is not listed as a file written
+    assert "reaching 97.00%" in (out / "report.md").read_text()
+    assert json.loads((out / ".energy-report.json").read_text())["formats"] == ["md"]
+    # A folder with a report.md but no mark is not taken for a report.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "report.md").write_text("my notes")
+    refused(cli, runs, "holds files other than an earlier energy report", other)
+    assert (other / "report.md").read_text() == "my notes"
 
 
 def test_unknown_format_is_refused(cli, runs, tmp_path):
