@@ -131,3 +131,39 @@ def recurrent_graph(rng, n_in=6, n=5, classes=3, neuron="lif", readout=True, hid
 @pytest.fixture
 def make_recurrent_graph():
     return recurrent_graph
+
+
+def fast_lif_graph():
+    """3 inputs -> 2 LIF of tau 0.75: dt/tau = 1.33 at dt = 1 (refused), 0.67 at dt = 0.5."""
+    nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
+             "fc": nir.Affine(weight=np.array([[1.0, 0.0, 0.5], [0.0, 2.0, 0.0]]),
+                              bias=np.zeros(2)),
+             "lif": nir.LIF(tau=np.full(2, 0.75), r=np.ones(2), v_leak=np.zeros(2),
+                            v_threshold=np.ones(2), v_reset=np.zeros(2)),
+             "output": nir.Output(output_type={"output": np.array([2])})}
+    order = list(nodes)
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
+
+
+@pytest.fixture
+def make_fast_lif_graph():
+    return fast_lif_graph
+
+
+class RecordingProgress:
+    """Records what a rich Progress is told (the targets' progress bars, by hand)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def add_task(self, label, total):
+        self.calls.append(("add", label, total))
+        return len(self.calls)
+
+    def update(self, task, **kwargs):
+        self.calls.append(("update", task, kwargs))
+
+
+@pytest.fixture
+def progress():
+    return RecordingProgress()

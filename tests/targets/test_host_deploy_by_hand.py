@@ -10,6 +10,7 @@ from neuropipe.targets.base import Workload
 from neuropipe.targets.chain import Chain, Layer, Neuron, Readout
 from neuropipe.targets.host import target as host_target
 from neuropipe.targets.registry import get_target
+from tests.targets.conftest import RecordingProgress
 
 X = np.array([[1.0], [0.5], [1.0]])  # 3 samples of one pixel
 LABELS = np.array([0, 1, 0])
@@ -229,22 +230,9 @@ def test_cuda_status_names_the_device(monkeypatch):
     assert status() == (False, "no CUDA device here (torch.cuda.is_available() is False)")
 
 
-def fast_lif_graph():
-    """3 inputs -> 2 LIF of tau 0.75: dt/tau = 1.33 at dt = 1 (refused), 0.67 at dt = 0.5."""
-    import nir
-
-    nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
-             "fc": nir.Affine(weight=np.array([[1.0, 0.0, 0.5], [0.0, 2.0, 0.0]]),
-                              bias=np.zeros(2)),
-             "lif": nir.LIF(tau=np.full(2, 0.75), r=np.ones(2), v_leak=np.zeros(2),
-                            v_threshold=np.ones(2), v_reset=np.zeros(2)),
-             "output": nir.Output(output_type={"output": np.array([2])})}
-    order = list(nodes)
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
-
-
 @pytest.mark.parametrize("name", ["cpu", "spinnaker", "spinnaker2"])
-def test_the_graphs_dt_reaches_the_chain_reader(name, tmp_path):
+def test_the_graphs_dt_reaches_the_chain_reader(name, tmp_path, make_fast_lif_graph):
+    fast_lif_graph = make_fast_lif_graph
     target = get_target(name)
     (problem,) = target.supports(fast_lif_graph())
     assert "dt/tau = 1.33333 with dt=1" in problem
@@ -319,24 +307,12 @@ def test_an_onnx_run_measures_every_sample_once_after_one_warm_up_batch(tmp_path
     assert record.counts.ops["effective_macs"] == pytest.approx(9 / 5)
 
 
-class _Progress:
-    """Records what a rich Progress is told."""
-
-    def __init__(self):
-        self.calls = []
-
-    def add_task(self, label, total):
-        self.calls.append(("add", label, total))
-        return len(self.calls)
-
-    def update(self, task, **kwargs):
-        self.calls.append(("update", task, kwargs))
 
 
 def test_host_deployments_report_their_progress(tmp_path):
     import torch
 
-    progress = _Progress()
+    progress = RecordingProgress()
     get_target("cpu").deploy(Workload(recurrent_chain(), X, LABELS, timesteps=3), None,
                              batch_size=2, progress=progress)
     # 3 samples counted in batches of 2 and 1.
@@ -345,7 +321,7 @@ def test_host_deployments_report_their_progress(tmp_path):
     path = tmp_path / "lin.onnx"
     torch.onnx.export(torch.nn.Linear(1, 2), (torch.zeros(1, 1),), str(path), dynamo=False,
                       input_names=["image"], dynamic_axes={"image": {0: "batch"}})
-    progress = _Progress()
+    progress = RecordingProgress()
     get_target("cpu").deploy(Workload(None, X, LABELS, timesteps=1, onnx=str(path)), tmp_path,
                              batch_size=2, progress=progress)
     assert progress.calls == [("add", "cpu: counting", 3), ("update", 1, {"advance": 2}),

@@ -21,6 +21,7 @@ from neuropipe.targets.registry import get_target
 from neuropipe.targets.spinnaker import network, pynn_network
 from neuropipe.targets.spinnaker import target as spin_target
 from neuropipe.targets.spinnaker.fast_path import delay_depth, run_fast_path
+from tests.targets.conftest import RecordingProgress
 
 IF_LEAK = -math.expm1(-1 / 60_000)  # 1.6667e-5 per step: an IF neuron's tau_m of 60,000 ms
 IF_P30 = 60_000 * IF_LEAK  # 0.9999917 mV per nA over 1 ms
@@ -300,29 +301,19 @@ def test_spinnaker2_constant_input_delivers_all_but_the_last_steps_spikes(tmp_pa
     assert meta["input"] == "current" and arrays["input_current"].shape == (1, 2)
 
 
-class _Progress:
-    """Records what a rich Progress is told."""
 
-    def __init__(self):
-        self.calls = []
 
-    def add_task(self, label, total):
-        self.calls.append(("add", label, total))
-        return len(self.calls)
-
-    def update(self, task, **kwargs):
-        self.calls.append(("update", task, kwargs))
+def _silent_nest_run(args, what, timeout=3600):
+    """Stands in for the NEST child process: every layer silent, every sample."""
+    meta, _ = pynn_network.load(args[1])
+    np.savez(args[5], **{f"L{i}": np.zeros((int(args[3]), meta["steps"], layer["size"]), bool)
+                         for i, layer in enumerate(meta["layers"])},
+             build_s=0.5, per_sample_s=0.1)
 
 
 def test_a_deployment_reports_its_progress(tmp_path, hand_graph, monkeypatch):
-    def fake_run(args, what, timeout=3600):
-        meta, _ = pynn_network.load(args[1])
-        np.savez(args[5], **{f"L{i}": np.zeros((int(args[3]), meta["steps"], layer["size"]),
-                                               bool) for i, layer in enumerate(meta["layers"])},
-                 build_s=0.5, per_sample_s=0.1)
-
-    monkeypatch.setattr(spin_target, "run_script", fake_run)
-    progress = _Progress()
+    monkeypatch.setattr(spin_target, "run_script", _silent_nest_run)
+    progress = RecordingProgress()
     get_target("spinnaker2").deploy(
         Workload(hand_graph, X3, LABELS, timesteps=4, encoding="poisson"), tmp_path,
         verify_samples=1, batch_size=2, progress=progress)
@@ -632,19 +623,9 @@ def test_toolchain_status_names_missing_packages_and_failed_imports(monkeypatch)
     assert status() == (False, "importing pyNN.nest and pyNN.spiNNaker took over 300 s")
 
 
-def test_a_deployment_reads_the_graph_with_its_dt(tmp_path):
+def test_a_deployment_reads_the_graph_with_its_dt(tmp_path, make_fast_lif_graph):
     """LIF tau 0.75 at dt 0.5: alpha 2/3 (at dt 1 the graph is refused, dt/tau 1.33)."""
-    import nir
-
-    def fast_lif_graph():
-        nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
-                 "fc": nir.Affine(weight=np.array([[1.0, 0.0, 0.5], [0.0, 2.0, 0.0]]),
-                                  bias=np.zeros(2)),
-                 "lif": nir.LIF(tau=np.full(2, 0.75), r=np.ones(2), v_leak=np.zeros(2),
-                                v_threshold=np.ones(2), v_reset=np.zeros(2)),
-                 "output": nir.Output(output_type={"output": np.array([2])})}
-        order = list(nodes)
-        return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
+    fast_lif_graph = make_fast_lif_graph
 
     record = get_target("spinnaker2").deploy(
         Workload(fast_lif_graph(), np.array([[1.0, 0.5, 1.0]]), np.array([0]), timesteps=3,
@@ -658,13 +639,7 @@ def test_a_deployment_reads_the_graph_with_its_dt(tmp_path):
 
 def test_a_deployment_checks_16_samples_against_nest_by_default(tmp_path, hand_graph,
                                                                 monkeypatch):
-    def fake_run(args, what, timeout=3600):
-        meta, _ = pynn_network.load(args[1])
-        np.savez(args[5], **{f"L{i}": np.zeros((int(args[3]), meta["steps"], layer["size"]),
-                                               bool) for i, layer in enumerate(meta["layers"])},
-                 build_s=0.5, per_sample_s=0.1)
-
-    monkeypatch.setattr(spin_target, "run_script", fake_run)
+    monkeypatch.setattr(spin_target, "run_script", _silent_nest_run)
     x = np.tile(X3[:1], (17, 1))  # 17 samples
     record = get_target("spinnaker2").deploy(
         Workload(hand_graph, x, np.zeros(17, dtype=int), timesteps=4, encoding="poisson"),
