@@ -657,3 +657,39 @@ def test_conv_connections_follow_stride_and_padding():
     got = sorted(zip(post.tolist(), pre.tolist(), w.tolist(), strict=True))
     assert got == [(0, 0, 0.8), (1, 1, 0.4), (1, 2, 0.8), (2, 3, 0.2), (2, 6, 0.8),
                    (3, 4, 0.1), (3, 5, 0.2), (3, 7, 0.4), (3, 8, 0.8)]
+
+
+def test_spinnaker1_maps_with_the_script_and_reports_its_progress(tmp_path, hand_graph,
+                                                                  monkeypatch):
+    """SpiNNaker 1's own _place: the script run as 'spinnaker NETWORK --out placement.json'
+    (sPyNNaker stood in for by writing the hand-written placement above), read back from the
+    deployment folder; its progress task has no total until the mapping is done. NEST (1
+    sample) is the silent stand-in. The placement's figures reach the record: 3 cores on 2
+    chips, 50 chips -> 2 boards, packets 8 + 14/3 as in the deployment above."""
+    calls = []
+
+    def fake_run(args, what, timeout=3600):
+        calls.append((args[0], what))
+        if args[0] == "nest":
+            return _silent_nest_run(args, what, timeout)
+        assert args == ["spinnaker", str(tmp_path / "network.npz"), "--out",
+                        str(tmp_path / "placement.json")]
+        Path(args[3]).write_text(json.dumps(_placement()), encoding="utf-8")
+
+    monkeypatch.setattr(spin_target, "run_script", fake_run)
+    progress = RecordingProgress()
+    record = get_target("spinnaker").deploy(
+        Workload(hand_graph, X3, LABELS, timesteps=4, encoding="poisson"), tmp_path,
+        verify_samples=1, batch_size=2, progress=progress)
+    assert calls == [("nest", "NEST reference run"),
+                     ("spinnaker", "sPyNNaker mapping on a virtual board")]
+    assert progress.calls == [
+        ("add", "spinnaker: fast path", 3), ("update", 1, {"advance": 2}),
+        ("update", 1, {"advance": 1}), ("add", "spinnaker: NEST reference", None),
+        ("update", 4, {"total": 1, "completed": 1}),
+        ("add", "spinnaker: sPyNNaker mapping", None),
+        ("update", 6, {"total": 1, "completed": 1})]
+    res = record.resources
+    assert (res.cores, res.chips, res.boards) == (3, 2, 2)
+    assert record.counts.packets == pytest.approx(8 + 14 / 3)
+    assert record.resources.details["mapping_s"] == 0.5
