@@ -693,3 +693,27 @@ def test_spinnaker1_maps_with_the_script_and_reports_its_progress(tmp_path, hand
     assert (res.cores, res.chips, res.boards) == (3, 2, 2)
     assert record.counts.packets == pytest.approx(8 + 14 / 3)
     assert record.resources.details["mapping_s"] == 0.5
+
+
+def test_p30_divides_by_the_membrane_capacitance(monkeypatch):
+    """p30 = tau_m / cm (1 - e^(-1/tau_m)): with cm = 2 nF (the script's is 1) an IF neuron's
+    p30 is 60,000 / 2 x 1.6667e-5 = 0.49999583 mV per nA, half of IF_P30; LIF alpha 0.5:
+    1.4427 / 2 x 0.5 = 0.36067. The i_offset of a bias 0.3 (gain 2) is then 0.6 / p30."""
+    monkeypatch.setattr(pynn_network, "CM_NF", 2.0)
+    if_ = dense(np.ones((1, 1)), [0.3], Neuron("if", 1.0, 2.0, 0.0, 1.0))
+    assert network.cell(if_)["p30"] == pytest.approx([IF_P30 / 2], rel=1e-12)
+    lif = dense(np.ones((1, 1)), [0.0], Neuron("lif", 0.5, 1.0, 0.0, 1.0))
+    assert network.cell(lif)["p30"] == pytest.approx([0.25 / math.log(2)], rel=1e-12)
+    _, a = network.network_file(Chain(input_shape=(1,), layers=[if_]), 2, "poisson", 3)
+    assert a["L0_i_offset"] == pytest.approx([0.6 / (IF_P30 / 2)], rel=1e-12)
+
+
+def test_the_network_files_synapse_indices_are_integers():
+    """pre and post are neuron indices (int64) in every list: dense, recurrent and conv."""
+    meta, a = network.network_file(_two_layer_chain(), 4, "poisson", 6)
+    for key in ("L0_pre", "L0_post", "L1_pre", "L1_post", "L1_rec_pre", "L1_rec_post"):
+        assert a[key].dtype == np.int64, key
+    conv = Layer("c", "conv", np.array([[[[0.1, 0.2], [0.4, 0.8]]]]), np.zeros(1), (1, 3, 3),
+                 (1, 2, 2), Neuron("if", 1.0, 1.0, 0.0, 0.9), stride=(2, 2), padding=(1, 1))
+    pre, post, _ = network.connections(conv)
+    assert pre.dtype == np.int64 and post.dtype == np.int64
