@@ -717,3 +717,71 @@ def test_the_network_files_synapse_indices_are_integers():
                  (1, 2, 2), Neuron("if", 1.0, 1.0, 0.0, 0.9), stride=(2, 2), padding=(1, 1))
     pre, post, _ = network.connections(conv)
     assert pre.dtype == np.int64 and post.dtype == np.int64
+
+
+def test_a_core_holds_exactly_1929215_synapses_recurrent_ones_per_neuron():
+    """At the limit itself: 256 x 7,536 - 1 = 1,929,215 synapses on the first core fit; so do
+    256 x 7,535 = 1,928,960 plus 255 recurrent synapses, all onto neuron 0 (each neuron's own
+    recurrent fan-in counts, not the matrix's 255 nonzeros once per neuron: 1,928,960 +
+    256 x 255 would be refused); 256 of them are one too many."""
+    target = get_target("spinnaker")
+    neuron = Neuron("if", 1.0, 1.0, 0.0, 1.0)
+
+    def limits(w, recurrent=None):
+        return target._limits(Chain(input_shape=(w.shape[1],), layers=[
+            dense(w, np.zeros(len(w)), neuron, recurrent)]))
+
+    w = np.ones((256, 7536), dtype=np.float32)
+    w[0, 0] = 0.0
+    assert limits(w) == []
+    recurrent = np.zeros((256, 256))
+    recurrent[0, :255] = 0.5
+    w = np.ones((256, 7535), dtype=np.float32)
+    assert limits(w, recurrent) == []
+    recurrent[0, 255] = 0.5
+    assert "1,929,216" in limits(w, recurrent)[0]
+
+
+def test_supports_reads_the_graph_at_its_dt():
+    """LIF tau 1.5: dt/tau 0.67 at dt 1 (the default) and 0.33 at 0.5 run; at dt 2, 1.33 is
+    refused with the chain reader's message."""
+    import nir
+
+    nodes = {"input": nir.Input(input_type={"input": np.array([2])}),
+             "fc": nir.Affine(weight=np.array([[1.0, 0.5]]), bias=np.zeros(1)),
+             "lif": nir.LIF(tau=np.full(1, 1.5), r=np.ones(1), v_leak=np.zeros(1),
+                            v_threshold=np.ones(1), v_reset=np.zeros(1)),
+             "output": nir.Output(output_type={"output": np.array([1])})}
+    order = list(nodes)
+    graph = nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
+    target = get_target("spinnaker")
+    assert target.supports(graph) == [] and target.supports(graph, 0.5) == []
+    (problem,) = target.supports(graph, 2.0)
+    assert "dt/tau = 1.33" in problem and "dt=2" in problem
+
+
+def test_a_deployment_runs_batches_of_500_by_default(tmp_path, hand_graph):
+    """501 samples: a batch of 500, then one (the fast path's progress task says so)."""
+    progress = RecordingProgress()
+    x = np.tile(X3[:1], (501, 1))
+    get_target("spinnaker2").deploy(
+        Workload(hand_graph, x, np.zeros(501, dtype=int), timesteps=2, encoding="poisson"),
+        tmp_path, verify_samples=0, progress=progress)
+    assert progress.calls == [("add", "spinnaker2: fast path", 501),
+                              ("update", 1, {"advance": 500}), ("update", 1, {"advance": 1})]
+
+
+def test_a_deployment_draws_its_poisson_input_from_the_workloads_seed(tmp_path, hand_graph):
+    """Inputs 0.5, 0.25, 0.75 over 8 steps and 2 samples, seed 7: the input spikes are the
+    raster numpy's generator of seed 7 draws (one batch), 48 draws; the network file keeps
+    the first sample's 24 (verify_samples 0 keeps one sample for the mapping)."""
+    from neuropipe.targets.float_sim import encode_input
+
+    x = np.array([[0.5, 0.25, 0.75], [0.75, 0.5, 0.25]])
+    expected = encode_input(x, 8, "poisson", np.random.default_rng(7))  # (steps, N, inputs)
+    record = get_target("spinnaker2").deploy(
+        Workload(hand_graph, x, np.array([0, 1]), timesteps=8, encoding="poisson", seed=7),
+        tmp_path, verify_samples=0)
+    assert record.counts.input_spikes == expected.sum() / 2
+    _, arrays = pynn_network.load(str(tmp_path / "network.npz"))
+    assert np.array_equal(arrays["input_spikes"], expected[:, :1].transpose(1, 0, 2))
