@@ -783,5 +783,29 @@ def test_a_deployment_draws_its_poisson_input_from_the_workloads_seed(tmp_path, 
         Workload(hand_graph, x, np.array([0, 1]), timesteps=8, encoding="poisson", seed=7),
         tmp_path, verify_samples=0)
     assert record.counts.input_spikes == expected.sum() / 2
-    _, arrays = pynn_network.load(str(tmp_path / "network.npz"))
+    meta, arrays = pynn_network.load(str(tmp_path / "network.npz"))
     assert np.array_equal(arrays["input_spikes"], expected[:, :1].transpose(1, 0, 2))
+    assert (meta["timesteps"], meta["steps"]) == (8, 10)  # 8 of input + 2 delayed projections
+
+
+def test_the_nest_check_reads_classes_through_the_host_readout(tmp_path, monkeypatch):
+    """2 inputs -> 2 IF (identity weights, threshold 0.5) -> a host readout that swaps the two
+    counts. Input (1, 0): neuron 0 spikes every step (1 > 0.5), neuron 1 never: counts (c, 0),
+    scores (0, c): class 1, the label. A silent 'NEST' reads counts (0, 0), scores (0, 0):
+    class 0 (a tie). Agreement 0; read without the readout both would be class 0 (agreement 1).
+    """
+    import nir
+
+    nodes = {"input": nir.Input(input_type={"input": np.array([2])}),
+             "fc": nir.Affine(weight=np.eye(2), bias=np.zeros(2)),
+             "if": nir.IF(r=np.ones(2), v_threshold=np.full(2, 0.5), v_reset=np.zeros(2)),
+             "readout": nir.Affine(weight=np.array([[0.0, 1.0], [1.0, 0.0]]), bias=np.zeros(2)),
+             "output": nir.Output(output_type={"output": np.array([2])})}
+    order = list(nodes)
+    graph = nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
+    monkeypatch.setattr(spin_target, "run_script", _silent_nest_run)
+    record = get_target("spinnaker2").deploy(
+        Workload(graph, np.array([[1.0, 0.0]]), np.array([1]), timesteps=3), tmp_path,
+        verify_samples=1)
+    assert record.accuracy == 1.0
+    assert record.verification["nest_prediction_agreement"] == 0.0
