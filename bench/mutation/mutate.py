@@ -209,6 +209,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                 "min(leak, 1 - 1e-16) = 0.9999999999999999 keeps log1p finite",
         _N + "cell__mutmut_32": "min(leak, 1 + 1e-16) = min(leak, 1.0): only leaks below 1 "
                                 "reach the log (np.where takes 1e-3 ms for a leak of 1)",
+        _N + "cell__mutmut_33": "min(leak, 2 - 1e-16): every float below 1 is at most "
+                                "1 - 1e-16 (0.9999999999999999), so the min is the leak either way",
+        _N + "connections__mutmut_51": "reshape(oc, -2): numpy reads any negative size as 'the "
+                                       "rest'",
     },
     "targets/spinnaker/target.py": {
         **dict.fromkeys([_T + f"run_script__mutmut_{n}" for n in (40, 42, 43)],
@@ -221,7 +225,15 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                   "compared with ==, the same means",
         _S + "deploy__mutmut_99": "keep_rasters for every batch (start == 0 or k > 0): only "
                                   "the first batch's rasters are read; memory only",
-        _S + "_verify_in_nest__mutmut_8": "the prefix of a temporary folder's name",
+        **dict.fromkeys([_S + f"_verify_in_nest__mutmut_{n}" for n in (7, 8, 9)],
+                        "the prefix of a temporary folder's name"),
+        **dict.fromkeys([_S + f"deploy__mutmut_{n}" for n in (52, 54, 59)],
+                        "preds / float_preds as float64 zeros: they hold class indices compared "
+                        "with ==, the same means"),
+        _S + "deploy__mutmut_65": "first = None before the loop: the first batch (start 0) "
+                                  "always sets it; with no samples both fail",
+        _S + "deploy__mutmut_102": "keep_rasters with k >= 0: rasters kept with no NEST check "
+                                   "(k = 0) are never read; memory only",
         **dict.fromkeys([_S + f"_verify_in_nest__mutmut_{n}" for n in (69, 70, 98)],
                         "zip(strict=...): NEST's file is read with one raster per layer of "
                         "first['rasters'], the same length"),
