@@ -234,7 +234,7 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                   "always sets it; with no samples both fail",
         _S + "deploy__mutmut_102": "keep_rasters with k >= 0: rasters kept with no NEST check "
                                    "(k = 0) are never read; memory only",
-        **dict.fromkeys([_S + f"_verify_in_nest__mutmut_{n}" for n in (69, 70, 98)],
+        **dict.fromkeys([_S + f"_verify_in_nest__mutmut_{n}" for n in (66, 69, 70, 95, 98, 99)],
                         "zip(strict=...): NEST's file is read with one raster per layer of "
                         "first['rasters'], the same length"),
     },

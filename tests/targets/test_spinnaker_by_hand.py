@@ -809,3 +809,15 @@ def test_the_nest_check_reads_classes_through_the_host_readout(tmp_path, monkeyp
         verify_samples=1)
     assert record.accuracy == 1.0
     assert record.verification["nest_prediction_agreement"] == 0.0
+
+
+def test_an_empty_nest_comparison_matches_fully(tmp_path, monkeypatch):
+    """Rasters with no place to compare (0 steps, 1 sample, 2 neurons): no spike differs, so
+    the match is 1.0 (not a division by zero) and no sample mismatches."""
+    def fake_run(args, what, timeout=3600):
+        np.savez(args[5], L0=np.zeros((1, 0, 2), bool), build_s=0.0, per_sample_s=0.0)
+
+    monkeypatch.setattr(spin_target, "run_script", fake_run)
+    first = {"rasters": [np.zeros((0, 1, 2), bool)], "depth": 0, "timesteps": 0}
+    v = get_target("spinnaker")._verify_in_nest(tmp_path / "n.npz", first, 1, None)
+    assert (v["spike_match"], v["samples_with_mismatch"]) == (1.0, 0)
