@@ -693,6 +693,10 @@ def test_spinnaker1_maps_with_the_script_and_reports_its_progress(tmp_path, hand
     assert (res.cores, res.chips, res.boards) == (3, 2, 2)
     assert record.counts.packets == pytest.approx(8 + 14 / 3)
     assert record.resources.details["mapping_s"] == 0.5
+    assert (record.target, record.timesteps, record.samples) == ("spinnaker", 4, 3)
+    # Without a progress bar the mapping reports nothing and reads the same file.
+    assert get_target("spinnaker")._place(tmp_path / "network.npz", tmp_path,
+                                          None) == _placement()
 
 
 def test_p30_divides_by_the_membrane_capacitance(monkeypatch):
