@@ -232,6 +232,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                         "with ==, the same means"),
         _S + "deploy__mutmut_65": "first = None before the loop: the first batch (start 0) "
                                   "always sets it; with no samples both fail",
+        _S + "_place__mutmut_33": _UTF8,  # encoding=None
+        _S + "_place__mutmut_35": _UTF8,  # "UTF-8"
         _S + "deploy__mutmut_102": "keep_rasters with k >= 0: rasters kept with no NEST check "
                                    "(k = 0) are never read; memory only",
         **dict.fromkeys([_S + f"_verify_in_nest__mutmut_{n}" for n in (66, 69, 70, 95, 98, 99)],
