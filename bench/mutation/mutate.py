@@ -145,6 +145,12 @@ MODULES: dict[str, tuple[str, ...]] = {
 _V = "neuropipe.pipeline.handoff.verify.x_"
 _UTF8 = "read_text: the same codec (UTF-8 is the default in this UTF-8 locale)"
 _STRICT = "zip(strict=...): reached only when the two arrays have the same shape"
+_N = "neuropipe.targets.spinnaker.network.x_"
+_T = "neuropipe.targets.spinnaker.target.x_"
+_S = "neuropipe.targets.spinnaker.target.xǁSpiNNakerTargetǁ"
+_F64 = ("dtype left to the input: the chain's neuron parameters are floats or float64 arrays, "
+        "and the workload's float32 inputs meet float64 weights in every use (float32 -> "
+        "float64 is exact)")
 EQUIVALENT: dict[str, dict[str, str]] = {
     "pipeline/handoff/verify.py": {
         _V + "check_claims__mutmut_24": _UTF8,  # encoding=None
@@ -194,6 +200,45 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_20": _UTF8,
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_24":
             "is_bundle = None for False where the manifest cannot be read: both refuse",
+    },
+    "targets/spinnaker/network.py": {
+        _N + "_per_neuron__mutmut_6": _F64,  # asarray(dtype=None)
+        _N + "_per_neuron__mutmut_8": _F64,  # asarray without dtype
+        _N + "_bias_per_neuron__mutmut_11": "astype(None) is astype(float64)",
+        _N + "cell__mutmut_11": "errstate(divide=None): nothing divides by zero, "
+                                "min(leak, 1 - 1e-16) = 0.9999999999999999 keeps log1p finite",
+        _N + "cell__mutmut_32": "min(leak, 1 + 1e-16) = min(leak, 1.0): only leaks below 1 "
+                                "reach the log (np.where takes 1e-3 ms for a leak of 1)",
+        _N + "cell__mutmut_33": "min(leak, 2 - 1e-16): every float below 1 is at most "
+                                "1 - 1e-16 (0.9999999999999999), so the min is the leak either way",
+        _N + "connections__mutmut_51": "reshape(oc, -2): numpy reads any negative size as 'the "
+                                       "rest'",
+    },
+    "targets/spinnaker/target.py": {
+        **dict.fromkeys([_T + f"run_script__mutmut_{n}" for n in (40, 42, 43)],
+                        "rmtree(ignore_errors=...) of a temporary folder this process made "
+                        "and can always remove"),
+        _S + "_limits__mutmut_13": "reshape(n, -2): numpy reads any negative size as 'the rest'",
+        _S + "deploy__mutmut_17": _F64,  # asarray(inputs, dtype=None)
+        _S + "deploy__mutmut_19": _F64,  # asarray(inputs)
+        _S + "deploy__mutmut_57": "float_preds as float64 zeros: they hold class indices "
+                                  "compared with ==, the same means",
+        _S + "deploy__mutmut_99": "keep_rasters for every batch (start == 0 or k > 0): only "
+                                  "the first batch's rasters are read; memory only",
+        **dict.fromkeys([_S + f"_verify_in_nest__mutmut_{n}" for n in (7, 8, 9)],
+                        "the prefix of a temporary folder's name"),
+        **dict.fromkeys([_S + f"deploy__mutmut_{n}" for n in (52, 54, 59)],
+                        "preds / float_preds as float64 zeros: they hold class indices compared "
+                        "with ==, the same means"),
+        _S + "deploy__mutmut_65": "first = None before the loop: the first batch (start 0) "
+                                  "always sets it; with no samples both fail",
+        _S + "_place__mutmut_33": _UTF8,  # encoding=None
+        _S + "_place__mutmut_35": _UTF8,  # "UTF-8"
+        _S + "deploy__mutmut_102": "keep_rasters with k >= 0: rasters kept with no NEST check "
+                                   "(k = 0) are never read; memory only",
+        **dict.fromkeys([_S + f"_verify_in_nest__mutmut_{n}" for n in (66, 69, 70, 95, 98, 99)],
+                        "zip(strict=...): NEST's file is read with one raster per layer of "
+                        "first['rasters'], the same length"),
     },
     "pipeline/handoff/manifest.py": {
         "neuropipe.pipeline.handoff.manifest.x_sha256_of__mutmut_13":

@@ -657,3 +657,171 @@ def test_conv_connections_follow_stride_and_padding():
     got = sorted(zip(post.tolist(), pre.tolist(), w.tolist(), strict=True))
     assert got == [(0, 0, 0.8), (1, 1, 0.4), (1, 2, 0.8), (2, 3, 0.2), (2, 6, 0.8),
                    (3, 4, 0.1), (3, 5, 0.2), (3, 7, 0.4), (3, 8, 0.8)]
+
+
+def test_spinnaker1_maps_with_the_script_and_reports_its_progress(tmp_path, hand_graph,
+                                                                  monkeypatch):
+    """SpiNNaker 1's own _place: the script run as 'spinnaker NETWORK --out placement.json'
+    (sPyNNaker stood in for by writing the hand-written placement above), read back from the
+    deployment folder; its progress task has no total until the mapping is done. NEST (1
+    sample) is the silent stand-in. The placement's figures reach the record: 3 cores on 2
+    chips, 50 chips -> 2 boards, packets 8 + 14/3 as in the deployment above."""
+    calls = []
+
+    def fake_run(args, what, timeout=3600):
+        calls.append((args[0], what))
+        if args[0] == "nest":
+            return _silent_nest_run(args, what, timeout)
+        assert args == ["spinnaker", str(tmp_path / "network.npz"), "--out",
+                        str(tmp_path / "placement.json")]
+        Path(args[3]).write_text(json.dumps(_placement()), encoding="utf-8")
+
+    monkeypatch.setattr(spin_target, "run_script", fake_run)
+    progress = RecordingProgress()
+    record = get_target("spinnaker").deploy(
+        Workload(hand_graph, X3, LABELS, timesteps=4, encoding="poisson"), tmp_path,
+        verify_samples=1, batch_size=2, progress=progress)
+    assert calls == [("nest", "NEST reference run"),
+                     ("spinnaker", "sPyNNaker mapping on a virtual board")]
+    assert progress.calls == [
+        ("add", "spinnaker: fast path", 3), ("update", 1, {"advance": 2}),
+        ("update", 1, {"advance": 1}), ("add", "spinnaker: NEST reference", None),
+        ("update", 4, {"total": 1, "completed": 1}),
+        ("add", "spinnaker: sPyNNaker mapping", None),
+        ("update", 6, {"total": 1, "completed": 1})]
+    res = record.resources
+    assert (res.cores, res.chips, res.boards) == (3, 2, 2)
+    assert record.counts.packets == pytest.approx(8 + 14 / 3)
+    assert record.resources.details["mapping_s"] == 0.5
+    assert (record.target, record.timesteps, record.samples) == ("spinnaker", 4, 3)
+    # Without a progress bar the mapping reports nothing and reads the same file.
+    assert get_target("spinnaker")._place(tmp_path / "network.npz", tmp_path,
+                                          None) == _placement()
+
+
+def test_p30_divides_by_the_membrane_capacitance(monkeypatch):
+    """p30 = tau_m / cm (1 - e^(-1/tau_m)): with cm = 2 nF (the script's is 1) an IF neuron's
+    p30 is 60,000 / 2 x 1.6667e-5 = 0.49999583 mV per nA, half of IF_P30; LIF alpha 0.5:
+    1.4427 / 2 x 0.5 = 0.36067. The i_offset of a bias 0.3 (gain 2) is then 0.6 / p30."""
+    monkeypatch.setattr(pynn_network, "CM_NF", 2.0)
+    if_ = dense(np.ones((1, 1)), [0.3], Neuron("if", 1.0, 2.0, 0.0, 1.0))
+    assert network.cell(if_)["p30"] == pytest.approx([IF_P30 / 2], rel=1e-12)
+    lif = dense(np.ones((1, 1)), [0.0], Neuron("lif", 0.5, 1.0, 0.0, 1.0))
+    assert network.cell(lif)["p30"] == pytest.approx([0.25 / math.log(2)], rel=1e-12)
+    _, a = network.network_file(Chain(input_shape=(1,), layers=[if_]), 2, "poisson", 3)
+    assert a["L0_i_offset"] == pytest.approx([0.6 / (IF_P30 / 2)], rel=1e-12)
+
+
+def test_the_network_files_synapse_indices_are_integers():
+    """pre and post are neuron indices (int64) in every list: dense, recurrent and conv."""
+    meta, a = network.network_file(_two_layer_chain(), 4, "poisson", 6)
+    for key in ("L0_pre", "L0_post", "L1_pre", "L1_post", "L1_rec_pre", "L1_rec_post"):
+        assert a[key].dtype == np.int64, key
+    conv = Layer("c", "conv", np.array([[[[0.1, 0.2], [0.4, 0.8]]]]), np.zeros(1), (1, 3, 3),
+                 (1, 2, 2), Neuron("if", 1.0, 1.0, 0.0, 0.9), stride=(2, 2), padding=(1, 1))
+    pre, post, _ = network.connections(conv)
+    assert pre.dtype == np.int64 and post.dtype == np.int64
+
+
+def test_a_core_holds_exactly_1929215_synapses_recurrent_ones_per_neuron():
+    """At the limit itself: 256 x 7,536 - 1 = 1,929,215 synapses on the first core fit; so do
+    256 x 7,535 = 1,928,960 plus 255 recurrent synapses, all onto neuron 0 (each neuron's own
+    recurrent fan-in counts, not the matrix's 255 nonzeros once per neuron: 1,928,960 +
+    256 x 255 would be refused); 256 of them are one too many."""
+    target = get_target("spinnaker")
+    neuron = Neuron("if", 1.0, 1.0, 0.0, 1.0)
+
+    def limits(w, recurrent=None):
+        return target._limits(Chain(input_shape=(w.shape[1],), layers=[
+            dense(w, np.zeros(len(w)), neuron, recurrent)]))
+
+    w = np.ones((256, 7536), dtype=np.float32)
+    w[0, 0] = 0.0
+    assert limits(w) == []
+    recurrent = np.zeros((256, 256))
+    recurrent[0, :255] = 0.5
+    w = np.ones((256, 7535), dtype=np.float32)
+    assert limits(w, recurrent) == []
+    recurrent[0, 255] = 0.5
+    assert "1,929,216" in limits(w, recurrent)[0]
+
+
+def test_supports_reads_the_graph_at_its_dt():
+    """LIF tau 1.5: dt/tau 0.67 at dt 1 (the default) and 0.33 at 0.5 run; at dt 2, 1.33 is
+    refused with the chain reader's message."""
+    import nir
+
+    nodes = {"input": nir.Input(input_type={"input": np.array([2])}),
+             "fc": nir.Affine(weight=np.array([[1.0, 0.5]]), bias=np.zeros(1)),
+             "lif": nir.LIF(tau=np.full(1, 1.5), r=np.ones(1), v_leak=np.zeros(1),
+                            v_threshold=np.ones(1), v_reset=np.zeros(1)),
+             "output": nir.Output(output_type={"output": np.array([1])})}
+    order = list(nodes)
+    graph = nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
+    target = get_target("spinnaker")
+    assert target.supports(graph) == [] and target.supports(graph, 0.5) == []
+    (problem,) = target.supports(graph, 2.0)
+    assert "dt/tau = 1.33" in problem and "dt=2" in problem
+
+
+def test_a_deployment_runs_batches_of_500_by_default(tmp_path, hand_graph):
+    """501 samples: a batch of 500, then one (the fast path's progress task says so)."""
+    progress = RecordingProgress()
+    x = np.tile(X3[:1], (501, 1))
+    get_target("spinnaker2").deploy(
+        Workload(hand_graph, x, np.zeros(501, dtype=int), timesteps=2, encoding="poisson"),
+        tmp_path, verify_samples=0, progress=progress)
+    assert progress.calls == [("add", "spinnaker2: fast path", 501),
+                              ("update", 1, {"advance": 500}), ("update", 1, {"advance": 1})]
+
+
+def test_a_deployment_draws_its_poisson_input_from_the_workloads_seed(tmp_path, hand_graph):
+    """Inputs 0.5, 0.25, 0.75 over 8 steps and 2 samples, seed 7: the input spikes are the
+    raster numpy's generator of seed 7 draws (one batch), 48 draws; the network file keeps
+    the first sample's 24 (verify_samples 0 keeps one sample for the mapping)."""
+    from neuropipe.targets.float_sim import encode_input
+
+    x = np.array([[0.5, 0.25, 0.75], [0.75, 0.5, 0.25]])
+    expected = encode_input(x, 8, "poisson", np.random.default_rng(7))  # (steps, N, inputs)
+    record = get_target("spinnaker2").deploy(
+        Workload(hand_graph, x, np.array([0, 1]), timesteps=8, encoding="poisson", seed=7),
+        tmp_path, verify_samples=0)
+    assert record.counts.input_spikes == expected.sum() / 2
+    meta, arrays = pynn_network.load(str(tmp_path / "network.npz"))
+    assert np.array_equal(arrays["input_spikes"], expected[:, :1].transpose(1, 0, 2))
+    assert (meta["timesteps"], meta["steps"]) == (8, 10)  # 8 of input + 2 delayed projections
+
+
+def test_the_nest_check_reads_classes_through_the_host_readout(tmp_path, monkeypatch):
+    """2 inputs -> 2 IF (identity weights, threshold 0.5) -> a host readout that swaps the two
+    counts. Input (1, 0): neuron 0 spikes every step (1 > 0.5), neuron 1 never: counts (c, 0),
+    scores (0, c): class 1, the label. A silent 'NEST' reads counts (0, 0), scores (0, 0):
+    class 0 (a tie). Agreement 0; read without the readout both would be class 0 (agreement 1).
+    """
+    import nir
+
+    nodes = {"input": nir.Input(input_type={"input": np.array([2])}),
+             "fc": nir.Affine(weight=np.eye(2), bias=np.zeros(2)),
+             "if": nir.IF(r=np.ones(2), v_threshold=np.full(2, 0.5), v_reset=np.zeros(2)),
+             "readout": nir.Affine(weight=np.array([[0.0, 1.0], [1.0, 0.0]]), bias=np.zeros(2)),
+             "output": nir.Output(output_type={"output": np.array([2])})}
+    order = list(nodes)
+    graph = nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:], strict=True)))
+    monkeypatch.setattr(spin_target, "run_script", _silent_nest_run)
+    record = get_target("spinnaker2").deploy(
+        Workload(graph, np.array([[1.0, 0.0]]), np.array([1]), timesteps=3), tmp_path,
+        verify_samples=1)
+    assert record.accuracy == 1.0
+    assert record.verification["nest_prediction_agreement"] == 0.0
+
+
+def test_an_empty_nest_comparison_matches_fully(tmp_path, monkeypatch):
+    """Rasters with no place to compare (0 steps, 1 sample, 2 neurons): no spike differs, so
+    the match is 1.0 (not a division by zero) and no sample mismatches."""
+    def fake_run(args, what, timeout=3600):
+        np.savez(args[5], L0=np.zeros((1, 0, 2), bool), build_s=0.0, per_sample_s=0.0)
+
+    monkeypatch.setattr(spin_target, "run_script", fake_run)
+    first = {"rasters": [np.zeros((0, 1, 2), bool)], "depth": 0, "timesteps": 0}
+    v = get_target("spinnaker")._verify_in_nest(tmp_path / "n.npz", first, 1, None)
+    assert (v["spike_match"], v["samples_with_mismatch"]) == (1.0, 0)
