@@ -929,3 +929,27 @@ def test_a_poisson_bundle_verifies_with_its_own_seed(tmp_path, monkeypatch):
     root = build(tmp_path / "real", monkeypatch, "poisson", lava=spikes, seed=3)
     lava_stand_in(monkeypatch, spikes)
     assert verify_bundle(root).fast_identical == 3
+
+
+def test_a_readout_without_its_arrays_or_of_another_shape(tmp_path, monkeypatch):
+    """readout.npz is read by the name encoding.json gives it; W of 2 columns cannot take the
+    3 neurons' counts."""
+    made = build(tmp_path / "made", monkeypatch, readout=True)
+    lava_stand_in(monkeypatch, RASTER)
+    for key in ("weight", "bias"):
+        root = shutil.copytree(made, tmp_path / key)
+        with np.load(root / "readout.npz") as data:
+            arrays = dict(data)
+        del arrays[key]
+        np.savez(root / "readout.npz", **arrays)
+        reseal(root)
+        refused(root, f"readout.npz lacks the array '{key}'")
+    root = shutil.copytree(made, tmp_path / "narrow")
+    with np.load(root / "readout.npz") as data:
+        arrays = dict(data)
+    arrays["weight"] = arrays["weight"][:, :2]
+    np.savez(root / "readout.npz", **arrays)
+    reseal(root)
+    with pytest.raises(BundleMismatch, match=r"^readout.npz: its shapes do not fit the output "
+                                             r"spikes \(matmul: .*\)$"):
+        verify_bundle(root)
