@@ -837,17 +837,37 @@ def test_the_training_footprint_is_the_runs_energy_json(tmp_path):
     assert footprint.to_dict() == expected.to_dict()
 
 
-def test_make_bundle_records_the_runs_training_footprint(tmp_path, stand_ins):
+def test_make_bundle_records_the_runs_training_footprint(tmp_path, stand_ins, monkeypatch):
+    from neuropipe.pipeline.handoff import bundle
     from neuropipe.pipeline.handoff.bundle import HandoffConfig, make_bundle
+    from neuropipe.targets.handoff import Reference
+    from neuropipe.targets.records import DeploymentRecord
 
-    deploy(tmp_path / "run")
+    folder = deploy(tmp_path / "run")
+    record = DeploymentRecord.read(folder / "deployment.json")
+    estimate = EnergyEstimate(cost_model="loihi1", level="chip", total_j=2.5e-6)
+    record.estimates, record.notes = [estimate], ["a deployment note"]
+    record.provenance.versions = {"neuropipe": "0.0", "lava-nc": "0.10.0"}
+    record.provenance.encoding = ""  # a record without it: constant input
+    record.write(folder / "deployment.json")
     expected = write_energy(tmp_path / "run")
+    hook, written = bundle.get_handoff("loihi"), []
+    real_write = hook.write_files
+    monkeypatch.setattr(hook, "write_files", lambda root, folder, ref: written.append(ref) or
+                        real_write(root, folder, ref))
     manifest, _ = make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi",
                                             out=tmp_path / "b", reference_inputs=1))
     assert manifest.training_footprint.to_dict() == expected.to_dict()
     assert (manifest.target, manifest.model, manifest.dataset) == ("loihi", "tiny", "mnist")
     assert manifest.resources.to_dict() == Resources(cores=1, chips=1,
                                                      steps_per_sample=6).to_dict()
+    assert [e.to_dict() for e in manifest.energy] == [estimate.to_dict()]
+    assert manifest.deployed_with == {"neuropipe": "0.0", "lava-nc": "0.10.0"}
+    assert manifest.notes[-1] == "a deployment note"
+    assert Manifest.read(tmp_path / "b" / "manifest.json").to_dict() == manifest.to_dict()
+    assert json.loads((tmp_path / "b" / "encoding.json").read_text())["encoding"] == "constant"
+    assert len(written) == 1 and isinstance(written[0], Reference)  # the hook gets the reference
+    assert np.array_equal(written[0].fast_output, stand_ins["spikes"])
 
 
 def test_make_bundle_locks_out_and_stages_beside_it(tmp_path, stand_ins, monkeypatch):
