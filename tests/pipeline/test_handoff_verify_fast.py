@@ -953,3 +953,64 @@ def test_a_readout_without_its_arrays_or_of_another_shape(tmp_path, monkeypatch)
     with pytest.raises(BundleMismatch, match=r"^readout.npz: its shapes do not fit the output "
                                              r"spikes \(matmul: .*\)$"):
         verify_bundle(root)
+
+
+class NetworkHook:
+    """Loihi's hook, but writing its network file anew as SpiNNaker's does (``ref.network``,
+    read back with ``read_network``) and with a resources file, ``placement.json``."""
+
+    def __init__(self, arrays, resources):
+        from neuropipe.targets.registry import get_handoff
+
+        self.real, self.arrays, self.given = get_handoff("loihi"), arrays, resources
+        self.resources_file, self.read = "placement.json", []
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def reference(self, *args):
+        import dataclasses
+
+        ref = self.real.reference(*args)
+        return dataclasses.replace(ref, network=({}, {"samples": np.array([0, 2, 1])}))
+
+    def read_network(self, path):
+        self.read.append(path)
+        if isinstance(self.arrays, Exception):
+            raise self.arrays
+        return self.arrays
+
+    def resources(self, root, steps):
+        return self.given
+
+
+def test_a_network_file_written_anew_and_a_resources_file(bundle, monkeypatch):
+    """rebuild compares the network file's arrays with the reference's, and the resources file
+    with the manifest's (Loihi has neither: a stand-in hook gives both)."""
+    from neuropipe.pipeline.handoff import verify
+    from neuropipe.targets.records import Resources
+
+    (bundle / "placement.json").write_text("{}")
+    edit_manifest(bundle, lambda m: m["files"].append(
+        {**m["files"][0], "path": "placement.json", "bytes": 2, "role": "the placement"}))
+    from neuropipe.pipeline.handoff.encoding import InputEncoding
+    from neuropipe.pipeline.handoff.manifest import Manifest
+    from neuropipe.pipeline.handoff.readme import render
+
+    shown = Manifest.read(bundle / "manifest.json")
+    shown.files = [f for f in shown.files if f.path != "README.md"]
+    (bundle / "README.md").write_text(render(shown, InputEncoding.read(bundle / "encoding.json")))
+    reseal(bundle)
+    given = Resources(cores=1, chips=1, steps_per_sample=6, placement="an estimate")
+    hook = NetworkHook({"samples": np.array([0, 2, 1])}, given)
+    monkeypatch.setattr(verify, "get_handoff", lambda target: hook)
+    assert verify_bundle(bundle).samples == 3
+    assert hook.read == [bundle / "model.net"]
+    hook.arrays = {"samples": np.array([0, 2, 2])}
+    refused(bundle, "model.net: 'samples' is not what the bundle's model.nir and reference "
+                    "images give")
+    hook.arrays = ValueError("no such array")
+    refused(bundle, "model.net is damaged: no such array")
+    hook.arrays, hook.given = {"samples": np.array([0, 2, 1])}, Resources(cores=2, chips=1)
+    refused(bundle, "placement.json does not give the manifest's resources (cores, chips, "
+                    "boards): 2 cores on 1 chip(s), the manifest says 1 on 1")
