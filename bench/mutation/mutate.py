@@ -166,6 +166,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                         "zip(strict=...): the shapes were compared just before"),
         _V + "verify_bundle__mutmut_91": "decode(..., window_stop=None): the window always "
                                          "ends at the last step (common_encoding: stop = steps)",
+        _V + "_load_expected__mutmut_101": "decode(..., window_stop=None): the window always "
+                                           "ends at the last step (common_encoding: stop = "
+                                           "steps)",
         _V + "verify_bundle__mutmut_98": "decode(got[k:k + 2])[0] is sample k's class",
         _V + "verify_bundle__mutmut_51": "the progress task's total=None dropped: a bar of 100 "
                                          "while Lava runs, then the update sets 1 of 1 either way",
@@ -194,6 +197,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_20": _UTF8,
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_24":
             "is_bundle = None for False where the manifest cannot be read: both refuse",
+        "neuropipe.pipeline.handoff.bundle.x__reference_images__mutmut_20":
+            "n = None after the cap's note: n exceeds the test set there, and [:n] of a longer "
+            "n or of None both take every image",
+        "neuropipe.pipeline.handoff.bundle.x__reference_images__mutmut_22":
+            "astype(None): numpy's None is float64, the dtype asked for",
     },
     "pipeline/handoff/manifest.py": {
         "neuropipe.pipeline.handoff.manifest.x_sha256_of__mutmut_13":

@@ -1014,3 +1014,40 @@ def test_a_network_file_written_anew_and_a_resources_file(bundle, monkeypatch):
     hook.arrays, hook.given = {"samples": np.array([0, 2, 1])}, Resources(cores=2, chips=1)
     refused(bundle, "placement.json does not give the manifest's resources (cores, chips, "
                     "boards): 2 cores on 1 chip(s), the manifest says 1 on 1")
+
+
+@pytest.mark.parametrize("change", [
+    lambda a: a.update(output_spikes=a["output_spikes"][:2]),  # 2 samples, 3 predictions
+    lambda a: a.update(output_spikes=a["output_spikes"][..., None]),  # (3, 6, 3, 1)
+])
+def test_each_misfit_of_the_reference_arrays_alone(bundle, change):
+    """One condition of the fit check true at a time: fewer samples than predictions (labels
+    and predictions still pair), or a 4-d raster of 3 samples."""
+    from neuropipe.pipeline.handoff.verify import _load_expected
+
+    with np.load(bundle / "reference" / "expected.npz") as data:
+        arrays = dict(data)
+    change(arrays)
+    np.savez(bundle / "reference" / "expected.npz", **arrays)
+    with pytest.raises(BundleMismatch) as e:
+        _load_expected(bundle)
+    assert str(e.value) == ("reference/expected.npz: its arrays do not fit together or with "
+                            "reference/inputs.npz")
+
+
+def test_predicted_classes_are_decoded_from_the_window_only(tmp_path, monkeypatch):
+    """7 steps, window 1..6: sample 0's neuron 0 spikes at steps 0 and 1, neuron 1 at 2 and 3.
+    In the window the counts are (1, 2, 0): class 1; from step 0 they would tie (2, 2, 0):
+    class 0."""
+    from neuropipe.pipeline.handoff.verify import _load_expected
+
+    root = build(tmp_path, monkeypatch, steps=7)
+    spikes = np.zeros((3, 7, 3), dtype=bool)
+    spikes[0, [0, 1], 0] = True
+    spikes[0, [2, 3], 1] = True
+    spikes[1:, 1, 2] = True  # samples 1 and 2: class 2
+    np.savez(root / "reference" / "expected.npz", output_spikes=spikes,
+             predicted=np.array([1, 2, 2]), window=np.array([1, 7]))
+    encoding, expected, predicted, _, readout = _load_expected(root)
+    assert (encoding.window_start, encoding.window_stop) == (1, 7)
+    assert predicted.tolist() == [1, 2, 2] and readout is None
