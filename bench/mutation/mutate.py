@@ -166,9 +166,6 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                         "zip(strict=...): the shapes were compared just before"),
         _V + "verify_bundle__mutmut_91": "decode(..., window_stop=None): the window always "
                                          "ends at the last step (common_encoding: stop = steps)",
-        _V + "_load_expected__mutmut_101": "decode(..., window_stop=None): the window always "
-                                           "ends at the last step (common_encoding: stop = "
-                                           "steps)",
         _V + "verify_bundle__mutmut_98": "decode(got[k:k + 2])[0] is sample k's class",
         _V + "verify_bundle__mutmut_51": "the progress task's total=None dropped: a bar of 100 "
                                          "while Lava runs, then the update sets 1 of 1 either way",

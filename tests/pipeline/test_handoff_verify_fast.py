@@ -1051,3 +1051,19 @@ def test_predicted_classes_are_decoded_from_the_window_only(tmp_path, monkeypatc
     encoding, expected, predicted, _, readout = _load_expected(root)
     assert (encoding.window_start, encoding.window_stop) == (1, 7)
     assert predicted.tolist() == [1, 2, 2] and readout is None
+
+
+def test_predicted_classes_are_decoded_up_to_the_windows_stop(bundle):
+    """An encoding.json whose window stops at step 5 (rebuild refuses it later): sample 0's one
+    spike, neuron 1 at step 5, is outside it, so its class is 0 (all counts 0), not 1."""
+    from neuropipe.pipeline.handoff.verify import _load_expected
+
+    encoding = json.loads((bundle / "encoding.json").read_text())
+    encoding["window_stop"] = 5
+    (bundle / "encoding.json").write_text(json.dumps(encoding))
+    spikes = np.zeros((3, 6, 3), dtype=bool)
+    spikes[0, 5, 1] = True
+    spikes[1:, 0, 2] = True
+    np.savez(bundle / "reference" / "expected.npz", output_spikes=spikes,
+             predicted=np.array([0, 2, 2]), window=np.array([0, 5]))
+    assert _load_expected(bundle)[2].tolist() == [0, 2, 2]
