@@ -963,7 +963,7 @@ class NetworkHook:
         from neuropipe.targets.registry import get_handoff
 
         self.real, self.arrays, self.given = get_handoff("loihi"), arrays, resources
-        self.resources_file, self.read = "placement.json", []
+        self.resources_file, self.read, self.asked = "placement.json", [], []
 
     def __getattr__(self, name):
         return getattr(self.real, name)
@@ -981,6 +981,7 @@ class NetworkHook:
         return self.arrays
 
     def resources(self, root, steps):
+        self.asked.append((root, steps))
         return self.given
 
 
@@ -1005,7 +1006,7 @@ def test_a_network_file_written_anew_and_a_resources_file(bundle, monkeypatch):
     hook = NetworkHook({"samples": np.array([0, 2, 1])}, given)
     monkeypatch.setattr(verify, "get_handoff", lambda target: hook)
     assert verify_bundle(bundle).samples == 3
-    assert hook.read == [bundle / "model.net"]
+    assert hook.read == [bundle / "model.net"] and hook.asked == [(bundle, 6)]
     hook.arrays = {"samples": np.array([0, 2, 2])}
     refused(bundle, "model.net: 'samples' is not what the bundle's model.nir and reference "
                     "images give")
