@@ -158,6 +158,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         _V + "rebuild__mutmut_34": "the same (labels' file name, checked before)",
         _V + "rebuild__mutmut_35": "the same (labels' file name, checked before)",
         _V + "rebuild__mutmut_61": "images.astype(None): None is float64",
+        **dict.fromkeys([f"{_V}rebuild__mutmut_{n}" for n in (181, 183)],
+                        "np.asarray(ref.fast_output, dtype=None or dropped): its one use, "
+                        "_fast_agreement, compares shapes and values (array_equal), not dtypes"),
         _V + "_npz__mutmut_2": "np.load(allow_pickle=None): None refuses pickles as False does",
         _V + "_npz__mutmut_4": "np.load without allow_pickle: numpy's default is False",
         _V + "_read_manifest__mutmut_8": _UTF8,
