@@ -164,6 +164,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         _V + "rebuild__mutmut_34": "the same (labels' file name, checked before)",
         _V + "rebuild__mutmut_35": "the same (labels' file name, checked before)",
         _V + "rebuild__mutmut_61": "images.astype(None): None is float64",
+        **dict.fromkeys([f"{_V}rebuild__mutmut_{n}" for n in (181, 183)],
+                        "np.asarray(ref.fast_output, dtype=None or dropped): its one use, "
+                        "_fast_agreement, compares shapes and values (array_equal), not dtypes"),
         _V + "_npz__mutmut_2": "np.load(allow_pickle=None): None refuses pickles as False does",
         _V + "_npz__mutmut_4": "np.load without allow_pickle: numpy's default is False",
         _V + "_read_manifest__mutmut_8": _UTF8,
@@ -200,6 +203,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_20": _UTF8,
         "neuropipe.pipeline.handoff.bundle.x__refuse_existing__mutmut_24":
             "is_bundle = None for False where the manifest cannot be read: both refuse",
+        "neuropipe.pipeline.handoff.bundle.x__reference_images__mutmut_20":
+            "n = None after the cap's note: n exceeds the test set there, and [:n] of a longer "
+            "n or of None both take every image",
+        "neuropipe.pipeline.handoff.bundle.x__reference_images__mutmut_22":
+            "astype(None): numpy's None is float64, the dtype asked for",
     },
     "targets/spinnaker/network.py": {
         _N + "_per_neuron__mutmut_6": _F64,  # asarray(dtype=None)

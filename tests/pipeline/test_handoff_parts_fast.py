@@ -749,3 +749,195 @@ def test_force_replaces_an_earlier_bundle_once_the_new_one_is_whole(tmp_path, st
                                             reference_inputs=2, force=True))
     assert manifest.reference.samples == 2 and not (out / "old.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "run"]
+
+
+# bundle.py: the reference images, the training footprint, make_bundle's lock, staging and
+# failures (issue 23, third round: the mutants not run before).
+
+def fake_test_set(monkeypatch, n=4):
+    """``load_dataset`` gives 2 x 2 test images 0, 17, ..., 255 (k * 17 = 255 * k / 15)."""
+    from neuropipe.models.data import datasets
+
+    calls = []
+    x = (np.arange(n * 4) * 17).astype(np.uint8).reshape(n, 2, 2)
+    y = np.array([3, 1, 4, 1, 5, 9][:n], dtype=np.int32)
+
+    def load(name, data_dir):
+        calls.append((name, data_dir))
+        return datasets.Dataset(name, x[:0], y[:0], x, y, "a stand-in")
+
+    monkeypatch.setattr(datasets, "load_dataset", load)
+    return calls
+
+
+def test_reference_images_are_the_first_test_images_as_the_model_takes_them(tmp_path,
+                                                                            monkeypatch):
+    from neuropipe.pipeline.handoff.bundle import _reference_images
+    from neuropipe.targets.records import DeploymentRecord
+
+    calls = fake_test_set(monkeypatch)
+    x, labels, dataset, notes = _reference_images(tmp_path, DeploymentRecord(), 3)
+    assert calls == [("mnist", None)] and dataset == "mnist" and notes == []
+    # uint8 k * 17 over 255 in float32 (to_tensor), then float64; one channel added
+    assert x.dtype == np.float64 and x.shape == (3, 1, 2, 2)
+    assert x.ravel().tolist() == (np.arange(12, dtype=np.float32) * 17 / np.float32(255)
+                                  ).astype(np.float64).tolist()
+    assert x.ravel()[-1] == np.float32(11 / 15) and x.ravel()[0] == 0.0
+    assert labels.dtype == np.int64 and labels.tolist() == [3, 1, 4]
+    x, labels, _, notes = _reference_images(tmp_path, DeploymentRecord(), 4)  # all: no note
+    assert len(x) == 4 and labels.tolist() == [3, 1, 4, 1] and notes == []
+    x, labels, _, notes = _reference_images(tmp_path, DeploymentRecord(), 5)
+    assert len(x) == 4 and labels.tolist() == [3, 1, 4, 1]
+    assert notes == ["5 reference inputs were asked for; the test set has 4, so the bundle "
+                     "holds 4"]
+
+
+def test_reference_images_come_from_the_training_runs_data_folder(tmp_path, monkeypatch):
+    from neuropipe.models.records import TrainConfig
+    from neuropipe.pipeline.handoff.bundle import _reference_images
+    from neuropipe.targets.records import DeploymentRecord, Provenance
+
+    calls = fake_test_set(monkeypatch)
+    fashion = DeploymentRecord(provenance=Provenance(dataset="fashion-mnist"))
+    TrainConfig(model="mlp", dataset="fashion-mnist", data_dir="/data/f").write(
+        tmp_path / "config.json")
+    assert _reference_images(tmp_path, fashion, 1)[2] == "fashion-mnist"
+    TrainConfig(model="mlp", dataset="mnist", data_dir="/data/m").write(tmp_path / "config.json")
+    _reference_images(tmp_path, fashion, 1)  # trained on another dataset: its folder is not used
+    assert calls == [("fashion-mnist", "/data/f"), ("fashion-mnist", None)]
+
+
+def write_energy(run):
+    """An ``energy.json`` in ``run``; returns the footprint it gives (by hand)."""
+    from neuropipe.reports.energy_record import EnergyRecord
+    from neuropipe.reports.meter.records import ComponentEnergy, Measurement
+
+    components = [ComponentEnergy(component="cpu", energy_j=30.0, method="rapl"),
+                  ComponentEnergy(component="dram", energy_j=6.0, method="estimate",
+                                  note="no DRAM counter: 3 W per GB assumed")]
+    EnergyRecord(total=Measurement(name="train", duration_s=9.0, components=components),
+                 duration_s=12.5, kwh=1e-5, kwh_pue=1.2e-5, co2e_kg=4e-6,
+                 constants={"pue": 1.2}, leaves_out=["the GPU"]).write(run / "energy.json")
+    return TrainingFootprint(
+        duration_s=12.5, energy_j=36.0,  # 30 J + 6 J; the record's duration, not the window's
+        methods={"cpu": "rapl", "dram": "no DRAM counter: 3 W per GB assumed"},
+        kwh=1e-5, kwh_pue=1.2e-5, co2e_kg=4e-6, constants={"pue": 1.2},
+        leaves_out=["the GPU"])
+
+
+def test_the_training_footprint_is_the_runs_energy_json(tmp_path):
+    from neuropipe.pipeline.handoff.bundle import _training_footprint
+
+    assert _training_footprint(tmp_path) is None  # no energy.json
+    (tmp_path / "energy.json").write_text("[1]")
+    assert _training_footprint(tmp_path) is None  # not a record
+    expected = write_energy(tmp_path)
+    footprint = _training_footprint(tmp_path)
+    assert isinstance(footprint, TrainingFootprint)
+    assert footprint.to_dict() == expected.to_dict()
+
+
+def test_make_bundle_records_the_runs_training_footprint(tmp_path, stand_ins, monkeypatch):
+    from neuropipe.pipeline.handoff import bundle
+    from neuropipe.pipeline.handoff.bundle import HandoffConfig, make_bundle
+    from neuropipe.targets.handoff import Reference
+    from neuropipe.targets.records import DeploymentRecord
+
+    folder = deploy(tmp_path / "run")
+    record = DeploymentRecord.read(folder / "deployment.json")
+    estimate = EnergyEstimate(cost_model="loihi1", level="chip", total_j=2.5e-6)
+    record.estimates, record.notes = [estimate], ["a deployment note"]
+    record.provenance.versions = {"neuropipe": "0.0", "lava-nc": "0.10.0"}
+    record.provenance.encoding = ""  # a record without it: constant input
+    record.write(folder / "deployment.json")
+    expected = write_energy(tmp_path / "run")
+    hook, written = bundle.get_handoff("loihi"), []
+    real_write = hook.write_files
+    monkeypatch.setattr(hook, "write_files", lambda root, folder, ref: written.append(ref) or
+                        real_write(root, folder, ref))
+    manifest, _ = make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi",
+                                            out=tmp_path / "b", reference_inputs=1))
+    assert manifest.training_footprint.to_dict() == expected.to_dict()
+    assert (manifest.target, manifest.model, manifest.dataset) == ("loihi", "tiny", "mnist")
+    assert manifest.resources.to_dict() == Resources(cores=1, chips=1,
+                                                     steps_per_sample=6).to_dict()
+    assert [e.to_dict() for e in manifest.energy] == [estimate.to_dict()]
+    assert manifest.deployed_with == {"neuropipe": "0.0", "lava-nc": "0.10.0"}
+    assert manifest.notes[-1] == "a deployment note"
+    assert Manifest.read(tmp_path / "b" / "manifest.json").to_dict() == manifest.to_dict()
+    assert json.loads((tmp_path / "b" / "encoding.json").read_text())["encoding"] == "constant"
+    assert len(written) == 1 and isinstance(written[0], Reference)  # the hook gets the reference
+    assert np.array_equal(written[0].fast_output, stand_ins["spikes"])
+
+
+def test_make_bundle_locks_out_and_stages_beside_it(tmp_path, stand_ins, monkeypatch):
+    from neuropipe.pipeline.handoff import bundle
+    from neuropipe.pipeline.handoff.bundle import HandoffConfig, make_bundle
+
+    seen = []
+    real_exclusive, real_staging = bundle.exclusive, bundle.make_staging
+
+    def exclusive(lock, what):
+        seen.append(("lock", lock, what))
+        return real_exclusive(lock, what)
+
+    def make_staging(parent, prefix, suffix):
+        seen.append(("staging", parent, prefix, suffix))
+        return real_staging(parent, prefix, suffix)
+
+    monkeypatch.setattr(bundle, "exclusive", exclusive)
+    monkeypatch.setattr(bundle, "make_staging", make_staging)
+    deploy(tmp_path / "run")
+    out = tmp_path / "b"
+    make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi", out=out,
+                              reference_inputs=1))
+    assert seen == [("lock", tmp_path / ".b.lock", str(out)),
+                    ("staging", tmp_path, ".b.", ".partial")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "run"]
+
+
+def test_make_bundle_names_what_it_cannot_write(tmp_path, stand_ins, monkeypatch):
+    import errno
+
+    from neuropipe.core.errors import InterruptedRun, WriteError
+    from neuropipe.pipeline.handoff import bundle
+    from neuropipe.pipeline.handoff.bundle import HandoffConfig, make_bundle
+
+    deploy(tmp_path / "run")
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(WriteError) as e:
+        make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi",
+                                  out=tmp_path / "file" / "b"))
+    assert str(e.value) == (f"cannot write to {tmp_path / 'file'}: {tmp_path / 'file'} is a "
+                            "file, not a folder; choose another --out")
+
+    def refuse(*args):
+        raise OSError(errno.EACCES, "Permission denied")
+
+    out, real_staging = tmp_path / "b", bundle.make_staging
+    monkeypatch.setattr(bundle, "make_staging", refuse)
+    with pytest.raises(WriteError) as e:
+        make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi", out=out))
+    assert str(e.value) == f"cannot write {tmp_path}: Permission denied; choose another --out"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "run"]  # the lock is gone
+    monkeypatch.setattr(bundle, "make_staging", real_staging)
+    monkeypatch.setattr(bundle, "_move_into_place", refuse)
+    with pytest.raises(WriteError) as e:
+        make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi", out=out))
+    assert str(e.value) == (f"cannot write {out}: Permission denied; choose another --out; "
+                            f"nothing was written at {out}")
+
+    def interrupt(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bundle, "_move_into_place", interrupt)
+    with pytest.raises(InterruptedRun) as e:
+        make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi", out=out))
+    assert str(e.value) == f"interrupted; nothing was written at {out}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "run"]
+    out.mkdir()
+    (out / "manifest.json").write_text('{"type": "handoff-manifest"}')
+    with pytest.raises(InterruptedRun) as e:
+        make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi", out=out, force=True))
+    assert str(e.value) == (f"interrupted; nothing was written at {out} and the earlier "
+                            "bundle is kept")

@@ -929,3 +929,142 @@ def test_a_poisson_bundle_verifies_with_its_own_seed(tmp_path, monkeypatch):
     root = build(tmp_path / "real", monkeypatch, "poisson", lava=spikes, seed=3)
     lava_stand_in(monkeypatch, spikes)
     assert verify_bundle(root).fast_identical == 3
+
+
+def test_a_readout_without_its_arrays_or_of_another_shape(tmp_path, monkeypatch):
+    """readout.npz is read by the name encoding.json gives it; W of 2 columns cannot take the
+    3 neurons' counts."""
+    made = build(tmp_path / "made", monkeypatch, readout=True)
+    lava_stand_in(monkeypatch, RASTER)
+    for key in ("weight", "bias"):
+        root = shutil.copytree(made, tmp_path / key)
+        with np.load(root / "readout.npz") as data:
+            arrays = dict(data)
+        del arrays[key]
+        np.savez(root / "readout.npz", **arrays)
+        reseal(root)
+        refused(root, f"readout.npz lacks the array '{key}'")
+    root = shutil.copytree(made, tmp_path / "narrow")
+    with np.load(root / "readout.npz") as data:
+        arrays = dict(data)
+    arrays["weight"] = arrays["weight"][:, :2]
+    np.savez(root / "readout.npz", **arrays)
+    reseal(root)
+    with pytest.raises(BundleMismatch, match=r"^readout.npz: its shapes do not fit the output "
+                                             r"spikes \(matmul: .*\)$"):
+        verify_bundle(root)
+
+
+class NetworkHook:
+    """Loihi's hook, but writing its network file anew as SpiNNaker's does (``ref.network``,
+    read back with ``read_network``) and with a resources file, ``placement.json``."""
+
+    def __init__(self, arrays, resources):
+        from neuropipe.targets.registry import get_handoff
+
+        self.real, self.arrays, self.given = get_handoff("loihi"), arrays, resources
+        self.resources_file, self.read, self.asked = "placement.json", [], []
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def reference(self, *args):
+        import dataclasses
+
+        ref = self.real.reference(*args)
+        return dataclasses.replace(ref, network=({}, {"samples": np.array([0, 2, 1])}))
+
+    def read_network(self, path):
+        self.read.append(path)
+        if isinstance(self.arrays, Exception):
+            raise self.arrays
+        return self.arrays
+
+    def resources(self, root, steps):
+        self.asked.append((root, steps))
+        return self.given
+
+
+def test_a_network_file_written_anew_and_a_resources_file(bundle, monkeypatch):
+    """rebuild compares the network file's arrays with the reference's, and the resources file
+    with the manifest's (Loihi has neither: a stand-in hook gives both)."""
+    from neuropipe.pipeline.handoff import verify
+    from neuropipe.targets.records import Resources
+
+    (bundle / "placement.json").write_text("{}")
+    edit_manifest(bundle, lambda m: m["files"].append(
+        {**m["files"][0], "path": "placement.json", "bytes": 2, "role": "the placement"}))
+    from neuropipe.pipeline.handoff.encoding import InputEncoding
+    from neuropipe.pipeline.handoff.manifest import Manifest
+    from neuropipe.pipeline.handoff.readme import render
+
+    shown = Manifest.read(bundle / "manifest.json")
+    shown.files = [f for f in shown.files if f.path != "README.md"]
+    (bundle / "README.md").write_text(render(shown, InputEncoding.read(bundle / "encoding.json")))
+    reseal(bundle)
+    given = Resources(cores=1, chips=1, steps_per_sample=6, placement="an estimate")
+    hook = NetworkHook({"samples": np.array([0, 2, 1])}, given)
+    monkeypatch.setattr(verify, "get_handoff", lambda target: hook)
+    assert verify_bundle(bundle).samples == 3
+    assert hook.read == [bundle / "model.net"] and hook.asked == [(bundle, 6)]
+    hook.arrays = {"samples": np.array([0, 2, 2])}
+    refused(bundle, "model.net: 'samples' is not what the bundle's model.nir and reference "
+                    "images give")
+    hook.arrays = ValueError("no such array")
+    refused(bundle, "model.net is damaged: no such array")
+    hook.arrays, hook.given = {"samples": np.array([0, 2, 1])}, Resources(cores=2, chips=1)
+    refused(bundle, "placement.json does not give the manifest's resources (cores, chips, "
+                    "boards): 2 cores on 1 chip(s), the manifest says 1 on 1")
+
+
+@pytest.mark.parametrize("change", [
+    lambda a: a.update(output_spikes=a["output_spikes"][:2]),  # 2 samples, 3 predictions
+    lambda a: a.update(output_spikes=a["output_spikes"][..., None]),  # (3, 6, 3, 1)
+])
+def test_each_misfit_of_the_reference_arrays_alone(bundle, change):
+    """One condition of the fit check true at a time: fewer samples than predictions (labels
+    and predictions still pair), or a 4-d raster of 3 samples."""
+    from neuropipe.pipeline.handoff.verify import _load_expected
+
+    with np.load(bundle / "reference" / "expected.npz") as data:
+        arrays = dict(data)
+    change(arrays)
+    np.savez(bundle / "reference" / "expected.npz", **arrays)
+    with pytest.raises(BundleMismatch) as e:
+        _load_expected(bundle)
+    assert str(e.value) == ("reference/expected.npz: its arrays do not fit together or with "
+                            "reference/inputs.npz")
+
+
+def test_predicted_classes_are_decoded_from_the_window_only(tmp_path, monkeypatch):
+    """7 steps, window 1..6: sample 0's neuron 0 spikes at steps 0 and 1, neuron 1 at 2 and 3.
+    In the window the counts are (1, 2, 0): class 1; from step 0 they would tie (2, 2, 0):
+    class 0."""
+    from neuropipe.pipeline.handoff.verify import _load_expected
+
+    root = build(tmp_path, monkeypatch, steps=7)
+    spikes = np.zeros((3, 7, 3), dtype=bool)
+    spikes[0, [0, 1], 0] = True
+    spikes[0, [2, 3], 1] = True
+    spikes[1:, 1, 2] = True  # samples 1 and 2: class 2
+    np.savez(root / "reference" / "expected.npz", output_spikes=spikes,
+             predicted=np.array([1, 2, 2]), window=np.array([1, 7]))
+    encoding, expected, predicted, _, readout = _load_expected(root)
+    assert (encoding.window_start, encoding.window_stop) == (1, 7)
+    assert predicted.tolist() == [1, 2, 2] and readout is None
+
+
+def test_predicted_classes_are_decoded_up_to_the_windows_stop(bundle):
+    """An encoding.json whose window stops at step 5 (rebuild refuses it later): sample 0's one
+    spike, neuron 1 at step 5, is outside it, so its class is 0 (all counts 0), not 1."""
+    from neuropipe.pipeline.handoff.verify import _load_expected
+
+    encoding = json.loads((bundle / "encoding.json").read_text())
+    encoding["window_stop"] = 5
+    (bundle / "encoding.json").write_text(json.dumps(encoding))
+    spikes = np.zeros((3, 6, 3), dtype=bool)
+    spikes[0, 5, 1] = True
+    spikes[1:, 0, 2] = True
+    np.savez(bundle / "reference" / "expected.npz", output_spikes=spikes,
+             predicted=np.array([0, 2, 2]), window=np.array([0, 5]))
+    assert _load_expected(bundle)[2].tolist() == [0, 2, 2]
