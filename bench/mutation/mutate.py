@@ -3,9 +3,15 @@
 Usage: ``python bench/mutation/mutate.py [--jobs N] [--workdir DIR] [--keep] [--show-survivors]
 [--only MODULE ...] [--tests PATH ...]`` (``make mutate``: every module of ``MODULES``, each with
 its own tests). Not part of ``make test`` (nor of ``make bench``, which runs ``bench/*.py``:
-hence the subfolder): a full run takes hours on 2 cores. At the end it prints per module the
-mutants, killed, survived, without tests, judged equivalent (``EQUIVALENT``) and the score
-killed / (mutants - equivalent).
+hence the subfolder): a full run takes about two hours on 2 quiet cores. At the end it prints
+per module the mutants, killed, survived, without tests, words only, judged equivalent
+(``EQUIVALENT``) and the score killed / (mutants - words - equivalent).
+
+Every mutant mutmut leaves alive is run once more in a new process that starts with it on
+(:func:`rerun_in_new_processes`): mutmut forks its runs from a process that imported the project
+unmutated, so a mutant of code that runs at import (the cost tables) could not be killed there.
+Mutants whose one change is to a string holding a space (a message, a label) are counted as
+``words`` (:func:`words_only`) and not run again.
 
 mutmut 3 names a mutant after its file's path (``targets/counting.py`` -> ``targets.counting``)
 and only activates it when the running function's ``__module__`` has that name. neuropipe maps
@@ -29,7 +35,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -296,19 +304,159 @@ use_git_change_detection = false
 """)
 
 
-def results(workdir: Path, modules: tuple[str, ...]) -> dict[str, tuple[Counter, list[str]]]:
-    """Per module: status counts and the mutants run but not killed (mutmut's ``.meta`` files)."""
+def _statuses(workdir: Path, module: str) -> dict[str, str]:
+    """mutmut's status of each mutant of ``module`` (from its ``.meta`` file)."""
     from mutmut.stats import status_by_exit_code
 
+    meta = workdir / "mutants" / "neuropipe" / (module + ".meta")
+    codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.is_file() else {}
+    return {k: status_by_exit_code[c] for k, c in codes.items()}
+
+
+def results(workdir: Path, modules: tuple[str, ...]) -> dict[str, tuple[Counter, list[str]]]:
+    """Per module: status counts and the mutants run but not killed (mutmut's ``.meta`` files)."""
     table = {}
     for module in modules:
-        meta = workdir / "mutants" / "neuropipe" / (module + ".meta")
-        codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.is_file() else {}
-        statuses = {k: status_by_exit_code[c] for k, c in codes.items()}
+        statuses = _statuses(workdir, module)
         table[module] = (Counter(statuses.values()),
                          sorted(k for k, s in statuses.items()
                                 if s not in ("killed", "timeout", "segfault", "not checked")))
     return table
+
+
+def _shape(function: ast.FunctionDef | ast.AsyncFunctionDef, blank_words: bool) -> str:
+    """A function's arguments, body and return hint, with its words blanked if asked."""
+    copy = ast.parse(ast.unparse(function)).body[0]
+    if blank_words:
+        for node in ast.walk(copy):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and " " in node.value:
+                node.value = "..."
+    return ast.dump(ast.Module(body=[*copy.body], type_ignores=[])) + ast.dump(copy.args) \
+        + (ast.dump(copy.returns) if copy.returns else "")
+
+
+def words_only(workdir: Path, names: list[str]) -> set[str]:
+    """The mutants among ``names`` whose one change is to words: a string literal with a space.
+
+    A literal holding a space is text for a person (a message, a label, a sentence of the
+    report); a key, a unit, a level or a file name has none. mutmut turns ``"no such run"``
+    into ``"XXno such runXX"`` or ``"NO SUCH RUN"``: with every such literal blanked on both
+    sides, the mutant and the original are the same function. These mutants are counted apart
+    (``words``) and left out of the score, which is about figures and checks.
+    """
+    by_module: dict[str, list[str]] = {}
+    for name in names:
+        module, _, function = name.rpartition(".")
+        by_module.setdefault(module, []).append(function)
+    found = set()
+    for module, functions in by_module.items():
+        path = workdir / "mutants" / Path(*module.split(".")).with_suffix(".py")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        defs = {node.name: node for node in ast.walk(tree)
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+        for function in functions:
+            stem = function.rpartition("__mutmut_")[0]
+            mutant, original = defs.get(function), defs.get(stem + "__mutmut_orig")
+            if mutant is None or original is None:
+                continue
+            if (_shape(mutant, False) != _shape(original, False)
+                    and _shape(mutant, True) == _shape(original, True)):
+                found.add(f"{module}.{function}")
+    return found
+
+
+def rerun_in_new_processes(workdir: Path, names: list[str], tests: tuple[str, ...], jobs: int,
+                           env: dict) -> dict[str, str]:
+    """Run each mutant again in a pytest process that starts with it on; the verdict per name.
+
+    mutmut forks every mutant's run from a process that imported the project already, so code
+    that runs at import (cost tables built by a function, a record class's
+    ``__init_subclass__``) ran unmutated there, and such a mutant survives whatever the tests
+    check. A new process with ``MUTANT_UNDER_TEST`` set imports the mutated code, as a user's
+    would: a mutant that breaks the import fails the tests' collection, and that is a kill.
+
+    Args:
+        workdir: A work folder mutmut ran in (its ``mutants/`` copy is imported).
+        names: The mutants to run.
+        tests: The test paths of these mutants' modules.
+        jobs: Processes at once.
+        env: The environment of the runs.
+
+    Returns:
+        Name -> ``"killed"``, ``"timeout"`` or ``"survived"``.
+
+    Raises:
+        RuntimeError: If the tests fail in such a process with no mutant on.
+    """
+    folder = workdir / "mutants"
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", *tests]
+
+    def run(name: str, limit: float | None = None) -> str:
+        try:
+            done = subprocess.run(command, cwd=folder, capture_output=True, timeout=limit,
+                                  env={**env, "MUTANT_UNDER_TEST": name,
+                                       "PYTHONPATH": str(folder)})
+        except subprocess.TimeoutExpired:
+            return "timeout"
+        # pytest: 1 tests failed, 2 interrupted (a collection error: the import broke),
+        # 3 internal error; 4 and 5 (usage, nothing collected) are this script's faults.
+        if done.returncode in (1, 2, 3):
+            return "killed"
+        if done.returncode == 0:
+            return "survived"
+        raise RuntimeError(f"pytest exited with {done.returncode} for {name}: "
+                           f"{done.stdout.decode()[-500:]}")
+
+    start = time.monotonic()
+    if run("") != "survived":
+        raise RuntimeError(f"the tests fail in {folder} with no mutant on")
+    limit = 10 * (time.monotonic() - start) + 30
+    with ThreadPoolExecutor(max(jobs, 1)) as pool:
+        return dict(zip(names, pool.map(lambda name: run(name, limit), names), strict=True))
+
+
+def settle(workdir: Path, modules: tuple[str, ...], tests: tuple[str, ...], jobs: int,
+           env: dict) -> dict[str, tuple[Counter, list[str]]]:
+    """mutmut's verdicts, with words apart and every other survivor run in a new process.
+
+    The new-process verdicts are kept in ``new-process.json`` in the work folder, so a run
+    with ``--keep`` does not run a killed one again.
+
+    Returns:
+        Per module: the counts (mutmut's statuses, ``"new process"`` for those killed by the
+        re-run, ``"words"``) and the mutants not killed (words left out).
+    """
+    table = results(workdir, modules)
+    store = workdir / "new-process.json"
+    known = json.loads(store.read_text()) if store.is_file() else {}
+    judged = {name for module in modules for name in EQUIVALENT.get(module, {})}
+    survivors = [name for module in modules for name in table[module][1]]
+    words = words_only(workdir, [n for n in survivors if n not in judged])
+    pending = [n for n in survivors if n not in judged and n not in words
+               and known.get(n) not in ("killed", "timeout")]
+    if pending:
+        print(f"running {len(pending)} surviving mutants again, each in a new process",
+              flush=True)
+        known.update(rerun_in_new_processes(workdir, pending, tests, jobs, env))
+        store.write_text(json.dumps(known, indent=1))
+    settled = {}
+    for module in modules:
+        counts, names = table[module]
+        statuses = _statuses(workdir, module)
+        counts, left = Counter(counts), []
+        for name in names:
+            if name in words:
+                new = "words"
+            elif name not in judged and known.get(name) in ("killed", "timeout"):
+                new = "new process"
+            else:
+                left.append(name)
+                continue
+            counts[statuses[name]] -= 1  # out of mutmut's column (survived, no tests)
+            counts[new] += 1
+        settled[module] = (+counts, left)
+    return settled
 
 
 def retest_survivors(workdir: Path, modules: tuple[str, ...]) -> int:
@@ -371,8 +519,6 @@ def constants_pass(workdir: Path, plan: dict[str, tuple[str, ...]], jobs: int,
     Returns:
         The lowest score of any module that has constants.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     modules = tuple(plan)
     everything = tuple(dict.fromkeys(t for tests in plan.values() for t in tests))
     shutil.rmtree(workdir, ignore_errors=True)
@@ -458,30 +604,33 @@ def groups_of(plan: dict[str, tuple[str, ...]], workdir: Path
 
 
 def score_table(table: dict[str, tuple[Counter, list[str]]]) -> tuple[list[str], float]:
-    """Per module: mutants, not run, killed, survived, no tests, equivalent, score; the lowest.
+    """Per module: mutants, not run, killed, survived, no tests, words, equivalent, score.
 
-    The score is killed / (mutants run - equivalent): ``EQUIVALENT``'s mutants that were not
-    killed are taken out (an entry that was killed, or names no mutant, is reported stale), and
-    so are mutants not run yet (an interrupted run).
+    The score is killed / (mutants run - words - equivalent), killed counting mutmut's kills
+    and timeouts and the kills of the new-process re-run (:func:`settle`). ``EQUIVALENT``'s
+    mutants that were not killed are taken out (an entry that was killed, or names no mutant,
+    is reported stale), and so are mutants not run yet (an interrupted run) and mutants that
+    change only words.
     """
     width = max(len(m) for m in table)
-    lines = [f"{'module':<{width}}  mutants  not-run  killed  survived  no-tests  equivalent  "
-             "score"]
+    lines = [f"{'module':<{width}}  mutants  not-run  killed  survived  no-tests  words  "
+             "equivalent  score"]
     stale = []
     worst = 1.0
     for module, (counts, survivors) in table.items():
         total = sum(counts.values())
-        caught = counts["killed"] + counts["timeout"] + counts["segfault"]
+        caught = (counts["killed"] + counts["timeout"] + counts["segfault"]
+                  + counts["new process"])
         judged = EQUIVALENT.get(module, {})
         equivalent = sum(1 for name in judged if name in survivors)
         stale += [name for name in judged if name not in survivors]
-        rest = total - counts["not checked"] - equivalent
+        rest = total - counts["not checked"] - counts["words"] - equivalent
         score = caught / rest if rest else 1.0
         if rest:
             worst = min(worst, score)
         lines.append(f"{module:<{width}}  {total:7d}  {counts['not checked']:7d}  {caught:6d}  "
-                     f"{counts['survived']:8d}  {counts['no tests']:8d}  {equivalent:10d}  "
-                     f"{score:6.1%}")
+                     f"{counts['survived']:8d}  {counts['no tests']:8d}  {counts['words']:5d}  "
+                     f"{equivalent:10d}  {score:6.1%}")
     lines += [f"  EQUIVALENT entry not among the survivors (killed, not run, or no such mutant): "
               f"{name}" for name in stale]
     return lines, worst
@@ -541,7 +690,11 @@ def main() -> int:
         if status != 0:
             print(f"mutmut run failed with status {status} in {folder}", file=sys.stderr)
             return status
-        table.update(results(folder, modules))
+        try:
+            table.update(settle(folder, modules, tests, args.jobs, env))
+        except RuntimeError as e:
+            print(f"the re-run in new processes failed: {e}", file=sys.stderr)
+            return 1
         folder_of.update(dict.fromkeys(modules, folder))
         survivors = [k for m in modules for k in table[m][1]
                      if k not in EQUIVALENT.get(m, {})]
@@ -556,7 +709,7 @@ def main() -> int:
     if not args.no_constants:
         worst = min(worst, constants_pass(workdir.with_name(workdir.name + "-constants"),
                                           plan, args.jobs, env))
-    print("\nscore = killed / (mutants run - equivalent)\n" + "\n".join(lines))
+    print("\nscore = killed / (mutants run - words - equivalent)\n" + "\n".join(lines))
     if "targets/counting.py" not in plan:
         return 0
     # The layout check: a mutant that breaks fan_out outright must have been killed.

@@ -20,7 +20,8 @@ import pytest
 
 from neuropipe.core import records
 
-ROOT = Path(__file__).resolve().parents[2]
+# The folder holding the packages: the project in place, ``neuropipe/`` in a mutation copy.
+ROOT = Path(records.__file__).resolve().parents[1]
 PACKAGES = ("core", "models", "targets", "reports", "pipeline")
 
 

@@ -52,9 +52,38 @@ def test_the_score_leaves_out_equivalent_mutants(monkeypatch):
     monkeypatch.setattr(mutate, "EQUIVALENT", {"m.py": {name + "3": "same value",
                                                          name + "9": "killed anyway"}})
     lines, worst = mutate.score_table({"m.py": (
-        Counter({"killed": 8, "survived": 2, "not checked": 5}),
+        Counter({"killed": 8, "survived": 2, "not checked": 5, "new process": 3, "words": 4}),
         [name + "3", name + "4", *(f"{name}{n}" for n in range(10, 15))])})
-    # 15 mutants, 5 not run, 1 equivalent survivor: 8 of 9.
-    assert lines[1].split() == ["m.py", "15", "5", "8", "2", "0", "1", "88.9%"]
-    assert worst == pytest.approx(8 / 9)
+    # 22 mutants, 5 not run, 4 words only, 1 equivalent survivor: 8 + 3 of 12.
+    assert lines[1].split() == ["m.py", "22", "5", "11", "2", "0", "4", "1", "91.7%"]
+    assert worst == pytest.approx(11 / 12)
     assert lines[2].endswith(name + "9")
+
+
+def test_a_mutant_that_changes_only_a_message_counts_as_words(tmp_path):
+    mutate = mutate_script()
+    source = tmp_path / "mutants" / "neuropipe" / "m.py"
+    source.parent.mkdir(parents=True)
+    source.write_text(
+        "def x_f__mutmut_orig(n):\n"
+        "    if n < 0:\n"
+        "        raise ValueError(f'no such run: {n}')\n"
+        "    return {'joules': n}\n"
+        "def x_f__mutmut_1(n):\n"
+        "    if n < 0:\n"
+        "        raise ValueError(f'XXno such run: XX{n}')\n"
+        "    return {'joules': n}\n"
+        "def x_f__mutmut_2(n):\n"
+        "    if n < 0:\n"
+        "        raise ValueError(f'no such run: {n}')\n"
+        "    return {'XXjoulesXX': n}\n"  # a key: code, not words
+        "def x_f__mutmut_3(n):\n"
+        "    if n <= 0:\n"
+        "        raise ValueError(f'NO SUCH RUN: {n}')\n"  # words and code changed
+        "    return {'joules': n}\n"
+        "def x_f__mutmut_4(n):\n"
+        "    if n < 0:\n"
+        "        raise ValueError(f'NO SUCH RUN: {n}')\n"
+        "    return {'joules': n}\n")
+    names = [f"neuropipe.m.x_f__mutmut_{k}" for k in (1, 2, 3, 4)]
+    assert mutate.words_only(tmp_path, names) == {names[0], names[3]}
