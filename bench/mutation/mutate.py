@@ -684,17 +684,21 @@ def main() -> int:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     table: dict[str, tuple[Counter, list[str]]] = {}
     folder_of: dict[str, Path] = {}
+    failed: list[Path] = []
     for folder, modules, tests in groups_of(plan, workdir):
+        print(time.strftime("\n%H:%M:%S"), end=" ")
         status = run_group(folder, modules, tests, args.jobs, args.keep,
                            args.retest_survivors, env)
-        if status != 0:
+        if status != 0:  # the others still run: a full pass takes hours
             print(f"mutmut run failed with status {status} in {folder}", file=sys.stderr)
-            return status
+            failed.append(folder)
+            continue
         try:
             table.update(settle(folder, modules, tests, args.jobs, env))
         except RuntimeError as e:
             print(f"the re-run in new processes failed: {e}", file=sys.stderr)
-            return 1
+            failed.append(folder)
+            continue
         folder_of.update(dict.fromkeys(modules, folder))
         survivors = [k for m in modules for k in table[m][1]
                      if k not in EQUIVALENT.get(m, {})]
@@ -705,11 +709,17 @@ def main() -> int:
                 show = subprocess.run([sys.executable, "-c", RUN_MUTMUT, "show", name],
                                       cwd=folder, env=env, capture_output=True, text=True)
                 print("    " + show.stdout.strip().replace("\n", "\n    "))
+        print("\n".join(score_table({m: table[m] for m in modules})[0]), flush=True)
+    if not table:
+        return 1
     lines, worst = score_table(table)
     if not args.no_constants:
         worst = min(worst, constants_pass(workdir.with_name(workdir.name + "-constants"),
                                           plan, args.jobs, env))
     print("\nscore = killed / (mutants run - words - equivalent)\n" + "\n".join(lines))
+    if failed:
+        print("mutmut failed in: " + ", ".join(map(str, failed)), file=sys.stderr)
+        return 1
     if "targets/counting.py" not in plan:
         return 0
     # The layout check: a mutant that breaks fan_out outright must have been killed.
