@@ -7,9 +7,10 @@ hence the subfolder): a full run takes about two hours on 2 quiet cores. At the 
 per module the mutants, killed, survived, without tests, words only, judged equivalent
 (``EQUIVALENT``) and the score killed / (mutants - words - equivalent).
 
-Every mutant mutmut leaves alive is run once more in a new process that starts with it on
-(:func:`rerun_in_new_processes`): mutmut forks its runs from a process that imported the project
-unmutated, so a mutant of code that runs at import (the cost tables) could not be killed there.
+Every mutant mutmut leaves alive in a function that runs at import (:func:`run_at_import`) is
+run once more in a new process that starts with it on (:func:`rerun_in_new_processes`): mutmut
+forks its runs from a process that imported the project unmutated, so a mutant of code that runs
+at import (the cost tables) could not be killed there.
 Mutants whose one change is to a string holding a space (a message, a label) are counted as
 ``words`` (:func:`words_only`) and not run again.
 
@@ -366,6 +367,45 @@ def words_only(workdir: Path, names: list[str]) -> set[str]:
     return found
 
 
+HITS_PLUGIN = """\
+import json
+import os
+
+
+def pytest_collection_finish(session):
+    from mutmut.state import state
+
+    with open(os.environ["NEUROPIPE_IMPORT_HITS"], "w") as f:
+        json.dump(sorted(state()._stats), f)
+"""
+
+
+def run_at_import(workdir: Path, tests: tuple[str, ...], env: dict) -> set[str]:
+    """The mutated functions that run while the project and its tests are imported.
+
+    Those are the functions whose mutants mutmut cannot judge: it forks each mutant's run from
+    a process that imported (and collected) everything with no mutant on. A new process with
+    mutmut's ``stats`` mode on records every trampoline hit; collecting the tests imports the
+    project and runs what the tests compute at import (parametrize lists, module constants).
+
+    Returns:
+        mutmut's qualified names (``neuropipe.targets.host.costs.x__per_op``).
+    """
+    folder = workdir / "mutants"
+    (folder / "_neuropipe_import_hits.py").write_text(HITS_PLUGIN)
+    out = workdir / "import-hits.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly",
+         "-p", "_neuropipe_import_hits", *tests],
+        cwd=folder, capture_output=True, env={**env, "MUTANT_UNDER_TEST": "stats",
+                                              "PYTHONPATH": str(folder),
+                                              "NEUROPIPE_IMPORT_HITS": str(out)})
+    if done.returncode != 0 or not out.is_file():
+        raise RuntimeError(f"collecting the tests in {folder} failed: "
+                           f"{done.stdout.decode()[-500:]}")
+    return set(json.loads(out.read_text()))
+
+
 def rerun_in_new_processes(workdir: Path, names: list[str], tests: tuple[str, ...], jobs: int,
                            env: dict) -> dict[str, str]:
     """Run each mutant again in a pytest process that starts with it on; the verdict per name.
@@ -418,7 +458,7 @@ def rerun_in_new_processes(workdir: Path, names: list[str], tests: tuple[str, ..
 
 def settle(workdir: Path, modules: tuple[str, ...], tests: tuple[str, ...], jobs: int,
            env: dict) -> dict[str, tuple[Counter, list[str]]]:
-    """mutmut's verdicts, with words apart and every other survivor run in a new process.
+    """mutmut's verdicts, with words apart and survivors of code run at import run again.
 
     The new-process verdicts are kept in ``new-process.json`` in the work folder, so a run
     with ``--keep`` does not run a killed one again.
@@ -433,11 +473,13 @@ def settle(workdir: Path, modules: tuple[str, ...], tests: tuple[str, ...], jobs
     judged = {name for module in modules for name in EQUIVALENT.get(module, {})}
     survivors = [name for module in modules for name in table[module][1]]
     words = words_only(workdir, [n for n in survivors if n not in judged])
+    at_import = run_at_import(workdir, tests, env)
     pending = [n for n in survivors if n not in judged and n not in words
+               and n.rpartition("__mutmut_")[0] in at_import
                and known.get(n) not in ("killed", "timeout")]
     if pending:
-        print(f"running {len(pending)} surviving mutants again, each in a new process",
-              flush=True)
+        print(f"running {len(pending)} surviving mutants of code run at import again, each "
+              "in a new process", flush=True)
         known.update(rerun_in_new_processes(workdir, pending, tests, jobs, env))
         store.write_text(json.dumps(known, indent=1))
     settled = {}
