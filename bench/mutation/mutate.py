@@ -160,7 +160,27 @@ _S = "neuropipe.targets.spinnaker.target.xǁSpiNNakerTargetǁ"
 _F64 = ("dtype left to the input: the chain's neuron parameters are floats or float64 arrays, "
         "and the workload's float32 inputs meet float64 weights in every use (float32 -> "
         "float64 is exact)")
+_DEFAULT = "a keyword argument dropped whose value is the dataclass field's default"
+_C = "neuropipe.targets.counting.x_"
 EQUIVALENT: dict[str, dict[str, str]] = {
+    "targets/counting.py": {
+        _C + "fan_out__mutmut_11": "astype(None) is astype(float64), the dtype asked for",
+        **dict.fromkeys([f"{_C}readout_report__mutmut_{n}" for n in (12, 15, 16, 18)], _DEFAULT),
+        **dict.fromkeys([f"{_C}recurrent_report__mutmut_{n}" for n in (12, 14, 15, 17, 18)],
+                        _DEFAULT),
+    },
+    "targets/costs.py": dict.fromkeys(
+        [f"neuropipe.targets.costs.x_energy_terms__mutmut_{n}" for n in (35, 46)], _DEFAULT),
+    "core/records.py": dict.fromkeys(
+        [f"neuropipe.core.records.xǁRecordǁread__mutmut_{n}" for n in (5, 7)], _UTF8),
+    "core/files.py": {
+        "neuropipe.core.files.x_umask_mode__mutmut_3":
+            "os.umask(1) for os.umask(0): the call only reads the mask, restored at once",
+        "neuropipe.core.files.x_write_json_atomic__mutmut_8": "sort_keys=None is False",
+        "neuropipe.core.files.x_write_json_atomic__mutmut_11": "sort_keys dropped: False is "
+                                                               "json's default",
+        "neuropipe.core.files.x_write_text_atomic__mutmut_7": "encode(\"UTF-8\"): the same codec",
+    },
     "pipeline/handoff/verify.py": {
         _V + "check_claims__mutmut_24": _UTF8,  # encoding=None
         _V + "check_claims__mutmut_26": _UTF8,  # encoding dropped

@@ -77,6 +77,21 @@ def test_write_error_names_the_file_and_the_reason():
     assert "\n" not in str(e)
 
 
+def test_write_error_names_a_file_inside_the_destination_never_a_hidden_or_outside_one(tmp_path):
+    out = tmp_path / "bundle"
+    inside = OSError(errno.EACCES, "Permission denied", str(out / "a.npz"))
+    hidden = OSError(errno.EACCES, "Permission denied", str(out / ".staging-1" / ".tmp-a"))
+    outside = OSError(errno.EACCES, "Permission denied", str(tmp_path / "run" / "model.pt"))
+    assert str(write_error(inside, out, "fix")) == (
+        f"cannot write {out / 'a.npz'}: Permission denied; fix")
+    # a temporary (a dot name) and a source outside the destination: the destination is named
+    assert str(write_error(hidden, out, "fix")) == f"cannot write {out}: Permission denied; fix"
+    assert str(write_error(outside, out, "fix")) == f"cannot write {out}: Permission denied; fix"
+    # an OSError without strerror: its own text
+    assert str(write_error(OSError("disk gone"), out, "fix")) == (
+        f"cannot write {out}: disk gone; fix")
+
+
 def test_json_records_are_indented_by_two_in_field_order(tmp_path):
     from neuropipe.core.files import write_json_atomic
 

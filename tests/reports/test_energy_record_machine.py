@@ -65,3 +65,25 @@ def test_schema_1_is_read_with_machine_empty_and_schema_2_keeps_it(tmp_path):
         EnergyRecord.from_dict({**data, "schema_version": 3})
     with pytest.raises(RunDirError, match="expected a 'energy' record"):
         EnergyRecord.from_dict({**old, "type": "other"})
+
+
+def test_two_windows_are_kept_one_by_one():
+    windows = {"1": {"load_average_start": [1.0]}, "2": {"load_average_end": [2.0]}}
+    assert machine_conditions(windows)["per_window"] == windows
+    assert "per_window" not in machine_conditions({"1": windows["1"]})
+
+
+def test_power_of_a_window_shorter_than_a_second_and_the_machine_kept():
+    from neuropipe.reports.meter.records import ComponentEnergy, Measurement
+
+    total = Measurement(name="total", duration_s=0.25, components=[
+        ComponentEnergy(component="cpu", energy_j=2.0),
+        ComponentEnergy(component="dram", energy_j=0.5)])
+    machine = {"cpu_count": 2, "load_average_start": [0.5]}
+    record = energy_record.energy_record(total, machine=machine)
+    # 2 J / 0.25 s = 8 W, 0.5 J / 0.25 s = 2 W, 2.5 J / 0.25 s = 10 W
+    assert record.average_power_w == {"cpu": 8.0, "dram": 2.0, "total": 10.0}
+    assert record.machine == machine and record.machine is not machine
+    idle = energy_record.energy_record(Measurement(name="total", duration_s=0.0, components=[
+        ComponentEnergy(component="cpu", energy_j=1.0)]))
+    assert idle.average_power_w == {"cpu": 0.0, "total": 0.0} and idle.machine == {}
