@@ -24,6 +24,11 @@ def test_every_module_and_test_file_of_the_map_exists():
         assert tests, module
         for path in tests:
             assert (ROOT / path).exists() and path.startswith("tests/"), (module, path)
+    for module, functions in mutate.FUNCTIONS.items():
+        defined = {line.split("(")[0].removeprefix("def ")
+                   for line in (ROOT / module).read_text().splitlines()
+                   if line.startswith("def ")}
+        assert module in mutate.MODULES and set(functions) <= defined, module
     for module, judged in mutate.EQUIVALENT.items():
         assert module in mutate.MODULES and all(judged.values()), module  # a reason each
         stem = "neuropipe." + module.removesuffix(".py").replace("/", ".") + ".x"
@@ -55,7 +60,7 @@ def test_the_score_leaves_out_equivalent_mutants(monkeypatch):
         Counter({"killed": 8, "survived": 2, "not checked": 5, "new process": 3, "words": 4}),
         [name + "3", name + "4", *(f"{name}{n}" for n in range(10, 15))])})
     # 22 mutants, 5 not run, 4 words only, 1 equivalent survivor: 8 + 3 of 12.
-    assert lines[1].split() == ["m.py", "22", "5", "11", "2", "0", "4", "1", "91.7%"]
+    assert lines[1].split() == ["m.py", "22", "5", "11", "2", "0", "4", "0", "1", "91.7%"]
     assert worst == pytest.approx(11 / 12)
     assert lines[2].endswith(name + "9")
 
@@ -87,3 +92,13 @@ def test_a_mutant_that_changes_only_a_message_counts_as_words(tmp_path):
         "    return {'joules': n}\n")
     names = [f"neuropipe.m.x_f__mutmut_{k}" for k in (1, 2, 3, 4)]
     assert mutate.words_only(tmp_path, names) == {names[0], names[3]}
+
+
+def test_only_the_functions_in_scope_of_a_module_count(monkeypatch):
+    mutate = mutate_script()
+    monkeypatch.setattr(mutate, "FUNCTIONS", {"m.py": ("f", "meth")})
+    assert mutate.in_scope("m.py", "neuropipe.m.x_f__mutmut_3")
+    assert mutate.in_scope("m.py", "neuropipe.m.xǁCǁmeth__mutmut_1")
+    assert not mutate.in_scope("m.py", "neuropipe.m.x_draw__mutmut_2")
+    assert not mutate.in_scope("m.py", "neuropipe.m.x_f_label__mutmut_2")
+    assert mutate.in_scope("other.py", "neuropipe.other.x_draw__mutmut_2")
