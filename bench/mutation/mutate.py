@@ -167,6 +167,8 @@ _STRICT = "zip(strict=...): reached only when the two arrays have the same shape
 _N = "neuropipe.targets.spinnaker.network.x_"
 _T = "neuropipe.targets.spinnaker.target.x_"
 _S = "neuropipe.targets.spinnaker.target.xǁSpiNNakerTargetǁ"
+_S2 = "neuropipe.targets.spinnaker.target.xǁSpiNNaker2Targetǁ"
+_Q = "neuropipe.targets.loihi.quantize.x_"
 _F64 = ("dtype left to the input: the chain's neuron parameters are floats or float64 arrays, "
         "and the workload's float32 inputs meet float64 weights in every use (float32 -> "
         "float64 is exact)")
@@ -286,6 +288,39 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         **dict.fromkeys([_S + f"_verify_in_nest__mutmut_{n}" for n in (66, 69, 70, 95, 98, 99)],
                         "zip(strict=...): NEST's file is read with one raster per layer of "
                         "first['rasters'], the same length"),
+        # the full pass (2026-12-07): SpiNNaker 2's estimated placement file
+        **dict.fromkeys([_S2 + f"_place__mutmut_{n}" for n in (44, 46, 53)],
+                        "placement.json's codec: json.dumps writes ASCII only, the same bytes"),
+        **dict.fromkeys([_S2 + f"_place__mutmut_{n}" for n in (48, 50, 51)],
+                        "placement.json's indent: the same JSON data, only whitespace differs"),
+        _S2 + "_resources__mutmut_16": _DEFAULT,  # Resources.boards=None
+    },
+    "targets/loihi/quantize.py": {
+        **dict.fromkeys([_Q + "_graded_at__mutmut_14", _Q + "quantize_layer__mutmut_14"],
+                        "astype(None) is astype(float64): v_ref / vth is float64 already (vth "
+                        "is made float64 just above)"),
+        _Q + "_graded_at__mutmut_144": "w.astype(None): the int64 mantissas become float64 "
+                                       "either way",
+        **dict.fromkeys([_Q + "_graded_at__mutmut_33", _Q + "graded_current_peak__mutmut_8",
+                         _Q + "host_input_bounds__mutmut_9"],
+                        "reshape(n, -2): numpy reads any negative size as 'the rest'"),
+        **dict.fromkeys([_Q + f"_graded_at__mutmut_{n}" for n in (40, 51)]
+                        + [_Q + f"graded_current_peak__mutmut_{n}" for n in (15, 27)],
+                        "max/min(initial=None) of the row sums: one sum per row, never empty "
+                        "(reshape(0, -1) of a weight matrix without rows raises first)"),
+        **dict.fromkeys([_Q + "_graded_at__mutmut_60", _Q + "graded_current_peak__mutmut_36"],
+                        "min(initial=1) of the negative parts' row sums (all <= 0, never "
+                        "empty): the same minimum"),
+        **dict.fromkeys([_Q + f"_graded_at__mutmut_{n}" for n in (72, 77)],
+                        "static.size: one bias per neuron, never empty here (a layer without "
+                        "neurons fails at reshape(0, -1) first)"),
+        _Q + "fit_bias__mutmut_8": "the peak of no biases as 1.0 for 0.0: both fit a 13-bit "
+                                   "mantissa at exponent 0",
+        _Q + "quantize_layer__mutmut_105": "min(1, e) for min(0, e): on the chip S <= 254 / "
+                                           "peak_w, so weight_exponent(peak_w * S) <= 0",
+        **dict.fromkeys([_Q + f"quantize_layer__mutmut_{n}" for n in (42, 43)],
+                        "peak_w's starting value (None, 1.0): overwritten on the chip, unused "
+                        "for a host layer"),
     },
     "pipeline/handoff/manifest.py": {
         "neuropipe.pipeline.handoff.manifest.x_sha256_of__mutmut_13":

@@ -195,6 +195,20 @@ def static_bias(layer: Layer) -> np.ndarray:
     return np.broadcast_to(n.leak * n.v_leak + n.input_gain * bias, (layer.neurons,)).copy()
 
 
+def _per_neuron(layer: Layer) -> bool:
+    """Whether a layer's thresholds, ``r`` or ``v_leak`` differ between neurons (row scaling).
+
+    Raises:
+        GraphError: If they do on a convolutional layer (its kernel is shared by every row).
+    """
+    n = layer.neuron
+    per_neuron = any(isinstance(v, np.ndarray) for v in (n.v_threshold, n.r, n.v_leak))
+    if per_neuron and layer.kind != "dense":
+        raise GraphError(f"layer '{layer.name}': per-neuron thresholds, r or v_leak on a "
+                         "convolutional layer cannot be row-scaled (the kernel is shared)")
+    return per_neuron
+
+
 def _rows(value: float | np.ndarray) -> float | np.ndarray:
     """A per-neuron vector as a column (to scale weight rows); a float as it is."""
     return value[:, None] if isinstance(value, np.ndarray) else value
@@ -244,10 +258,7 @@ def quantize_layer(layer: Layer, on_chip_synapses: bool) -> FixedLayer:
     """
     n = layer.neuron
     vth = np.asarray(n.v_threshold, dtype=np.float64)
-    per_neuron = any(isinstance(v, np.ndarray) for v in (n.v_threshold, n.r, n.v_leak))
-    if per_neuron and layer.kind != "dense":
-        raise GraphError(f"layer '{layer.name}': per-neuron thresholds, r or v_leak on a "
-                         "convolutional layer cannot be row-scaled (the kernel is shared)")
+    per_neuron = _per_neuron(layer)
     v_ref = float(vth.max())
     # Each neuron's scale relative to the layer's: 1 for a shared threshold.
     rel: float | np.ndarray = (np.broadcast_to(v_ref / vth, (layer.neurons,)).astype(np.float64)
@@ -386,7 +397,7 @@ def quantize_graded(layer: Layer, pixel_bits: int | None = None) -> FixedLayer:
         raise GraphError(f"layer '{layer.name}' has a recurrent synapse: graded input needs a "
                          "current that holds, and its recurrent input would then never decay; "
                          "use --encoding constant or poisson")
-    quantize_layer(layer, on_chip_synapses=True)  # refuses per-neuron values on a conv layer
+    _per_neuron(layer)  # refuses per-neuron values on a conv layer
     bits = [pixel_bits] if pixel_bits else list(range(GRADED_PIXEL_BITS, 3, -1))
     return min((_graded_at(layer, 2**b - 1) for b in bits), key=lambda c: c[0])[1]
 

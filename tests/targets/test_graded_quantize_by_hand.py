@@ -17,6 +17,7 @@ from neuropipe.core.errors import GraphError
 from neuropipe.targets.chain import Chain, Layer, Neuron
 from neuropipe.targets.loihi.quantize import (
     _graded_at,
+    _quantise_weights,
     graded_current_peak,
     quantize_chain,
     quantize_graded,
@@ -406,3 +407,90 @@ def test_recurrent_weights_that_fit_eight_bits_keep_exponent_zero():
     fx = quantize_layer(layer, True)
     assert (fx.scale, fx.vth, fx.weight_exp) == (254.0, 254, 0)
     assert (fx.recurrent.tolist(), fx.recurrent_exp) == ([[128]], 0)
+
+
+# The full make-mutate pass's survivors (issue 23) ------------------------------------------
+
+def test_graded_input_takes_weights_too_large_for_binary_spikes():
+    """IF threshold 1, W = [[1000, -3]]. With binary spikes the weight limit 254 / 1000 = 0.254
+    leaves a threshold mantissa of round(0.254) = 0: refused. Graded (P = 255) divides the
+    weights by P: limits 131071, current 131071 / 1000 = 131.07, weights 254 x 255 / 1000 =
+    64.77: S = 64.77, vth 65, mantissas 2 rint(1000 / 255 x 64.77 / 2) = 2 x 127 = 254 and
+    2 rint(-0.38) = 0. quantize_graded must not refuse it through the binary mapping."""
+    layer = dense([[1000.0, -3.0]], [0.0], if_())
+    with pytest.raises(GraphError, match="threshold quantises to 0"):
+        quantize_layer(layer, True)
+    fx = quantize_graded(layer, pixel_bits=8)
+    assert (fx.scale, fx.vth, fx.weight.tolist()) == (pytest.approx(64.77), 65, [[254, 0]])
+    assert graded_current_peak(fx.weight, 255) == 64770  # 254 x 255 < 2**17
+
+
+def test_a_held_current_of_exactly_2_17_is_shrunk():
+    """P = 1 (one-bit payloads), IF threshold 1, 516 weights of 1 and one of 8 / 254: bound
+    516 + 8 / 254 = 131072 / 254, so the current limit is S = 131071 x 254 / 131072 =
+    253.998; mantissas 2 rint(126.999) = 254 (x 516) and 2 rint(3.99997) = 8, summing to
+    516 x 254 + 8 = 131072 = 2**17 exactly: u would wrap (2**17 << 6 = 2**23), so the scale
+    shrinks once: S = 251.458, mantissas 2 rint(125.73) = 252 and 2 rint(3.96) = 8, 130040."""
+    layer = dense([[1.0] * 516 + [8 / 254]], [0.0], if_())
+    _, fx = _graded_at(layer, 1)
+    assert fx.scale == pytest.approx(131071 * 254 / 131072 * 0.99, rel=1e-12)
+    assert fx.vth == 251 and sorted(set(fx.weight.ravel().tolist())) == [8, 252]
+    assert graded_current_peak(fx.weight, 1) == 130040
+
+
+def test_float32_thresholds_are_row_scaled_in_float64():
+    """IF thresholds [1, 0.3] held as float32, W = [[1], [1]]: v_ref 1, relative scales
+    1 / 0.3000000119 = 3.33333320 in float64 (float32 division gives 3.33333325).
+    On-chip binary: the weight limit 254 / 3.3333332 binds, S = 254 / rel, row scales
+    [S, S x rel]. Graded, P = 15: the weight limit 254 x 15 / rel binds, row scales likewise."""
+    vth = np.array([1.0, 0.3], dtype=np.float32)
+    layer = dense([[1.0], [1.0]], [0.0, 0.0], if_(vth))
+    rel = 1.0 / float(vth[1])
+    fx = quantize_layer(layer, True)
+    assert fx.scale.tolist() == [254 / rel, 254 / rel * rel]
+    _, fx = _graded_at(layer, 15)
+    assert fx.scale.tolist() == [254 * 15 / rel, 254 * 15 / rel * rel]
+
+
+def test_layers_without_inputs_or_neurons_quantise():
+    """A layer of 2 IF neurons with no input, biases [0.02, -0.01]: no weight limit (not one of
+    254 / 1), the bias limit 4095 / 0.02 = 204750 is above the threshold's 131071, which binds:
+    vth 131071, bias mantissas rint(131071 x [0.02, -0.01]) = [2621, -1311], no weight error
+    (not 1). The same graded (P = 255: no weight limit of 254 x 255 = 64770 either).
+    A layer of no neurons: no bias limit (not 4095 / 1) either, the threshold binds."""
+    layer = Layer("fc", "dense", np.zeros((2, 0)), np.array([0.02, -0.01]), (0,), (2,), if_())
+    fx = quantize_layer(layer, True)
+    assert (fx.scale, fx.vth, fx.max_weight_error) == (131071.0, 131071, 0.0)
+    assert fx.bias_mant.tolist() == [2621, -1311] and fx.weight.shape == (2, 0)
+    error, fx = _graded_at(layer, 255)
+    assert (fx.scale, fx.vth, fx.max_weight_error, error) == (131071.0, 131071, 0.0, 0.0)
+    assert fx.bias_mant.tolist() == [2621, -1311]
+    empty = Layer("fc", "dense", np.zeros((0, 3)), np.zeros(0), (3,), (0,), if_())
+    fx = quantize_layer(empty, True)
+    assert (fx.scale, fx.vth, fx.bias_mant.size) == (131071.0, 131071, 0)
+
+
+def test_weight_mantissas_are_clipped_to_minus_256_and_254():
+    # 2 rint(300 / 2) = 300 -> 254, -300 -> -256 (the 8-bit mixed-sign range), 100 kept.
+    assert _quantise_weights(np.array([[300.0, -300.0, 100.0]]), 1.0).tolist() == [
+        [254, -256, 100]]
+
+
+def test_payloads_and_biases_of_float32_values_are_computed_in_float64():
+    """The float32 nearest 155.5 / 255 is 0.60980391502, just below it: x 255 = 155.4999983,
+    rint 155 in float64; a float32 product rounds to 155.5 and half-to-even gives 156.
+    A bias of that value at scale 255 / 64 (x 64 = 255) likewise: mantissa 155, not 156."""
+    x = np.array([[155.5 / 255]], dtype=np.float32)
+    assert np.rint(x * np.float32(255)).tolist() == [[156.0]]  # the float32 trap
+    fx = dataclasses.replace(quantize_layer(dense([[1.0]], [0.0], if_()), True),
+                             graded_max=255, scale=255 / 64, bias_exp=0)
+    assert fx.graded_payload(x).tolist() == [[155]]
+    mant, exp, clipped = fx.bias_raw(x[0])
+    assert (mant.tolist(), exp, clipped) == ([155], 0, 0)
+
+
+def test_payload_bits_that_tie_keep_the_first_tried_eight():
+    # No nonzero weight: every P from 255 down to 15 estimates an error of 0 (no weight to
+    # round, no pixel term): the tie keeps the first tried, 8 bits (never compares layers).
+    fx = quantize_graded(dense([[0.0, 0.0]], [0.1], if_()))
+    assert (fx.graded_max, fx.input_message_bits) == (255, 8)

@@ -825,3 +825,50 @@ def test_an_empty_nest_comparison_matches_fully(tmp_path, monkeypatch):
     first = {"rasters": [np.zeros((0, 1, 2), bool)], "depth": 0, "timesteps": 0}
     v = get_target("spinnaker")._verify_in_nest(tmp_path / "n.npz", first, 1, None)
     assert (v["spike_match"], v["samples_with_mismatch"]) == (1.0, 0)
+
+
+# The full make-mutate pass's survivors (issue 23) ----------------------------------------------
+
+def test_activity_feeds_a_recurrent_layer_what_it_fed_back():
+    """fc0 (3 -> 2) then fc1 (2 -> 2, recurrent), 2 samples, Poisson. Totals over the samples:
+    input [2, 0, 4]; spikes fc0 [4, 2], fc1 [6, 2]; fed back (all but the last step's) fc0
+    [3, 1], fc1 [5, 0]. Per inference (/ 2): fc0 takes the input [1, 0, 2]; fc1 takes what
+    fc0 delivered, [1.5, 0.5], and its recurrent synapse carries fc1's fed back [2.5, 0]
+    (not x 2, not its spikes [3, 1]). Without fed-back totals: fc1 takes fc0's spikes [2, 1]."""
+    chain = _two_layer_chain()
+    spikes = [np.array([4.0, 2.0]), np.array([6.0, 2.0])]
+    fed = [np.array([3.0, 1.0]), np.array([5.0, 0.0])]
+    target = get_target("spinnaker")
+    a0, a1 = target._activity(chain, "poisson", 6, spikes, np.array([2.0, 0.0, 4.0]), 2, fed)
+    assert a0.input_spikes.tolist() == [1.0, 0.0, 2.0] and a0.recurrent_spikes is None
+    assert a1.input_spikes.tolist() == [1.5, 0.5] and a1.output_spikes.tolist() == [3.0, 1.0]
+    assert a1.recurrent_spikes.tolist() == [2.5, 0.0] and a1.steps == 6
+    a0, a1 = target._activity(chain, "poisson", 6, spikes, np.array([2.0, 0.0, 4.0]), 2)
+    assert a1.input_spikes.tolist() == [2.0, 1.0] and a1.recurrent_spikes is None
+
+
+def test_routing_skips_only_a_core_without_routes():
+    """One population on two cores: neurons 0-1 with no outgoing route (skipped), neurons 2-3
+    through 2 chips: packets 3 + 4 = 7, traversals 7 x 2 = 14 (the first core's skip does
+    not end the population). A placement with fewer populations than sources is refused."""
+    def core(lo, hi, route):
+        return {"lo_atom": lo, "hi_atom": hi, "x": 0, "y": 0, "p": 1, "route_chips": route}
+    placement = {"populations": [{"label": "fc", "size": 4,
+                                  "cores": [core(0, 1, 0), core(2, 3, 2)]}]}
+    routing = spin_target.SpiNNakerTarget._routing
+    assert routing(placement, [np.array([1.0, 2.0, 3.0, 4.0])]) == (7.0, 14.0)
+    with pytest.raises(ValueError):
+        routing(placement, [np.ones(4), np.ones(2)])
+
+
+def test_spinnaker1_resources_read_the_placement_by_hand():
+    """The hand-written placement (3 cores, on chips (0, 0) and (1, 0)) on a machine of 48
+    chips: ceil(48 / 48) = 1 board (at least one, not two); the routing table sizes and the
+    mapping time are kept; 6 steps of 1 ms."""
+    placement = {**_placement(), "machine_chips": 48}
+    res = get_target("spinnaker")._resources(placement, 6)
+    assert (res.cores, res.chips, res.boards, res.steps_per_sample) == (3, 2, 1, 6)
+    assert res.time_per_inference_s == pytest.approx(6e-3)
+    assert res.placement == "sPyNNaker 1!7.4.1 placement on a virtual SpiNN-5 board"
+    assert res.details["routing_entries_per_chip"] == {"0,0": 2}
+    assert res.details["mapping_s"] == 0.5
