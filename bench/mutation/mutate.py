@@ -169,6 +169,7 @@ _T = "neuropipe.targets.spinnaker.target.x_"
 _S = "neuropipe.targets.spinnaker.target.xǁSpiNNakerTargetǁ"
 _S2 = "neuropipe.targets.spinnaker.target.xǁSpiNNaker2Targetǁ"
 _Q = "neuropipe.targets.loihi.quantize.x_"
+_H = "neuropipe.targets.host.target.xǁHostTargetǁ"
 _F64 = ("dtype left to the input: the chain's neuron parameters are floats or float64 arrays, "
         "and the workload's float32 inputs meet float64 weights in every use (float32 -> "
         "float64 is exact)")
@@ -294,6 +295,18 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         **dict.fromkeys([_S2 + f"_place__mutmut_{n}" for n in (48, 50, 51)],
                         "placement.json's indent: the same JSON data, only whitespace differs"),
         _S2 + "_resources__mutmut_16": _DEFAULT,  # Resources.boards=None
+    },
+    "targets/host/target.py": {
+        **dict.fromkeys([_H + f"_deploy_snn__mutmut_{n}" for n in (153, 159, 166, 172, 85, 93)],
+                        "the simulation's device None or left to its default: torch's CPU, "
+                        "the device here (no CUDA on this machine)"),
+        _H + "_deploy_snn__mutmut_44": "device 'cpu' whether or not on_device: the cpu target's "
+                                       "device, and the gpu target's without CUDA (none here)",
+        _H + "_deploy_snn__mutmut_51": "zeros for a layer without a recurrent synapse: never "
+                                       "added to, and spiking_layer_ops reads it only for one",
+        **dict.fromkeys([_H + f"_deploy_snn__mutmut_{n}" for n in (65, 67)],
+                        "preds as float64 zeros: they hold class indices compared with ==, the "
+                        "same means"),
     },
     "targets/loihi/quantize.py": {
         **dict.fromkeys([_Q + "_graded_at__mutmut_14", _Q + "quantize_layer__mutmut_14"],

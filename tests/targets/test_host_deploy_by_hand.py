@@ -335,3 +335,21 @@ def test_a_hidden_layers_spikes_are_per_inference(hand_graph):
     record = get_target("cpu").deploy(Workload(hand_graph, x, np.array([0, 0]), timesteps=4,
                                                encoding="poisson"), None)
     assert record.layers[0].spikes_per_inference == 6.0
+
+
+def test_poisson_draws_compare_with_the_float32_pixel(monkeypatch):
+    """Seed 8's first draw is r = 0.3269722766055607; the pixel 0.3269722766055608 (the next
+    float64) is above it, but as float32 (0.32697227) below it. The host runs float32 pixels,
+    as the pipeline's images are: no input spike, so no output spike (IF threshold 0.5,
+    weight 1), not one of each."""
+    monkeypatch.setenv("NEUROPIPE_THREADS", "1")
+    r = np.random.default_rng(8).random()
+    pixel = np.nextafter(r, 1.0)
+    assert np.float32(pixel) < r < pixel
+    chain = Chain(input_shape=(1,), layers=[Layer(
+        "fc", "dense", np.array([[1.0]]), np.zeros(1), (1,), (1,),
+        Neuron("if", 1.0, 1.0, 0.0, 0.5))])
+    record = get_target("cpu").deploy(
+        Workload(chain, np.array([[pixel]]), np.array([0]), timesteps=1, encoding="poisson",
+                 seed=8), None, batch_size=1)
+    assert record.counts.input_spikes == 0.0 and record.counts.spikes == 0.0
