@@ -304,6 +304,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                        "device, and the gpu target's without CUDA (none here)",
         _H + "_deploy_snn__mutmut_51": "zeros for a layer without a recurrent synapse: never "
                                        "added to, and spiking_layer_ops reads it only for one",
+        _H + "_deploy_onnx__mutmut_48": "onnxruntime's log level 4 (fatal) for 3 (errors): a run "
+                                        "that logs neither; what it prints, not a figure",
         **dict.fromkeys([_H + f"_deploy_snn__mutmut_{n}" for n in (65, 67)],
                         "preds as float64 zeros: they hold class indices compared with ==, the "
                         "same means"),
