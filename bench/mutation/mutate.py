@@ -752,6 +752,8 @@ def main() -> int:
                              "(after adding tests); killed ones keep their verdict")
     parser.add_argument("--no-constants", action="store_true",
                         help="skip the pass over module-level numeric constants")
+    parser.add_argument("--constants-only", action="store_true",
+                        help="run only the pass over module-level numeric constants")
     parser.add_argument("--only", action="append", metavar="MODULE",
                         help="mutate only this module (repeatable), e.g. targets/counting.py; "
                              "any module of the packages, not only the default list")
@@ -773,6 +775,11 @@ def main() -> int:
     table: dict[str, tuple[Counter, list[str]]] = {}
     folder_of: dict[str, Path] = {}
     failed: list[Path] = []
+    if args.constants_only:
+        worst = constants_pass(workdir.with_name(workdir.name + "-constants"), plan, args.jobs,
+                               env)
+        print(f"\nlowest constants score {worst:.1%}")
+        return 0
     for folder, modules, tests in groups_of(plan, workdir):
         print(time.strftime("\n%H:%M:%S"), end=" ")
         status = run_group(folder, modules, tests, args.jobs, args.keep,
