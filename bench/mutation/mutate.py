@@ -86,6 +86,16 @@ _QUANTIZE = ("tests/targets/test_graded_quantize_by_hand.py",
 _CELLS = ("tests/reports/test_report_cells_by_hand.py", "tests/reports/test_report_choices.py")
 _RENDER = ("tests/reports/test_render_by_hand.py", "tests/reports/test_accounting.py")
 _METER = ("tests/reports/test_meter_by_hand.py", "tests/reports/test_accounting_by_hand.py")
+_LOIHI_EMULATOR = (  # issue 23, fourth round: the emulator's arithmetic, then Lava agreement
+    "tests/targets/test_loihi_emulator_by_hand.py",
+    "tests/targets/test_emulator_float32.py",
+    "tests/targets/test_emulator_edges.py",
+    "tests/targets/test_loihi_hand_count.py",
+    "tests/targets/test_loihi_emulator.py",
+)
+_LOIHI_COSTS = ("tests/targets/test_loihi_resources_by_hand.py",
+                "tests/targets/test_counting_properties.py",
+                "tests/targets/test_loihi_hand_count.py")
 _HANDOFF = ("tests/pipeline/test_handoff_verify_fast.py",
             "tests/pipeline/test_handoff_parts_fast.py")
 
@@ -95,8 +105,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "targets/costs.py": _COUNTING,
     "targets/records.py": _COUNTING,
     "core/records.py": _COUNTING,
-    "targets/loihi/costs.py": _ROUND1,  # constants only (no functions)
-    "targets/loihi/emulator.py": _ROUND1,
+    "targets/loihi/costs.py": _LOIHI_COSTS,  # the cost table's constants, loihi_resources
+    "targets/loihi/emulator.py": _LOIHI_EMULATOR,
     "core/files.py": _ROUND1,
     # reports/ (issue 23, first runs: answer, spike_ties, uncertainty, comparison)
     "reports/answer.py": _REPORT,
@@ -167,6 +177,7 @@ _STRICT = "zip(strict=...): reached only when the two arrays have the same shape
 _N = "neuropipe.targets.spinnaker.network.x_"
 _T = "neuropipe.targets.spinnaker.target.x_"
 _S = "neuropipe.targets.spinnaker.target.xǁSpiNNakerTargetǁ"
+_E = "neuropipe.targets.loihi.emulator.x_"
 _F64 = ("dtype left to the input: the chain's neuron parameters are floats or float64 arrays, "
         "and the workload's float32 inputs meet float64 weights in every use (float32 -> "
         "float64 is exact)")
@@ -286,6 +297,24 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         **dict.fromkeys([_S + f"_verify_in_nest__mutmut_{n}" for n in (66, 69, 70, 95, 98, 99)],
                         "zip(strict=...): NEST's file is read with one raster per layer of "
                         "first['rasters'], the same length"),
+    },
+    "targets/loihi/emulator.py": {
+        _E + "_decay__mutmut_8": "prod >> 64 for >> 63: torch fills an int64 shifted by 64 or "
+                                 "more with its sign bit, as by 63 (-1 or 0 either way)",
+        _E + "exact_float__mutmut_20": "reshape(n, -2): numpy reads any negative size as 'the "
+                                       "rest'",
+        _E + "_finish__mutmut_9": "remainder(acc - 2^23, 2^24) for acc + 2^23: the two differ "
+                                  "by 2^24, the modulus",
+        **dict.fromkeys([_E + f"_finish__mutmut_{n}" for n in (15, 16)],
+                        "e > 0 or e >= 1 for e >= 0: at e = 0 the other branch shifts right "
+                        "by -0, the same"),
+        _E + "_recurrent__mutmut_8": "_finish(..., conv=None): None is false as False is",
+    },
+    "targets/loihi/costs.py": {
+        **dict.fromkeys([f"neuropipe.targets.loihi.costs.x_loihi_resources__mutmut_{n}"
+                         for n in (12, 15)],
+                        "boards=None / time_per_inference_s=None dropped: Resources' "
+                        "default is None"),
     },
     "pipeline/handoff/manifest.py": {
         "neuropipe.pipeline.handoff.manifest.x_sha256_of__mutmut_13":
