@@ -181,6 +181,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                                                "json's default",
         "neuropipe.core.files.x_write_text_atomic__mutmut_7": "encode(\"UTF-8\"): the same codec",
     },
+    "reports/answer.py": {
+        "neuropipe.reports.answer.x__sentences__mutmut_36":
+            "conventional_j or 1 where a line has a ratio: build_answer sets one only when the "
+            "conventional figure is > 0, so the 'or' is never taken",
+    },
     "pipeline/handoff/verify.py": {
         _V + "check_claims__mutmut_24": _UTF8,  # encoding=None
         _V + "check_claims__mutmut_26": _UTF8,  # encoding dropped
