@@ -162,6 +162,8 @@ _F64 = ("dtype left to the input: the chain's neuron parameters are floats or fl
         "float64 is exact)")
 _DEFAULT = "a keyword argument dropped whose value is the dataclass field's default"
 _C = "neuropipe.targets.counting.x_"
+_CSV_CELL = ("csv_rows is read by render_csv alone, and the csv module writes \"\", None and a "
+             "missing key as the same empty cell")
 EQUIVALENT: dict[str, dict[str, str]] = {
     "targets/counting.py": {
         _C + "fan_out__mutmut_11": "astype(None) is astype(float64), the dtype asked for",
@@ -180,6 +182,28 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "neuropipe.core.files.x_write_json_atomic__mutmut_11": "sort_keys dropped: False is "
                                                                "json's default",
         "neuropipe.core.files.x_write_text_atomic__mutmut_7": "encode(\"UTF-8\"): the same codec",
+    },
+    "reports/aspects.py": dict.fromkeys(
+        [f"neuropipe.reports.aspects.x_aspect_rows__mutmut_{n}" for n in (78, 82)],
+        "the sort key's fallback for an aspect not in the order list (always taken, or 100 "
+        "for 99): aspects_of only yields aspects of that list"),
+    "reports/learning_views.py": {
+        "neuropipe.reports.learning_views.x_training_choices__mutmut_42":
+            "continue -> break when there is no baseline: base is the same for every row and "
+            "nothing else is in the loop",
+    },
+    "reports/report/data.py": {
+        **dict.fromkeys([f"neuropipe.reports.report.data.x__finding_rows__mutmut_{n}"
+                         for n in (285, 295, 305)], _CSV_CELL),  # unit "" -> unitXX / None / none
+        **dict.fromkeys([f"neuropipe.reports.report.data.x__finding_rows__mutmut_{n}"
+                         for n in (310, 312, 313)],
+                        "cost_models.get(level, default): aspect_rows sets ratios[level] and "
+                        "cost_models[level] together, the default is never read"),
+        "neuropipe.reports.report.data.x_render_csv__mutmut_12": _CSV_CELL,  # None passed on
+        **dict.fromkeys([f"neuropipe.reports.report.data.x_render_csv__mutmut_{n}"
+                         for n in (18, 20, 21)],
+                        "row.get(k, default) after 'row.get(k) is None' took the missing "
+                        "keys: the default is never read"),
     },
     "reports/answer.py": {
         "neuropipe.reports.answer.x__sentences__mutmut_36":
