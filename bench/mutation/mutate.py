@@ -205,6 +205,19 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                         "row.get(k, default) after 'row.get(k) is None' took the missing "
                         "keys: the default is never read"),
     },
+    "reports/render.py": {
+        **dict.fromkeys([f"neuropipe.reports.render.x_energy_table__mutmut_{n}"
+                         for n in (27, 29, 30, 52, 54, 57)],
+                        "average_power_w.get(..., default): energy_record gives a power to every "
+                        "component and to 'total', and the table is drawn only for the record "
+                        "measure_command has just built: the default is never read"),
+        "neuropipe.reports.render.x_energy_table__mutmut_39":
+            "the total row's method cell None for \"\": rich draws both as an empty cell",
+    },
+    "reports/measure_command.py": {
+        "neuropipe.reports.measure_command.x_check_writable__mutmut_4":
+            "str(path.parent) or True: a Path's parent is never \"\" ('.' for a bare name)",
+    },
     "reports/answer.py": {
         "neuropipe.reports.answer.x__sentences__mutmut_36":
             "conventional_j or 1 where a line has a ratio: build_answer sets one only when the "
