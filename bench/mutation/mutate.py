@@ -83,7 +83,8 @@ _HOST = ("tests/targets/test_host_deploy_by_hand.py", "tests/targets/test_host.p
          "tests/targets/test_asymmetric_by_hand.py", "tests/targets/test_cost_tables.py")
 _QUANTIZE = ("tests/targets/test_graded_quantize_by_hand.py",
              "tests/targets/test_quantize_formulas.py", "tests/targets/test_chain_and_counting.py")
-_CELLS = ("tests/reports/test_report_cells_by_hand.py", "tests/reports/test_report_choices.py")
+_CELLS = ("tests/reports/test_report_cells_by_hand.py", "tests/reports/test_report_choices.py",
+          "tests/reports/test_report_tables_by_hand.py")
 _RENDER = ("tests/reports/test_render_by_hand.py", "tests/reports/test_accounting.py")
 _METER = ("tests/reports/test_meter_by_hand.py", "tests/reports/test_accounting_by_hand.py")
 _HANDOFF = ("tests/pipeline/test_handoff_verify_fast.py",
@@ -162,6 +163,11 @@ _F64 = ("dtype left to the input: the chain's neuron parameters are floats or fl
         "float64 is exact)")
 _DEFAULT = "a keyword argument dropped whose value is the dataclass field's default"
 _C = "neuropipe.targets.counting.x_"
+_PC = "neuropipe.reports.meter.powercap."
+_MO = "neuropipe.reports.meter.monitor."
+_ZIP_ZONES = ("zip(strict=...): the zones and each reading of them (counter.read() reads every "
+              "zone) have the same length")
+_DEAD_REASON = "CpuDramEstimator.reason is never read (its notes name Meter.cpu_reason)"
 _CSV_CELL = ("csv_rows is read by render_csv alone, and the csv module writes \"\", None and a "
              "missing key as the same empty cell")
 EQUIVALENT: dict[str, dict[str, str]] = {
@@ -217,6 +223,52 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     "reports/measure_command.py": {
         "neuropipe.reports.measure_command.x_check_writable__mutmut_4":
             "str(path.parent) or True: a Path's parent is never \"\" ('.' for a bare name)",
+    },
+    "reports/meter/powercap.py": {
+        _PC + "x__name__mutmut_4": "an unreadable zone name, \"\" or \"XXXX\": neither starts "
+                                   "with 'package' nor is 'dram', so the zone is skipped "
+                                   "either way",
+        **dict.fromkeys([_PC + f"xǁCounterPollerǁjoules_between__mutmut_{n}" for n in (5, 9, 10)],
+                        _ZIP_ZONES),
+        **dict.fromkeys([_PC + f"xǁCounterPollerǁpoll__mutmut_{n}" for n in (6, 10, 11)],
+                        _ZIP_ZONES),
+    },
+    "reports/meter/estimate.py": {
+        **dict.fromkeys([f"neuropipe.reports.meter.estimate.xǁCpuDramEstimatorǁ__init____mutmut_{n}"
+                         for n in (1, 8)], _DEAD_REASON),
+        "neuropipe.reports.meter.estimate.xǁRssSamplerǁ_rss__mutmut_3":
+            "total = rss for total += rss: total is 0 just before",
+    },
+    "reports/meter/monitor.py": {
+        **dict.fromkeys([_MO + f"xǁMeterǁ__init____mutmut_{n}" for n in (1, 2)],
+                        "the gpus default 'auto' misspelt: gpus is only compared with 'none' and "
+                        "'require', so any other word is auto"),
+        _MO + "xǁMeterǁ__init____mutmut_5": "Meter.notes is never read (nor written after "
+                                            "__init__)",
+        _MO + "xǁMeterǁ__init____mutmut_29": _DEAD_REASON,
+        _MO + "xǁMeterǁ_rapl_components__mutmut_20":
+            "pyrapl_state is None exactly when self._pyrapl is (begin_window; "
+            "PyRaplCounter.begin returns a Measurement, never None): 'or' is 'and' here",
+        _MO + "xǁMeterǁend_window__mutmut_10": "components = ... for +=: components is [] just "
+                                               "before",
+        **dict.fromkeys([_MO + f"xǁMeterǁend_window__mutmut_{n}" for n in (73, 74)],
+                        "warnings.warn's stacklevel: which caller line the warning names"),
+    },
+    "reports/meter/nvml.py": {
+        **dict.fromkeys([f"neuropipe.reports.meter.nvml.xǁNvmlCounterǁ{f}__mutmut_{n}"
+                         for f in ("begin", "end") for n in (4, 7, 8)],
+                        "zip(strict=...): one handle per has_counter flag and per begin state, "
+                        "all made from the same handle list"),
+        "neuropipe.reports.meter.nvml.xǁPowerSamplerǁrun__mutmut_6":
+            "stopping = None for False: only its truth is read (while not stopping)",
+    },
+    "reports/meter/pyrapl_backend.py": {
+        "neuropipe.reports.meter.pyrapl_backend.x__load__mutmut_3":
+            "root.addHandler(None) for a NullHandler while logging is disabled: the handler is "
+            "never called, and the root has a handler either way (no basicConfig)",
+        "neuropipe.reports.meter.pyrapl_backend.x__load__mutmut_7":
+            "redirect_stdout(None): print() with sys.stdout None writes nothing, as to a "
+            "StringIO",
     },
     "reports/answer.py": {
         "neuropipe.reports.answer.x__sentences__mutmut_36":
