@@ -5,6 +5,8 @@ missing figure, the notes under a table) and ``text.tables``' choice of tables. 
 set in the rows below so that its cell can be worked out by hand.
 """
 
+import types
+
 import pytest
 
 from neuropipe.reports.comparison import (
@@ -139,6 +141,14 @@ def test_the_spike_table():
         ["snn on spinnaker (chip part only: first layer on the host)", "chip", "97.50%", "100",
          "50", "0.5", "7.1 µJ (spin-m)", "100 nJ / 7 µJ", "mlp on loihi: 6 µJ",
          "none: the fixed terms alone (7 µJ) exceed the baseline"]]
+    # No term scales with spikes and the fixed 5 µJ stay under the baseline's 6 µJ: no tie.
+    configs = [cfg("mlp", "mlp", "loihi", "ann", 0.98, [est("chip", {"graded_events": 6e-6},
+                                                            "loihi-m")], 100.0),
+               cfg("lsm", "lsm", "loihi", "snn", 0.98, [est("chip", {"neuron_updates": 5e-6},
+                                                            "loihi-m")], 20.0)]
+    rep = build_report(Comparison(dataset="mnist", runs=["mlp", "lsm"], configs=configs), 0.98)
+    assert text.spike_table(rep).rows[0][-3:] == [
+        "0 J / 5 µJ", "mlp on loihi: 6 µJ", "none: no term of the figure scales with spikes"]
     # No synapse count: no rate, the tie in events only, 100 × (3 − 0) / 1 = 300.
     assert text.spike_table(report_b()).rows == [
         ["snn on loihi", "chip", "99.00%", "not recorded", "100", "unknown", "1 µJ (loihi-m)",
@@ -298,3 +308,94 @@ def test_the_answer_table_and_sections():
 def test_the_network_word(network, encoding, word):
     assert text.network_word(ConfigRow(network=network, kind=network, target="loihi",
                                        encoding=encoding)) == word
+
+
+def test_every_table_has_its_title_headers_and_an_introduction():
+    rep = report_a()
+    tables = [*text.tables(rep), text.answer_table(rep)]
+    assert {t.title: t.headers for t in tables} == {
+        "Equal accuracy: cheapest configuration reaching 98.00%": [
+            "target", "level", "side", "cheapest run", "accuracy",
+            "energy / inference (this level only)", "host work apart (other level)",
+            "conventional baseline (why)", "baseline energy / inference (same level)",
+            "ratio to baseline", "comment"],
+        "Where spikes pay: the spike rate that would tie the conventional baseline": [
+            "configuration", "level", "accuracy", "deployed synapses",
+            "synaptic events / inference", "spikes per synapse / inference (measured)",
+            "energy / inference", "spike-driven / fixed", "conventional baseline (same level)",
+            "spikes per synapse at which it ties"],
+        "Break-even: training energy plus N inferences": [
+            "configuration", "level", "training energy incl. PUE", "energy / inference",
+            "baseline", "baseline training", "baseline energy / inference", "break-even N",
+            "verdict"],
+        "Every model on every target": [
+            "run (model, kind)", "target", "network on the device", "accuracy (reference)",
+            "ops / inference", "energy / inference, chip level",
+            "energy / inference, system level", "host work apart (other level)",
+            "time / inference", "training energy incl. PUE"],
+        "Training energy (from each run's energy.json)": [
+            "run", "model", "training energy incl. PUE", "at the plug (before PUE)", "PUE",
+            "kWh × PUE", "kg CO2e", "method by component"],
+        "Training energy at equal accuracy (98.00%): how each run learned": [
+            "run", "model", "learning", "best accuracy (target)", "reaches threshold",
+            "training energy incl. PUE (method)", "cheapest backprop run reaching it",
+            "ratio to it"],
+        "Sparse codes: the rate-penalty trade-off": [
+            "model", "target", "run", "rate penalty", "accuracy", "spikes / inference",
+            "synops / inference", "energy / inference (default estimate; level)",
+            "of which the device"],
+        text.ASPECTS_TITLE: [
+            "aspect", "setting", "configuration", "accuracy", "plain counterpart",
+            "accuracy difference", "input spikes / inference (vs plain)", "energy ratio, chip",
+            "note"],
+        "Answer": [
+            "level", "cheapest bio-inspired", "energy / inference", "cheapest conventional",
+            "energy / inference", "ratio", "what decides it"]}
+    # Every table but the training table opens with a paragraph; the answer with its sentences.
+    intros = {t.title: t.intro for t in tables}
+    assert intros.pop("Training energy (from each run's energy.json)") == []
+    assert intros.pop("Answer") == rep.answer.sentences
+    assert all(len(i) == 1 and len(i[0]) > 200 for i in intros.values())
+    # Nothing left out of the training figures: no note under the training table.
+    assert text.training_table(report_b()).notes == []
+
+
+def test_an_answer_line_without_a_pair_before_one_with_a_pair():
+    rep = report_a()
+    rep.answer.lines.reverse()  # system (no pair) first, then chip
+    assert [r[0] for r in text.answer_table(rep).rows] == ["system", "chip"]
+
+
+def test_the_levels_section_defines_each_level_shown():
+    from neuropipe.core.levels import LEVEL_DEFINITIONS
+
+    rep = report_b()
+    assert text.levels_section(rep) == [f"chip: {LEVEL_DEFINITIONS['chip']}",
+                                        f"system: {LEVEL_DEFINITIONS['system']}"]
+    rep.levels = []  # none chosen: the comparison's levels
+    assert [s.split(":")[0] for s in text.levels_section(rep)] == ["chip", "system"]
+    rep.levels = ["chip", "quantum"]  # a level neuropipe does not define
+    assert text.levels_section(rep)[1] == "quantum: a level this neuropipe does not define"
+
+
+def test_label_boxes_overlap_and_stay_in_their_panel_by_hand():
+    from matplotlib.transforms import Bbox
+
+    from neuropipe.reports.report.headline import _inside, _overlap, _tie_name
+
+    a = Bbox([[0.0, 0.0], [4.0, 3.0]])
+    # overlap with [2, 6] x [1, 5]: (4 - 2) x (3 - 1) = 4; with one only touching it (x from
+    # 4) or beside it in y alone (y from 3): 0
+    assert _overlap(a, Bbox([[2.0, 1.0], [6.0, 5.0]])) == 4.0
+    assert _overlap(Bbox([[2.0, 1.0], [6.0, 5.0]]), a) == 4.0
+    assert _overlap(a, Bbox([[4.0, 0.0], [5.0, 3.0]])) == 0.0
+    assert _overlap(a, Bbox([[1.0, 3.0], [2.0, 4.0]])) == 0.0
+    assert _overlap(a, Bbox([[1.0, -5.0], [2.0, -4.0]])) == 0.0  # apart in y, not in x
+    frame = Bbox([[0.0, 0.0], [10.0, 10.0]])
+    assert _inside(a, frame) and _inside(frame, frame)  # edges on the frame are inside
+    for out in ([[-1, 0], [4, 3]], [[0, -1], [4, 3]], [[7, 0], [11, 3]], [[0, 8], [4, 11]]):
+        assert not _inside(Bbox(out), frame)
+    assert _tie_name(types.SimpleNamespace(run="snn", target="loihi", whole_on_device=True)) \
+        == "snn on loihi"
+    assert _tie_name(types.SimpleNamespace(run="snn", target="loihi", whole_on_device=False)) \
+        == "snn on loihi (chip part)"
