@@ -270,6 +270,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
             "redirect_stdout(None): print() with sys.stdout None writes nothing, as to a "
             "StringIO",
     },
+    "reports/report/headline.py": dict.fromkeys(
+        [f"neuropipe.reports.report.headline.x__overlap__mutmut_{n}" for n in (25, 27)],
+        "w >= 0 (or h >= 0) for > 0: at 0 the product w * h is 0.0, the value returned "
+        "otherwise"),
     "reports/answer.py": {
         "neuropipe.reports.answer.x__sentences__mutmut_36":
             "conventional_j or 1 where a line has a ratio: build_answer sets one only when the "

@@ -388,6 +388,9 @@ def test_label_boxes_overlap_and_stay_in_their_panel_by_hand():
     # 4) or beside it in y alone (y from 3): 0
     assert _overlap(a, Bbox([[2.0, 1.0], [6.0, 5.0]])) == 4.0
     assert _overlap(Bbox([[2.0, 1.0], [6.0, 5.0]]), a) == 4.0
+    # less than a pixel each way: 0.5 x 2 = 1 and 2 x 0.5 = 1
+    assert _overlap(a, Bbox([[3.5, 1.0], [6.0, 5.0]])) == 1.0
+    assert _overlap(a, Bbox([[2.0, 2.5], [6.0, 5.0]])) == 1.0
     assert _overlap(a, Bbox([[4.0, 0.0], [5.0, 3.0]])) == 0.0
     assert _overlap(a, Bbox([[1.0, 3.0], [2.0, 4.0]])) == 0.0
     assert _overlap(a, Bbox([[1.0, -5.0], [2.0, -4.0]])) == 0.0  # apart in y, not in x
