@@ -83,7 +83,8 @@ _HOST = ("tests/targets/test_host_deploy_by_hand.py", "tests/targets/test_host.p
          "tests/targets/test_asymmetric_by_hand.py", "tests/targets/test_cost_tables.py")
 _QUANTIZE = ("tests/targets/test_graded_quantize_by_hand.py",
              "tests/targets/test_quantize_formulas.py", "tests/targets/test_chain_and_counting.py")
-_CELLS = ("tests/reports/test_report_cells_by_hand.py", "tests/reports/test_report_choices.py")
+_CELLS = ("tests/reports/test_report_cells_by_hand.py", "tests/reports/test_report_choices.py",
+          "tests/reports/test_report_tables_by_hand.py")
 _RENDER = ("tests/reports/test_render_by_hand.py", "tests/reports/test_accounting.py")
 _METER = ("tests/reports/test_meter_by_hand.py", "tests/reports/test_accounting_by_hand.py")
 _LOIHI_EMULATOR = (  # issue 23, fourth round: the emulator's arithmetic, then Lava agreement
@@ -183,6 +184,13 @@ _F64 = ("dtype left to the input: the chain's neuron parameters are floats or fl
         "float64 is exact)")
 _DEFAULT = "a keyword argument dropped whose value is the dataclass field's default"
 _C = "neuropipe.targets.counting.x_"
+_PC = "neuropipe.reports.meter.powercap."
+_MO = "neuropipe.reports.meter.monitor."
+_ZIP_ZONES = ("zip(strict=...): the zones and each reading of them (counter.read() reads every "
+              "zone) have the same length")
+_DEAD_REASON = "CpuDramEstimator.reason is never read (its notes name Meter.cpu_reason)"
+_CSV_CELL = ("csv_rows is read by render_csv alone, and the csv module writes \"\", None and a "
+             "missing key as the same empty cell")
 EQUIVALENT: dict[str, dict[str, str]] = {
     "targets/counting.py": {
         _C + "fan_out__mutmut_11": "astype(None) is astype(float64), the dtype asked for",
@@ -201,6 +209,96 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "neuropipe.core.files.x_write_json_atomic__mutmut_11": "sort_keys dropped: False is "
                                                                "json's default",
         "neuropipe.core.files.x_write_text_atomic__mutmut_7": "encode(\"UTF-8\"): the same codec",
+    },
+    "reports/aspects.py": dict.fromkeys(
+        [f"neuropipe.reports.aspects.x_aspect_rows__mutmut_{n}" for n in (78, 82)],
+        "the sort key's fallback for an aspect not in the order list (always taken, or 100 "
+        "for 99): aspects_of only yields aspects of that list"),
+    "reports/learning_views.py": {
+        "neuropipe.reports.learning_views.x_training_choices__mutmut_42":
+            "continue -> break when there is no baseline: base is the same for every row and "
+            "nothing else is in the loop",
+    },
+    "reports/report/data.py": {
+        **dict.fromkeys([f"neuropipe.reports.report.data.x__finding_rows__mutmut_{n}"
+                         for n in (285, 295, 305)], _CSV_CELL),  # unit "" -> unitXX / None / none
+        **dict.fromkeys([f"neuropipe.reports.report.data.x__finding_rows__mutmut_{n}"
+                         for n in (310, 312, 313)],
+                        "cost_models.get(level, default): aspect_rows sets ratios[level] and "
+                        "cost_models[level] together, the default is never read"),
+        "neuropipe.reports.report.data.x_render_csv__mutmut_12": _CSV_CELL,  # None passed on
+        **dict.fromkeys([f"neuropipe.reports.report.data.x_render_csv__mutmut_{n}"
+                         for n in (18, 20, 21)],
+                        "row.get(k, default) after 'row.get(k) is None' took the missing "
+                        "keys: the default is never read"),
+    },
+    "reports/render.py": {
+        **dict.fromkeys([f"neuropipe.reports.render.x_energy_table__mutmut_{n}"
+                         for n in (27, 29, 30, 52, 54, 57)],
+                        "average_power_w.get(..., default): energy_record gives a power to every "
+                        "component and to 'total', and the table is drawn only for the record "
+                        "measure_command has just built: the default is never read"),
+        "neuropipe.reports.render.x_energy_table__mutmut_39":
+            "the total row's method cell None for \"\": rich draws both as an empty cell",
+    },
+    "reports/measure_command.py": {
+        "neuropipe.reports.measure_command.x_check_writable__mutmut_4":
+            "str(path.parent) or True: a Path's parent is never \"\" ('.' for a bare name)",
+    },
+    "reports/meter/powercap.py": {
+        _PC + "x__name__mutmut_4": "an unreadable zone name, \"\" or \"XXXX\": neither starts "
+                                   "with 'package' nor is 'dram', so the zone is skipped "
+                                   "either way",
+        **dict.fromkeys([_PC + f"xǁCounterPollerǁjoules_between__mutmut_{n}" for n in (5, 9, 10)],
+                        _ZIP_ZONES),
+        **dict.fromkeys([_PC + f"xǁCounterPollerǁpoll__mutmut_{n}" for n in (6, 10, 11)],
+                        _ZIP_ZONES),
+    },
+    "reports/meter/estimate.py": {
+        **dict.fromkeys([f"neuropipe.reports.meter.estimate.xǁCpuDramEstimatorǁ__init____mutmut_{n}"
+                         for n in (1, 8)], _DEAD_REASON),
+        "neuropipe.reports.meter.estimate.xǁRssSamplerǁ_rss__mutmut_3":
+            "total = rss for total += rss: total is 0 just before",
+    },
+    "reports/meter/monitor.py": {
+        **dict.fromkeys([_MO + f"xǁMeterǁ__init____mutmut_{n}" for n in (1, 2)],
+                        "the gpus default 'auto' misspelt: gpus is only compared with 'none' and "
+                        "'require', so any other word is auto"),
+        _MO + "xǁMeterǁ__init____mutmut_5": "Meter.notes is never read (nor written after "
+                                            "__init__)",
+        _MO + "xǁMeterǁ__init____mutmut_29": _DEAD_REASON,
+        _MO + "xǁMeterǁ_rapl_components__mutmut_20":
+            "pyrapl_state is None exactly when self._pyrapl is (begin_window; "
+            "PyRaplCounter.begin returns a Measurement, never None): 'or' is 'and' here",
+        _MO + "xǁMeterǁend_window__mutmut_10": "components = ... for +=: components is [] just "
+                                               "before",
+        **dict.fromkeys([_MO + f"xǁMeterǁend_window__mutmut_{n}" for n in (73, 74)],
+                        "warnings.warn's stacklevel: which caller line the warning names"),
+    },
+    "reports/meter/nvml.py": {
+        **dict.fromkeys([f"neuropipe.reports.meter.nvml.xǁNvmlCounterǁ{f}__mutmut_{n}"
+                         for f in ("begin", "end") for n in (4, 7, 8)],
+                        "zip(strict=...): one handle per has_counter flag and per begin state, "
+                        "all made from the same handle list"),
+        "neuropipe.reports.meter.nvml.xǁPowerSamplerǁrun__mutmut_6":
+            "stopping = None for False: only its truth is read (while not stopping)",
+    },
+    "reports/meter/pyrapl_backend.py": {
+        "neuropipe.reports.meter.pyrapl_backend.x__load__mutmut_3":
+            "root.addHandler(None) for a NullHandler while logging is disabled: the handler is "
+            "never called, and the root has a handler either way (no basicConfig)",
+        "neuropipe.reports.meter.pyrapl_backend.x__load__mutmut_7":
+            "redirect_stdout(None): print() with sys.stdout None writes nothing, as to a "
+            "StringIO",
+    },
+    "reports/report/headline.py": dict.fromkeys(
+        [f"neuropipe.reports.report.headline.x__overlap__mutmut_{n}" for n in (25, 27)],
+        "w >= 0 (or h >= 0) for > 0: at 0 the product w * h is 0.0, the value returned "
+        "otherwise"),
+    "reports/answer.py": {
+        "neuropipe.reports.answer.x__sentences__mutmut_36":
+            "conventional_j or 1 where a line has a ratio: build_answer sets one only when the "
+            "conventional figure is > 0, so the 'or' is never taken",
     },
     "pipeline/handoff/verify.py": {
         _V + "check_claims__mutmut_24": _UTF8,  # encoding=None
