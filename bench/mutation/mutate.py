@@ -518,6 +518,8 @@ def words_only(workdir: Path, names: list[str]) -> set[str]:
     found = set()
     for module, functions in by_module.items():
         path = workdir / "mutants" / Path(*module.split(".")).with_suffix(".py")
+        if not path.is_file():  # a package's __init__.py
+            path = path.with_suffix("") / "__init__.py"
         tree = ast.parse(path.read_text(encoding="utf-8"))
         defs = {node.name: node for node in ast.walk(tree)
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
@@ -666,13 +668,13 @@ def settle(workdir: Path, modules: tuple[str, ...], tests: tuple[str, ...], jobs
     return settled
 
 
-def retest_survivors(workdir: Path, modules: tuple[str, ...]) -> int:
-    """Forget the verdict of every surviving (or untested) mutant of ``modules``; return how many.
+def retest_survivors(workdir: Path, modules: tuple[str, ...]) -> list[str]:
+    """Forget the verdict of every surviving (or untested) mutant of ``modules``; return them.
 
     mutmut 3 keeps a verdict once given and never runs that mutant again; after tests are added,
     the survivors are the mutants worth running again.
     """
-    count = 0
+    names = []
     for module in modules:
         meta = workdir / "mutants" / "neuropipe" / (module + ".meta")
         if not meta.is_file():
@@ -682,9 +684,9 @@ def retest_survivors(workdir: Path, modules: tuple[str, ...]) -> int:
         for key, code in codes.items():
             if code in (0, 33):  # survived, no tests
                 codes[key] = None
-                count += 1
+                names.append(key)
         meta.write_text(json.dumps(data))
-    return count
+    return names
 
 
 def constant_mutants(source: str) -> list[tuple[int, int, int, str]]:
@@ -849,18 +851,27 @@ def score_table(table: dict[str, tuple[Counter, list[str]]]) -> tuple[list[str],
 
 
 def run_group(workdir: Path, modules: tuple[str, ...], tests: tuple[str, ...], jobs: int,
-              keep: bool, retest: bool, env: dict) -> int:
-    """Stage ``workdir`` and run mutmut over ``modules`` with ``tests``; its exit status."""
+              keep: bool, retest: bool, env: dict, retest_only: bool = False) -> int:
+    """Stage ``workdir`` and run mutmut over ``modules`` with ``tests``; its exit status.
+
+    With ``retest_only`` (and ``keep`` and ``retest``) only the survivors run again; mutants
+    not run yet stay so (an interrupted pass is finished with a plain ``--keep``).
+    """
     if not keep:
         shutil.rmtree(workdir, ignore_errors=True)
     else:  # the copies mutmut made stay; refresh the source and tests it copies from
         shutil.rmtree(workdir / "neuropipe", ignore_errors=True)
     stage(workdir, modules, tests)
+    names: list[str] = []
     if keep and retest:
-        print(f"{retest_survivors(workdir, modules)} surviving mutants to run again")
+        names = retest_survivors(workdir, modules)
+        print(f"{len(names)} surviving mutants to run again")
+        if retest_only and not names:
+            return 0
     print(f"mutmut in {workdir} ({len(modules)} modules, {len(tests)} test paths)", flush=True)
     return subprocess.run([sys.executable, "-c", RUN_MUTMUT, "run", "--max-children",
-                           str(jobs)], cwd=workdir, env=env).returncode
+                           str(jobs), *(names if retest_only else [])],
+                          cwd=workdir, env=env).returncode
 
 
 def main() -> int:
@@ -876,6 +887,9 @@ def main() -> int:
                              "(after adding tests); killed ones keep their verdict")
     parser.add_argument("--no-constants", action="store_true",
                         help="skip the pass over module-level numeric constants")
+    parser.add_argument("--retest-only", action="store_true",
+                        help="with --keep --retest-survivors: run the survivors again and "
+                             "nothing else (mutants not run yet stay so)")
     parser.add_argument("--constants-only", action="store_true",
                         help="run only the pass over module-level numeric constants")
     parser.add_argument("--only", action="append", metavar="MODULE",
@@ -907,7 +921,7 @@ def main() -> int:
     for folder, modules, tests in groups_of(plan, workdir):
         print(time.strftime("\n%H:%M:%S"), end=" ")
         status = run_group(folder, modules, tests, args.jobs, args.keep,
-                           args.retest_survivors, env)
+                           args.retest_survivors, env, args.retest_only)
         if status != 0:  # the others still run: a full pass takes hours
             print(f"mutmut run failed with status {status} in {folder}", file=sys.stderr)
             failed.append(folder)
