@@ -142,7 +142,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "targets/handoff/__init__.py": _HANDOFF,  # the hooks' shared parts
     "targets/handoff/encoding.py": _HANDOFF,
     "targets/loihi/handoff.py": _HANDOFF,
-    # targets/spinnaker/handoff.py: only test_handoff.py (a training run, NEST) checks it.
+    # the SpiNNaker handoff hook and its PyNN script, on tiny networks (pyNN.nest in-process)
+    "targets/spinnaker/handoff.py": ("tests/targets/test_spinnaker_handoff_fast.py",),
 }
 
 # Mutants judged equivalent (no test can tell them apart), per module: mutmut's name -> why.
