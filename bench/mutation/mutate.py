@@ -144,6 +144,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "targets/loihi/handoff.py": _HANDOFF,
     # the SpiNNaker handoff hook and its PyNN script, on tiny networks (pyNN.nest in-process)
     "targets/spinnaker/handoff.py": ("tests/targets/test_spinnaker_handoff_fast.py",),
+    "targets/spinnaker/pynn_network.py": ("tests/targets/test_pynn_network_by_hand.py",),
 }
 
 # Mutants judged equivalent (no test can tell them apart), per module: mutmut's name -> why.
