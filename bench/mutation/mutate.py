@@ -232,6 +232,12 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         _N + "connections__mutmut_51": "reshape(oc, -2): numpy reads any negative size as 'the "
                                        "rest'",
     },
+    "targets/spinnaker/handoff.py": {
+        "neuropipe.targets.spinnaker.handoff.x_spinnaker_reference__mutmut_2":
+            "astype(None): numpy's None is float64, the dtype asked for",
+        **dict.fromkeys([f"neuropipe.targets.spinnaker.handoff.xǁSpiNNakerHandoffǁresources"
+                         f"__mutmut_{n}" for n in (3, 6)], _UTF8),  # encoding None, "UTF-8"
+    },
     "targets/spinnaker/target.py": {
         **dict.fromkeys([_T + f"run_script__mutmut_{n}" for n in (40, 42, 43)],
                         "rmtree(ignore_errors=...) of a temporary folder this process made "

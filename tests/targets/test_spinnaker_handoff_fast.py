@@ -285,7 +285,9 @@ def test_the_hook_passes_every_argument_on(tmp_path):
     assert ref.inputs["input_spikes"].tolist() == (u < X[None]).transpose(1, 0, 2).tolist()
 
 
-def test_write_files_writes_the_network_and_copies_the_deployments_files(tmp_path):
+def test_write_files_writes_the_network_and_copies_the_deployments_files(tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)  # an empty working folder: nothing but the paths given is read
     path = deployed(tmp_path)
     ref = reference(path)
     folder, root = path.parent, tmp_path / "bundle"
@@ -339,6 +341,10 @@ def test_output_spikes_are_the_highest_layer_by_number_as_bool(tmp_path):
              L10=np.array([[[0, 2], [1, 0]]]), build_s=np.array(1.0))
     got = handoff.SpiNNakerHandoff().output_spikes(out)
     assert got.dtype == bool and got.tolist() == [[[False, True], [True, False]]]
+    # Layers of one digit only (L0, L1), and a key "Lx5" that is no layer.
+    np.savez(out, L0=np.ones((1, 2, 3)), L1=np.array([[[1, 0], [0, 0]]]), Lx5=np.ones(1))
+    assert handoff.SpiNNakerHandoff().output_spikes(out).tolist() == [[[True, False],
+                                                                       [False, False]]]
 
 
 def _encoding(chip_input):
