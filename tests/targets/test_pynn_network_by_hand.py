@@ -11,6 +11,9 @@ IF neurons here have tau_m = 60,000 ms: a leak of 1.7e-5 of v per step, far belo
 
 import json
 import logging
+import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -307,8 +310,6 @@ def test_configure_spinnaker_writes_its_config_and_points_spinnaker_at_it(tmp_pa
     assert "virtual_board = True" in cfg and "version = 5" in cfg
     assert f"default_report_file_path = {tmp_path / 'a' / 'reports'}\n" in cfg
     assert (tmp_path / "a" / "reports").is_dir()
-    import os
-
     assert os.environ["XDG_CONFIG_HOME"] == str(tmp_path / "a")
     assert os.environ["MPLCONFIGDIR"] == str(tmp_path / "a" / "mpl")
     assert logging.getLogger("spynnaker").level == logging.ERROR
@@ -368,3 +369,102 @@ def test_route_chips_follows_the_links_of_each_chips_entry():
         (0, 0), (1, 0), (1, 1), (0, 1), (0, 2)}
     # No entry where the packet starts: no chip at all.
     assert pn._route_chips(v, "p", (5, 5), routes, Machine()) == set()
+
+
+# place_on_spinnaker: sPyNNaker's mapping onto a virtual board, in this process (about 3 s) ---
+
+def placed_network():
+    # 3 inputs -> 300 neurons (two blocks: [0:256], [256:300]) -> 2 neurons.
+    arrays = {}
+    layer(arrays, 0, 300, np.ones(300), np.zeros(300), pre=[0, 1, 2], post=[0, 150, 299],
+          weight=[0.5, -0.5, 0.7])
+    layer(arrays, 1, 2, [1.0, 1.0], [0.0, 0.0], pre=[0, 299], post=[0, 1], weight=[0.5, 0.6])
+    arrays["input_spikes"] = np.zeros((1, 3, 3), dtype=bool)
+    return meta_of("spikes", 3, 4, [("fc0", 300), ("fc1", 2)]), arrays
+
+
+def cores_of(population):
+    return [(c["lo_atom"], c["hi_atom"], c["x"], c["y"], c["route_chips"])
+            for c in population["cores"]]
+
+
+class ExitHooks:
+    """Records what the mapping leaves to run at exit (the removal of its temporary folder).
+
+    Run at this process's exit, a later mapping's removal would come before sPyNNaker's own
+    exit hook, which still writes into that folder; the folders are made in ``tmp_path`` here
+    and left to pytest.
+    """
+
+    def __init__(self):
+        self.calls = []
+
+    def register(self, func, *args):
+        self.calls.append((func, args))
+
+
+@pytest.fixture
+def spinnaker_env(tmp_path, monkeypatch):
+    """sPyNNaker's settings (XDG_CONFIG_HOME...), working and temporary folders, restored after."""
+    pytest.importorskip("spynnaker")
+    for name in ("XDG_CONFIG_HOME", "MPLCONFIGDIR"):
+        monkeypatch.setenv(name, str(tmp_path / "unused"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    hooks = ExitHooks()
+    monkeypatch.setattr(pn, "atexit", hooks)
+    return tmp_path, hooks
+
+
+def only_folder(tmp_path):
+    (folder,) = (tmp_path / "tmp").iterdir()
+    return folder
+
+
+def test_place_on_spinnaker_maps_each_block_onto_cores(spinnaker_env):
+    # At most 100 neurons a core: fc0's first block of 256 takes 3 cores (0-99, 100-199,
+    # 200-255), its second (256-299) one; the input and fc1 one each: 6 cores, all on chip
+    # (0, 0), so each route that leaves a core passes 1 chip; fc1 sends nothing (0). One routing
+    # entry per core that sends: 1 + 4 = 5.
+    tmp_path, hooks = spinnaker_env
+    meta, arrays = placed_network()
+    result = pn.place_on_spinnaker(meta, arrays, neurons_per_core=100)
+    # Its temporary folder holds the config and the reports, and is removed at exit.
+    folder = only_folder(tmp_path)
+    assert folder.name.startswith("neuropipe-spinnaker-")
+    assert (folder / ".spynnaker.cfg").is_file() and (folder / "reports").is_dir()
+    assert os.getcwd() == str(folder)
+    assert hooks.calls == [(shutil.rmtree, (str(folder), True))]
+    assert [(p["label"], p["size"], p["blocks"]) for p in result["populations"]] == [
+        ("input", 3, 1), ("fc0", 300, 2), ("fc1", 2, 1)]
+    assert [cores_of(p) for p in result["populations"]] == [
+        [(0, 2, 0, 0, 1)],
+        [(0, 99, 0, 0, 1), (100, 199, 0, 0, 1), (200, 255, 0, 0, 1), (256, 299, 0, 0, 1)],
+        [(0, 1, 0, 0, 0)]]
+    cores = [c["p"] for p in result["populations"] for c in p["cores"]]
+    assert len(set(cores)) == 6 and all(isinstance(p, int) for p in cores)
+    assert result["routing_entries_per_chip"] == {"0,0": 5}
+    assert result["machine_chips"] == 48  # one SpiNN-5 board
+    assert result["mapping_s"] > 0
+
+
+def test_the_command_line_maps_onto_spinnaker_with_the_default_core_size(spinnaker_env):
+    # 256 neurons a core (sPyNNaker's default): fc0 takes one core per block; 1 + 2 entries.
+    # Relative paths are read from the folder it was started in (the mapping moves elsewhere).
+    spinnaker_env, _ = spinnaker_env
+    meta, arrays = placed_network()
+    np.savez(spinnaker_env / "network.npz", meta=np.array(json.dumps(meta)), **arrays)
+    assert pn.main(["spinnaker", "network.npz", "--out", "placement.json"]) == 0
+    result = json.loads((spinnaker_env / "placement.json").read_text(encoding="utf-8"))
+    assert [cores_of(p) for p in result["populations"]] == [
+        [(0, 2, 0, 0, 1)], [(0, 255, 0, 0, 1), (256, 299, 0, 0, 1)], [(0, 1, 0, 0, 0)]]
+    assert result["routing_entries_per_chip"] == {"0,0": 3}
+    assert not (spinnaker_env / "placement.json.tmp").exists()
+    # --neurons-per-core reaches the mapping: 100 a core, 6 cores again (started again from
+    # the same folder: the mapping left this process in its temporary folder).
+    os.chdir(spinnaker_env)
+    assert pn.main(["spinnaker", "network.npz", "--out", "placement.json",
+                    "--neurons-per-core", "100"]) == 0
+    result = json.loads((spinnaker_env / "placement.json").read_text(encoding="utf-8"))
+    assert sum(len(p["cores"]) for p in result["populations"]) == 6
