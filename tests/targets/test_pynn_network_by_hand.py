@@ -146,6 +146,42 @@ def test_a_layer_of_300_neurons_runs_as_two_blocks():
     assert spikes(l1) == [(0, 2, 0), (0, 4, 0)]
 
 
+def test_a_layer_of_258_neurons_gets_its_synapses_in_each_block():
+    # Spike input (inputs 0 at step 0, 1 at step 1) onto 258 IF neurons, threshold 1: blocks
+    # [0:256] and [256:258]. Synapses (pre, post, mV): (0, 0) 1.5, (0, 255) 0.8, (1, 256)
+    # -0.4, (0, 257) -0.4: the second block gets only inhibitory synapses. Biases 0.3 nA on
+    # n255, 0.45 on n256 and n257.
+    # n0: 1.5 at step 1 (input 0 of step 0): spike at 1.
+    # n255: 0.3, 0.3 + 0.3 + 0.8 = 1.4 (spike, step 1), 0.3, 0.6.
+    # n256: 0.45, 0.9, 0.9 + 0.45 - 0.4 = 0.95 (input 1 of step 1), 1.4: spike at 3.
+    # n257: 0.45, 0.45 + 0.45 - 0.4 = 0.5 (input 0 of step 0), 0.95, 1.4: spike at 3.
+    # Without the inhibitory synapses n256 and n257 would spike at 2.
+    arrays = {}
+    bias = np.zeros(258)
+    bias[[255, 256, 257]] = [0.3, 0.45, 0.45]
+    layer(arrays, 0, 258, np.ones(258), bias, pre=[0, 0, 1, 0], post=[0, 255, 256, 257],
+          weight=[1.5, 0.8, -0.4, -0.4])
+    raster = np.zeros((1, 3, 2), dtype=bool)
+    raster[0, 0, 0] = raster[0, 1, 1] = True
+    arrays["input_spikes"] = raster
+    (l0,) = pn.run_nest(meta_of("spikes", 2, 4, [("fc0", 258)]), arrays, 1)["rasters"]
+    assert spikes(l0) == [(0, 1, 0), (0, 1, 255), (0, 3, 256), (0, 3, 257)]
+
+
+def test_run_nest_times_itself_and_prints_progress_only_when_asked(capsys):
+    import time
+
+    meta, arrays = current_network()
+    started = time.perf_counter()
+    result = pn.run_nest(meta, arrays, 2)
+    elapsed = time.perf_counter() - started
+    # Building and the samples' runs are parts of the call.
+    assert 0 < result["build_s"] < elapsed and 0 < 2 * result["per_sample_s"] < elapsed
+    assert capsys.readouterr().err == ""
+    pn.run_nest(meta, arrays, 2, progress=True)
+    assert capsys.readouterr().err == "sample 1/2\nsample 2/2\n"
+
+
 def test_the_command_line_runs_nest_and_saves_each_layer(tmp_path):
     meta, arrays = current_network()
     path = tmp_path / "network.npz"
@@ -305,6 +341,10 @@ def test_configure_spinnaker_writes_its_config_and_points_spinnaker_at_it(tmp_pa
                                                                           monkeypatch):
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     monkeypatch.delenv("MPLCONFIGDIR", raising=False)
+    names = ("spinn_utilities", "spinn_machine", "spinnman", "pacman", "spalloc",
+             "spinn_front_end_common", "spynnaker", "pyNN")
+    for name in names:
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
     pn.configure_spinnaker(str(tmp_path / "a"))
     cfg = (tmp_path / "a" / ".spynnaker.cfg").read_text(encoding="utf-8")
     assert "virtual_board = True" in cfg and "version = 5" in cfg
@@ -312,8 +352,10 @@ def test_configure_spinnaker_writes_its_config_and_points_spinnaker_at_it(tmp_pa
     assert (tmp_path / "a" / "reports").is_dir()
     assert os.environ["XDG_CONFIG_HOME"] == str(tmp_path / "a")
     assert os.environ["MPLCONFIGDIR"] == str(tmp_path / "a" / "mpl")
-    assert logging.getLogger("spynnaker").level == logging.ERROR
-    assert logging.getLogger("pyNN").level == logging.ERROR
+    # Again in the same folder (a second run): the same file.
+    pn.configure_spinnaker(str(tmp_path / "a"))
+    assert (tmp_path / "a" / ".spynnaker.cfg").read_text(encoding="utf-8") == cfg
+    assert [logging.getLogger(name).level for name in names] == [logging.ERROR] * 8
     # A real board; MPLCONFIGDIR already set is kept.
     pn.configure_spinnaker(str(tmp_path / "b"), virtual=False)
     cfg = (tmp_path / "b" / ".spynnaker.cfg").read_text(encoding="utf-8")
