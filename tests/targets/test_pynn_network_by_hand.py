@@ -192,12 +192,24 @@ def test_the_command_line_runs_nest_and_saves_each_layer(tmp_path):
         assert sorted(data.files) == ["L0", "L1", "build_s", "per_sample_s"]
         assert data["L0"].shape == (2, 5, 3) and data["L1"].shape == (2, 5, 2)
         assert spikes(data["L1"]) == [(0, 3, 1), (0, 4, 0), (1, 2, 1), (1, 4, 0), (1, 4, 1)]
+        assert data["build_s"].dtype == data["per_sample_s"].dtype == np.float64
+        assert data["build_s"] > 0 and data["per_sample_s"] > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["network.npz", "spikes.npz"]
     # Without --samples every sample of the file (3); more than it has: all of them.
     for extra in ([], ["--samples", "9"]):
         assert pn.main(["nest", str(path), "--out", str(out), *extra]) == 0
         with np.load(out) as data:
             assert data["L0"].shape == (3, 5, 3) and data["L0"][2].all()
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["loihi", "n.npz", "--out", "o"], "invalid choice: 'loihi'"),
+    (["nest", "n.npz"], "the following arguments are required: --out")])
+def test_the_command_line_refuses_another_simulator_or_no_out(argv, said, capsys):
+    # Exit 2 from argparse before anything is read (n.npz does not exist).
+    with pytest.raises(SystemExit) as info:
+        pn.main(argv)
+    assert info.value.code == 2 and said in capsys.readouterr().err
 
 
 def test_the_command_line_reads_a_spike_network(tmp_path):
@@ -465,13 +477,13 @@ def only_folder(tmp_path):
 
 
 def test_place_on_spinnaker_maps_each_block_onto_cores(spinnaker_env):
-    # At most 100 neurons a core: fc0's first block of 256 takes 3 cores (0-99, 100-199,
-    # 200-255), its second (256-299) one; the input and fc1 one each: 6 cores, all on chip
-    # (0, 0), so each route that leaves a core passes 1 chip; fc1 sends nothing (0). One routing
-    # entry per core that sends: 1 + 4 = 5.
+    # sPyNNaker's default of 256 neurons a core: fc0's blocks take a core each (0-255,
+    # 256-299), the input and fc1 one each: 4 cores, all on chip (0, 0), so each route that
+    # leaves a core passes 1 chip; fc1 sends nothing (0). One routing entry per core that
+    # sends: 1 + 2 = 3.
     tmp_path, hooks = spinnaker_env
     meta, arrays = placed_network()
-    result = pn.place_on_spinnaker(meta, arrays, neurons_per_core=100)
+    result = pn.place_on_spinnaker(meta, arrays)
     # Its temporary folder holds the config and the reports, and is removed at exit.
     folder = only_folder(tmp_path)
     assert folder.name.startswith("neuropipe-spinnaker-")
@@ -481,32 +493,33 @@ def test_place_on_spinnaker_maps_each_block_onto_cores(spinnaker_env):
     assert [(p["label"], p["size"], p["blocks"]) for p in result["populations"]] == [
         ("input", 3, 1), ("fc0", 300, 2), ("fc1", 2, 1)]
     assert [cores_of(p) for p in result["populations"]] == [
-        [(0, 2, 0, 0, 1)],
-        [(0, 99, 0, 0, 1), (100, 199, 0, 0, 1), (200, 255, 0, 0, 1), (256, 299, 0, 0, 1)],
-        [(0, 1, 0, 0, 0)]]
+        [(0, 2, 0, 0, 1)], [(0, 255, 0, 0, 1), (256, 299, 0, 0, 1)], [(0, 1, 0, 0, 0)]]
     cores = [c["p"] for p in result["populations"] for c in p["cores"]]
-    assert len(set(cores)) == 6 and all(isinstance(p, int) for p in cores)
-    assert result["routing_entries_per_chip"] == {"0,0": 5}
+    assert len(set(cores)) == 4 and all(isinstance(p, int) for p in cores)
+    assert result["routing_entries_per_chip"] == {"0,0": 3}
     assert result["machine_chips"] == 48  # one SpiNN-5 board
     assert result["mapping_s"] > 0
 
 
-def test_the_command_line_maps_onto_spinnaker_with_the_default_core_size(spinnaker_env):
-    # 256 neurons a core (sPyNNaker's default): fc0 takes one core per block; 1 + 2 entries.
-    # Relative paths are read from the folder it was started in (the mapping moves elsewhere).
+def test_the_command_line_maps_onto_spinnaker(spinnaker_env):
+    # At most 100 neurons a core: fc0's first block of 256 takes 3 cores (0-99, 100-199,
+    # 200-255), its second (256-299) one: 6 cores, 1 + 4 = 5 routing entries. Relative paths
+    # are read from the folder it was started in (the mapping moves elsewhere).
     spinnaker_env, _ = spinnaker_env
     meta, arrays = placed_network()
     np.savez(spinnaker_env / "network.npz", meta=np.array(json.dumps(meta)), **arrays)
-    assert pn.main(["spinnaker", "network.npz", "--out", "placement.json"]) == 0
-    result = json.loads((spinnaker_env / "placement.json").read_text(encoding="utf-8"))
-    assert [cores_of(p) for p in result["populations"]] == [
-        [(0, 2, 0, 0, 1)], [(0, 255, 0, 0, 1), (256, 299, 0, 0, 1)], [(0, 1, 0, 0, 0)]]
-    assert result["routing_entries_per_chip"] == {"0,0": 3}
-    assert not (spinnaker_env / "placement.json.tmp").exists()
-    # --neurons-per-core reaches the mapping: 100 a core, 6 cores again (started again from
-    # the same folder: the mapping left this process in its temporary folder).
-    os.chdir(spinnaker_env)
     assert pn.main(["spinnaker", "network.npz", "--out", "placement.json",
                     "--neurons-per-core", "100"]) == 0
     result = json.loads((spinnaker_env / "placement.json").read_text(encoding="utf-8"))
-    assert sum(len(p["cores"]) for p in result["populations"]) == 6
+    assert [cores_of(p) for p in result["populations"]] == [
+        [(0, 2, 0, 0, 1)],
+        [(0, 99, 0, 0, 1), (100, 199, 0, 0, 1), (200, 255, 0, 0, 1), (256, 299, 0, 0, 1)],
+        [(0, 1, 0, 0, 0)]]
+    assert result["routing_entries_per_chip"] == {"0,0": 5}
+    assert not (spinnaker_env / "placement.json.tmp").exists()
+    # Without --neurons-per-core, sPyNNaker's 256 a core: 4 cores (started again from the
+    # same folder: the mapping left this process in its temporary folder).
+    os.chdir(spinnaker_env)
+    assert pn.main(["spinnaker", "network.npz", "--out", "placement.json"]) == 0
+    result = json.loads((spinnaker_env / "placement.json").read_text(encoding="utf-8"))
+    assert sum(len(p["cores"]) for p in result["populations"]) == 4
