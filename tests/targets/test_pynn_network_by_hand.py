@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 
 import numpy as np
 import pytest
@@ -169,8 +170,6 @@ def test_a_layer_of_258_neurons_gets_its_synapses_in_each_block():
 
 
 def test_run_nest_times_itself_and_prints_progress_only_when_asked(capsys):
-    import time
-
     meta, arrays = current_network()
     started = time.perf_counter()
     result = pn.run_nest(meta, arrays, 2)
@@ -483,7 +482,9 @@ def test_place_on_spinnaker_maps_each_block_onto_cores(spinnaker_env):
     # sends: 1 + 2 = 3.
     tmp_path, hooks = spinnaker_env
     meta, arrays = placed_network()
+    started = time.perf_counter()
     result = pn.place_on_spinnaker(meta, arrays)
+    elapsed = time.perf_counter() - started
     # Its temporary folder holds the config and the reports, and is removed at exit.
     folder = only_folder(tmp_path)
     assert folder.name.startswith("neuropipe-spinnaker-")
@@ -498,7 +499,7 @@ def test_place_on_spinnaker_maps_each_block_onto_cores(spinnaker_env):
     assert len(set(cores)) == 4 and all(isinstance(p, int) for p in cores)
     assert result["routing_entries_per_chip"] == {"0,0": 3}
     assert result["machine_chips"] == 48  # one SpiNN-5 board
-    assert result["mapping_s"] > 0
+    assert 0 < result["mapping_s"] < elapsed
 
 
 def test_the_command_line_maps_onto_spinnaker(spinnaker_env):
@@ -517,9 +518,15 @@ def test_the_command_line_maps_onto_spinnaker(spinnaker_env):
         [(0, 1, 0, 0, 0)]]
     assert result["routing_entries_per_chip"] == {"0,0": 5}
     assert not (spinnaker_env / "placement.json.tmp").exists()
-    # Without --neurons-per-core, sPyNNaker's 256 a core: 4 cores (started again from the
-    # same folder: the mapping left this process in its temporary folder).
+    # Analogue input (no input population), without --neurons-per-core: sPyNNaker's 256 a
+    # core, fc0 on 2 cores and fc1 on 1; 2 routing entries (started again from the same
+    # folder: the mapping left this process in its temporary folder).
     os.chdir(spinnaker_env)
+    del arrays["input_spikes"]
+    np.savez(spinnaker_env / "network.npz", meta=np.array(json.dumps(dict(meta, input="current"))),
+             input_current=np.zeros((1, 300)), **arrays)
     assert pn.main(["spinnaker", "network.npz", "--out", "placement.json"]) == 0
     result = json.loads((spinnaker_env / "placement.json").read_text(encoding="utf-8"))
-    assert sum(len(p["cores"]) for p in result["populations"]) == 4
+    assert [(p["label"], cores_of(p)) for p in result["populations"]] == [
+        ("fc0", [(0, 255, 0, 0, 1), (256, 299, 0, 0, 1)]), ("fc1", [(0, 1, 0, 0, 0)])]
+    assert result["routing_entries_per_chip"] == {"0,0": 2}
