@@ -126,6 +126,22 @@ def test_run_nest_with_spike_input_by_hand():
     assert spikes(l0) == [(0, 2, 0), (0, 3, 1), (1, 1, 1)]
 
 
+def test_a_membrane_at_its_threshold_does_not_spike_and_recurrence_keeps_its_sign():
+    # Input 0 spikes at steps 0 and 1 onto 2 IF neurons, threshold 1: (0, 0) 1.0, (0, 1) 1.5;
+    # recurrent (1 -> 0) -1.2. n0 at step 1: v = 1.0 exactly (from 0, a delta synapse adds
+    # its weight as it is), not above 1: no spike (NEST spikes at V >= V_th, hence the
+    # threshold one double higher). n1: 1.5 at step 1 (spike), 1.5 again at 2 (spike). n0 at
+    # step 2: 1.0 less the leak + 1.0 - 1.2 (n1's spike of step 1) = 0.79998; at 3, -1.2 (n1's
+    # spike of 2): never a spike. (Were the inhibitory weight +1.2, n0 would spike at 2.)
+    arrays = {}
+    layer(arrays, 0, 2, [1.0, 1.0], [0.0, 0.0], pre=[0, 0], post=[0, 1], weight=[1.0, 1.5])
+    arrays["L0_rec_pre"], arrays["L0_rec_post"] = np.array([1]), np.array([0])
+    arrays["L0_rec_weight"] = np.array([-1.2])
+    arrays["input_spikes"] = np.array([[[True], [True]]])
+    (l0,) = pn.run_nest(meta_of("spikes", 1, 4, [("fc0", 2)]), arrays, 1)["rasters"]
+    assert spikes(l0) == [(0, 1, 1), (0, 2, 1)]
+
+
 def test_a_layer_of_300_neurons_runs_as_two_blocks():
     # L0 (analogue input): 300 IF neurons, threshold 1; only n0 (1.5 a step: every step),
     # n255 (0.6: steps 1, 3), n256 (0.4: step 2) and n299 (1.2: every step) are driven.
@@ -179,6 +195,29 @@ def test_run_nest_times_itself_and_prints_progress_only_when_asked(capsys):
     assert capsys.readouterr().err == ""
     pn.run_nest(meta, arrays, 2, progress=True)
     assert capsys.readouterr().err == "sample 1/2\nsample 2/2\n"
+
+
+class Clock:
+    """A clock that moves 1 s each time it is read."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        self.now += 1.0
+        return self.now
+
+
+@pytest.mark.parametrize("samples, per_sample", [(2, 0.5), (0, 1.0)])
+def test_the_time_per_sample_is_the_runs_time_over_the_samples(monkeypatch, samples,
+                                                               per_sample):
+    # Read 4 times: before and after building (1 s), before and after the samples (1 s over
+    # 2 samples: 0.5 s each; over none, the whole 1 s).
+    monkeypatch.setattr(pn, "time", Clock())
+    meta, arrays = current_network()
+    result = pn.run_nest(meta, arrays, samples)
+    assert (result["build_s"], result["per_sample_s"]) == (1.0, per_sample)
+    assert result["rasters"][0].shape == (samples, 5, 3)
 
 
 def test_the_command_line_runs_nest_and_saves_each_layer(tmp_path):
@@ -370,7 +409,7 @@ def test_configure_spinnaker_writes_its_config_and_points_spinnaker_at_it(tmp_pa
     # A real board; MPLCONFIGDIR already set is kept.
     pn.configure_spinnaker(str(tmp_path / "b"), virtual=False)
     cfg = (tmp_path / "b" / ".spynnaker.cfg").read_text(encoding="utf-8")
-    assert "virtual_board = False" in cfg and "virtual_board = True" not in cfg
+    assert "\nvirtual_board = False\n" in cfg and "virtual_board = True" not in cfg
     assert os.environ["XDG_CONFIG_HOME"] == str(tmp_path / "b")
     assert os.environ["MPLCONFIGDIR"] == str(tmp_path / "a" / "mpl")
 
