@@ -263,7 +263,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         **dict.fromkeys([_P + f"run_nest__mutmut_{n}" for n in (113, 115, 118)],
                         "get_data without clear: each sim.reset starts a new segment, and "
                         "segments[-1] is this sample's"),
-        _P + "run_nest__mutmut_114": "get_data() of every recorded variable: spikes are the only one",
+        _P + "run_nest__mutmut_114": "get_data() of every recorded variable: spikes are the "
+                                     "only one",
         **dict.fromkeys([_P + f"run_nest__mutmut_{n}" for n in (122, 123, 125, 126, 128)],
                         "a segment's t_start: PyNN starts each at 0 after sim.reset, so the "
                         "origin is 0 whichever way it is read"),
