@@ -249,7 +249,13 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                   "past its population (the next block gets that synapse too)",
         **dict.fromkeys([_P + f"project__mutmut_{n}" for n in (36, 42)],
                         "synapse_type left to PyNN: its default is StaticSynapse"),
-        _P + "project__mutmut_38": "a projection's label: a name, read by no figure",
+        **dict.fromkeys([_P + f"project__mutmut_{n}" for n in (38, 44, 53)],
+                        "a projection's label: a name, read by no figure"),
+        **dict.fromkeys([_P + f"project__mutmut_{n}" for n in (46, 48)],
+                        "column_names None or left out: PyNN names a list's third and fourth "
+                        "columns weight and delay"),
+        _P + "cell_parameters__mutmut_2": "astype(None): numpy's None is float64, the dtype "
+                                          "asked for",
         **dict.fromkeys([_P + f"run_nest__mutmut_{n}" for n in (6, 7, 8)],
                         "PYNEST_QUIET: NEST's banner, swallowed by quiet() anyway"),
         **dict.fromkeys([_P + f"run_nest__mutmut_{n}" for n in (18, 19, 20, 21)],
