@@ -154,7 +154,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "targets/handoff/__init__.py": _HANDOFF,  # the hooks' shared parts
     "targets/handoff/encoding.py": _HANDOFF,
     "targets/loihi/handoff.py": _HANDOFF,
-    # targets/spinnaker/handoff.py: only test_handoff.py (a training run, NEST) checks it.
+    # the SpiNNaker handoff hook and its PyNN script, on tiny networks (pyNN.nest in-process)
+    "targets/spinnaker/handoff.py": ("tests/targets/test_spinnaker_handoff_fast.py",),
+    "targets/spinnaker/pynn_network.py": ("tests/targets/test_pynn_network_by_hand.py",),
 }
 
 # Modules that mix figures with drawing: only these functions count. The rest (matplotlib
@@ -173,6 +175,7 @@ _V = "neuropipe.pipeline.handoff.verify.x_"
 _UTF8 = "read_text: the same codec (UTF-8 is the default in this UTF-8 locale)"
 _STRICT = "zip(strict=...): reached only when the two arrays have the same shape"
 _N = "neuropipe.targets.spinnaker.network.x_"
+_P = "neuropipe.targets.spinnaker.pynn_network.x_"
 _T = "neuropipe.targets.spinnaker.target.x_"
 _S = "neuropipe.targets.spinnaker.target.xǁSpiNNakerTargetǁ"
 _E = "neuropipe.targets.loihi.emulator.x_"
@@ -366,6 +369,75 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                 "1 - 1e-16 (0.9999999999999999), so the min is the leak either way",
         _N + "connections__mutmut_51": "reshape(oc, -2): numpy reads any negative size as 'the "
                                        "rest'",
+    },
+    "targets/spinnaker/handoff.py": {
+        "neuropipe.targets.spinnaker.handoff.x_spinnaker_reference__mutmut_2":
+            "astype(None): numpy's None is float64, the dtype asked for",
+        **dict.fromkeys([f"neuropipe.targets.spinnaker.handoff.xǁSpiNNakerHandoffǁresources"
+                         f"__mutmut_{n}" for n in (3, 6)], _UTF8),  # encoding None, "UTF-8"
+    },
+    "targets/spinnaker/pynn_network.py": {
+        **dict.fromkeys([_P + f"load__mutmut_{n}" for n in (2, 4)],
+                        "np.load(allow_pickle=None or left out): numpy refuses pickles either way"),
+        **dict.fromkeys([_P + f"project__mutmut_{n}" for n in (9, 13, 18, 19)],
+                        "the sign test of a weight as 2 w, -2 w, 1 / w or >= 0: the same for every "
+                        "nonzero weight, and network_file lists nonzero weights only"),
+        _P + "project__mutmut_8": "post <= post_hi: PyNN's FromListConnector drops a post index "
+                                  "past its population (the next block gets that synapse too)",
+        **dict.fromkeys([_P + f"project__mutmut_{n}" for n in (36, 42)],
+                        "synapse_type left to PyNN: its default is StaticSynapse"),
+        **dict.fromkeys([_P + f"project__mutmut_{n}" for n in (38, 44, 53)],
+                        "a projection's label: a name, read by no figure"),
+        **dict.fromkeys([_P + f"project__mutmut_{n}" for n in (46, 48)],
+                        "column_names None or left out: PyNN names a list's third and fourth "
+                        "columns weight and delay"),
+        _P + "cell_parameters__mutmut_2": "astype(None): numpy's None is float64, the dtype "
+                                          "asked for",
+        **dict.fromkeys([_P + f"run_nest__mutmut_{n}" for n in (6, 7, 8)],
+                        "PYNEST_QUIET: NEST's banner, swallowed by quiet() anyway"),
+        **dict.fromkeys([_P + f"run_nest__mutmut_{n}" for n in (18, 19, 20, 21)],
+                        "the scale factor of v: v is only ever initialised to 0"),
+        _P + "run_nest__mutmut_27": "min_delay left to PyNN ('auto': the 1 ms timestep), the "
+                                    "delay of every projection",
+        _P + "run_nest__mutmut_32": "t_flush 101 ms for 100: every delay is 1 ms",
+        _P + "run_nest__mutmut_80": "a reset before the first sample too: of a network just built",
+        _P + "run_nest__mutmut_96": "the drive during the flush: after sim.reset nothing of it "
+                                    "reaches the next sample (the 0 is a precaution)",
+        **dict.fromkeys([_P + f"run_nest__mutmut_{n}" for n in (113, 115, 118)],
+                        "get_data without clear: each sim.reset starts a new segment, and "
+                        "segments[-1] is this sample's"),
+        _P + "run_nest__mutmut_114": "get_data() of every recorded variable: spikes are the "
+                                     "only one",
+        **dict.fromkeys([_P + f"run_nest__mutmut_{n}" for n in (122, 123, 125, 126, 128)],
+                        "a segment's t_start: PyNN starts each at 0 after sim.reset, so the "
+                        "origin is 0 whichever way it is read"),
+        _P + "run_nest__mutmut_138": "step <= steps: NEST runs steps (+ lead-in) ms, so no spike "
+                                     "is stamped at step steps",
+        **dict.fromkeys([_P + f"run_nest__mutmut_{n}" for n in (144, 147, 150)],
+                        "flush of a progress line on stderr"),
+        **dict.fromkeys([_P + f"configure_spinnaker__mutmut_{n}" for n in (35, 38, 48)], _UTF8),
+        **dict.fromkeys([_P + f"place_on_spinnaker__mutmut_{n}" for n in (19, 21)],
+                        "min_delay of a virtual board's setup: the same cores, chips and routes"),
+        **dict.fromkeys([_P + f"place_on_spinnaker__mutmut_{n}"
+                         for n in (26, 30, 31, 32, 33, 34, 44, 49)],
+                        "the input's spike times (or none) on a virtual board, which places "
+                        "sources by size, not by spikes"),
+        _P + "place_on_spinnaker__mutmut_43": "for_nest=None: falsy, as False",
+        _P + "place_on_spinnaker__mutmut_73": "chips = for |=: sPyNNaker gives each population "
+                                              "one outgoing partition (its spikes)",
+        **dict.fromkeys([_P + f"main__mutmut_{n}" for n in (2, 3, 15, 17, 24, 28, 44, 47)],
+                        "--help text"),
+        _P + "main__mutmut_27": "default=None left out: argparse's default is None",
+        **dict.fromkeys([_P + f"main__mutmut_{n}" for n in (34, 37)],
+                        "--neurons-per-core as text: sPyNNaker reads '100' as 100 (the test "
+                        "maps 100 a core either way)"),
+        **dict.fromkeys([_P + f"main__mutmut_{n}" for n in (35, 38)],
+                        "--neurons-per-core default None for 0: both falsy, sPyNNaker's default"),
+        **dict.fromkeys([_P + f"main__mutmut_{n}" for n in (109, 110)],
+                        "the name of a temporary, replaced by the output file"),
+        **dict.fromkeys([_P + f"main__mutmut_{n}" for n in (113, 116, 120)], _UTF8),
+        **dict.fromkeys([_P + f"main__mutmut_{n}" for n in (123, 126, 127)],
+                        "the JSON indent of placement.json: the same data"),
     },
     "targets/spinnaker/target.py": {
         **dict.fromkeys([_T + f"run_script__mutmut_{n}" for n in (40, 42, 43)],
