@@ -744,7 +744,8 @@ def retest_survivors(workdir: Path, modules: tuple[str, ...]) -> list[str]:
     """Forget the verdict of every surviving (or untested) mutant of ``modules``; return them.
 
     mutmut 3 keeps a verdict once given and never runs that mutant again; after tests are added,
-    the survivors are the mutants worth running again.
+    the survivors are the mutants worth running again. Those judged equivalent and those that
+    change only words keep their verdict (neither counts in the score).
     """
     names = []
     for module in modules:
@@ -753,8 +754,10 @@ def retest_survivors(workdir: Path, modules: tuple[str, ...]) -> list[str]:
             continue
         data = json.loads(meta.read_text())
         codes = data["exit_code_by_key"]
-        for key, code in codes.items():
-            if code in (0, 33):  # survived, no tests
+        alive = [k for k, code in codes.items() if code in (0, 33)]  # survived, no tests
+        keep = set(EQUIVALENT.get(module, {})) | words_only(workdir, alive)
+        for key in alive:
+            if key not in keep:
                 codes[key] = None
                 names.append(key)
         meta.write_text(json.dumps(data))
