@@ -941,3 +941,156 @@ def test_make_bundle_names_what_it_cannot_write(tmp_path, stand_ins, monkeypatch
         make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi", out=out, force=True))
     assert str(e.value) == (f"interrupted; nothing was written at {out} and the earlier "
                             "bundle is kept")
+
+
+# targets/handoff (the hooks' shared parts, encoding.json) and targets/loihi/handoff.py: the
+# parts the tiny bundle does not reach (issue 23, the full pass's survivors).
+
+def tiny_chain(folder, readout=False):
+    """The 4-input, 3-neuron LIF layer of ``deploy`` as a chain (with a 3-class readout)."""
+    from neuropipe.models.nir_export import read_nir
+    from neuropipe.targets.chain import to_chain
+
+    n = 3
+    nodes = {"input": nir.Input(input_type={"input": np.array([4])}),
+             "fc": nir.Affine(weight=WEIGHT, bias=np.zeros(n)),
+             "lif": nir.LIF(tau=np.full(n, 5.0), r=np.ones(n), v_leak=np.zeros(n),
+                            v_threshold=np.ones(n), v_reset=np.zeros(n))}
+    edges = [("input", "fc"), ("fc", "lif")]
+    if readout:
+        nodes["readout"] = nir.Affine(weight=np.array([[2.0, -1, 0], [0, 1, -1]]),
+                                      bias=np.array([0.5, 0.25]))
+        edges += [("lif", "readout"), ("readout", "output")]
+    else:
+        edges += [("lif", "output")]
+    nodes["output"] = nir.Output(output_type={"output": np.array([2 if readout else n])})
+    nir.write(str(folder / "model.nir"), nir.NIRGraph(nodes=nodes, edges=edges, metadata={}))
+    return to_chain(read_nir(folder / "model.nir"))
+
+
+def test_an_encoding_record_of_schema_version_1_reads_with_no_readout():
+    record = InputEncoding(target="loihi", encoding="rate", timesteps=4, steps=6,
+                           readout="readout.npz", window_start=2, window_stop=6)
+    v2 = record.to_dict()
+    assert InputEncoding.from_dict(v2).readout == "readout.npz"  # version 2 keeps its readout
+    v1 = {k: v for k, v in v2.items() if k != "readout"}
+    v1["schema_version"] = 1
+    old = InputEncoding.from_dict(v1)
+    assert old.readout == "" and old.schema_version == 2
+    assert old.to_dict() == {**v2, "readout": ""}
+    assert InputEncoding.from_dict({**v1, "readout": "readout.npz"}).readout == ""
+    from neuropipe.core.errors import RunDirError
+
+    with pytest.raises(RunDirError) as e:
+        InputEncoding.from_dict({**v1, "type": "handoff-manifest"})
+    assert str(e.value) == "expected a 'handoff-encoding' record, found type 'handoff-manifest'"
+    with pytest.raises(RunDirError) as e:
+        InputEncoding.from_dict({**v2, "schema_version": 3})
+    assert str(e.value).startswith("'handoff-encoding' record has schema version 3, ")
+
+
+def test_the_loihi_hooks_script_arguments_and_output_file(tmp_path):
+    from pathlib import Path
+
+    from neuropipe.targets.loihi.handoff import LoihiHandoff
+
+    hook = LoihiHandoff()
+    assert hook.simulation(Path("/b"), 3, Path("/o/s.npz")) == (
+        ["/b/run_lava.py", "/b/model.net", "/b/reference/inputs.npz", "--samples", "3",
+         "--out", "/o/s.npz"], "the Lava run of model.net (run_lava.py)")
+    # counts 0, 2 / 1, 0 saved as integers: read back as spikes (nonzero), bool
+    np.savez(tmp_path / "s.npz", output_spikes=np.array([[[0, 2], [1, 0]]]),
+             other=np.ones(3))
+    spikes = hook.output_spikes(tmp_path / "s.npz")
+    assert spikes.dtype == bool and spikes.tolist() == [[[False, True], [True, False]]]
+    with pytest.raises(NotImplementedError) as e:
+        hook.read_network(tmp_path / "model.net")
+    assert str(e.value) == "a Loihi bundle's model.net is the deployed file"
+    with pytest.raises(NotImplementedError) as e:
+        hook.resources(tmp_path, 6)
+    assert str(e.value) == "a Loihi bundle has no resources file"
+
+
+def test_the_loihi_how_to_run_of_bias_and_graded_input():
+    from neuropipe.targets.loihi.handoff import LoihiHandoff
+
+    hook = LoihiHandoff()
+    spikes = hook.how_to_run(InputEncoding(chip_input="spikes", steps=6))
+    assert "\n".join(spikes) in README  # the README's own section, word for word
+    at = spikes.index("# (inputs, steps); a convolutional first layer wants (W, H, C, steps)")
+    bias = hook.how_to_run(InputEncoding(chip_input="bias", steps=6, constants={"bias_exp": 7}))
+    assert bias == spikes[:at] + [
+        "# first-layer neurons get the host-computed input as their bias:",
+        "neuron = net.layers[0].neuron",
+        "mant = inputs['bias_mant'][k]  # flattened C-H-W; Lava wants (W, H, C) for conv",
+        "neuron.bias_mant.init = mant.reshape(neuron.bias_mant.shape)",
+        "neuron.bias_exp.init = np.full(neuron.bias_exp.shape, 7)"] + spikes[at + 3:]
+    graded = hook.how_to_run(InputEncoding(chip_input="graded spikes", steps=9,
+                                           constants={"input_message_bits": 5}))
+    net = spikes.index("net = netx.hdf5.Network(net_config='model.net')  # a fresh network "
+                       "per sample")
+    assert graded[net] == ("net = netx.hdf5.Network(net_config='model.net', "
+                           "input_message_bits=5)  # a fresh network per sample")
+    assert graded[net + 1] == "sink = Sink(shape=net.out.shape, buffer=9)"
+    assert graded[at + 3] == ("net.run(condition=RunSteps(num_steps=9), "
+                              "run_cfg=Loihi2SimCfg(select_tag='fixed_pt'))")
+    assert len(graded) == len(spikes)
+
+
+def test_the_loihi_rule_of_graded_input_in_words():
+    from neuropipe.targets.loihi.handoff import loihi_graded_rule
+
+    assert loihi_graded_rule(31, 5) == (
+        "payload p_i = rint(x_i * 31) (integers 0..31, 5 message bits) of every input i, sent "
+        "once per sample at step 0 as one graded spike into the .net's first synapse layer "
+        "(net.inp; load with netx.hdf5.Network(net_config, input_message_bits=5), the file's "
+        "input_message_bits attribute); zero payloads send nothing; the first layer's current "
+        "holds it (iDecay 0) from step 1 to the end of the sample")
+
+
+def test_a_deployment_skipped_for_another_reason_has_no_fix(tmp_path):
+    from neuropipe.core.errors import RunDirError
+    from neuropipe.targets.loihi.handoff import LoihiHandoff
+    from neuropipe.targets.records import DeploymentRecord
+
+    record = DeploymentRecord(target="loihi", verification={"netx_skipped": "no h5py"})
+    with pytest.raises(RunDirError) as e:
+        LoihiHandoff().check_deployment(record, tmp_path / "d", tmp_path)
+    assert str(e.value) == (f"the Loihi deployment in {tmp_path / 'd'} has no netx .net file, "
+                            "which a Loihi handoff is built on: no h5py")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "model.net").write_bytes(b"")  # a netx file after all: nothing to refuse
+    LoihiHandoff().check_deployment(record, tmp_path / "d", tmp_path)
+    LoihiHandoff().check_deployment(DeploymentRecord(target="loihi"), tmp_path / "e", tmp_path)
+
+
+def test_the_loihi_reference_of_graded_input(tmp_path):
+    """Payloads rint(255 x) at step 0 only: 127.5 rounds to the even 128."""
+    from neuropipe.targets.loihi.emulator import emulate
+    from neuropipe.targets.loihi.handoff import loihi_graded_rule, loihi_reference
+    from neuropipe.targets.loihi.netx_export import write_netx
+    from neuropipe.targets.loihi.quantize import quantize_chain
+
+    chain = tiny_chain(tmp_path)
+    layers = quantize_chain(chain, "graded")
+    write_netx(layers, tmp_path / "model.net")
+    ref = loihi_reference(chain, tmp_path / "model.net", IMAGES, LABELS, "graded", 4, 6, 5,
+                          "mnist")
+    payloads = [[255, 0, 0, 255], [0, 255, 255, 0], [255, 255, 128, 128]]
+    spikes = ref.inputs["spikes"]
+    assert spikes.dtype == np.int32 and spikes.shape == (3, 6, 4)
+    assert spikes[:, 0].tolist() == payloads and not spikes[:, 1:].any()
+    assert spikes.flags.c_contiguous
+    assert sorted(ref.inputs) == ["images", "labels", "spikes", "steps"]
+    assert ref.inputs["images"].dtype == np.float32 and ref.inputs["steps"].tolist() == 6
+    e = ref.encoding
+    assert (e.chip_input, e.constants, e.host_layer, ref.host_layer) == (
+        "graded spikes", {"input_message_bits": 8, "pixel_max": 255}, "", None)
+    assert e.chip_input_rule == loihi_graded_rule(255, 8)
+    assert e.step_duration == "one Lava/Loihi algorithmic time step"
+    # the emulator fed the same payloads, (steps, samples, inputs), step 0 only
+    fed = np.zeros((6, 3, 4), dtype=np.int32)
+    fed[0] = payloads
+    fast = emulate(layers, 6, input_spikes=fed).spikes[-1].transpose(1, 0, 2)
+    assert ref.fast_output.tolist() == fast.tolist() and ref.fast_output.flags.c_contiguous
+    assert ref.fast_output.sum(axis=1).tolist() == [[2, 0, 1], [1, 1, 1], [2, 2, 1]]
