@@ -1094,3 +1094,57 @@ def test_the_loihi_reference_of_graded_input(tmp_path):
     fast = emulate(layers, 6, input_spikes=fed).spikes[-1].transpose(1, 0, 2)
     assert ref.fast_output.tolist() == fast.tolist() and ref.fast_output.flags.c_contiguous
     assert ref.fast_output.sum(axis=1).tolist() == [[2, 0, 1], [1, 1, 1], [2, 2, 1]]
+
+
+def test_the_common_part_of_encoding_json_field_by_field(tmp_path):
+    """Window = the last 4 of 6 steps: start 6 - 4 = 2, stop 6; a seed only for Poisson."""
+    from types import SimpleNamespace
+
+    from neuropipe.targets.handoff import common_encoding
+    from neuropipe.targets.handoff import encoding as enc
+
+    hidden = [SimpleNamespace(neuron_name=f"lif{k}", name=f"fc{k}", neurons=7 + k)
+              for k in (0, 1)]
+    out = SimpleNamespace(neuron_name="lif2", name="fc2", neurons=3)
+    chain = SimpleNamespace(input_shape=(np.int64(1), 2, 2), readout=None,
+                            layers=[*hidden, out])
+    got = common_encoding("spinnaker", "fashion-mnist", chain, "rate", 4, 6, 5)
+    assert got.to_dict() == InputEncoding(
+        target="spinnaker", dataset="fashion-mnist", input_shape=[1, 2, 2], encoding="rate",
+        timesteps=4, steps=6, seed=None, spike_rule=enc.RATE_RULE, output_layer="lif2",
+        classes=3, readout="", decode=enc.decode_rule(4, 2, 6, False), window_start=2,
+        window_stop=6).to_dict()
+    assert type(got.input_shape[0]) is int and got.decode == (
+        "class = the output neuron with the most spikes in steps 2..5 (0-based; the last 4 "
+        f"steps of each sample, after the pipeline delay); {enc.TIE_RULE}")
+    poisson = common_encoding("loihi", "mnist", chain, "poisson", 4, 6, 5)
+    assert (poisson.seed, poisson.spike_rule) == (5, enc.POISSON_RULE)
+    constant = common_encoding("loihi", "mnist", chain, "constant", 4, 6, 5)
+    assert (constant.seed, constant.spike_rule) == (None, "")
+    out.neuron_name = ""  # a layer without a neuron node of its own: the layer's name
+    chain.readout = SimpleNamespace(classes=2)
+    read = common_encoding("loihi", "mnist", chain, "constant", 6, 7, 0)
+    assert (read.output_layer, read.classes, read.readout, read.window_start,
+            read.window_stop) == ("fc2", 2, "readout.npz", 1, 7)
+    assert read.decode == enc.decode_rule(6, 1, 7, True)
+    real = common_encoding("loihi", "mnist", tiny_chain(tmp_path, readout=True), "latency",
+                           4, 6, 0)
+    assert (real.input_shape, real.output_layer, real.classes, real.readout) == (
+        [4], "lif", 2, "readout.npz")
+
+
+def test_readout_arrays_are_float64_whatever_the_graph_holds(tmp_path):
+    from types import SimpleNamespace
+
+    from neuropipe.targets.handoff import readout_arrays
+
+    assert readout_arrays(SimpleNamespace(readout=None)) is None
+    readout = SimpleNamespace(weight=np.array([[1, -2]], dtype=np.int32),
+                              bias=np.array([0.5], dtype=np.float32))
+    arrays = readout_arrays(SimpleNamespace(readout=readout))
+    assert sorted(arrays) == ["bias", "weight"]
+    assert arrays["weight"].dtype == np.float64 and arrays["weight"].tolist() == [[1.0, -2.0]]
+    assert arrays["bias"].dtype == np.float64 and arrays["bias"].tolist() == [0.5]
+    real = readout_arrays(tiny_chain(tmp_path, readout=True))
+    assert real["weight"].tolist() == [[2.0, -1.0, 0.0], [0.0, 1.0, -1.0]]
+    assert real["bias"].tolist() == [0.5, 0.25]
