@@ -285,6 +285,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     },
 }
 
+_LH = "neuropipe.targets.loihi.handoff.x"
+EQUIVALENT["targets/loihi/handoff.py"] = {
+    _LH + "_h5_difference__mutmut_5": "h5py.File(path) without 'r': h5py 3's default mode is 'r'",
+}
+
 CANARY = "neuropipe.targets.counting.x_fan_out__mutmut_"
 
 # Lava's runtime calls multiprocessing.set_start_method('fork') when imported, which raises if a

@@ -12,7 +12,7 @@ import tarfile
 
 # Imported here, not in the tests, so that mutmut's fork server loads them once (a mutant's
 # test run then costs its tests, not seconds of imports).
-import h5py  # noqa: F401
+import h5py
 import nir  # noqa: F401
 import numpy as np
 import pytest
@@ -1148,3 +1148,44 @@ def test_readout_arrays_are_float64_whatever_the_graph_holds(tmp_path):
     real = readout_arrays(tiny_chain(tmp_path, readout=True))
     assert real["weight"].tolist() == [[2.0, -1.0, 0.0], [0.0, 1.0, -1.0]]
     assert real["bias"].tolist() == [0.5, 0.25]
+
+
+def test_the_decode_rule_in_words_with_and_without_a_readout():
+    from neuropipe.targets.handoff.encoding import TIE_RULE, decode_rule
+
+    window = ("steps 3..8 (0-based; the last 6 steps of each sample, after the pipeline "
+              "delay)")  # stop 9 - 1 = 8
+    assert decode_rule(6, 3, 9) == (f"class = the output neuron with the most spikes in "
+                                    f"{window}; {TIE_RULE}")
+    assert decode_rule(6, 3, 9, True) == (
+        f"c = the output layer's spike counts per neuron in {window}; scores = W @ c + b with "
+        f"W, b from readout.npz (run on the host); class = argmax of the scores; {TIE_RULE}")
+
+
+def test_h5_difference_names_the_first_dataset_or_attribute_that_differs(tmp_path):
+    """Datasets at any depth and the file's attributes count; groups only hold them."""
+    from neuropipe.targets.loihi.handoff import h5_difference
+
+    def write(name, weight=(1, 2), bits=8, extra=None):
+        with h5py.File(tmp_path / name, "w") as f:
+            f.attrs["bits"] = bits
+            f.create_dataset("layer/0/weight", data=np.array(weight))
+            f.create_dataset("layer/0/bias", data=np.array([0]))
+            if extra:
+                f.create_group(extra)
+        return tmp_path / name
+
+    a = write("a.h5")
+    assert h5_difference(a, write("same.h5")) == ""
+    assert h5_difference(a, write("group.h5", extra="empty")) == ""  # an empty group: no data
+    assert h5_difference(a, write("value.h5", weight=(1, 3))) == "'layer/0/weight' differs"
+    assert h5_difference(a, write("shape.h5", weight=(1, 2, 0))) == "'layer/0/weight' differs"
+    assert h5_difference(a, write("attr.h5", bits=7)) == "'@bits' differs"
+    with h5py.File(tmp_path / "more.h5", "w") as f:
+        f.attrs["bits"] = 8
+        f.create_dataset("layer/0/weight", data=np.array([1, 2]))
+        f.create_dataset("layer/0/bias", data=np.array([0]))
+        f.create_dataset("layer/1/weight", data=np.array([5]))
+    assert h5_difference(a, tmp_path / "more.h5") == "'layer/1/weight' is in only one of them"
+    (tmp_path / "junk.h5").write_bytes(b"not hdf5")
+    assert h5_difference(a, tmp_path / "junk.h5").startswith("unreadable: ")
