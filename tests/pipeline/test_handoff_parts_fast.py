@@ -1084,6 +1084,7 @@ def test_the_loihi_reference_of_graded_input(tmp_path):
     assert sorted(ref.inputs) == ["images", "labels", "spikes", "steps"]
     assert ref.inputs["images"].dtype == np.float32 and ref.inputs["steps"].tolist() == 6
     e = ref.encoding
+    assert (e.target, e.dataset, e.encoding) == ("loihi", "mnist", "graded")
     assert (e.chip_input, e.constants, e.host_layer, ref.host_layer) == (
         "graded spikes", {"input_message_bits": 8, "pixel_max": 255}, "", None)
     assert e.chip_input_rule == loihi_graded_rule(255, 8)
@@ -1189,3 +1190,23 @@ def test_h5_difference_names_the_first_dataset_or_attribute_that_differs(tmp_pat
     assert h5_difference(a, tmp_path / "more.h5") == "'layer/1/weight' is in only one of them"
     (tmp_path / "junk.h5").write_bytes(b"not hdf5")
     assert h5_difference(a, tmp_path / "junk.h5").startswith("unreadable: ")
+
+
+def test_a_deployed_net_of_another_encoding_is_not_what_the_graph_quantises_to(tmp_path):
+    """A rate deployment's .net has no input_bias_exp; the constant encoding's has."""
+    from neuropipe.core.errors import RunDirError
+    from neuropipe.targets.loihi.handoff import loihi_reference
+    from neuropipe.targets.loihi.netx_export import write_netx
+    from neuropipe.targets.loihi.quantize import quantize_chain
+
+    folder = tmp_path / "run" / "targets" / "loihi"
+    folder.mkdir(parents=True)
+    chain = tiny_chain(folder)
+    write_netx(quantize_chain(chain, "rate"), folder / "model.net")
+    with pytest.raises(RunDirError) as e:
+        loihi_reference(chain, folder / "model.net", IMAGES, LABELS, "constant", 4, 6, 5,
+                        "mnist")
+    assert str(e.value) == (
+        f"{folder / 'model.net'} is not what the deployment's model.nir quantises to "
+        f"('@input_bias_exp' is in only one of them): re-deploy with 'neuropipe convert "
+        f"{tmp_path / 'run'} --target loihi --force'")
