@@ -293,6 +293,8 @@ EQUIVALENT["targets/loihi/handoff.py"] = {
     **dict.fromkeys([f"{_LH}_loihi_reference__mutmut_{n}" for n in (19, 20)],
                     "the name of the .net written anew in that temporary folder and compared "
                     "there (write_netx takes any name)"),
+    _LH + "_loihi_reference__mutmut_84": "reshape(len(x), -2): numpy reads any negative size as "
+                                         "'the rest'",
 }
 
 CANARY = "neuropipe.targets.counting.x_fan_out__mutmut_"
