@@ -385,6 +385,8 @@ def words_only(workdir: Path, names: list[str]) -> set[str]:
     found = set()
     for module, functions in by_module.items():
         path = workdir / "mutants" / Path(*module.split(".")).with_suffix(".py")
+        if not path.is_file():  # a package's own module: targets/handoff/__init__.py
+            path = workdir / "mutants" / Path(*module.split(".")) / "__init__.py"
         tree = ast.parse(path.read_text(encoding="utf-8"))
         defs = {node.name: node for node in ast.walk(tree)
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
