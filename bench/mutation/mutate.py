@@ -285,6 +285,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     },
 }
 
+EQUIVALENT["targets/handoff/encoding.py"] = {
+    "neuropipe.targets.handoff.encoding.x_decode__mutmut_9":
+        "counts.astype(None) before the readout: None is float64, the dtype asked for",
+}
 _LH = "neuropipe.targets.loihi.handoff.x"
 EQUIVALENT["targets/loihi/handoff.py"] = {
     _LH + "_h5_difference__mutmut_5": "h5py.File(path) without 'r': h5py 3's default mode is 'r'",

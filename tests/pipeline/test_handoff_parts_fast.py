@@ -1210,3 +1210,63 @@ def test_a_deployed_net_of_another_encoding_is_not_what_the_graph_quantises_to(t
         f"{folder / 'model.net'} is not what the deployment's model.nir quantises to "
         f"('@input_bias_exp' is in only one of them): re-deploy with 'neuropipe convert "
         f"{tmp_path / 'run'} --target loihi --force'")
+
+
+def test_the_loihi_reference_of_constant_input_is_its_host_layer_and_bias(tmp_path):
+    """tau 5, dt 1: leak = gain = 1/5; the rule of encoding.json applied to host_layer.npz."""
+    from neuropipe.core.errors import RunDirError
+    from neuropipe.targets.loihi.handoff import LOIHI_BIAS_RULE, loihi_reference
+    from neuropipe.targets.loihi.netx_export import write_netx
+    from neuropipe.targets.loihi.quantize import quantize_chain
+
+    chain = tiny_chain(tmp_path)
+    layers = quantize_chain(chain, "constant")
+    write_netx(layers, tmp_path / "model.net")
+    ref = loihi_reference(chain, tmp_path / "model.net", IMAGES, LABELS, "constant", 4, 6, 5,
+                          "mnist")
+    host = ref.host_layer
+    assert list(host) == ["weight", "bias", "leak", "v_leak", "gain", "scale", "in_shape",
+                          "out_shape"]
+    assert host["weight"].tolist() == WEIGHT.tolist() and host["bias"].tolist() == [0, 0, 0]
+    scale = layers[0].scale
+    assert {k: host[k].tolist() for k in ("leak", "v_leak", "gain", "scale")} == {
+        "leak": [0.2] * 3, "v_leak": [0.0] * 3, "gain": [0.2] * 3, "scale": [scale] * 3}
+    assert (host["in_shape"].tolist(), host["out_shape"].tolist()) == ([4], [3])
+    e = ref.encoding
+    assert (e.chip_input, e.chip_input_rule, e.host_layer, e.constants) == (
+        "bias", LOIHI_BIAS_RULE, "host_layer.npz", {"bias_exp": 7, "host_layer_kind": "dense"})
+    assert sorted(ref.inputs) == ["bias_mant", "images", "labels", "steps"]
+    mant = ref.inputs["bias_mant"]
+    rule = np.clip(np.rint(host["scale"] * 64 * (host["leak"] * host["v_leak"] + host["gain"]
+                                                  * (IMAGES @ host["weight"].T + host["bias"]))
+                           / 2**7), -4096, 4095)
+    assert mant.dtype == np.int32 and mant.tolist() == rule.tolist()
+    # sample 0, neuron 1: W @ x = 3 (0.4 + 0) = 1.2; scale 64 / 2**7 * 0.2 * 1.2 = 0.12 scale
+    assert mant[0, 1] == round(0.12 * scale) == 910
+    # three times brighter: 8 of the 9 mantissas pass 4095 (all but sample 0, neuron 1: 2730)
+    with pytest.raises(RunDirError) as err:
+        loihi_reference(chain, tmp_path / "model.net", 3 * IMAGES, LABELS, "constant", 4, 6, 5,
+                        "mnist")
+    assert str(err.value) == "8 bias values of the reference inputs do not fit 13 bits"
+
+
+def test_the_loihi_reference_of_rate_spikes(tmp_path):
+    """Rate code over 4 of 6 steps: x = 1 spikes every step, 0.5 at steps 1 and 3, 0 never."""
+    from neuropipe.targets.loihi.handoff import LOIHI_SPIKES_RULE, loihi_reference
+    from neuropipe.targets.loihi.netx_export import write_netx
+    from neuropipe.targets.loihi.quantize import quantize_chain
+
+    chain = tiny_chain(tmp_path)
+    write_netx(quantize_chain(chain, "rate"), tmp_path / "model.net")
+    ref = loihi_reference(chain, tmp_path / "model.net", IMAGES, LABELS, "rate", 4, 6, 5,
+                          "mnist")
+    spikes = ref.inputs["spikes"]
+    assert spikes.dtype == bool and spikes.shape == (3, 6, 4) and spikes.flags.c_contiguous
+    half = [[1, 1, 0, 0], [1, 1, 1, 1]] * 2  # x = (1, 1, 0.5, 0.5) at steps 0..3
+    assert spikes.astype(int).tolist() == [
+        [[1, 0, 0, 1]] * 4 + [[0] * 4] * 2, [[0, 1, 1, 0]] * 4 + [[0] * 4] * 2,
+        half + [[0] * 4] * 2]
+    assert sorted(ref.inputs) == ["images", "labels", "spikes", "steps"]
+    e = ref.encoding
+    assert (e.chip_input, e.chip_input_rule, e.host_layer, e.constants, ref.host_layer) == (
+        "spikes", LOIHI_SPIKES_RULE, "", {}, None)
