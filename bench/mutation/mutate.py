@@ -491,6 +491,22 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     },
 }
 
+EQUIVALENT["targets/handoff/encoding.py"] = {
+    "neuropipe.targets.handoff.encoding.x_decode__mutmut_9":
+        "counts.astype(None) before the readout: None is float64, the dtype asked for",
+}
+_LH = "neuropipe.targets.loihi.handoff.x"
+EQUIVALENT["targets/loihi/handoff.py"] = {
+    _LH + "_h5_difference__mutmut_5": "h5py.File(path) without 'r': h5py 3's default mode is 'r'",
+    **dict.fromkeys([f"{_LH}_loihi_reference__mutmut_{n}" for n in (13, 14, 15)],
+                    "the prefix of a temporary folder's name (None: tempfile's own)"),
+    **dict.fromkeys([f"{_LH}_loihi_reference__mutmut_{n}" for n in (19, 20)],
+                    "the name of the .net written anew in that temporary folder and compared "
+                    "there (write_netx takes any name)"),
+    _LH + "_loihi_reference__mutmut_84": "reshape(len(x), -2): numpy reads any negative size as "
+                                         "'the rest'",
+}
+
 CANARY = "neuropipe.targets.counting.x_fan_out__mutmut_"
 
 # Lava's runtime calls multiprocessing.set_start_method('fork') when imported, which raises if a
