@@ -166,6 +166,9 @@ def _no_pair(configs: list[ConfigRow], equal: list[ConfigRow], line: AnswerLine,
             hint = (" (deploy the ANN on asic, or on loihi with --encoding sdnn)"
                     if level == "chip" else "")
             reasons.append(f"no conventional configuration has a {level}-level figure{hint}")
+    if line.bio and line.conventional:  # both sides found: the conventional figure is 0 J
+        reasons.append(f"the cheapest conventional configuration, {line.conventional}, has a "
+                       f"{level}-level figure of 0 J: no ratio")
     return "; and ".join(reasons)
 
 

@@ -12,7 +12,7 @@ import tarfile
 
 # Imported here, not in the tests, so that mutmut's fork server loads them once (a mutant's
 # test run then costs its tests, not seconds of imports).
-import h5py  # noqa: F401
+import h5py
 import nir  # noqa: F401
 import numpy as np
 import pytest
@@ -941,3 +941,332 @@ def test_make_bundle_names_what_it_cannot_write(tmp_path, stand_ins, monkeypatch
         make_bundle(HandoffConfig(run=tmp_path / "run", target="loihi", out=out, force=True))
     assert str(e.value) == (f"interrupted; nothing was written at {out} and the earlier "
                             "bundle is kept")
+
+
+# targets/handoff (the hooks' shared parts, encoding.json) and targets/loihi/handoff.py: the
+# parts the tiny bundle does not reach (issue 23, the full pass's survivors).
+
+def tiny_chain(folder, readout=False):
+    """The 4-input, 3-neuron LIF layer of ``deploy`` as a chain (with a 3-class readout)."""
+    from neuropipe.models.nir_export import read_nir
+    from neuropipe.targets.chain import to_chain
+
+    n = 3
+    nodes = {"input": nir.Input(input_type={"input": np.array([4])}),
+             "fc": nir.Affine(weight=WEIGHT, bias=np.zeros(n)),
+             "lif": nir.LIF(tau=np.full(n, 5.0), r=np.ones(n), v_leak=np.zeros(n),
+                            v_threshold=np.ones(n), v_reset=np.zeros(n))}
+    edges = [("input", "fc"), ("fc", "lif")]
+    if readout:
+        nodes["readout"] = nir.Affine(weight=np.array([[2.0, -1, 0], [0, 1, -1]]),
+                                      bias=np.array([0.5, 0.25]))
+        edges += [("lif", "readout"), ("readout", "output")]
+    else:
+        edges += [("lif", "output")]
+    nodes["output"] = nir.Output(output_type={"output": np.array([2 if readout else n])})
+    nir.write(str(folder / "model.nir"), nir.NIRGraph(nodes=nodes, edges=edges, metadata={}))
+    return to_chain(read_nir(folder / "model.nir"))
+
+
+def test_an_encoding_record_of_schema_version_1_reads_with_no_readout():
+    record = InputEncoding(target="loihi", encoding="rate", timesteps=4, steps=6,
+                           readout="readout.npz", window_start=2, window_stop=6)
+    v2 = record.to_dict()
+    assert InputEncoding.from_dict(v2).readout == "readout.npz"  # version 2 keeps its readout
+    v1 = {k: v for k, v in v2.items() if k != "readout"}
+    v1["schema_version"] = 1
+    old = InputEncoding.from_dict(v1)
+    assert old.readout == "" and old.schema_version == 2
+    assert old.to_dict() == {**v2, "readout": ""}
+    assert InputEncoding.from_dict({**v1, "readout": "readout.npz"}).readout == ""
+    from neuropipe.core.errors import RunDirError
+
+    with pytest.raises(RunDirError) as e:
+        InputEncoding.from_dict({**v1, "type": "handoff-manifest"})
+    assert str(e.value) == "expected a 'handoff-encoding' record, found type 'handoff-manifest'"
+    with pytest.raises(RunDirError) as e:
+        InputEncoding.from_dict({**v2, "schema_version": 3})
+    assert str(e.value).startswith("'handoff-encoding' record has schema version 3, ")
+
+
+def test_the_loihi_hooks_script_arguments_and_output_file(tmp_path):
+    from pathlib import Path
+
+    from neuropipe.targets.loihi.handoff import LoihiHandoff
+
+    hook = LoihiHandoff()
+    assert hook.simulation(Path("/b"), 3, Path("/o/s.npz")) == (
+        ["/b/run_lava.py", "/b/model.net", "/b/reference/inputs.npz", "--samples", "3",
+         "--out", "/o/s.npz"], "the Lava run of model.net (run_lava.py)")
+    # counts 0, 2 / 1, 0 saved as integers: read back as spikes (nonzero), bool
+    np.savez(tmp_path / "s.npz", output_spikes=np.array([[[0, 2], [1, 0]]]),
+             other=np.ones(3))
+    spikes = hook.output_spikes(tmp_path / "s.npz")
+    assert spikes.dtype == bool and spikes.tolist() == [[[False, True], [True, False]]]
+    with pytest.raises(NotImplementedError) as e:
+        hook.read_network(tmp_path / "model.net")
+    assert str(e.value) == "a Loihi bundle's model.net is the deployed file"
+    with pytest.raises(NotImplementedError) as e:
+        hook.resources(tmp_path, 6)
+    assert str(e.value) == "a Loihi bundle has no resources file"
+
+
+def test_the_loihi_how_to_run_of_bias_and_graded_input():
+    from neuropipe.targets.loihi.handoff import LoihiHandoff
+
+    hook = LoihiHandoff()
+    spikes = hook.how_to_run(InputEncoding(chip_input="spikes", steps=6))
+    assert "\n".join(spikes) in README  # the README's own section, word for word
+    at = spikes.index("# (inputs, steps); a convolutional first layer wants (W, H, C, steps)")
+    bias = hook.how_to_run(InputEncoding(chip_input="bias", steps=6, constants={"bias_exp": 7}))
+    assert bias == spikes[:at] + [
+        "# first-layer neurons get the host-computed input as their bias:",
+        "neuron = net.layers[0].neuron",
+        "mant = inputs['bias_mant'][k]  # flattened C-H-W; Lava wants (W, H, C) for conv",
+        "neuron.bias_mant.init = mant.reshape(neuron.bias_mant.shape)",
+        "neuron.bias_exp.init = np.full(neuron.bias_exp.shape, 7)"] + spikes[at + 3:]
+    graded = hook.how_to_run(InputEncoding(chip_input="graded spikes", steps=9,
+                                           constants={"input_message_bits": 5}))
+    net = spikes.index("net = netx.hdf5.Network(net_config='model.net')  # a fresh network "
+                       "per sample")
+    assert graded[net] == ("net = netx.hdf5.Network(net_config='model.net', "
+                           "input_message_bits=5)  # a fresh network per sample")
+    assert graded[net + 1] == "sink = Sink(shape=net.out.shape, buffer=9)"
+    assert graded[at + 3] == ("net.run(condition=RunSteps(num_steps=9), "
+                              "run_cfg=Loihi2SimCfg(select_tag='fixed_pt'))")
+    assert len(graded) == len(spikes)
+
+
+def test_the_loihi_rule_of_graded_input_in_words():
+    from neuropipe.targets.loihi.handoff import loihi_graded_rule
+
+    assert loihi_graded_rule(31, 5) == (
+        "payload p_i = rint(x_i * 31) (integers 0..31, 5 message bits) of every input i, sent "
+        "once per sample at step 0 as one graded spike into the .net's first synapse layer "
+        "(net.inp; load with netx.hdf5.Network(net_config, input_message_bits=5), the file's "
+        "input_message_bits attribute); zero payloads send nothing; the first layer's current "
+        "holds it (iDecay 0) from step 1 to the end of the sample")
+
+
+def test_a_deployment_skipped_for_another_reason_has_no_fix(tmp_path):
+    from neuropipe.core.errors import RunDirError
+    from neuropipe.targets.loihi.handoff import LoihiHandoff
+    from neuropipe.targets.records import DeploymentRecord
+
+    record = DeploymentRecord(target="loihi", verification={"netx_skipped": "no h5py"})
+    with pytest.raises(RunDirError) as e:
+        LoihiHandoff().check_deployment(record, tmp_path / "d", tmp_path)
+    assert str(e.value) == (f"the Loihi deployment in {tmp_path / 'd'} has no netx .net file, "
+                            "which a Loihi handoff is built on: no h5py")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "model.net").write_bytes(b"")  # a netx file after all: nothing to refuse
+    LoihiHandoff().check_deployment(record, tmp_path / "d", tmp_path)
+    LoihiHandoff().check_deployment(DeploymentRecord(target="loihi"), tmp_path / "e", tmp_path)
+
+
+def test_the_loihi_reference_of_graded_input(tmp_path):
+    """Payloads rint(255 x) at step 0 only: 127.5 rounds to the even 128."""
+    from neuropipe.targets.loihi.emulator import emulate
+    from neuropipe.targets.loihi.handoff import loihi_graded_rule, loihi_reference
+    from neuropipe.targets.loihi.netx_export import write_netx
+    from neuropipe.targets.loihi.quantize import quantize_chain
+
+    chain = tiny_chain(tmp_path)
+    layers = quantize_chain(chain, "graded")
+    write_netx(layers, tmp_path / "model.net")
+    ref = loihi_reference(chain, tmp_path / "model.net", IMAGES, LABELS, "graded", 4, 6, 5,
+                          "mnist")
+    payloads = [[255, 0, 0, 255], [0, 255, 255, 0], [255, 255, 128, 128]]
+    spikes = ref.inputs["spikes"]
+    assert spikes.dtype == np.int32 and spikes.shape == (3, 6, 4)
+    assert spikes[:, 0].tolist() == payloads and not spikes[:, 1:].any()
+    assert spikes.flags.c_contiguous
+    assert sorted(ref.inputs) == ["images", "labels", "spikes", "steps"]
+    assert ref.inputs["images"].dtype == np.float32 and ref.inputs["steps"].tolist() == 6
+    e = ref.encoding
+    assert (e.target, e.dataset, e.encoding) == ("loihi", "mnist", "graded")
+    assert (e.chip_input, e.constants, e.host_layer, ref.host_layer) == (
+        "graded spikes", {"input_message_bits": 8, "pixel_max": 255}, "", None)
+    assert e.chip_input_rule == loihi_graded_rule(255, 8)
+    assert e.step_duration == "one Lava/Loihi algorithmic time step"
+    # the emulator fed the same payloads, (steps, samples, inputs), step 0 only
+    fed = np.zeros((6, 3, 4), dtype=np.int32)
+    fed[0] = payloads
+    fast = emulate(layers, 6, input_spikes=fed).spikes[-1].transpose(1, 0, 2)
+    assert ref.fast_output.tolist() == fast.tolist() and ref.fast_output.flags.c_contiguous
+    assert ref.fast_output.sum(axis=1).tolist() == [[2, 0, 1], [1, 1, 1], [2, 2, 1]]
+
+
+def test_the_common_part_of_encoding_json_field_by_field(tmp_path):
+    """Window = the last 4 of 6 steps: start 6 - 4 = 2, stop 6; a seed only for Poisson."""
+    from types import SimpleNamespace
+
+    from neuropipe.targets.handoff import common_encoding
+    from neuropipe.targets.handoff import encoding as enc
+
+    hidden = [SimpleNamespace(neuron_name=f"lif{k}", name=f"fc{k}", neurons=7 + k)
+              for k in (0, 1)]
+    out = SimpleNamespace(neuron_name="lif2", name="fc2", neurons=3)
+    chain = SimpleNamespace(input_shape=(np.int64(1), 2, 2), readout=None,
+                            layers=[*hidden, out])
+    got = common_encoding("spinnaker", "fashion-mnist", chain, "rate", 4, 6, 5)
+    assert got.to_dict() == InputEncoding(
+        target="spinnaker", dataset="fashion-mnist", input_shape=[1, 2, 2], encoding="rate",
+        timesteps=4, steps=6, seed=None, spike_rule=enc.RATE_RULE, output_layer="lif2",
+        classes=3, readout="", decode=enc.decode_rule(4, 2, 6, False), window_start=2,
+        window_stop=6).to_dict()
+    assert type(got.input_shape[0]) is int and got.decode == (
+        "class = the output neuron with the most spikes in steps 2..5 (0-based; the last 4 "
+        f"steps of each sample, after the pipeline delay); {enc.TIE_RULE}")
+    poisson = common_encoding("loihi", "mnist", chain, "poisson", 4, 6, 5)
+    assert (poisson.seed, poisson.spike_rule) == (5, enc.POISSON_RULE)
+    constant = common_encoding("loihi", "mnist", chain, "constant", 4, 6, 5)
+    assert (constant.seed, constant.spike_rule) == (None, "")
+    out.neuron_name = ""  # a layer without a neuron node of its own: the layer's name
+    chain.readout = SimpleNamespace(classes=2)
+    read = common_encoding("loihi", "mnist", chain, "constant", 6, 7, 0)
+    assert (read.output_layer, read.classes, read.readout, read.window_start,
+            read.window_stop) == ("fc2", 2, "readout.npz", 1, 7)
+    assert read.decode == enc.decode_rule(6, 1, 7, True)
+    real = common_encoding("loihi", "mnist", tiny_chain(tmp_path, readout=True), "latency",
+                           4, 6, 0)
+    assert (real.input_shape, real.output_layer, real.classes, real.readout) == (
+        [4], "lif", 2, "readout.npz")
+
+
+def test_readout_arrays_are_float64_whatever_the_graph_holds(tmp_path):
+    from types import SimpleNamespace
+
+    from neuropipe.targets.handoff import readout_arrays
+
+    assert readout_arrays(SimpleNamespace(readout=None)) is None
+    readout = SimpleNamespace(weight=np.array([[1, -2]], dtype=np.int32),
+                              bias=np.array([0.5], dtype=np.float32))
+    arrays = readout_arrays(SimpleNamespace(readout=readout))
+    assert sorted(arrays) == ["bias", "weight"]
+    assert arrays["weight"].dtype == np.float64 and arrays["weight"].tolist() == [[1.0, -2.0]]
+    assert arrays["bias"].dtype == np.float64 and arrays["bias"].tolist() == [0.5]
+    real = readout_arrays(tiny_chain(tmp_path, readout=True))
+    assert real["weight"].tolist() == [[2.0, -1.0, 0.0], [0.0, 1.0, -1.0]]
+    assert real["bias"].tolist() == [0.5, 0.25]
+
+
+def test_the_decode_rule_in_words_with_and_without_a_readout():
+    from neuropipe.targets.handoff.encoding import TIE_RULE, decode_rule
+
+    window = ("steps 3..8 (0-based; the last 6 steps of each sample, after the pipeline "
+              "delay)")  # stop 9 - 1 = 8
+    assert decode_rule(6, 3, 9) == (f"class = the output neuron with the most spikes in "
+                                    f"{window}; {TIE_RULE}")
+    assert decode_rule(6, 3, 9, True) == (
+        f"c = the output layer's spike counts per neuron in {window}; scores = W @ c + b with "
+        f"W, b from readout.npz (run on the host); class = argmax of the scores; {TIE_RULE}")
+
+
+def test_h5_difference_names_the_first_dataset_or_attribute_that_differs(tmp_path):
+    """Datasets at any depth and the file's attributes count; groups only hold them."""
+    from neuropipe.targets.loihi.handoff import h5_difference
+
+    def write(name, weight=(1, 2), bits=8, extra=None):
+        with h5py.File(tmp_path / name, "w") as f:
+            f.attrs["bits"] = bits
+            f.create_dataset("layer/0/weight", data=np.array(weight))
+            f.create_dataset("layer/0/bias", data=np.array([0]))
+            if extra:
+                f.create_group(extra)
+        return tmp_path / name
+
+    a = write("a.h5")
+    assert h5_difference(a, write("same.h5")) == ""
+    assert h5_difference(a, write("group.h5", extra="empty")) == ""  # an empty group: no data
+    assert h5_difference(a, write("value.h5", weight=(1, 3))) == "'layer/0/weight' differs"
+    assert h5_difference(a, write("shape.h5", weight=(1, 2, 0))) == "'layer/0/weight' differs"
+    assert h5_difference(a, write("attr.h5", bits=7)) == "'@bits' differs"
+    with h5py.File(tmp_path / "more.h5", "w") as f:
+        f.attrs["bits"] = 8
+        f.create_dataset("layer/0/weight", data=np.array([1, 2]))
+        f.create_dataset("layer/0/bias", data=np.array([0]))
+        f.create_dataset("layer/1/weight", data=np.array([5]))
+    assert h5_difference(a, tmp_path / "more.h5") == "'layer/1/weight' is in only one of them"
+    (tmp_path / "junk.h5").write_bytes(b"not hdf5")
+    assert h5_difference(a, tmp_path / "junk.h5").startswith("unreadable: ")
+
+
+def test_a_deployed_net_of_another_encoding_is_not_what_the_graph_quantises_to(tmp_path):
+    """A rate deployment's .net has no input_bias_exp; the constant encoding's has."""
+    from neuropipe.core.errors import RunDirError
+    from neuropipe.targets.loihi.handoff import loihi_reference
+    from neuropipe.targets.loihi.netx_export import write_netx
+    from neuropipe.targets.loihi.quantize import quantize_chain
+
+    folder = tmp_path / "run" / "targets" / "loihi"
+    folder.mkdir(parents=True)
+    chain = tiny_chain(folder)
+    write_netx(quantize_chain(chain, "rate"), folder / "model.net")
+    with pytest.raises(RunDirError) as e:
+        loihi_reference(chain, folder / "model.net", IMAGES, LABELS, "constant", 4, 6, 5,
+                        "mnist")
+    assert str(e.value) == (
+        f"{folder / 'model.net'} is not what the deployment's model.nir quantises to "
+        f"('@input_bias_exp' is in only one of them): re-deploy with 'neuropipe convert "
+        f"{tmp_path / 'run'} --target loihi --force'")
+
+
+def test_the_loihi_reference_of_constant_input_is_its_host_layer_and_bias(tmp_path):
+    """tau 5, dt 1: leak = gain = 1/5; the rule of encoding.json applied to host_layer.npz."""
+    from neuropipe.core.errors import RunDirError
+    from neuropipe.targets.loihi.handoff import LOIHI_BIAS_RULE, loihi_reference
+    from neuropipe.targets.loihi.netx_export import write_netx
+    from neuropipe.targets.loihi.quantize import quantize_chain
+
+    chain = tiny_chain(tmp_path)
+    layers = quantize_chain(chain, "constant")
+    write_netx(layers, tmp_path / "model.net")
+    ref = loihi_reference(chain, tmp_path / "model.net", IMAGES, LABELS, "constant", 4, 6, 5,
+                          "mnist")
+    host = ref.host_layer
+    assert list(host) == ["weight", "bias", "leak", "v_leak", "gain", "scale", "in_shape",
+                          "out_shape"]
+    assert host["weight"].tolist() == WEIGHT.tolist() and host["bias"].tolist() == [0, 0, 0]
+    scale = layers[0].scale
+    assert {k: host[k].tolist() for k in ("leak", "v_leak", "gain", "scale")} == {
+        "leak": [0.2] * 3, "v_leak": [0.0] * 3, "gain": [0.2] * 3, "scale": [scale] * 3}
+    assert (host["in_shape"].tolist(), host["out_shape"].tolist()) == ([4], [3])
+    e = ref.encoding
+    assert (e.chip_input, e.chip_input_rule, e.host_layer, e.constants) == (
+        "bias", LOIHI_BIAS_RULE, "host_layer.npz", {"bias_exp": 7, "host_layer_kind": "dense"})
+    assert sorted(ref.inputs) == ["bias_mant", "images", "labels", "steps"]
+    mant = ref.inputs["bias_mant"]
+    rule = np.clip(np.rint(host["scale"] * 64 * (host["leak"] * host["v_leak"] + host["gain"]
+                                                  * (IMAGES @ host["weight"].T + host["bias"]))
+                           / 2**7), -4096, 4095)
+    assert mant.dtype == np.int32 and mant.tolist() == rule.tolist()
+    # sample 0, neuron 1: W @ x = 3 (0.4 + 0) = 1.2; scale 64 / 2**7 * 0.2 * 1.2 = 0.12 scale
+    assert mant[0, 1] == round(0.12 * scale) == 910
+    # three times brighter: 8 of the 9 mantissas pass 4095 (all but sample 0, neuron 1: 2730)
+    with pytest.raises(RunDirError) as err:
+        loihi_reference(chain, tmp_path / "model.net", 3 * IMAGES, LABELS, "constant", 4, 6, 5,
+                        "mnist")
+    assert str(err.value) == "8 bias values of the reference inputs do not fit 13 bits"
+
+
+def test_the_loihi_reference_of_rate_spikes(tmp_path):
+    """Rate code over 4 of 6 steps: x = 1 spikes every step, 0.5 at steps 1 and 3, 0 never."""
+    from neuropipe.targets.loihi.handoff import LOIHI_SPIKES_RULE, loihi_reference
+    from neuropipe.targets.loihi.netx_export import write_netx
+    from neuropipe.targets.loihi.quantize import quantize_chain
+
+    chain = tiny_chain(tmp_path)
+    write_netx(quantize_chain(chain, "rate"), tmp_path / "model.net")
+    ref = loihi_reference(chain, tmp_path / "model.net", IMAGES, LABELS, "rate", 4, 6, 5,
+                          "mnist")
+    spikes = ref.inputs["spikes"]
+    assert spikes.dtype == bool and spikes.shape == (3, 6, 4) and spikes.flags.c_contiguous
+    half = [[1, 1, 0, 0], [1, 1, 1, 1]] * 2  # x = (1, 1, 0.5, 0.5) at steps 0..3
+    assert spikes.astype(int).tolist() == [
+        [[1, 0, 0, 1]] * 4 + [[0] * 4] * 2, [[0, 1, 1, 0]] * 4 + [[0] * 4] * 2,
+        half + [[0] * 4] * 2]
+    assert sorted(ref.inputs) == ["images", "labels", "spikes", "steps"]
+    e = ref.encoding
+    assert (e.chip_input, e.chip_input_rule, e.host_layer, e.constants, ref.host_layer) == (
+        "spikes", LOIHI_SPIKES_RULE, "", {}, None)

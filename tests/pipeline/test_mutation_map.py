@@ -92,6 +92,12 @@ def test_a_mutant_that_changes_only_a_message_counts_as_words(tmp_path):
         "    return {'joules': n}\n")
     names = [f"neuropipe.m.x_f__mutmut_{k}" for k in (1, 2, 3, 4)]
     assert mutate.words_only(tmp_path, names) == {names[0], names[3]}
+    # a package's own module (mutmut names targets/handoff/__init__.py targets.handoff)
+    package = tmp_path / "mutants" / "neuropipe" / "p"
+    package.mkdir()
+    (package / "__init__.py").write_text(source.read_text())
+    names = [f"neuropipe.p.x_f__mutmut_{k}" for k in (1, 2)]
+    assert mutate.words_only(tmp_path, names) == {names[0]}
 
 
 def test_only_the_functions_in_scope_of_a_module_count(monkeypatch):

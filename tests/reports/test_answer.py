@@ -249,3 +249,96 @@ def test_the_operations_cell_names_graded_events_where_there_are_some():
     assert ops_cell(sdnn) == "38,188 graded events + 0 synops + 0 host MACs; 798 neuron updates"
     spikes = ConfigRow(run="s", target="loihi", synops=7259.0, neuron_updates=9396.0)
     assert ops_cell(spikes) == "7,259 synops + 0 host MACs; 9,396 neuron updates"
+
+
+# Figures of 0 J, and the views the report carries (issue 23: survivors pinned) ---------------
+
+def test_a_bio_inspired_figure_of_0_j_is_written_as_0_and_costs_nothing_per_inference():
+    # The SNN's figure is 0 J (its one term is 0): 0 J / 4 mJ = 0, cheaper. The sentence writes
+    # 0 J as "0 pJ" (never 1 J), and its break-even row uses 0 J per inference: equal training
+    # (100 J each, dT = 0) and dI = 0 - 4 mJ < 0, so it is always cheaper (1 J would give
+    # dI = +0.996 J: never).
+    from neuropipe.reports.comparison import ALWAYS
+
+    configs = [cfg("mlp", "cpu", "ann", 0.98, [est("system", {"macs": 4e-3})]),
+               cfg("snn", "loihi", "snn", 0.98, [est("system", {"synops": 0.0})])]
+    rep = build(configs)
+    (line,) = rep.answer.lines
+    assert (line.bio_j, line.ratio) == (0.0, 0.0)
+    assert rep.answer.sentences[1] == (
+        "At system level the cheapest bio-inspired configuration, snn on loihi (98.00%), uses "
+        "0 pJ per inference against 4 mJ for the cheapest conventional one, mlp on cpu "
+        "(98.00%): 0×, cheaper; no breakdown of its figure is recorded.")
+    row = next(b for b in rep.break_even if b.run == "snn")
+    assert (row.inference_j, row.baseline_inference_j) == (0.0, pytest.approx(4e-3))
+    assert (row.n, row.verdict) == (None, ALWAYS)
+
+
+def test_a_conventional_baseline_of_0_j_gives_no_ratio_and_a_reason():
+    # The ANN's figure is 0 J: no ratio (2 mJ / 0). Break-even against 0 J per inference:
+    # dT = 100 - 50 = 50 J > 0 and dI = 2 mJ - 0 > 0: never (with 1 J instead of 0, dI would be
+    # -0.998 J and it would pay back after 50 / 0.998 = 50.1 inferences).
+    configs = [cfg("mlp", "cpu", "ann", 0.98, [est("system", {"macs": 0.0})], train_j=50.0),
+               cfg("snn", "loihi", "snn", 0.98, [est("system", {"synops": 2e-3})])]
+    rep = build(configs)
+    assert sel(rep, "loihi", "system").ratio is None
+    row = next(b for b in rep.break_even if b.run == "snn")
+    assert (row.training_j, row.baseline_training_j) == (pytest.approx(100.0),
+                                                         pytest.approx(50.0))
+    assert (row.inference_j, row.baseline_inference_j) == (pytest.approx(2e-3), 0.0)
+    assert (row.n, row.verdict) == (None, NEVER)
+    (line,) = rep.answer.lines
+    assert line.ratio is None and line.reason == (
+        "the cheapest conventional configuration, mlp on cpu, has a system-level figure of 0 J: "
+        "no ratio")
+    assert rep.answer.sentences[1] == (
+        "At system level there is no pair: the cheapest conventional configuration, mlp on cpu, "
+        "has a system-level figure of 0 J: no ratio.")
+
+
+def test_the_report_carries_the_training_sparsity_and_aspect_views():
+    # Threshold 98%, test-set sizes unknown (samples 0: no Wilson interval), so a run reaches it
+    # only by its accuracy, within the report's 1e-9 tolerance.
+    # Training (J): mlp 100, mlp-big 40 at 98% - 5e-10 (reaches within the tolerance), low 10 at
+    # 90% (does not), snn-a 200, snn-b 300 at 97% (does not). The baseline is the cheapest
+    # backprop run that reaches it, mlp-big: ratios 100 / 40 = 2.5, 1, -, 200 / 40 = 5, -.
+    # (Without the tolerance the baseline would be mlp, 100 J; with every run reaching, low.)
+    def run(name, model, kind, acc, joules, train_j, penalty=0.0):
+        c = cfg(name, "loihi" if kind == "snn" else "cpu", kind, acc,
+                [est("chip" if kind == "snn" else "system", {"synops" if kind == "snn" else
+                                                             "macs": joules})],
+                samples=0, train_j=train_j)
+        c.model, c.rate_penalty = model, penalty
+        return c
+
+    configs = [run("mlp", "mlp", "ann", 0.98, 4e-3, 100.0),
+               run("mlp-big", "mlp", "ann", 0.98 - 5e-10, 5e-3, 40.0),
+               run("low", "mlp", "ann", 0.90, 1e-3, 10.0),
+               run("snn-a", "snn-mlp", "snn", 0.98, 2e-6, 200.0),
+               run("snn-b", "snn-mlp", "snn", 0.97, 1e-6, 300.0, penalty=0.1)]
+    rep = build(configs, 0.98)
+    choices = {t.run: (t.reaches, t.baseline_run, t.ratio) for t in rep.training_choice}
+    assert choices == {"mlp": (True, "mlp-big", pytest.approx(2.5)),
+                       "mlp-big": (True, "mlp-big", pytest.approx(1.0)),
+                       "low": (False, "mlp-big", None),
+                       "snn-a": (True, "mlp-big", pytest.approx(5.0)),
+                       "snn-b": (False, "mlp-big", None)}
+    # snn-mlp runs at penalties 0 and 0.1: two sparsity points, by rising penalty.
+    assert [(p.run, p.rate_penalty, p.energy_j) for p in rep.sparsity] == [
+        ("snn-a", 0.0, pytest.approx(2e-6)), ("snn-b", 0.1, pytest.approx(1e-6))]
+    # The rate penalty is an aspect: snn-b against snn-a on loihi, 1 µJ / 2 µJ = 0.5 at chip
+    # level, accuracy 97% - 98% = -1 point.
+    (aspect,) = rep.aspects
+    assert (aspect.aspect, aspect.setting, aspect.run, aspect.plain_run) == (
+        "sparse activity", "rate penalty 0.1", "snn-b", "snn-a")
+    assert aspect.ratios == {"chip": pytest.approx(0.5)}
+    assert aspect.accuracy_diff == pytest.approx(-0.01)
+
+
+def test_the_wilson_upper_bound_is_cut_at_1():
+    # p = 1 on 16 images: centre + half = (1 + z²/2n + z²/2n) / (1 + z²/n) = 1 exactly, but in
+    # floating point it comes to 1.0000000000000002; the interval stays within [0, 1].
+    low, high = wilson_interval(1.0, 16)
+    assert high == 1.0
+    # low = centre - half = 1 / (1 + z²/16) = 1 / 1.240091 = 0.806392.
+    assert low == pytest.approx(0.806392, abs=2e-6)

@@ -4,6 +4,7 @@ micro-joules, and what each component says about how it was obtained (issue 23: 
 """
 
 import os
+import sys
 import threading
 import time
 import types
@@ -12,7 +13,7 @@ import psutil
 import pytest
 
 from neuropipe.core.errors import MeterError
-from neuropipe.reports.meter import Meter, estimate, nvml, powercap, pyrapl_backend
+from neuropipe.reports.meter import Meter, estimate, monitor, nvml, powercap, pyrapl_backend
 from tests.reports.test_meter import (  # noqa: F401
     FakePyRapl,
     fake_tree,
@@ -522,3 +523,130 @@ def test_the_meter_passes_children_on_to_its_estimate(tmp_path):
     # ``neuropipe measure`` counts the memory of the command's process tree
     assert Meter(sysfs_root=tmp_path, gpus="none", children=True)._estimator.children is True
     assert Meter(sysfs_root=tmp_path, gpus="none")._estimator.children is False
+
+
+# Issue 23, full pass: the meter's survivors pinned ------------------------------------------------
+
+def test_the_poller_keeps_running_totals_and_wraps_per_zone(fake_tree):  # noqa: F811
+    root, z = fake_tree
+    # Zones in order: amd-rapl:1 (cpu, at 999,000), intel-rapl:0 (cpu, at 100), its dram (10).
+    poller = powercap.CounterPoller(powercap.PowercapCounter(root), 3600)
+    assert [zone.path.name for zone in poller._counter.zones] == [
+        "amd-rapl:1", "intel-rapl:0", "intel-rapl:0:1"]
+    assert poller.poll() == ([0, 0, 0], [0, 0, 0])  # nothing moved since the start
+    set_energy(z["pkg0"], 2_100)  # +2,000
+    set_energy(z["pkg1"], 999_030)  # +30
+    start = poller.poll()
+    assert start == ([30, 2_000, 0], [0, 0, 0])
+    set_energy(z["pkg0"], 100)  # a wrap on the 1,000,000 range: 1,000,000 - 2,100 + 1 + 100
+    set_energy(z["dram"], 60)  # +50
+    assert poller.poll() == ([30, 2_000 + 998_001, 50], [0, 1, 0])
+    set_energy(z["pkg0"], 50)  # a second wrap: 1,000,000 - 100 + 1 + 50 = 999,951
+    end = poller.poll()
+    assert end == ([30, 2_000 + 998_001 + 999_951, 50], [0, 2, 0])
+    # Both packages are "cpu": their joules add up (0 + 1,997,952 uJ); dram 50 uJ.
+    assert poller.joules_between(start[0], end[0]) == {"cpu": 1.997952, "dram": 50e-6}
+    assert poller.joules_between([0, 0, 0], start[0]) == {"cpu": 2_030e-6, "dram": 0.0}
+
+
+def test_amd_package_zones_are_found(tmp_path):
+    root = tmp_path / "powercap"
+    make_zone(root, "amd-rapl:0", "package-0", 7)
+    make_zone(root, "AMD-RAPL:1", "package-1", 7)  # not a RAPL zone name
+    assert [(z.path.name, z.component) for z in powercap.discover(root)] == [
+        ("amd-rapl:0", "cpu")]
+
+
+def test_window_names_and_length(fake_tree, monkeypatch):  # noqa: F811
+    root, _ = fake_tree
+    meter = Meter(sysfs_root=root, gpus="none", poll_interval_s=3600)
+    monkeypatch.setattr(monitor, "time", Clock([10.0, 12.5]))
+    meter.begin_window("w")
+    with pytest.raises(MeterError, match=r"^measurement window 'w' is already open$"):
+        meter.begin_window("w")
+    with pytest.warns(UserWarning, match="read 0 J"):
+        m = meter.end_window("w")
+    assert m.duration_s == 2.5  # 12.5 - 10.0
+    with pytest.raises(MeterError, match=r"^measurement window 'w' was never begun$"):
+        meter.end_window("w")
+
+
+def test_an_estimated_window_says_estimate_with_its_assumptions(tmp_path, monkeypatch):
+    # No powercap tree: CPU and DRAM are estimated. 2 CPU seconds over 4 s at 3 W per thread.
+    monkeypatch.setattr(estimate, "cpu_model", lambda: "AMD EPYC")
+    meter = Meter(sysfs_root=tmp_path / "none", gpus="none", pid=os.getppid())
+    assert meter._estimator.process.pid == os.getppid()
+    meter._estimator.process = Process([(1.0, 0.0, 0.0, 0.0), (3.0, 0.0, 0.0, 0.0)], [1e9])
+    monkeypatch.setattr(estimate, "time", Clock([0.0, 4.0]))
+    m = meter.end_window(meter.begin_window("w") or "w")
+    by = {c.component: c for c in m.components}
+    assert (by["cpu"].method, by["cpu"].energy_j) == ("estimate", 2.0 * 3.0)
+    assert by["cpu"].assumptions["cpu_seconds"] == 2.0
+    # 1 GB x 0.375 W/GB x 4 s = 1.5 J
+    assert (by["dram"].method, by["dram"].energy_j) == ("estimate", 1.5)
+    assert by["dram"].assumptions["mean_resident_gb"] == 1.0
+
+
+def test_required_gpus_that_cannot_be_read_are_refused(tmp_path):
+    broken = type("B", (Gpus,), {"nvmlInit": _raise})()
+    with pytest.raises(MeterError, match=r"^GPU energy was required but NVML unavailable "
+                                         r"\(RuntimeError: no NVIDIA driver or GPU\)$"):
+        Meter(sysfs_root=tmp_path, gpus="require", nvml_module=broken)
+    meter = Meter(sysfs_root=tmp_path, gpus="auto", nvml_module=broken)  # auto: no GPU column
+    assert meter.methods == {"cpu": "estimate", "dram": "estimate"}
+    assert meter.gpu_reason == "NVML unavailable (RuntimeError: no NVIDIA driver or GPU)"
+
+
+def test_pyrapl_is_tried_only_on_the_real_tree_or_when_given(fake_tree, monkeypatch):  # noqa: F811
+    tried = []
+    monkeypatch.setattr(pyrapl_backend, "PyRaplCounter", lambda module: tried.append(module))
+    Meter(sysfs_root=fake_tree[0], gpus="none")  # a test's tree, no module: not tried
+    assert tried == []
+    Meter(sysfs_root=fake_tree[0], gpus="none", pyrapl_module=FakePyRapl)
+    assert tried == [FakePyRapl]
+
+
+def test_window_edges_wait_for_queued_cuda_work(fake_tree, monkeypatch):  # noqa: F811
+    calls = []
+    cuda = types.SimpleNamespace(is_available=lambda: True, is_initialized=lambda: True,
+                                 synchronize=lambda: calls.append("sync"))
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda))
+    assert monitor._cuda_used() is True
+    meter = Meter(sysfs_root=fake_tree[0], gpus="none", poll_interval_s=3600)
+    meter.begin_window("w")
+    with pytest.warns(UserWarning, match="read 0 J"):
+        meter.end_window("w")
+    assert calls == ["sync", "sync"]  # at the start and at the end of the window
+    cuda.is_initialized = lambda: False  # CUDA present but never used: nothing to wait for
+    assert monitor._cuda_used() is False
+
+
+def test_the_memory_sampler_waits_a_second_between_samples():
+    sampler = estimate.RssSampler(Process([], [1e9]))
+    assert sampler.daemon is True
+    sampler._halt = Halt([False, True])
+    sampler.run()
+    assert sampler._halt.timeouts == [1.0, 1.0] and sampler.samples == [1e9, 1e9]
+
+
+def test_pyrapl_micro_joules_exactly():
+    # 1,500,000 + 2,250,000 uJ = 3.75 J and 500,000 uJ = 0.5 J, exactly (no rounding to hide
+    # a divisor of 1,000,001: 3.7499962 J)
+    counter = pyrapl_backend.PyRaplCounter(FakePyRapl)
+    got = counter.end(result([1_500_000.0, 2_250_000.0], [500_000.0]))
+    assert got == {"cpu": 3.75, "dram": 0.5}
+
+
+def test_importing_pyrapl_prints_nothing_and_leaves_logging_as_it_was(monkeypatch, capfd):
+    import logging
+
+    pytest.importorskip("pyRAPL")
+    for name in [n for n in sys.modules if n == "pyRAPL" or n.startswith("pyRAPL.")]:
+        monkeypatch.delitem(sys.modules, name)  # imported afresh: its notes are logged again
+    root = logging.getLogger()
+    handlers, disabled = list(root.handlers), root.manager.disable
+    module = pyrapl_backend._load(None)
+    assert module.__name__ == "pyRAPL" and sys.modules["pyRAPL"] is module
+    # pyRAPL's notes about pymongo and pandas went nowhere; the root logger is as it was
+    assert capfd.readouterr() == ("", "")
+    assert root.handlers == handlers and root.manager.disable == disabled

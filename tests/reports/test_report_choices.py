@@ -485,8 +485,11 @@ def test_only_host_first_layers_are_excluded_at_chip_level_and_a_zero_baseline_h
                cfg("mlp", "asic", "ann", 0.98, [est("chip", {"macs": 0.0})])]
     (line,) = build(configs).answer.lines
     assert line.excluded == ["a on loihi"] and line.bio == "b on spinnaker"
-    # The conventional figure is 0 J: no ratio, and nothing is missing to explain.
-    assert line.ratio is None and line.reason == "" and line.conventional == "mlp on asic"
+    # The conventional figure is 0 J: no ratio, and the reason says so (it was "", which left
+    # the sentence "At chip level there is no pair: .").
+    assert line.ratio is None and line.conventional == "mlp on asic"
+    assert line.reason == ("the cheapest conventional configuration, mlp on asic, has a "
+                           "chip-level figure of 0 J: no ratio")
 
 
 def test_break_even_at_the_edges():
@@ -597,6 +600,10 @@ def test_a_selected_figure_and_comment_with_two_off_level_terms():
         "first layer on the host: 5 µJ at system level (host_input_layer, host_readout) not in "
         "this chip-level figure; not the whole inference on the chip; no conventional baseline: "
         "no ANN is deployed on any target")
+    e.term_levels = ["chip", "arithmetic", "system"]  # two other levels, joined by "/"
+    (s,) = build(configs).selection
+    assert s.comment.startswith("first layer on the host: 5 µJ at arithmetic/system level "
+                                "(host_input_layer, host_readout) not in this chip-level figure")
     e.term_levels = ["chip"]  # levels not recorded: 'another' level
     (s,) = build(configs).selection
     assert s.comment.startswith("first layer on the host: 5 µJ at another level")
