@@ -991,28 +991,45 @@ def score_table(table: dict[str, tuple[Counter, list[str]]]) -> tuple[list[str],
     return lines, worst
 
 
+def _settled(workdir: Path, modules: tuple[str, ...], tests: tuple[str, ...]) -> bool:
+    """Whether every mutant of ``modules`` has a verdict newer than every file of ``tests``.
+
+    mutmut itself forgets the verdicts of mutants whose tests changed when it starts; a group
+    where nothing changed need not start it (its statistics run alone takes minutes).
+    """
+    metas = [workdir / "mutants" / "neuropipe" / (m + ".meta") for m in modules]
+    if not all(meta.is_file() for meta in metas):
+        return False
+    if any(s == "not checked" for m in modules for s in _statuses(workdir, m).values()):
+        return False
+    oldest = min(meta.stat().st_mtime for meta in metas)
+    files = [f for t in tests for f in ((ROOT / t).rglob("*.py") if (ROOT / t).is_dir()
+                                        else [ROOT / t])]
+    return all(f.stat().st_mtime < oldest for f in files)
+
+
 def run_group(workdir: Path, modules: tuple[str, ...], tests: tuple[str, ...], jobs: int,
-              keep: bool, retest: bool, env: dict, retest_only: bool = False) -> int:
+              keep: bool, retest: bool, env: dict, changed_only: bool = False) -> int:
     """Stage ``workdir`` and run mutmut over ``modules`` with ``tests``; its exit status.
 
-    With ``retest_only`` (and ``keep`` and ``retest``) only the survivors run again; mutants
-    not run yet stay so (an interrupted pass is finished with a plain ``--keep``).
+    With ``changed_only`` (and ``keep``) mutmut is not started for a group with no survivor
+    to run again (``retest``), no mutant not run yet and no test file newer than its verdicts.
     """
+    if changed_only and keep and not retest and _settled(workdir, modules, tests):
+        return 0
     if not keep:
         shutil.rmtree(workdir, ignore_errors=True)
     else:  # the copies mutmut made stay; refresh the source and tests it copies from
         shutil.rmtree(workdir / "neuropipe", ignore_errors=True)
     stage(workdir, modules, tests)
-    names: list[str] = []
     if keep and retest:
         names = retest_survivors(workdir, modules)
         print(f"{len(names)} surviving mutants to run again")
-        if retest_only and not names:
+        if changed_only and not names and _settled(workdir, modules, tests):
             return 0
     print(f"mutmut in {workdir} ({len(modules)} modules, {len(tests)} test paths)", flush=True)
     return subprocess.run([sys.executable, "-c", RUN_MUTMUT, "run", "--max-children",
-                           str(jobs), *(names if retest_only else [])],
-                          cwd=workdir, env=env).returncode
+                           str(jobs)], cwd=workdir, env=env).returncode
 
 
 def main() -> int:
@@ -1028,9 +1045,10 @@ def main() -> int:
                              "(after adding tests); killed ones keep their verdict")
     parser.add_argument("--no-constants", action="store_true",
                         help="skip the pass over module-level numeric constants")
-    parser.add_argument("--retest-only", action="store_true",
-                        help="with --keep --retest-survivors: run the survivors again and "
-                             "nothing else (mutants not run yet stay so)")
+    parser.add_argument("--changed-only", action="store_true",
+                        help="with --keep: start mutmut only for groups with survivors to run "
+                             "again (--retest-survivors), mutants not run, or tests changed "
+                             "since their verdicts")
     parser.add_argument("--constants-only", action="store_true",
                         help="run only the pass over module-level numeric constants")
     parser.add_argument("--only", action="append", metavar="MODULE",
@@ -1062,7 +1080,7 @@ def main() -> int:
     for folder, modules, tests in groups_of(plan, workdir):
         print(time.strftime("\n%H:%M:%S"), end=" ")
         status = run_group(folder, modules, tests, args.jobs, args.keep,
-                           args.retest_survivors, env, args.retest_only)
+                           args.retest_survivors, env, args.changed_only)
         if status != 0:  # the others still run: a full pass takes hours
             print(f"mutmut run failed with status {status} in {folder}", file=sys.stderr)
             failed.append(folder)
