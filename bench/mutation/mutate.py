@@ -810,8 +810,9 @@ def retest_survivors(workdir: Path, modules: tuple[str, ...]) -> list[str]:
     """Forget the verdict of every surviving (or untested) mutant of ``modules``; return them.
 
     mutmut 3 keeps a verdict once given and never runs that mutant again; after tests are added,
-    the survivors are the mutants worth running again. Those judged equivalent and those that
-    change only words keep their verdict (neither counts in the score).
+    the survivors are the mutants worth running again. Those judged equivalent, those that
+    change only words (neither counts in the score) and those a new process killed (code run
+    at import) keep their verdict.
     """
     names = []
     for module in modules:
@@ -821,7 +822,10 @@ def retest_survivors(workdir: Path, modules: tuple[str, ...]) -> list[str]:
         data = json.loads(meta.read_text())
         codes = data["exit_code_by_key"]
         alive = [k for k, code in codes.items() if code in (0, 33)]  # survived, no tests
-        keep = set(EQUIVALENT.get(module, {})) | words_only(workdir, alive)
+        store = workdir / "new-process.json"
+        known = json.loads(store.read_text()) if store.is_file() else {}
+        keep = (set(EQUIVALENT.get(module, {})) | words_only(workdir, alive)
+                | {k for k in alive if known.get(k) in ("killed", "timeout")})
         for key in alive:
             if key not in keep:
                 codes[key] = None
