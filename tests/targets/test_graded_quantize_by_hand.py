@@ -199,7 +199,8 @@ def test_graded_input_refuses_a_recurrent_layer_and_a_per_neuron_conv():
         quantize_graded(rec)
     conv = Layer("c", "conv", np.ones((2, 1, 1, 1)), np.zeros(2), (1, 1, 1), (2, 1, 1),
                  if_(np.array([1.0, 2.0])))
-    with pytest.raises(GraphError, match="per-neuron"):
+    with pytest.raises(GraphError, match=r"^layer 'c': per-neuron thresholds, r or v_leak on a "
+                       r"convolutional layer cannot be row-scaled \(the kernel is shared\)$"):
         quantize_graded(conv)
 
 
