@@ -138,3 +138,93 @@ def test_the_gpu_runs_on_cuda_only_where_both_onnxruntime_and_a_device_have_it(
     # One GPU is one device; the CPU has as many as PyTorch's threads.
     assert get_target("gpu")._cores() == 1
     assert get_target("cpu")._cores() == torch.get_num_threads()
+
+
+def _model(nodes, inputs, outputs, weights):
+    from onnx import helper, numpy_helper
+
+    graph = helper.make_graph(nodes, "g", inputs, outputs,
+                              [numpy_helper.from_array(w, n) for n, w in weights.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return model
+
+
+def test_onnx_layers_read_strides_pads_and_gemm_transposes_by_hand():
+    from onnx import TensorProto, helper
+
+    from neuropipe.targets.host.ops import NO_NEURON, OnnxLayer, onnx_layers
+
+    conv_w = np.arange(16, dtype=np.float32).reshape(2, 2, 2, 2)  # 2 out, 2 in, 2 x 2
+    gemm_w = np.arange(24, dtype=np.float32).reshape(12, 2)  # (in, out): transB 0
+    gemm_t = np.arange(6, dtype=np.float32).reshape(3, 2)  # (out, in): transB 1
+    mm_w = np.arange(6, dtype=np.float32).reshape(3, 2)  # MatMul (in, out)
+    tensor = helper.make_tensor_value_info
+    model = _model(
+        [helper.make_node("Conv", ["x", "cw"], ["c"], name="conv", strides=[2, 1],
+                          pads=[1, 0, 1, 0]),
+         helper.make_node("Relu", ["c"], ["r"], name="relu"),
+         helper.make_node("Flatten", ["r"], ["f"], name="flat"),
+         helper.make_node("Gemm", ["f", "gw"], ["g"], name="gemm"),
+         helper.make_node("Gemm", ["g", "gt"], ["h"], name="", transB=1),
+         helper.make_node("MatMul", ["h", "mw"], ["y"], name="mm")],
+        [tensor("x", TensorProto.FLOAT, ["n", 2, 4, 3])],
+        [tensor("y", TensorProto.FLOAT, ["n", 2])],
+        {"cw": conv_w, "gw": gemm_w, "gt": gemm_t, "mw": mm_w})
+    conv, gemm, gemm2, mm = onnx_layers(model)
+    assert (conv.node, conv.input_name, conv.kind, conv.stride, conv.padding) == (
+        "conv", "x", "conv", (2, 1), (1, 0))
+    assert conv.weight.dtype == np.float64 and np.array_equal(conv.weight, conv_w)
+    # Gemm without transB holds (in, out): the layer keeps (out, in) = its transpose
+    assert (gemm.node, gemm.input_name, gemm.kind) == ("gemm", "f", "dense")
+    assert np.array_equal(gemm.weight, gemm_w.T)
+    # transB = 1 holds (out, in) already; a node without a name is named by its output
+    assert (gemm2.node, gemm2.input_name) == ("h", "g") and np.array_equal(gemm2.weight, gemm_t)
+    assert (mm.node, mm.input_name, mm.kind) == ("mm", "h", "dense")
+    assert np.array_equal(mm.weight, mm_w.T)
+    # Conv on (2, 5, 3): h = (5 + 2*1 - 2) // 2 + 1 = 3, w = (3 + 2*0 - 2) // 1 + 1 = 2
+    layer = conv.as_layer((2, 5, 3))
+    assert (layer.name, layer.kind, layer.in_shape, layer.out_shape) == (
+        "conv", "conv", (2, 5, 3), (2, 3, 2))
+    assert (layer.stride, layer.padding, layer.neuron) == ((2, 1), (1, 0), NO_NEURON)
+    assert np.array_equal(layer.bias, np.zeros(2)) and layer.weight is conv.weight
+    # 3 output channels from 2 inputs, padded along the width only, strided by 2 there:
+    # h = (3 + 2*0 - 2) // 1 + 1 = 2, w = (5 + 2*1 - 2) // 2 + 1 = 3; one bias per output
+    wide = OnnxLayer("k", "x", np.ones((3, 2, 2, 2)), "conv", (1, 2), (0, 1)).as_layer((2, 3, 5))
+    assert (wide.out_shape, wide.bias.shape) == ((3, 2, 3), (3,))
+    dense = gemm.as_layer((2, 3, 2))  # 12 inputs flattened, 2 outputs
+    assert (dense.name, dense.kind, dense.in_shape, dense.out_shape) == (
+        "gemm", "dense", (12,), (2,))
+    assert np.array_equal(dense.bias, np.zeros(2)) and dense.neuron == NO_NEURON
+
+
+def test_onnx_layers_refuse_what_they_cannot_count_in_one_line():
+    from onnx import TensorProto, helper
+
+    from neuropipe.core.errors import GraphError
+    from neuropipe.targets.host.ops import onnx_layers
+
+    tensor = helper.make_tensor_value_info
+    w = np.ones((1, 1, 1, 1), dtype=np.float32)
+    x = [tensor("x", TensorProto.FLOAT, ["n", 1, 2, 2])]
+    y = [tensor("y", TensorProto.FLOAT, None)]
+    for attrs in ({"group": 2}, {"dilations": [1, 2]}, {"pads": [1, 0, 0, 0]}):
+        model = _model([helper.make_node("Conv", ["x", "w"], ["y"], name="c", **attrs)], x, y,
+                       {"w": w})
+        with pytest.raises(GraphError) as e:
+            onnx_layers(model)
+        assert str(e.value) == ("ONNX node 'c' (Conv) uses groups, dilation or asymmetric "
+                                "padding, which are not counted here")
+    model = _model([helper.make_node("Sigmoid", ["x"], ["y"], name="s")], x, y, {})
+    with pytest.raises(GraphError) as e:
+        onnx_layers(model)
+    assert str(e.value).startswith("ONNX node 's' (Sigmoid) has no operation count here; "
+                                   "supported: Gemm, MatMul, Conv, Relu, Flatten")
+    model = _model([helper.make_node("Relu", ["x"], ["y"], name="r")], x, y, {})
+    with pytest.raises(GraphError) as e:
+        onnx_layers(model)
+    assert str(e.value) == "the ONNX model has no Gemm, MatMul or Conv node to count"
+    # defaults: no strides, no pads -> (1, 1) and (0, 0)
+    (conv,) = onnx_layers(_model([helper.make_node("Conv", ["x", "w"], ["y"], name="c")], x, y,
+                                 {"w": w}))
+    assert (conv.stride, conv.padding) == ((1, 1), (0, 0))
