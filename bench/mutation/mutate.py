@@ -185,6 +185,7 @@ _E = "neuropipe.targets.loihi.emulator.x_"
 _F64 = ("dtype left to the input: the chain's neuron parameters are floats or float64 arrays, "
         "and the workload's float32 inputs meet float64 weights in every use (float32 -> "
         "float64 is exact)")
+_HO = "neuropipe.targets.host.ops.x_"
 _DEFAULT = "a keyword argument dropped whose value is the dataclass field's default"
 _C = "neuropipe.targets.counting.x_"
 _PC = "neuropipe.reports.meter.powercap."
@@ -474,7 +475,34 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                         "placement.json's indent: the same JSON data, only whitespace differs"),
         _S2 + "_resources__mutmut_16": _DEFAULT,  # Resources.boards=None
     },
+    "targets/host/ops.py": {
+        _HO + "ann_layer_ops__mutmut_30": "reshape(-2): numpy reads any negative size as "
+                                          "'the rest'",
+        **dict.fromkeys([_HO + "dense_ops__mutmut_2", _HO + "dense_ops__mutmut_3"],
+                        "a dense layer through the conv branch: positions = prod(out_shape[1:]) "
+                        "= prod(()) = 1, so weight.size either way"),
+        **dict.fromkeys([_HO + "effective_ops__mutmut_7", _HO + "effective_ops__mutmut_9"],
+                        "asarray(dtype=None or dropped): the counts are floats already, and "
+                        "an integer dot product is exact"),
+        **dict.fromkeys([_HO + "run_probed__mutmut_1", _HO + "run_probed__mutmut_2"],
+                        "the progress bar's label"),
+        **dict.fromkeys([_HO + "run_probed__mutmut_29", _HO + "run_probed__mutmut_31"],
+                        "preds as float64 zeros: they hold class indices compared with =="),
+        **dict.fromkeys([_HO + f"run_probed__mutmut_{n}" for n in (52, 55, 59)],
+                        "zip(strict=...): the session returns one array per output asked for"),
+        _HO + "run_probed__mutmut_6": "the ONNX Runtime log level",
+        **dict.fromkeys([_HO + "onnx_layers__mutmut_33", _HO + "onnx_layers__mutmut_35"],
+                        "transB's default None for 0: both false"),
+    },
     "targets/host/target.py": {
+        **dict.fromkeys([_H + "_deploy_snn__mutmut_11", _H + "_deploy_snn__mutmut_13"],
+                        "asarray(dtype=None or dropped): a workload's inputs are float32 already"),
+        **dict.fromkeys([_H + "_measure__mutmut_5", _H + "_measure__mutmut_6"],
+                        "the CUDA synchronisation branch: no GPU on this machine"),
+        **dict.fromkeys([_H + "_measured_estimate__mutmut_20",
+                         _H + "_measured_estimate__mutmut_87", _H + "_record__mutmut_103",
+                         _H + "_record__mutmut_104",
+                         _H + "_record__mutmut_69"], _DEFAULT),
         **dict.fromkeys([_H + f"_deploy_snn__mutmut_{n}" for n in (153, 159, 166, 172, 85, 93)],
                         "the simulation's device None or left to its default: torch's CPU, "
                         "the device here (no CUDA on this machine)"),
