@@ -853,7 +853,8 @@ def retest_survivors(workdir: Path, modules: tuple[str, ...]) -> list[str]:
         store = workdir / "new-process.json"
         known = json.loads(store.read_text()) if store.is_file() else {}
         keep = (set(EQUIVALENT.get(module, {})) | words_only(workdir, alive)
-                | {k for k in alive if known.get(k) in ("killed", "timeout")})
+                | {k for k in alive if known.get(k) in ("killed", "timeout")
+                   or not in_scope(module, k)})
         for key in alive:
             if key not in keep:
                 codes[key] = None
