@@ -1064,18 +1064,25 @@ def test_a_deployment_skipped_for_another_reason_has_no_fix(tmp_path):
     LoihiHandoff().check_deployment(DeploymentRecord(target="loihi"), tmp_path / "e", tmp_path)
 
 
-def test_the_loihi_reference_of_graded_input(tmp_path):
-    """Payloads rint(255 x) at step 0 only: 127.5 rounds to the even 128."""
-    from neuropipe.targets.loihi.emulator import emulate
-    from neuropipe.targets.loihi.handoff import loihi_graded_rule, loihi_reference
+def _loihi_reference_of(tmp_path, encoding):
+    """The tiny chain quantised for ``encoding``, its ``model.net`` and the Loihi reference."""
+    from neuropipe.targets.loihi.handoff import loihi_reference
     from neuropipe.targets.loihi.netx_export import write_netx
     from neuropipe.targets.loihi.quantize import quantize_chain
 
     chain = tiny_chain(tmp_path)
-    layers = quantize_chain(chain, "graded")
+    layers = quantize_chain(chain, encoding)
     write_netx(layers, tmp_path / "model.net")
-    ref = loihi_reference(chain, tmp_path / "model.net", IMAGES, LABELS, "graded", 4, 6, 5,
-                          "mnist")
+    return chain, layers, loihi_reference(chain, tmp_path / "model.net", IMAGES, LABELS,
+                                          encoding, 4, 6, 5, "mnist")
+
+
+def test_the_loihi_reference_of_graded_input(tmp_path):
+    """Payloads rint(255 x) at step 0 only: 127.5 rounds to the even 128."""
+    from neuropipe.targets.loihi.emulator import emulate
+    from neuropipe.targets.loihi.handoff import loihi_graded_rule
+
+    chain, layers, ref = _loihi_reference_of(tmp_path, "graded")
     payloads = [[255, 0, 0, 255], [0, 255, 255, 0], [255, 255, 128, 128]]
     spikes = ref.inputs["spikes"]
     assert spikes.dtype == np.int32 and spikes.shape == (3, 6, 4)
@@ -1216,14 +1223,8 @@ def test_the_loihi_reference_of_constant_input_is_its_host_layer_and_bias(tmp_pa
     """tau 5, dt 1: leak = gain = 1/5; the rule of encoding.json applied to host_layer.npz."""
     from neuropipe.core.errors import RunDirError
     from neuropipe.targets.loihi.handoff import LOIHI_BIAS_RULE, loihi_reference
-    from neuropipe.targets.loihi.netx_export import write_netx
-    from neuropipe.targets.loihi.quantize import quantize_chain
 
-    chain = tiny_chain(tmp_path)
-    layers = quantize_chain(chain, "constant")
-    write_netx(layers, tmp_path / "model.net")
-    ref = loihi_reference(chain, tmp_path / "model.net", IMAGES, LABELS, "constant", 4, 6, 5,
-                          "mnist")
+    chain, layers, ref = _loihi_reference_of(tmp_path, "constant")
     host = ref.host_layer
     assert list(host) == ["weight", "bias", "leak", "v_leak", "gain", "scale", "in_shape",
                           "out_shape"]

@@ -220,12 +220,18 @@ def test_the_time_per_sample_is_the_runs_time_over_the_samples(monkeypatch, samp
     assert result["rasters"][0].shape == (samples, 5, 3)
 
 
-def test_the_command_line_runs_nest_and_saves_each_layer(tmp_path):
-    meta, arrays = current_network()
+def _saved_and_run(tmp_path, network, samples):
+    """``network`` written as ``network.npz`` and run by the command line on ``samples``."""
+    meta, arrays = network
     path = tmp_path / "network.npz"
     np.savez(path, meta=np.array(json.dumps(meta)), **arrays)
     out = tmp_path / "spikes.npz"
-    assert pn.main(["nest", str(path), "--samples", "2", "--out", str(out)]) == 0
+    assert pn.main(["nest", str(path), "--samples", str(samples), "--out", str(out)]) == 0
+    return path, out
+
+
+def test_the_command_line_runs_nest_and_saves_each_layer(tmp_path):
+    path, out = _saved_and_run(tmp_path, current_network(), 2)
     with np.load(out) as data:
         assert sorted(data.files) == ["L0", "L1", "build_s", "per_sample_s"]
         assert data["L0"].shape == (2, 5, 3) and data["L1"].shape == (2, 5, 2)
@@ -251,11 +257,7 @@ def test_the_command_line_refuses_another_simulator_or_no_out(argv, said, capsys
 
 
 def test_the_command_line_reads_a_spike_network(tmp_path):
-    meta, arrays = spike_network()
-    path = tmp_path / "network.npz"
-    np.savez(path, meta=np.array(json.dumps(meta)), **arrays)
-    out = tmp_path / "spikes.npz"
-    assert pn.main(["nest", str(path), "--samples", "1", "--out", str(out)]) == 0
+    _, out = _saved_and_run(tmp_path, spike_network(), 1)
     with np.load(out) as data:
         assert sorted(data.files) == ["L0", "build_s", "per_sample_s"]
         assert spikes(data["L0"]) == [(0, 2, 0), (0, 3, 1)]
