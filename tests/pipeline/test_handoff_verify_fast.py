@@ -153,6 +153,23 @@ def edit_manifest(root, change):
     reseal(root)
 
 
+def edit_npz(root, name, change):
+    """Change the arrays of ``root/name`` in place (``change(arrays)``) and reseal."""
+    with np.load(root / name) as data:
+        arrays = dict(data)
+    change(arrays)
+    np.savez(root / name, **arrays)
+    reseal(root)
+
+
+def edit_encoding(root, **fields):
+    """Set ``fields`` in ``root/encoding.json`` and reseal."""
+    encoding = json.loads((root / "encoding.json").read_text())
+    encoding.update(fields)
+    (root / "encoding.json").write_text(json.dumps(encoding))
+    reseal(root)
+
+
 def refused(root, words, error=BundleMismatch):
     with pytest.raises(error) as e:
         verify_bundle(root)
@@ -545,11 +562,8 @@ def test_an_edited_readme_is_caught(bundle):
 
 
 def test_a_predicted_class_that_the_spikes_do_not_give(bundle):
-    with np.load(bundle / "reference" / "expected.npz") as data:
-        arrays = dict(data)
-    arrays["predicted"] = np.array([0, 0, 2])
-    np.savez(bundle / "reference" / "expected.npz", **arrays)
-    reseal(bundle)
+    edit_npz(bundle, "reference/expected.npz",
+             lambda a: a.update(predicted=np.array([0, 0, 2])))
     refused(bundle, "reference/expected.npz: sample 2's predicted class 2 is not what its "
                     "spikes decode to (0)")
 
@@ -561,21 +575,13 @@ def test_a_predicted_class_that_the_spikes_do_not_give(bundle):
     lambda a: a.update(predicted=a["predicted"][:2]),
 ])
 def test_reference_arrays_that_do_not_fit_together(bundle, change):
-    with np.load(bundle / "reference" / "expected.npz") as data:
-        arrays = dict(data)
-    change(arrays)
-    np.savez(bundle / "reference" / "expected.npz", **arrays)
-    reseal(bundle)
+    edit_npz(bundle, "reference/expected.npz", change)
     refused(bundle, "reference/expected.npz: its arrays do not fit together or with "
                     "reference/inputs.npz")
 
 
 def test_labels_that_do_not_fit_the_predictions(bundle):
-    with np.load(bundle / "reference" / "inputs.npz") as data:
-        arrays = dict(data)
-    arrays["labels"] = arrays["labels"][:2]
-    np.savez(bundle / "reference" / "inputs.npz", **arrays)
-    reseal(bundle)
+    edit_npz(bundle, "reference/inputs.npz", lambda a: a.update(labels=a["labels"][:2]))
     refused(bundle, "reference/expected.npz: its arrays do not fit together or with "
                     "reference/inputs.npz")
 
@@ -585,36 +591,22 @@ def test_labels_that_do_not_fit_the_predictions(bundle):
     ("reference/expected.npz", "window"), ("reference/inputs.npz", "labels"),
     ("reference/inputs.npz", "images")])
 def test_a_missing_array_is_named(bundle, name, key):
-    with np.load(bundle / name) as data:
-        arrays = dict(data)
-    del arrays[key]
-    np.savez(bundle / name, **arrays)
-    reseal(bundle)
+    edit_npz(bundle, name, lambda a: a.pop(key))
     refused(bundle, f"{name} lacks the array '{key}'")
 
 
 def test_a_window_that_is_not_the_encodings(bundle):
-    with np.load(bundle / "reference" / "expected.npz") as data:
-        arrays = dict(data)
-    arrays["window"] = np.array([1, 6])
-    np.savez(bundle / "reference" / "expected.npz", **arrays)
-    reseal(bundle)
+    edit_npz(bundle, "reference/expected.npz", lambda a: a.update(window=np.array([1, 6])))
     refused(bundle, "reference/expected.npz: its read-out window is not encoding.json's")
 
 
 def test_an_encoding_that_names_another_readout_file(bundle):
-    encoding = json.loads((bundle / "encoding.json").read_text())
-    encoding["readout"] = "../readout.npz"
-    (bundle / "encoding.json").write_text(json.dumps(encoding))
-    reseal(bundle)
+    edit_encoding(bundle, readout="../readout.npz")
     refused(bundle, "encoding.json names an unexpected readout file '../readout.npz'")
 
 
 def test_an_encoding_field_that_model_nir_does_not_give(bundle):
-    encoding = json.loads((bundle / "encoding.json").read_text())
-    encoding["output_layer"] = "lif2"
-    (bundle / "encoding.json").write_text(json.dumps(encoding))
-    reseal(bundle)
+    edit_encoding(bundle, output_layer="lif2")
     refused(bundle, "encoding.json: 'output_layer' is not what the bundle's model.nir gives")
 
 
@@ -626,16 +618,11 @@ def test_a_damaged_encoding(bundle):
 
 
 def test_inputs_that_are_not_what_the_images_give(bundle):
-    with np.load(bundle / "reference" / "inputs.npz") as data:
-        arrays = dict(data)
-    arrays["bias_mant"] = arrays["bias_mant"] + 1
-    np.savez(bundle / "reference" / "inputs.npz", **arrays)
-    reseal(bundle)
+    edit_npz(bundle, "reference/inputs.npz", lambda a: a.update(bias_mant=a["bias_mant"] + 1))
     refused(bundle, "reference/inputs.npz: 'bias_mant' is not what the bundle's model.nir and "
                     "reference images give")
-    arrays["extra"] = arrays.pop("bias_mant") - 1
-    np.savez(bundle / "reference" / "inputs.npz", **arrays)
-    reseal(bundle)
+    edit_npz(bundle, "reference/inputs.npz",
+             lambda a: a.update(extra=a.pop("bias_mant") - 1))  # back to its value, renamed
     refused(bundle, "reference/inputs.npz: the array 'bias_mant' is in only one of the "
                     "bundle's file and what its model.nir and reference images give")
 
@@ -643,11 +630,7 @@ def test_inputs_that_are_not_what_the_images_give(bundle):
 @pytest.mark.parametrize("change", [
     lambda w: w * 1.01, lambda w: w.astype(np.float32), lambda w: w[:, :3]])
 def test_a_host_layer_that_is_not_what_model_nir_gives(bundle, change):
-    with np.load(bundle / "host_layer.npz") as data:
-        arrays = dict(data)
-    arrays["weight"] = change(arrays["weight"])
-    np.savez(bundle / "host_layer.npz", **arrays)
-    reseal(bundle)
+    edit_npz(bundle, "host_layer.npz", lambda a: a.update(weight=change(a["weight"])))
     refused(bundle, "host_layer.npz: 'weight' is not what the bundle's model.nir and "
                     "reference images give")
 
@@ -806,11 +789,8 @@ def test_a_bare_graph_verifies_with_the_dt_of_its_metadata(tmp_path, monkeypatch
 
 
 def test_images_the_network_cannot_take_are_named(bundle):
-    with np.load(bundle / "reference" / "inputs.npz") as data:
-        arrays = dict(data)
-    arrays["images"] = np.zeros((3, 5), dtype=np.float32)  # 5 pixels for a 4-input layer
-    np.savez(bundle / "reference" / "inputs.npz", **arrays)
-    reseal(bundle)
+    edit_npz(bundle, "reference/inputs.npz",  # 5 pixels for a 4-input layer
+             lambda a: a.update(images=np.zeros((3, 5), dtype=np.float32)))
     refused(bundle, "model.net does not fit model.nir or the reference inputs: images of shape "
                     "(3, 5) for a network of 4 inputs")  # not torch's RuntimeError
 
@@ -907,11 +887,8 @@ def test_a_bundle_of_crafted_spikes_records_the_readouts_classes_and_silence(tmp
 
 def test_an_npz_with_pickled_objects_is_not_loaded(bundle):
     """Object arrays are pickles: code a bundle brings. np.load refuses them (allow_pickle)."""
-    with np.load(bundle / "host_layer.npz") as data:
-        arrays = dict(data)
-    arrays["weight"] = np.array([{"a": 1}, {"b": 2}], dtype=object)
-    np.savez(bundle / "host_layer.npz", **arrays)
-    reseal(bundle)
+    edit_npz(bundle, "host_layer.npz",
+             lambda a: a.update(weight=np.array([{"a": 1}, {"b": 2}], dtype=object)))
     with pytest.raises(BundleMismatch) as e:
         verify_bundle(bundle)
     assert str(e.value).startswith("host_layer.npz is damaged (not a readable .npz: Object "
